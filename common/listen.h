@@ -1,0 +1,40 @@
+/*
+ * Listening sockets, one per worker per address, bound with SO_REUSEPORT so the kernel
+ * spreads clients across workers with no shared accept lock.
+ *
+ * These functions create, configure and bind plain fds on the main thread (before the
+ * privilege drop); each worker then adopts its fd into its own loop with uv_udp_open() or
+ * uv_tcp_open() (dc_listen_adopt_*). Creating fds first also lets a socket-activated
+ * daemon hand in fds it received from systemd instead.
+ */
+#ifndef DUET_COMMON_LISTEN_H
+#define DUET_COMMON_LISTEN_H
+
+#include <uv.h>
+
+#include "common/addr.h"
+#include "common/sock.h"
+
+/*
+ * A bound, non-blocking UDP socket on addr with SO_REUSEPORT (and IPV6_V6ONLY for v6, so
+ * "[::]:53" and "0.0.0.0:53" can both be bound), IP_PKTINFO/IPV6_RECVPKTINFO not set.
+ * rcvbuf/sndbuf from o when non-zero (o may be NULL). Returns the fd or a negative errno.
+ */
+int dc_listen_udp_fd(const union dc_sockaddr *addr, const struct dc_sock_opts *o);
+
+/*
+ * A bound, listening, non-blocking TCP socket on addr with SO_REUSEADDR, SO_REUSEPORT,
+ * IPV6_V6ONLY for v6, the listener options of o applied, and listen(backlog). Returns the fd
+ * or a negative errno.
+ */
+int dc_listen_tcp_fd(const union dc_sockaddr *addr, const struct dc_sock_opts *o);
+
+/* Adopt fds made above into a loop: uv_udp_init + uv_udp_open / uv_tcp_init + uv_tcp_open.
+ * On success the handle owns the fd. Return 0 or a libuv error (the fd is then not owned). */
+int dc_listen_adopt_udp(uv_loop_t *loop, uv_udp_t *h, int fd);
+int dc_listen_adopt_tcp(uv_loop_t *loop, uv_tcp_t *h, int fd);
+
+/* The address an fd is bound to (port 0 binds give the real port back). 0 or -errno. */
+int dc_listen_local_addr(int fd, union dc_sockaddr *out);
+
+#endif

@@ -1,0 +1,171 @@
+"""The integration-test harness: start the real daemons on loopback, wait for them, stop them.
+
+Each test is a plain script (run by ctest) that imports this module. A Daemon runs one
+duet binary in a temp dir with a generated config, a NOTIFY_SOCKET the harness listens on
+(readiness comes from READY=1, as under systemd), stderr captured to a file, and is stopped
+by PID (TERM, then KILL after a deadline). After a test, stderr is checked for sanitizer
+reports. Every wait has a deadline.
+"""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+SRC = os.environ.get("DUET_SRC", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
+BUILD = os.environ.get("DUET_BUILD", os.path.join(SRC, "build"))
+SANITIZE = os.environ.get("DUET_SANITIZE", "0") in ("1", "ON", "TRUE", "true")
+# Sanitizer builds are a few times slower: stretch the deadlines.
+SLOW = 4 if SANITIZE else 1
+
+SKIP = 77
+
+
+def binary(name):
+    for p in (os.path.join(BUILD, "resolver", name), os.path.join(BUILD, "origin", name),
+              os.path.join(BUILD, name)):
+        if os.path.exists(p):
+            return p
+    raise FileNotFoundError(name + " not built in " + BUILD)
+
+
+def skip(reason):
+    print("SKIP: " + reason)
+    sys.exit(SKIP)
+
+
+def free_port(kind=socket.SOCK_STREAM, host="127.0.0.1"):
+    """A port free for both TCP and UDP on host right now."""
+    for _ in range(50):
+        s = socket.socket(socket.AF_INET, kind)
+        s.bind((host, 0))
+        port = s.getsockname()[1]
+        s.close()
+        other = socket.socket(socket.AF_INET,
+                              socket.SOCK_DGRAM if kind == socket.SOCK_STREAM else socket.SOCK_STREAM)
+        try:
+            other.bind((host, port))
+            return port
+        except OSError:
+            continue
+        finally:
+            other.close()
+    raise RuntimeError("no free port")
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Failure(what)
+
+
+class Daemon:
+    """One running duet daemon."""
+
+    def __init__(self, name, config_text, workdir=None, args=(), env=None):
+        self.name = name
+        self.dir = workdir or tempfile.mkdtemp(prefix="duet-it-")
+        self.conf = os.path.join(self.dir, name + ".conf")
+        with open(self.conf, "w") as f:
+            f.write(config_text)
+        self.args = list(args)
+        self.env = dict(os.environ)
+        if env:
+            self.env.update(env)
+        self.proc = None
+        self.notify = None
+        self.stderr_path = os.path.join(self.dir, name + ".stderr")
+        self.messages = []
+
+    def start(self, wait_ready=True, timeout=10):
+        npath = os.path.join(self.dir, "notify.sock")
+        if os.path.exists(npath):
+            os.unlink(npath)
+        self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.notify.bind(npath)
+        self.env["NOTIFY_SOCKET"] = npath
+        self.errf = open(self.stderr_path, "ab")
+        self.proc = subprocess.Popen([binary(self.name), "-c", self.conf] + self.args,
+                                     stdin=subprocess.DEVNULL, stdout=self.errf,
+                                     stderr=self.errf, env=self.env)
+        if wait_ready:
+            self.wait_message("READY=1", timeout)
+        return self
+
+    def wait_message(self, want, timeout=10):
+        """Waits for a notify datagram containing the line `want`; returns all lines seen."""
+        deadline = time.monotonic() + timeout * SLOW
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise Failure("%s exited with %s before sending %s; stderr:\n%s" %
+                              (self.name, self.proc.returncode, want, self.stderr()))
+            self.notify.settimeout(0.1)
+            try:
+                data = self.notify.recv(4096).decode()
+            except socket.timeout:
+                continue
+            lines = data.split("\n")
+            self.messages.extend(lines)
+            if want in lines:
+                return lines
+        raise Failure("%s: no %s within %ss; got %r; stderr:\n%s" %
+                      (self.name, want, timeout, self.messages, self.stderr()))
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, timeout=15):
+        """SIGTERM, wait for exit (KILL after the deadline); returns the exit status."""
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout * SLOW)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+            raise Failure("%s did not stop within %ss of SIGTERM" % (self.name, timeout))
+
+    def stderr(self):
+        try:
+            with open(self.stderr_path, "rb") as f:
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    def check_clean(self):
+        """Fails if stderr holds a sanitizer report or a crash."""
+        err = self.stderr()
+        for bad in ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer",
+                    "Segmentation fault", "level=error event=loop_not_closed"):
+            check(bad not in err, "%s stderr has '%s':\n%s" % (self.name, bad, err[-4000:]))
+
+    def close(self):
+        try:
+            self.stop()
+        finally:
+            if self.notify:
+                self.notify.close()
+                self.notify = None
+
+
+def run(*tests):
+    """Runs each test function, prints a line per test and a summary; exits 1 on failure."""
+    failed = 0
+    for t in tests:
+        start = time.monotonic()
+        try:
+            t()
+            print("ok   %-40s %.2fs" % (t.__name__, time.monotonic() - start))
+        except SystemExit:
+            raise
+        except Exception as e:  # noqa: BLE001 - report any failure with its text
+            failed += 1
+            print("FAIL %-40s %s: %s" % (t.__name__, type(e).__name__, e))
+    print("%d passed, %d failed" % (len(tests) - failed, failed))
+    sys.exit(1 if failed else 0)
