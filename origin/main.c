@@ -1,37 +1,240 @@
-/* duet-origin: parses arguments and configuration, then runs the daemon. */
+/* duet-origin: parses arguments and configuration, then wires the origin's modules to the
+ * daemon lifecycle of common/. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "common/cli.h"
 #include "common/lifecycle.h"
+#include "common/listen.h"
 #include "common/log.h"
 #include "origin/conf.h"
+#include "origin/conn.h"
+#include "origin/tls.h"
+#include "origin/worker.h"
+
+#define TLS_SLACK 2048 /* ciphertext of a chunk: record headers, tags, padding */
+
+const char *const dw_stat_names[DW_STAT_COUNT] = {
+    "connections",       "connections_refused", "handshakes_full", "handshakes_resumed",
+    "handshake_failures", "requests",           "status_1xx",      "status_2xx",
+    "status_3xx",        "status_4xx",          "status_5xx",      "bytes_out",
+    "timeouts",
+};
+
+static struct dw_shared shared;
+
+const char *
+dw_worker_date(struct dw_worker *wk)
+{
+    time_t now = time(NULL);
+    if (now != wk->date_t) {
+        wk->date_t = now;
+        dw_cond_date_format(now, wk->date);
+    }
+    return wk->date;
+}
+
+static int
+prepare(struct dc_daemon *d)
+{
+    struct dw_shared *sh = dc_daemon_data(d);
+    const struct dw_conf *c = sh->conf;
+    if (dc_stats_init(&sh->stats, sh->workers, DW_STAT_COUNT, dw_stat_names) < 0)
+        return -ENOMEM;
+    sh->access_fd = -1;
+    if (strcmp(c->access_log, "off") == 0) {
+        sh->access_fd = -1;
+    } else if (strcmp(c->access_log, "stderr") == 0) {
+        sh->access_fd = STDERR_FILENO;
+    } else {
+        sh->access_fd = open(c->access_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+        if (sh->access_fd < 0) {
+            int err = errno;
+            dc_log(DC_LOG_ERROR, "access_log_open", "path=%s error=\"%s\"", c->access_log,
+                   strerror(err));
+            return -err;
+        }
+    }
+    sh->rootfds = malloc(sizeof(int) * c->nsites);
+    if (sh->rootfds == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i < c->nsites; i++)
+        sh->rootfds[i] = -1;
+    for (size_t i = 0; i < c->nsites; i++) {
+        sh->rootfds[i] = open(c->sites[i].root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (sh->rootfds[i] < 0) {
+            int err = errno;
+            dc_log(DC_LOG_ERROR, "site_root", "site=%s root=%s error=\"%s\"", c->sites[i].name,
+                   c->sites[i].root, strerror(err));
+            return -err;
+        }
+    }
+    size_t n = c->nlistens;
+    sh->fds = malloc(sizeof(int) * n * sh->workers);
+    if (sh->fds == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i < n * sh->workers; i++)
+        sh->fds[i] = -1;
+    for (unsigned w = 0; w < sh->workers; w++) {
+        for (size_t i = 0; i < n; i++) {
+            char as[DC_ADDR_STRLEN];
+            dc_addr_format(&c->listens[i].addr, true, as, sizeof(as));
+            int fd = dc_listen_tcp_fd(&c->listens[i].addr, &c->listens[i].sock);
+            if (fd < 0) {
+                dc_log(DC_LOG_ERROR, "listen_failed", "addr=%s error=\"%s\"", as, strerror(-fd));
+                return fd;
+            }
+            sh->fds[(size_t)w * n + i] = fd;
+            if (w == 0)
+                dc_log(DC_LOG_INFO, "listen", "addr=%s tls=%s", as,
+                       c->listens[i].tls ? "yes" : "no");
+        }
+    }
+    return 0;
+}
+
+static void
+on_rotate(uv_timer_t *t)
+{
+    struct dw_worker *wk = t->data;
+    if (wk->sh->conf->tls && dw_tls_rotate_ticket_keys(wk->sh->conf->tls) == 0)
+        DC_LOG_INFO("ticket_keys_rotated", NULL);
+}
+
+static _Thread_local uv_timer_t rotate_timer;
 
 static int
 worker_start(struct dc_worker *w)
 {
-    (void)w;
+    struct dw_shared *sh = dc_daemon_data(dc_worker_daemon(w));
+    const struct dw_conf *c = sh->conf;
+    struct dw_worker *wk = calloc(1, sizeof(*wk));
+    if (wk == NULL)
+        return -ENOMEM;
+    dc_worker_set_data(w, wk);
+    wk->w = w;
+    wk->sh = sh;
+    wk->loop = dc_worker_loop(w);
+    wk->id = dc_worker_id(w);
+    wk->stats = dc_stats_row(&sh->stats, wk->id);
+    dc_bufpool_init(&wk->inpool, (size_t)c->max_header_size + c->max_body_size + 4096, 256);
+    dc_bufpool_init(&wk->outpool, c->chunk_size + TLS_SLACK, 256);
+    size_t per_worker = c->file_cache_size / sh->workers;
+    int rc = dw_fcache_init(&wk->fcache, per_worker, c->file_cache_max_file,
+                            (uint64_t)c->file_cache_valid_ms);
+    if (rc < 0)
+        return rc;
+    wk->nlisteners = c->nlistens;
+    wk->listeners = calloc(c->nlistens, sizeof(*wk->listeners));
+    if (wk->listeners == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i < c->nlistens; i++) {
+        int *fd = &sh->fds[(size_t)wk->id * c->nlistens + i];
+        rc = dc_listen_adopt_tcp(wk->loop, &wk->listeners[i], *fd);
+        if (rc < 0)
+            return rc;
+        *fd = -1;
+        wk->listeners[i].data = wk;
+        rc = uv_listen((uv_stream_t *)&wk->listeners[i], (int)c->listens[i].sock.backlog,
+                       dw_conn_on_connection);
+        if (rc < 0)
+            return rc;
+    }
+    if (wk->id == 0 && c->tls) {
+        uv_timer_init(wk->loop, &rotate_timer);
+        rotate_timer.data = wk;
+        uint64_t ms = (uint64_t)c->ticket_key_lifetime_ms;
+        uv_timer_start(&rotate_timer, on_rotate, ms, ms);
+    }
     return 0;
+}
+
+static void
+close_listeners(struct dw_worker *wk)
+{
+    for (size_t i = 0; i < wk->nlisteners; i++)
+        if (wk->listeners[i].loop && !uv_is_closing((uv_handle_t *)&wk->listeners[i]))
+            uv_close((uv_handle_t *)&wk->listeners[i], NULL);
+    if (rotate_timer.loop && !uv_is_closing((uv_handle_t *)&rotate_timer))
+        uv_close((uv_handle_t *)&rotate_timer, NULL);
 }
 
 static void
 worker_stop(struct dc_worker *w)
 {
-    (void)w;
+    struct dw_worker *wk = dc_worker_data(w);
+    wk->stopping = true;
+    close_listeners(wk);
+    dw_conn_stop_all(wk);
+}
+
+static void
+worker_abort(struct dc_worker *w)
+{
+    struct dw_worker *wk = dc_worker_data(w);
+    wk->stopping = true;
+    close_listeners(wk);
+    dw_conn_abort_all(wk);
 }
 
 static int
 reload(struct dc_daemon *d)
 {
     (void)d;
-    return 0;
+    DC_LOG_WARN("reload_unsupported", "msg=\"live reload is not implemented yet; restart to "
+                                      "apply configuration changes\"");
+    return -1;
+}
+
+static void
+status(struct dc_daemon *d, char *buf, size_t size)
+{
+    struct dw_shared *sh = dc_daemon_data(d);
+    snprintf(buf, size, "serving %u workers, %zu sites, %" PRIu64 " requests", sh->workers,
+             sh->conf->nsites, dc_stats_sum(&sh->stats, DW_STAT_REQUESTS));
+}
+
+static void
+cleanup(struct dc_daemon *d)
+{
+    struct dw_shared *sh = dc_daemon_data(d);
+    for (unsigned w = 0; w < sh->workers; w++) {
+        struct dw_worker *wk = dc_worker_data(dc_daemon_worker(d, w));
+        if (wk == NULL)
+            continue;
+        dw_fcache_deinit(&wk->fcache);
+        dc_bufpool_deinit(&wk->inpool);
+        dc_bufpool_deinit(&wk->outpool);
+        free(wk->listeners);
+        free(wk);
+    }
+    if (sh->fds) {
+        for (size_t i = 0; i < sh->conf->nlistens * sh->workers; i++)
+            if (sh->fds[i] >= 0)
+                close(sh->fds[i]);
+        free(sh->fds);
+    }
+    if (sh->rootfds) {
+        for (size_t i = 0; i < sh->conf->nsites; i++)
+            if (sh->rootfds[i] >= 0)
+                close(sh->rootfds[i]);
+        free(sh->rootfds);
+    }
+    if (sh->access_fd > STDERR_FILENO)
+        close(sh->access_fd);
+    dc_stats_deinit(&sh->stats);
 }
 
 int
 main(int argc, char **argv)
 {
     struct dc_cli cli;
-    switch (dc_cli_parse(argc, argv, "duet-origin", DW_CONF_DEFAULT_PATH, &dw_conf_schema,
-                         &cli)) {
+    switch (dc_cli_parse(argc, argv, "duet-origin", DW_CONF_DEFAULT_PATH, &dw_conf_schema, &cli)) {
     case DC_CLI_RUN:
         break;
     case DC_CLI_EXIT_OK:
@@ -52,13 +255,20 @@ main(int argc, char **argv)
     dc_log_init(conf->daemon.log_level);
     struct dc_daemon_opts opts;
     dc_daemon_conf_opts(&conf->daemon, &opts);
+    shared.conf = conf;
+    shared.workers = opts.workers;
     static const struct dc_daemon_ops ops = {
+        .prepare = prepare,
         .worker_start = worker_start,
         .worker_stop = worker_stop,
+        .worker_abort = worker_abort,
         .reload = reload,
+        .status = status,
+        .cleanup = cleanup,
     };
-    DC_LOG_INFO("start", "version=%s workers=%u", DUET_VERSION, opts.workers);
-    rc = dc_daemon_run(&opts, &ops, conf);
+    dc_log(DC_LOG_INFO, "start", "version=%s workers=%u sites=%zu", DUET_VERSION, opts.workers,
+           conf->nsites);
+    rc = dc_daemon_run(&opts, &ops, &shared);
     dw_conf_free(conf);
     return rc;
 }

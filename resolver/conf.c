@@ -1,17 +1,198 @@
 #include "resolver/conf.h"
 
 #include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "resolver/dname.h"
+#include "resolver/localzone.h"
+
+#ifndef DUET_DATADIR
+#define DUET_DATADIR "/usr/share/duet"
+#endif
+
+static int
+parse_addr(struct dc_conf_ctx *ctx, const char *value, uint16_t port, void *field,
+           const char *what)
+{
+    struct dr_addrs *a = field;
+    union dc_sockaddr sa;
+    if (dc_addr_parse(value, port, &sa) < 0) {
+        dc_conf_error(ctx, "%s: '%s' is not an address (use 127.0.0.1, 127.0.0.1:53, ::1 or "
+                      "[::1]:53)", what, value);
+        return -1;
+    }
+    union dc_sockaddr *slot = dc_arena_push(ctx->arena, (void **)&a->v, &a->n, sizeof(sa));
+    if (slot == NULL) {
+        dc_conf_error(ctx, "out of memory");
+        return -1;
+    }
+    *slot = sa;
+    return 0;
+}
+
+static int
+parse_listen(struct dc_conf_ctx *ctx, const char *value, void *field)
+{
+    return parse_addr(ctx, value, 53, field, "listen");
+}
+
+static int
+parse_outgoing(struct dc_conf_ctx *ctx, const char *value, void *field)
+{
+    if (parse_addr(ctx, value, 0, field, "outgoing-address") < 0)
+        return -1;
+    struct dr_addrs *a = field;
+    if (dc_addr_port(&a->v[a->n - 1]) != 0) {
+        dc_conf_error(ctx, "outgoing-address: '%s' must not name a port (each upstream query "
+                      "gets a random one)", value);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+parse_allow(struct dc_conf_ctx *ctx, const char *value, void *field)
+{
+    struct dc_acl *acl = field;
+    struct dc_cidr c;
+    if (dc_cidr_parse(value, &c) < 0) {
+        dc_conf_error(ctx, "allow: '%s' is not an address or prefix (use e.g. 10.0.0.0/8, "
+                      "::1/128; host bits must be zero)", value);
+        return -1;
+    }
+    struct dc_cidr *slot = dc_arena_push(ctx->arena, (void **)&acl->v, &acl->n, sizeof(c));
+    if (slot == NULL) {
+        dc_conf_error(ctx, "out of memory");
+        return -1;
+    }
+    *slot = c;
+    return 0;
+}
+
+static int
+parse_local_data(struct dc_conf_ctx *ctx, const char *value, void *field)
+{
+    /* The RR text is checked when the zone is built (resolver/localzone.c), which reports
+     * with the line recorded here. */
+    struct dc_conf_strv *sv = field;
+    if (dc_conf_parse_strv(ctx, value, field) < 0)
+        return -1;
+    struct dr_conf_local_zone *z =
+        (struct dr_conf_local_zone *)((char *)sv - offsetof(struct dr_conf_local_zone, data));
+    int *slot = dc_arena_push(ctx->arena, (void **)&z->data_lines, &z->ndata_lines, sizeof(int));
+    if (slot == NULL) {
+        dc_conf_error(ctx, "out of memory");
+        return -1;
+    }
+    *slot = ctx->line;
+    return 0;
+}
 
 static const struct dc_conf_option top[] = {
     DC_DAEMON_CONF_ROWS(struct dr_conf, daemon),
+    DC_CONF_OPT_CUSTOM("listen", struct dr_conf, listen, NULL, parse_listen, DC_CONF_MULTI,
+                       "address to serve UDP and TCP on; repeat for more "
+                       "[default: 127.0.0.1:53 and [::1]:53]"),
+    DC_CONF_OPT_CUSTOM("allow", struct dr_conf, allow, NULL, parse_allow, DC_CONF_MULTI,
+                       "client prefix allowed to query; repeat; others get REFUSED "
+                       "[default: 127.0.0.0/8 and ::1/128]"),
+    DC_CONF_OPT_STR("root-hints", struct dr_conf, root_hints, DUET_DATADIR "/root.hints",
+                    "file with the root servers' names and addresses"),
+    DC_CONF_OPT_CUSTOM("outgoing-address", struct dr_conf, outgoing, NULL, parse_outgoing,
+                       DC_CONF_MULTI,
+                       "source address for upstream queries; repeat for v4 and v6 "
+                       "[default: 0.0.0.0 and ::]"),
+    DC_CONF_OPT_BOOL("query-loopback", struct dr_conf, query_loopback, "no",
+                     "allow upstream servers on 127.0.0.0/8 and ::1 (labs, tests)"),
+    DC_CONF_OPT_BOOL("qname-minimisation", struct dr_conf, qname_minimisation, "yes",
+                     "send upstream only the labels each server needs (RFC 9156, relaxed)"),
+    DC_CONF_OPT_INT("edns-buffer-size", struct dr_conf, edns_buffer_size, "1232", 512, 4096,
+                    "EDNS0 UDP size advertised to clients and upstream servers"),
+    DC_CONF_OPT_SIZE("cache-size", struct dr_conf, cache_size, "64M", 64 * 1024,
+                     (int64_t)1 << 40, "memory budget of the answer cache"),
+    DC_CONF_OPT_DURATION("cache-min-ttl", struct dr_conf, cache_min_ttl_ms, "0", 0, 86400000,
+                         "raise smaller TTLs to this"),
+    DC_CONF_OPT_DURATION("cache-max-ttl", struct dr_conf, cache_max_ttl_ms, "1d", 1000,
+                         (int64_t)7 * 86400000, "lower larger TTLs to this"),
+    DC_CONF_OPT_DURATION("cache-max-negative-ttl", struct dr_conf, cache_max_negative_ttl_ms,
+                         "1h", 0, 86400000, "cap for NXDOMAIN/NODATA lifetimes"),
+    DC_CONF_OPT_DURATION("tcp-idle-timeout", struct dr_conf, tcp_idle_timeout_ms, "10s", 100,
+                         600000, "close a client TCP connection idle this long"),
+    DC_CONF_OPT_DURATION("upstream-timeout", struct dr_conf, upstream_timeout_ms, "1500ms", 50,
+                         30000, "longest wait for one upstream reply before trying another"),
+    DC_CONF_OPT_INT("max-upstream-queries", struct dr_conf, max_upstream_queries, "64", 4, 1000,
+                    "upstream queries one client query may cause before SERVFAIL"),
+    DC_CONF_OPT_INT("max-cname-chain", struct dr_conf, max_cname_chain, "11", 1, 64,
+                    "CNAMEs followed for one query before SERVFAIL"),
+    DC_CONF_OPT_INT("tcp-clients", struct dr_conf, tcp_clients_per_worker, "512", 1, 100000,
+                    "client TCP connections per worker; more wait in the backlog"),
     DC_CONF_OPT_END,
 };
+
+static const struct dc_conf_option local_zone_opts[] = {
+    DC_CONF_OPT_ENUM("type", struct dr_conf_local_zone, type, "static",
+                     "static|redirect|refuse|transparent", "how names in the zone are answered"),
+    DC_CONF_OPT_CUSTOM("data", struct dr_conf_local_zone, data, NULL, parse_local_data,
+                       DC_CONF_MULTI, "a record in zone-file syntax: NAME [TTL] [IN] TYPE RDATA"),
+    DC_CONF_OPT_END,
+};
+
+static const struct dc_conf_section sections[] = {
+    DC_CONF_SECTION("local-zone", struct dr_conf_local_zone, local_zone_opts, struct dr_conf,
+                    local_zones, nlocal_zones, name, true, NULL,
+                    "names answered from this file instead of resolved"),
+    DC_CONF_SECTION_END,
+};
+
+static int
+add_default(struct dc_conf_ctx *ctx, struct dr_addrs *a, const char *text, uint16_t port)
+{
+    union dc_sockaddr *slot = dc_arena_push(ctx->arena, (void **)&a->v, &a->n, sizeof(*slot));
+    if (slot == NULL || dc_addr_parse(text, port, slot) < 0) {
+        dc_conf_error(ctx, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+static int
+check(struct dc_conf_ctx *ctx, void *conf)
+{
+    struct dr_conf *c = conf;
+    /* Repeatable options have no single default value: fill them when none was given. */
+    if (c->listen.n == 0) {
+        add_default(ctx, &c->listen, "127.0.0.1", 53);
+        add_default(ctx, &c->listen, "::1", 53);
+    }
+    if (c->outgoing.n == 0) {
+        add_default(ctx, &c->outgoing, "0.0.0.0", 0);
+        add_default(ctx, &c->outgoing, "::", 0);
+    }
+    if (c->allow.n == 0) {
+        struct dc_cidr *v = dc_arena_alloc(ctx->arena, 2 * sizeof(*v));
+        if (v == NULL || dc_cidr_parse("127.0.0.0/8", &v[0]) < 0 ||
+            dc_cidr_parse("::1/128", &v[1]) < 0) {
+            dc_conf_error(ctx, "out of memory");
+            return -1;
+        }
+        c->allow.v = v;
+        c->allow.n = 2;
+    }
+    if (c->cache_min_ttl_ms > c->cache_max_ttl_ms) {
+        dc_conf_error(ctx, "cache-min-ttl is larger than cache-max-ttl");
+        return -1;
+    }
+    /* Local data is parsed here so that --check reports its errors with their lines. */
+    c->local = dr_local_build(c, ctx);
+    return c->local ? 0 : -1;
+}
 
 const struct dc_conf_schema dr_conf_schema = {
     .program = "duet-resolver",
     .options = top,
-    .sections = NULL,
-    .check = NULL,
+    .sections = sections,
+    .check = check,
 };
 
 struct dr_conf *
@@ -28,6 +209,7 @@ dr_conf_free(struct dr_conf *c)
 {
     if (c == NULL)
         return;
+    dr_local_free(c->local);
     dc_arena_deinit(&c->arena);
     free(c);
 }

@@ -6,14 +6,57 @@
 #ifndef DUET_RESOLVER_CONF_H
 #define DUET_RESOLVER_CONF_H
 
+#include "common/acl.h"
+#include "common/addr.h"
 #include "common/cli.h"
 #include "common/config.h"
 
+struct dr_local;
+
 #define DR_CONF_DEFAULT_PATH "/etc/duet/duet-resolver.conf"
+
+struct dr_addrs {
+    union dc_sockaddr *v;
+    size_t n;
+};
+
+/* [local-zone NAME]: names answered from configuration, the way Unbound's local-zone and
+ * local-data are used for test sites. */
+enum dr_local_type {
+    DR_LOCAL_STATIC,      /* answer from data; other names in the zone: NXDOMAIN / NODATA */
+    DR_LOCAL_REDIRECT,    /* the apex's data answers for every name in the zone */
+    DR_LOCAL_REFUSE,      /* REFUSED for every name in the zone */
+    DR_LOCAL_TRANSPARENT, /* answer from data where it matches, else resolve as usual */
+};
+
+struct dr_conf_local_zone {
+    char *name;                /* as written in the header */
+    int type;                  /* enum dr_local_type */
+    struct dc_conf_strv data;  /* RRs in zone-file syntax */
+    int *data_lines;           /* line of each data entry, for errors found later */
+    size_t ndata_lines;
+};
 
 struct dr_conf {
     struct dc_arena arena;
     struct dc_daemon_conf daemon;
+    struct dr_addrs listen;
+    struct dc_acl allow;
+    char *root_hints;
+    struct dr_addrs outgoing;
+    bool query_loopback;
+    bool qname_minimisation;
+    int64_t edns_buffer_size;
+    uint64_t cache_size;
+    int64_t cache_min_ttl_ms, cache_max_ttl_ms, cache_max_negative_ttl_ms;
+    int64_t tcp_idle_timeout_ms;
+    int64_t upstream_timeout_ms;
+    int64_t max_upstream_queries;
+    int64_t max_cname_chain;
+    int64_t tcp_clients_per_worker;
+    struct dr_conf_local_zone *local_zones;
+    size_t nlocal_zones;
+    struct dr_local *local; /* built from local_zones when the file is loaded */
 };
 
 extern const struct dc_conf_schema dr_conf_schema;

@@ -1,29 +1,196 @@
-/* duet-resolver: parses arguments and configuration, then runs the daemon. */
+/* duet-resolver: parses arguments and configuration, then wires the resolver's modules to
+ * the daemon lifecycle of common/. */
+#include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "common/cli.h"
 #include "common/lifecycle.h"
+#include "common/listen.h"
 #include "common/log.h"
 #include "resolver/conf.h"
+#include "resolver/hints.h"
+#include "resolver/iter.h"
+#include "resolver/listen.h"
+#include "resolver/localzone.h"
+#include "resolver/worker.h"
+
+#define DRAIN_POLL_MS 50
+
+static struct dr_shared shared;
+
+static int
+prepare(struct dc_daemon *d)
+{
+    struct dr_shared *sh = dc_daemon_data(d);
+    const struct dr_conf *c = sh->conf;
+    struct dc_conf_errors errs = {NULL, 0};
+    if (dr_hints_load(c->root_hints, &sh->hints, &errs) > 0) {
+        for (size_t i = 0; i < errs.n; i++)
+            dc_log(DC_LOG_ERROR, "root_hints", "error=\"%s\"", errs.msgs[i]);
+        dc_conf_errors_deinit(&errs);
+        return -EINVAL;
+    }
+    struct dr_cache_policy pol = {
+        .min_ttl = (uint32_t)(c->cache_min_ttl_ms / 1000),
+        .max_ttl = (uint32_t)(c->cache_max_ttl_ms / 1000),
+        .max_negative_ttl = (uint32_t)(c->cache_max_negative_ttl_ms / 1000),
+    };
+    /* Zone cuts are few and small next to answers: an eighth of the budget, at least 1M. */
+    size_t deleg_bytes = c->cache_size / 8 > (1u << 20) ? c->cache_size / 8 : (1u << 20);
+    sh->cache = dr_cache_new(c->cache_size - deleg_bytes / 2, 16, &pol);
+    sh->deleg = dc_lru_new(deleg_bytes, 16);
+    if (sh->cache == NULL || sh->deleg == NULL ||
+        dc_stats_init(&sh->stats, sh->workers, DR_STAT_COUNT, dr_stat_names) < 0)
+        return -ENOMEM;
+    size_t n = c->listen.n;
+    sh->fds = malloc(sizeof(int) * 2 * n * sh->workers);
+    if (sh->fds == NULL)
+        return -ENOMEM;
+    for (size_t i = 0; i < 2 * n * sh->workers; i++)
+        sh->fds[i] = -1;
+    for (unsigned w = 0; w < sh->workers; w++) {
+        for (size_t i = 0; i < n; i++) {
+            char as[DC_ADDR_STRLEN];
+            dc_addr_format(&c->listen.v[i], true, as, sizeof(as));
+            int u = dc_listen_udp_fd(&c->listen.v[i], NULL);
+            int t = u < 0 ? u : dc_listen_tcp_fd(&c->listen.v[i], NULL);
+            if (u < 0 || t < 0) {
+                dc_log(DC_LOG_ERROR, "listen_failed", "addr=%s transport=%s error=\"%s\"", as,
+                       u < 0 ? "udp" : "tcp", strerror(-(u < 0 ? u : t)));
+                if (u >= 0)
+                    close(u);
+                return u < 0 ? u : t;
+            }
+            sh->fds[(size_t)w * 2 * n + i] = u;
+            sh->fds[(size_t)w * 2 * n + n + i] = t;
+            if (w == 0)
+                dc_log(DC_LOG_INFO, "listen", "addr=%s transports=udp,tcp", as);
+        }
+    }
+    return 0;
+}
 
 static int
 worker_start(struct dc_worker *w)
 {
-    (void)w;
+    struct dr_shared *sh = dc_daemon_data(dc_worker_daemon(w));
+    struct dr_worker *wk = calloc(1, sizeof(*wk));
+    if (wk == NULL)
+        return -ENOMEM;
+    dc_worker_set_data(w, wk);
+    wk->w = w;
+    wk->sh = sh;
+    wk->loop = dc_worker_loop(w);
+    wk->id = dc_worker_id(w);
+    wk->stats = dc_stats_row(&sh->stats, wk->id);
+    int rc = dr_infra_init(&wk->infra);
+    if (rc == 0)
+        rc = dr_iter_init(wk);
+    if (rc == 0)
+        rc = dr_listen_start(wk);
+    if (rc < 0)
+        return rc;
+    if (wk->id == 0)
+        dr_iter_prime(wk);
     return 0;
+}
+
+static void
+drain_closed(uv_handle_t *h)
+{
+    (void)h;
+}
+
+/* While stopping: once no resolution is left, close the UDP sockets and this timer; the
+ * worker's loop then runs out of handles and the worker ends. */
+static void
+on_drain_poll(uv_timer_t *t)
+{
+    struct dr_worker *wk = t->data;
+    if (wk->all_res != NULL || wk->conns != NULL)
+        return;
+    dr_listen_abort(wk);
+    uv_close((uv_handle_t *)t, drain_closed);
+}
+
+static uv_timer_t *
+drain_timer(struct dr_worker *wk)
+{
+    static _Thread_local uv_timer_t timer;
+    return &timer;
+    (void)wk;
 }
 
 static void
 worker_stop(struct dc_worker *w)
 {
-    (void)w;
+    struct dr_worker *wk = dc_worker_data(w);
+    wk->stopping = true;
+    dr_listen_stop(wk);
+    uv_timer_t *t = drain_timer(wk);
+    uv_timer_init(wk->loop, t);
+    t->data = wk;
+    uv_timer_start(t, on_drain_poll, 0, DRAIN_POLL_MS);
+}
+
+static void
+worker_abort(struct dc_worker *w)
+{
+    struct dr_worker *wk = dc_worker_data(w);
+    wk->stopping = true;
+    dr_iter_abort_all(wk);
+    dr_listen_abort(wk);
+    uv_timer_t *t = drain_timer(wk);
+    if (t->loop && !uv_is_closing((uv_handle_t *)t))
+        uv_close((uv_handle_t *)t, drain_closed);
 }
 
 static int
 reload(struct dc_daemon *d)
 {
     (void)d;
-    return 0;
+    DC_LOG_WARN("reload_unsupported", "msg=\"live reload is not implemented yet; restart to "
+                                      "apply configuration changes\"");
+    return -1;
+}
+
+static void
+status(struct dc_daemon *d, char *buf, size_t size)
+{
+    struct dr_shared *sh = dc_daemon_data(d);
+    snprintf(buf, size, "serving %u workers, %zu cached answers, %" PRIu64 " queries",
+             sh->workers, dr_cache_count(sh->cache),
+             dc_stats_sum(&sh->stats, DR_STAT_QUERIES_UDP) +
+                 dc_stats_sum(&sh->stats, DR_STAT_QUERIES_TCP));
+}
+
+static void
+cleanup(struct dc_daemon *d)
+{
+    struct dr_shared *sh = dc_daemon_data(d);
+    for (unsigned w = 0; w < sh->workers; w++) {
+        struct dr_worker *wk = dc_worker_data(dc_daemon_worker(d, w));
+        if (wk == NULL)
+            continue;
+        dr_iter_deinit(wk);
+        dr_infra_deinit(&wk->infra);
+        free(wk->udp);
+        free(wk->tcp);
+        free(wk);
+    }
+    if (sh->fds) {
+        for (size_t i = 0; i < 2 * sh->conf->listen.n * sh->workers; i++)
+            if (sh->fds[i] >= 0)
+                close(sh->fds[i]);
+        free(sh->fds);
+    }
+    dr_cache_free(sh->cache);
+    dc_lru_free(sh->deleg);
+    dc_stats_deinit(&sh->stats);
 }
 
 int
@@ -52,13 +219,20 @@ main(int argc, char **argv)
     dc_log_init(conf->daemon.log_level);
     struct dc_daemon_opts opts;
     dc_daemon_conf_opts(&conf->daemon, &opts);
+    shared.conf = conf;
+    shared.workers = opts.workers;
     static const struct dc_daemon_ops ops = {
+        .prepare = prepare,
         .worker_start = worker_start,
         .worker_stop = worker_stop,
+        .worker_abort = worker_abort,
         .reload = reload,
+        .status = status,
+        .cleanup = cleanup,
     };
-    DC_LOG_INFO("start", "version=%s workers=%u", DUET_VERSION, opts.workers);
-    rc = dc_daemon_run(&opts, &ops, conf);
+    dc_log(DC_LOG_INFO, "start", "version=%s workers=%u local_zones=%zu", DUET_VERSION,
+           opts.workers, dr_local_count(conf->local));
+    rc = dc_daemon_run(&opts, &ops, &shared);
     dr_conf_free(conf);
     return rc;
 }

@@ -5,9 +5,10 @@ import signal
 import subprocess
 import tempfile
 
-from harness import Daemon, binary, check, run
+from harness import SRC, Daemon, binary, check, dead_root_hints, free_port, run
 
 DAEMONS = ("duet-resolver", "duet-origin")
+STARTABLE = ("duet-resolver", "duet-origin")
 
 
 def cli(name, *args):
@@ -31,13 +32,21 @@ def test_version_and_help():
         check(r.returncode == 2 and "unknown argument" in r.stderr, r.stderr)
 
 
+def valid_base(name):
+    """Sections a daemon needs besides its top-level options (appended after them)."""
+    if name == "duet-resolver":
+        return ""
+    return ("[listen 127.0.0.1:8080]\ntls = no\n[site s]\nserver-name = s.test\nroot = %s\n"
+            % tempfile.mkdtemp())
+
+
 def test_check_reports_three_mistakes():
-    path = write("# three mistakes\n"
-                 "workers = 0\n"
-                 "log-level = loud\n"
-                 "\n"
-                 "no-such-option = 1\n")
     for name in DAEMONS:
+        path = write("# three mistakes\n"
+                     "workers = 0\n"
+                     "log-level = loud\n"
+                     "\n"
+                     "no-such-option = 1\n" + valid_base(name))
         r = cli(name, "--check", "-c", path)
         check(r.returncode == 1, "exit %d" % r.returncode)
         lines = [l for l in r.stderr.splitlines() if l.startswith(path + ":")]
@@ -46,22 +55,44 @@ def test_check_reports_three_mistakes():
         check(lines[1].startswith(path + ":3: log-level"), lines[1])
         check(lines[2].startswith(path + ":5: unknown option"), lines[2])
         check("3 errors" in r.stderr, r.stderr)
-    os.unlink(path)
+        os.unlink(path)
 
 
 def test_check_ok_and_missing_file():
-    path = write("workers = 2\nlog-level = debug\n")
     for name in DAEMONS:
+        path = write("workers = 2\nlog-level = debug\n" + valid_base(name))
         r = cli(name, "--check", "-c", path)
         check(r.returncode == 0 and "configuration OK" in r.stdout, r.stdout + r.stderr)
         r = cli(name, "--check", "-c", "/nonexistent/x.conf")
         check(r.returncode == 1 and "/nonexistent/x.conf: cannot open" in r.stderr, r.stderr)
-    os.unlink(path)
+        os.unlink(path)
+
+
+def test_shipped_configs_parse():
+    """conf/ documents every option with its default: the resolver's file is valid as
+    shipped; the origin's names certificates made at install, so only those may fail."""
+    r = cli("duet-resolver", "--check", "-c", os.path.join(SRC, "conf", "duet-resolver.conf"))
+    check(r.returncode == 0, r.stderr)
+    r = cli("duet-origin", "--check", "-c", os.path.join(SRC, "conf", "duet-origin.conf"))
+    errs = [l for l in r.stderr.splitlines() if ".conf:" in l]
+    check(all("cannot load certificate" in l or "cannot load" in l for l in errs), r.stderr)
+
+
+def run_config(name):
+    """A configuration the daemon can start with on this machine, on a free loopback port."""
+    port = free_port()
+    if name == "duet-resolver":
+        return ("workers = 2\nlog-level = info\ndrain-timeout = 2s\nlisten = 127.0.0.1:%d\n"
+                "root-hints = %s\n" % (port, dead_root_hints(tempfile.mkdtemp())))
+    root = tempfile.mkdtemp()
+    return ("workers = 2\nlog-level = info\ndrain-timeout = 2s\naccess-log = off\n"
+            "[listen 127.0.0.1:%d]\ntls = no\n[site s]\nserver-name = s.test\nroot = %s\n"
+            % (port, root))
 
 
 def test_start_reload_stop():
-    for name in DAEMONS:
-        d = Daemon(name, "workers = 2\nlog-level = info\ndrain-timeout = 2s\n")
+    for name in STARTABLE:
+        d = Daemon(name, run_config(name))
         try:
             d.start()
             d.signal(signal.SIGHUP)
@@ -78,4 +109,4 @@ def test_start_reload_stop():
 
 if __name__ == "__main__":
     run(test_version_and_help, test_check_reports_three_mistakes, test_check_ok_and_missing_file,
-        test_start_reload_stop)
+        test_shipped_configs_parse, test_start_reload_stop)

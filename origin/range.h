@@ -1,0 +1,27 @@
+/*
+ * The Range request header (RFC 9110 §14), for one range per request, as nginx does by
+ * default. Pure.
+ */
+#ifndef DUET_ORIGIN_RANGE_H
+#define DUET_ORIGIN_RANGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum dw_range_result {
+    DW_RANGE_NONE = 0,      /* send the whole file: syntax we ignore (RFC: a server may) or
+                               several ranges */
+    DW_RANGE_OK,            /* one satisfiable range: 206 with [*first, *last] */
+    DW_RANGE_UNSATISFIABLE, /* 416 with Content-Range: bytes * / size */
+};
+
+/*
+ * Parses value ("bytes=0-99", "bytes=100-", "bytes=-500") against a file of size bytes.
+ * last is inclusive and clamped to size - 1. A bad unit or malformed syntax gives NONE; a
+ * well-formed single range that starts at or beyond size (or a suffix of 0) gives
+ * UNSATISFIABLE; a set of several ranges gives NONE (served whole).
+ */
+enum dw_range_result dw_range_parse(const char *value, size_t len, uint64_t size,
+                                    uint64_t *first, uint64_t *last);
+
+#endif

@@ -1,0 +1,583 @@
+#include "origin/tls.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "common/log.h"
+#include "origin/conf.h"
+#include "origin/vhost.h"
+
+/* TLS 1.2: ECDHE key exchange and AEAD ciphers only (Mozilla "intermediate"); TLS 1.3 keeps
+ * OpenSSL's default suites, which are all AEAD. */
+#define TLS12_CIPHERS                                                                              \
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                                   \
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                                   \
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+#define TLS_GROUPS "X25519:P-256:P-384"
+
+/* Every context carries the same session ID context, so a session stays valid when SNI moves
+ * the connection from the default site's context to another one. */
+static const unsigned char sid_ctx[] = "duet-origin";
+
+/* Certificate/key pairs per site: one per key type (RSA, ECDSA, EdDSA) is all OpenSSL keeps. */
+#define MAX_PAIRS 4
+
+/* Ticket keys kept: the newest encrypts, all of them decrypt. */
+#define TICKET_KEYS 3
+
+struct ticket_key {
+    unsigned char name[16]; /* sent in the clear inside the ticket: picks the key */
+    unsigned char aes[32];  /* AES-256-CBC */
+    unsigned char hmac[32]; /* HMAC-SHA256 */
+};
+
+struct dw_tls {
+    const struct dw_conf *conf; /* owns us and outlives us: SNI matches against its sites */
+    SSL_CTX **ctxs;             /* one per site, same index as conf->sites */
+    ASN1_TIME **not_after;      /* of each site's first certificate */
+    size_t nsites;
+    pthread_rwlock_t lock; /* guards keys: handshakes read, rotation writes */
+    struct ticket_key keys[TICKET_KEYS];
+    size_t nkeys;
+};
+
+static const unsigned char alpn_http11[] = "\x08http/1.1";
+
+/* The reason for the oldest error on the thread's queue (the root cause; later entries only
+ * say which layer passed it up), then an empty queue. A failed open reports errno through
+ * ERR_LIB_SYS, whose reason has no string of its own. */
+static const char *
+ssl_reason(void)
+{
+    unsigned long e = ERR_get_error();
+    ERR_clear_error();
+    if (e == 0)
+        return "unknown error";
+    if (ERR_GET_LIB(e) == ERR_LIB_SYS)
+        return strerror(ERR_GET_REASON(e));
+    const char *r = ERR_reason_error_string(e);
+    return r ? r : "unknown error";
+}
+
+static int
+new_ticket_key(struct ticket_key *k)
+{
+    if (RAND_bytes(k->name, sizeof(k->name)) != 1 || RAND_bytes(k->aes, sizeof(k->aes)) != 1 ||
+        RAND_bytes(k->hmac, sizeof(k->hmac)) != 1) {
+        ERR_clear_error();
+        return -EIO;
+    }
+    return 0;
+}
+
+/*
+ * Encrypts new tickets with keys[0] and decrypts tickets made with any key still in the ring,
+ * so rotation does not cut off sessions issued just before it. We keep our own keys instead of
+ * OpenSSL's per-context ones because every site's context must accept the same tickets, and so
+ * they can be rotated. Returns 1 (ticket ok), 2 (ok, but made with an old key: issue a fresh
+ * one), 0 (unknown key: full handshake) or -1 (internal failure: the handshake fails).
+ */
+static int
+on_ticket_key(SSL *ssl, unsigned char name[16], unsigned char *iv, EVP_CIPHER_CTX *cctx,
+              EVP_MAC_CTX *hctx, int enc)
+{
+    static char digest[] = "SHA256";
+    struct dw_tls_conn *c = SSL_get_app_data(ssl);
+    struct dw_tls *t = c->tls;
+    int ret = -1;
+    OSSL_PARAM params[3];
+
+    pthread_rwlock_rdlock(&t->lock);
+    const struct ticket_key *k = NULL;
+    if (enc) {
+        k = &t->keys[0];
+        if (RAND_bytes(iv, EVP_CIPHER_get_iv_length(EVP_aes_256_cbc())) != 1)
+            goto out;
+        memcpy(name, k->name, sizeof(k->name));
+        if (EVP_EncryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k->aes, iv) != 1)
+            goto out;
+        ret = 1;
+    } else {
+        ret = 0;
+        for (size_t i = 0; i < t->nkeys && k == NULL; i++)
+            if (memcmp(name, t->keys[i].name, sizeof(t->keys[i].name)) == 0) {
+                k = &t->keys[i];
+                ret = i == 0 ? 1 : 2;
+            }
+        if (k == NULL)
+            goto out;
+        if (EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k->aes, iv) != 1) {
+            ret = -1;
+            goto out;
+        }
+    }
+    /* The MAC context copies the key, so the lock is not needed once this returns. */
+    params[0] =
+        OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, (void *)k->hmac, sizeof(k->hmac));
+    params[1] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0);
+    params[2] = OSSL_PARAM_construct_end();
+    if (EVP_MAC_CTX_set_params(hctx, params) != 1)
+        ret = -1;
+out:
+    pthread_rwlock_unlock(&t->lock);
+    return ret;
+}
+
+/*
+ * SNI: moves the connection to the context of the site the name belongs to, or the default
+ * site for a missing or unknown name. Like nginx we never fail the handshake over the name:
+ * the client then sees the default certificate and decides itself. OpenSSL calls this for
+ * every ClientHello, with or without the extension, so c->site is always set here.
+ */
+static int
+on_servername(SSL *ssl, int *alert, void *arg)
+{
+    struct dw_tls *t = arg;
+    struct dw_tls_conn *c = SSL_get_app_data(ssl);
+    const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    int site = name ? dw_vhost_match(t->conf, name, strlen(name)) : -1;
+    if (site < 0 || (size_t)site >= t->nsites)
+        site = (int)t->conf->default_site;
+    c->site = site;
+    if (SSL_get_SSL_CTX(ssl) != t->ctxs[site] && SSL_set_SSL_CTX(ssl, t->ctxs[site]) == NULL) {
+        *alert = SSL_AD_INTERNAL_ERROR;
+        return SSL_TLSEXT_ERR_ALERT_FATAL;
+    }
+    return SSL_TLSEXT_ERR_OK;
+}
+
+/* ALPN: we speak only HTTP/1.1. A client offering only other protocols (h2 alone) gets the
+ * no_application_protocol alert RFC 7301 §3.2 asks for; OpenSSL does not call this at all
+ * when the client sent no ALPN extension, which is fine. */
+static int
+on_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen, const unsigned char *in,
+        unsigned int inlen, void *arg)
+{
+    (void)ssl;
+    (void)arg;
+    unsigned char *sel;
+    if (SSL_select_next_proto(&sel, outlen, alpn_http11, sizeof(alpn_http11) - 1, in, inlen) !=
+        OPENSSL_NPN_NEGOTIATED)
+        return SSL_TLSEXT_ERR_ALERT_FATAL;
+    *out = sel;
+    return SSL_TLSEXT_ERR_OK;
+}
+
+/* The policy every site's context shares. Returns a context or NULL (reason on the queue). */
+static SSL_CTX *
+ctx_new(struct dw_tls *t, const struct dw_conf *conf)
+{
+    SSL_CTX *sc = SSL_CTX_new(TLS_server_method());
+    if (sc == NULL)
+        return NULL;
+    /* Server cipher preference off, as Mozilla "intermediate": every suite we allow is strong,
+     * and the client knows best whether it has AES hardware. */
+    SSL_CTX_set_options(sc, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+    SSL_CTX_clear_options(sc, SSL_OP_CIPHER_SERVER_PREFERENCE);
+    /* Idle keep-alive connections hold no read/write buffers (about 34 KiB each). */
+    SSL_CTX_set_mode(sc, SSL_MODE_RELEASE_BUFFERS);
+    /* A ticket made just before a rotation stays decryptable for two more lifetimes. */
+    long timeout = (long)(conf->ticket_key_lifetime_ms / 1000 * 2);
+    if (SSL_CTX_set_min_proto_version(sc, TLS1_2_VERSION) != 1 ||
+        SSL_CTX_set_max_proto_version(sc, TLS1_3_VERSION) != 1 ||
+        SSL_CTX_set_cipher_list(sc, TLS12_CIPHERS) != 1 ||
+        SSL_CTX_set1_groups_list(sc, TLS_GROUPS) != 1 ||
+        SSL_CTX_set_session_id_context(sc, sid_ctx, sizeof(sid_ctx) - 1) != 1 ||
+        SSL_CTX_set_tlsext_ticket_key_evp_cb(sc, on_ticket_key) != 1) {
+        SSL_CTX_free(sc);
+        return NULL;
+    }
+    if (timeout > 0)
+        SSL_CTX_set_timeout(sc, timeout);
+    /* OpenSSL keeps TLS 1.2 session IDs in the context the SSL was created from (its
+     * session_ctx), and SSL_set_SSL_CTX does not change that: every connection starts on the
+     * default site's context, so that one cache serves all sites and the others stay empty.
+     * The mode is still needed on every context: ServerHello carries a session ID only when
+     * the current (SNI-chosen) context has server caching on. A size of 0 would mean
+     * "unlimited" to OpenSSL; for us it means off. */
+    if (conf->session_cache_size > 0) {
+        SSL_CTX_set_session_cache_mode(sc, SSL_SESS_CACHE_SERVER);
+        SSL_CTX_sess_set_cache_size(sc, (long)conf->session_cache_size);
+    } else {
+        SSL_CTX_set_session_cache_mode(sc, SSL_SESS_CACHE_OFF);
+    }
+    SSL_CTX_set_tlsext_servername_callback(sc, on_servername);
+    SSL_CTX_set_tlsext_servername_arg(sc, t);
+    SSL_CTX_set_alpn_select_cb(sc, on_alpn, NULL);
+    return sc;
+}
+
+static const char *
+key_type_name(int id)
+{
+    switch (id) {
+    case EVP_PKEY_RSA:
+        return "RSA";
+    case EVP_PKEY_EC:
+        return "ECDSA";
+    case EVP_PKEY_ED25519:
+        return "Ed25519";
+    default:
+        return "other";
+    }
+}
+
+/* Loads pair i of site s into sc. Returns 0, or -1 after reporting at the cert's line. */
+static int
+load_pair(struct dw_tls *t, size_t si, size_t i, int *types, struct dc_conf_ctx *ctx)
+{
+    const struct dw_conf_site *s = &t->conf->sites[si];
+    SSL_CTX *sc = t->ctxs[si];
+    const char *cert = s->certs.v[i], *key = s->keys.v[i];
+    struct dc_conf_ctx at = *ctx;
+    at.line = i < s->ncert_lines ? s->cert_lines[i] : s->line;
+
+    ERR_clear_error();
+    if (SSL_CTX_use_certificate_chain_file(sc, cert) != 1) {
+        dc_conf_error(&at, "[site %s]: cert %s: cannot load certificate chain: %s", s->name, cert,
+                      ssl_reason());
+        return -1;
+    }
+    X509 *x = SSL_CTX_get0_certificate(sc);
+    EVP_PKEY *pub = x ? X509_get0_pubkey(x) : NULL;
+    int type = pub ? EVP_PKEY_get_base_id(pub) : EVP_PKEY_NONE;
+    for (size_t j = 0; j < i; j++)
+        if (types[j] == type) {
+            /* OpenSSL holds one certificate per key type: the second would silently win. */
+            dc_conf_error(&at,
+                          "[site %s]: cert %s: a second %s certificate; give at most one "
+                          "ECDSA and one RSA pair",
+                          s->name, cert, key_type_name(type));
+            return -1;
+        }
+    types[i] = type;
+    if (SSL_CTX_use_PrivateKey_file(sc, key, SSL_FILETYPE_PEM) != 1) {
+        unsigned long e = ERR_peek_error();
+        if (ERR_GET_LIB(e) == ERR_LIB_X509 && ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH)
+            dc_conf_error(&at, "[site %s]: key %s does not match cert %s: %s", s->name, key, cert,
+                          ssl_reason());
+        else
+            dc_conf_error(&at, "[site %s]: key %s (for cert %s): cannot load private key: %s",
+                          s->name, key, cert, ssl_reason());
+        return -1;
+    }
+    /* A key of another type lands in another slot; OpenSSL's own check would then only say
+     * "no certificate assigned". */
+    int ktype = EVP_PKEY_get_base_id(SSL_CTX_get0_privatekey(sc));
+    if (ktype != type) {
+        dc_conf_error(&at, "[site %s]: key %s is %s but cert %s is %s", s->name, key,
+                      key_type_name(ktype), cert, key_type_name(type));
+        return -1;
+    }
+    if (SSL_CTX_check_private_key(sc) != 1) {
+        dc_conf_error(&at, "[site %s]: key %s does not match cert %s: %s", s->name, key, cert,
+                      ssl_reason());
+        return -1;
+    }
+    const ASN1_TIME *na = X509_get0_notAfter(x);
+    if (i == 0 && (t->not_after[si] = ASN1_TIME_dup(na)) == NULL) {
+        dc_conf_error(&at, "out of memory");
+        return -1;
+    }
+    /* Expired is a warning, not an error: refusing to start would take every other site
+     * down with it, and clients decide themselves what to do with an expired certificate. */
+    if (X509_cmp_current_time(na) < 0)
+        dc_log(DC_LOG_WARN, "cert_expired", "file=%s line=%d site=%s cert=%s", at.file, at.line,
+               s->name, cert);
+    return 0;
+}
+
+/*
+ * One context per site rather than one with every certificate: SNI picks the site, and the
+ * site's context holds its ECDSA and RSA pairs, between which OpenSSL picks what the client
+ * supports. Errors of all sites are reported, not just the first.
+ */
+struct dw_tls *
+dw_tls_new(const struct dw_conf *conf, struct dc_conf_ctx *ctx)
+{
+    if (conf->nsites == 0 || conf->default_site >= conf->nsites) {
+        dc_conf_error(ctx, "TLS needs at least one [site] with a cert and key");
+        return NULL;
+    }
+    struct dw_tls *t = calloc(1, sizeof(*t));
+    if (t == NULL) {
+        dc_conf_error(ctx, "out of memory");
+        return NULL;
+    }
+    t->conf = conf;
+    t->nsites = conf->nsites;
+    t->ctxs = calloc(conf->nsites, sizeof(*t->ctxs));
+    t->not_after = calloc(conf->nsites, sizeof(*t->not_after));
+    if (t->ctxs == NULL || t->not_after == NULL || pthread_rwlock_init(&t->lock, NULL) != 0) {
+        free(t->ctxs);
+        free(t->not_after);
+        free(t);
+        dc_conf_error(ctx, "out of memory");
+        return NULL;
+    }
+    int errors = 0;
+    if (new_ticket_key(&t->keys[0]) < 0) {
+        dc_conf_error(ctx, "cannot generate session ticket keys: no randomness");
+        errors++;
+    }
+    t->nkeys = 1;
+    for (size_t si = 0; si < conf->nsites && errors == 0; si++) {
+        ERR_clear_error();
+        if ((t->ctxs[si] = ctx_new(t, conf)) == NULL) {
+            dc_conf_error(ctx, "[site %s]: TLS context: %s", conf->sites[si].name, ssl_reason());
+            errors++;
+        }
+    }
+    /* Certificates only once every context exists; then all sites' problems at once. */
+    bool ready = errors == 0;
+    for (size_t si = 0; si < conf->nsites && ready; si++) {
+        /* Pairs given unevenly were already reported by the site's own check. */
+        const struct dw_conf_site *s = &conf->sites[si];
+        size_t n = s->certs.n < s->keys.n ? s->certs.n : s->keys.n;
+        int types[MAX_PAIRS];
+        struct dc_conf_ctx at = *ctx;
+        at.line = s->line;
+        if (n == 0 || n > MAX_PAIRS) {
+            dc_conf_error(&at, "[site %s]: TLS needs 1 to %d cert/key pairs, not %zu", s->name,
+                          MAX_PAIRS, n);
+            errors++;
+        }
+        for (size_t i = 0; i < n && i < MAX_PAIRS; i++)
+            if (load_pair(t, si, i, types, ctx) < 0) {
+                errors++;
+                break; /* the next pair's errors would only echo this one */
+            }
+    }
+    ERR_clear_error();
+    if (errors) {
+        dw_tls_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+void
+dw_tls_free(struct dw_tls *t)
+{
+    if (t == NULL)
+        return;
+    for (size_t i = 0; i < t->nsites; i++) {
+        SSL_CTX_free(t->ctxs[i]);
+        ASN1_TIME_free(t->not_after[i]);
+    }
+    free(t->ctxs);
+    free(t->not_after);
+    pthread_rwlock_destroy(&t->lock);
+    OPENSSL_cleanse(t->keys, sizeof(t->keys));
+    free(t);
+}
+
+int
+dw_tls_rotate_ticket_keys(struct dw_tls *t)
+{
+    struct ticket_key k;
+    /* Generated outside the lock: handshakes on other threads keep going meanwhile. */
+    if (new_ticket_key(&k) < 0)
+        return -EIO;
+    pthread_rwlock_wrlock(&t->lock);
+    memmove(&t->keys[1], &t->keys[0], (TICKET_KEYS - 1) * sizeof(t->keys[0]));
+    t->keys[0] = k;
+    if (t->nkeys < TICKET_KEYS)
+        t->nkeys++;
+    pthread_rwlock_unlock(&t->lock);
+    OPENSSL_cleanse(&k, sizeof(k));
+    return 0;
+}
+
+int64_t
+dw_tls_site_expiry(const struct dw_tls *t, size_t site)
+{
+    int days = 0, secs = 0;
+    if (site >= t->nsites || t->not_after[site] == NULL ||
+        ASN1_TIME_diff(&days, &secs, NULL, t->not_after[site]) != 1)
+        return 0;
+    return (int64_t)days * 86400 + secs;
+}
+
+/*
+ * The SSL starts on the default site's context; SNI may switch it. Its session cache is then
+ * the default context's (see ctx_new), whichever site the connection ends on.
+ */
+int
+dw_tls_conn_init(struct dw_tls_conn *c, struct dw_tls *t)
+{
+    memset(c, 0, sizeof(*c));
+    c->tls = t;
+    c->site = -1;
+    c->ssl = SSL_new(t->ctxs[t->conf->default_site]);
+    c->rbio = BIO_new(BIO_s_mem());
+    c->wbio = BIO_new(BIO_s_mem());
+    if (c->ssl == NULL || c->rbio == NULL || c->wbio == NULL) {
+        BIO_free(c->rbio);
+        BIO_free(c->wbio);
+        SSL_free(c->ssl);
+        ERR_clear_error();
+        memset(c, 0, sizeof(*c));
+        return -ENOMEM;
+    }
+    /* An empty read BIO means "no more yet" (want read), not end of stream: EOF on the socket
+     * is the connection's business. */
+    BIO_set_mem_eof_return(c->rbio, -1);
+    SSL_set_bio(c->ssl, c->rbio, c->wbio); /* the SSL owns both BIOs from here */
+    SSL_set_app_data(c->ssl, c);
+    SSL_set_accept_state(c->ssl);
+    return 0;
+}
+
+/*
+ * OpenSSL takes an SSL freed without a close_notify exchange for a broken session and drops it
+ * from the session cache. Most clients just close the TCP connection, so like nginx we declare
+ * a completed session shut down; one that failed with a fatal alert was already dropped.
+ */
+void
+dw_tls_conn_deinit(struct dw_tls_conn *c)
+{
+    if (c->ssl && c->handshake_done && !SSL_in_init(c->ssl))
+        SSL_set_shutdown(c->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+    SSL_free(c->ssl);
+    c->ssl = NULL;
+    c->rbio = c->wbio = NULL;
+}
+
+int
+dw_tls_conn_feed(struct dw_tls_conn *c, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len > 0) {
+        int n = BIO_write(c->rbio, p, len > INT_MAX ? INT_MAX : (int)len);
+        if (n <= 0) {
+            ERR_clear_error();
+            return -ENOMEM;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Maps the outcome of a failed SSL call. The error queue is emptied so that one client's
+ * failure leaves nothing behind for the next connection on this thread. */
+static int
+conn_error(struct dw_tls_conn *c, int r)
+{
+    int e = SSL_get_error(c->ssl, r);
+    if (e == SSL_ERROR_WANT_READ)
+        return DW_TLS_AGAIN;
+    if (e == SSL_ERROR_ZERO_RETURN) {
+        ERR_clear_error();
+        return 0;
+    }
+    /* Per connection, so debug only: a scanner must not flood the log. */
+    DC_LOG_DEBUG("tls_error", "site=%d ssl_error=%d reason=\"%s\"", c->site, e, ssl_reason());
+    ERR_clear_error();
+    return DW_TLS_ERROR;
+}
+
+/*
+ * On failure OpenSSL has usually queued an alert in the write BIO: flushing dw_tls_conn_out
+ * before closing tells the client why. On success, TLS 1.3 session tickets are already in the
+ * write BIO too: OpenSSL writes them right after the client's Finished.
+ */
+int
+dw_tls_conn_handshake(struct dw_tls_conn *c)
+{
+    ERR_clear_error();
+    int r = SSL_do_handshake(c->ssl);
+    if (r == 1) {
+        c->handshake_done = true;
+        if (c->site < 0)
+            c->site = (int)c->tls->conf->default_site;
+        return 0;
+    }
+    r = conn_error(c, r);
+    return r == 0 ? DW_TLS_ERROR : r; /* close_notify during the handshake is a failure */
+}
+
+int
+dw_tls_conn_read(struct dw_tls_conn *c, void *buf, size_t cap)
+{
+    ERR_clear_error();
+    int r = SSL_read(c->ssl, buf, cap > INT_MAX ? INT_MAX : (int)cap);
+    if (r > 0)
+        return r;
+    return conn_error(c, r);
+}
+
+int
+dw_tls_conn_write(struct dw_tls_conn *c, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len > 0) {
+        ERR_clear_error();
+        int r = SSL_write(c->ssl, p, len > INT_MAX ? INT_MAX : (int)len);
+        if (r <= 0) {
+            ERR_clear_error();
+            return DW_TLS_ERROR;
+        }
+        p += r;
+        len -= (size_t)r;
+    }
+    return 0;
+}
+
+void
+dw_tls_conn_shutdown(struct dw_tls_conn *c)
+{
+    /* Only a finished, healthy session can send close_notify; after a fatal error OpenSSL
+     * is back "in init" and the alert already went out. */
+    if (c->handshake_done && !SSL_in_init(c->ssl)) {
+        ERR_clear_error();
+        SSL_shutdown(c->ssl);
+    }
+    ERR_clear_error();
+}
+
+size_t
+dw_tls_conn_out(struct dw_tls_conn *c, void *buf, size_t cap)
+{
+    int n = BIO_read(c->wbio, buf, cap > INT_MAX ? INT_MAX : (int)cap);
+    return n > 0 ? (size_t)n : 0;
+}
+
+size_t
+dw_tls_conn_out_pending(const struct dw_tls_conn *c)
+{
+    return BIO_ctrl_pending(c->wbio);
+}
+
+const char *
+dw_tls_conn_version(const struct dw_tls_conn *c)
+{
+    return SSL_get_version(c->ssl);
+}
+
+bool
+dw_tls_conn_resumed(const struct dw_tls_conn *c)
+{
+    return SSL_session_reused(c->ssl) == 1;
+}
+
+const char *
+dw_tls_conn_alpn(const struct dw_tls_conn *c)
+{
+    const unsigned char *p;
+    unsigned int len;
+    SSL_get0_alpn_selected(c->ssl, &p, &len);
+    /* on_alpn agrees on nothing else. */
+    return len > 0 ? "http/1.1" : "";
+}

@@ -1,0 +1,92 @@
+/*
+ * TLS for duet-origin through OpenSSL 3 with memory BIOs: the connection code moves
+ * ciphertext between its libuv stream and this module, which never touches a socket.
+ *
+ * Policy (what nginx's and Mozilla's "intermediate" configurations give): TLS 1.2 and 1.3
+ * only; ECDHE key exchange with AEAD ciphers (AES-GCM, ChaCha20-Poly1305); ALPN offers
+ * "http/1.1" only; per site one or more certificate/key pairs (ECDSA and RSA side by side,
+ * OpenSSL picks what the client supports); SNI selects the site's context, an unknown or
+ * missing name gets the default site (matching by origin/vhost.c); session resumption through tickets (TLS 1.2 and 1.3)
+ * whose keys rotate (current key encrypts, the previous ones still decrypt), and a
+ * server-side session cache for TLS 1.2 session IDs.
+ */
+#ifndef DUET_ORIGIN_TLS_H
+#define DUET_ORIGIN_TLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/config.h"
+
+struct dw_conf;
+struct dw_tls;
+typedef struct ssl_st SSL;
+typedef struct bio_st BIO;
+
+#define DW_TLS_AGAIN (-11) /* needs more ciphertext from the peer (after flushing output) */
+#define DW_TLS_ERROR (-71) /* the session failed: log, close the connection */
+
+/*
+ * Loads the certificates and keys of every site of conf into one context per site, and
+ * sets up ticket keys and the session cache. Problems (missing or unreadable file, a key
+ * that does not match its certificate, an expired certificate is only a warning) are
+ * reported with dc_conf_error at the line of the site's cert option (conf->sites[i].
+ * cert_lines). Returns NULL after reporting when anything failed.
+ * Thread-safety: the result is shared by all workers; only ticket-key rotation writes, under
+ * a lock.
+ */
+struct dw_tls *dw_tls_new(const struct dw_conf *conf, struct dc_conf_ctx *ctx);
+void dw_tls_free(struct dw_tls *t);
+
+/* Makes a fresh ticket-encryption key current, keeping the previous two for decryption.
+ * Any thread. 0 or -ENOMEM/-EIO. */
+int dw_tls_rotate_ticket_keys(struct dw_tls *t);
+
+/* Per site: seconds until the first certificate expires (negative when expired), for
+ * `duet-control sites`. */
+int64_t dw_tls_site_expiry(const struct dw_tls *t, size_t site);
+
+/* One server-side TLS session. Embedded in the connection object. */
+struct dw_tls_conn {
+    SSL *ssl;
+    BIO *rbio; /* ciphertext from the network, fed by dw_tls_conn_feed */
+    BIO *wbio; /* ciphertext for the network, taken by dw_tls_conn_out */
+    struct dw_tls *tls;
+    int site;  /* index into conf->sites chosen by SNI (or the default), -1 before SNI */
+    bool handshake_done;
+};
+
+/* 0, or -ENOMEM. */
+int dw_tls_conn_init(struct dw_tls_conn *c, struct dw_tls *t);
+void dw_tls_conn_deinit(struct dw_tls_conn *c);
+
+/* Ciphertext received from the peer. 0 or -ENOMEM. */
+int dw_tls_conn_feed(struct dw_tls_conn *c, const void *data, size_t len);
+
+/* Continues the handshake: 0 when it is complete, DW_TLS_AGAIN, or DW_TLS_ERROR. */
+int dw_tls_conn_handshake(struct dw_tls_conn *c);
+
+/* Decrypted application data into buf: > 0 bytes, 0 when the peer sent close_notify,
+ * DW_TLS_AGAIN when more ciphertext is needed, DW_TLS_ERROR. */
+int dw_tls_conn_read(struct dw_tls_conn *c, void *buf, size_t cap);
+
+/* Encrypts len bytes of application data (all of it; memory BIOs never block). 0 or
+ * DW_TLS_ERROR. */
+int dw_tls_conn_write(struct dw_tls_conn *c, const void *data, size_t len);
+
+/* Sends close_notify (to be flushed with dw_tls_conn_out). */
+void dw_tls_conn_shutdown(struct dw_tls_conn *c);
+
+/* Ciphertext waiting to be sent: copies up to cap bytes into buf and removes them from the
+ * BIO; returns the number copied (0: nothing pending). */
+size_t dw_tls_conn_out(struct dw_tls_conn *c, void *buf, size_t cap);
+size_t dw_tls_conn_out_pending(const struct dw_tls_conn *c);
+
+/* After the handshake: "TLSv1.3" / "TLSv1.2", whether the session was resumed, the ALPN
+ * protocol agreed ("http/1.1" or "" when none). */
+const char *dw_tls_conn_version(const struct dw_tls_conn *c);
+bool dw_tls_conn_resumed(const struct dw_tls_conn *c);
+const char *dw_tls_conn_alpn(const struct dw_tls_conn *c);
+
+#endif

@@ -1,0 +1,73 @@
+/*
+ * duet-origin's state: what all workers share (configuration, counters, bound sockets,
+ * document-root directories, the access log) and what each worker owns (loop, listeners,
+ * connections, buffer pools, its file cache).
+ */
+#ifndef DUET_ORIGIN_WORKER_H
+#define DUET_ORIGIN_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+#include <uv.h>
+
+#include "common/buf.h"
+#include "common/lifecycle.h"
+#include "common/stats.h"
+#include "origin/cond.h"
+#include "origin/conf.h"
+#include "origin/filecache.h"
+
+enum dw_stat {
+    DW_STAT_CONNECTIONS,
+    DW_STAT_CONNECTIONS_REFUSED,
+    DW_STAT_HANDSHAKES_FULL,
+    DW_STAT_HANDSHAKES_RESUMED,
+    DW_STAT_HANDSHAKE_FAILURES,
+    DW_STAT_REQUESTS,
+    DW_STAT_STATUS_1XX,
+    DW_STAT_STATUS_2XX,
+    DW_STAT_STATUS_3XX,
+    DW_STAT_STATUS_4XX,
+    DW_STAT_STATUS_5XX,
+    DW_STAT_BYTES_OUT,
+    DW_STAT_TIMEOUTS,
+    DW_STAT_COUNT
+};
+extern const char *const dw_stat_names[DW_STAT_COUNT];
+
+struct dw_shared {
+    struct dw_conf *conf;
+    struct dc_stats stats;
+    unsigned workers;
+    int *fds;       /* per worker: conf->nlistens listening fds */
+    int *rootfds;   /* per site: its document root, opened O_PATH|O_DIRECTORY */
+    int access_fd;  /* -1: off */
+};
+
+struct dw_conn;
+
+struct dw_worker {
+    struct dc_worker *w;
+    struct dw_shared *sh;
+    uv_loop_t *loop;
+    unsigned id;
+    uint64_t *stats;
+    uv_tcp_t *listeners;
+    size_t nlisteners;
+    struct dw_conn *conns;
+    size_t nconns;
+    bool stopping;
+    struct dc_bufpool inpool;  /* request bytes: max-header-size + max-body-size + slack */
+    struct dc_bufpool outpool; /* response bytes: chunk-size + TLS overhead */
+    struct dw_fcache fcache;
+    uint8_t rbuf[65536];       /* socket reads for TLS connections (ciphertext) */
+    char hdr[4096];            /* response head being built */
+    time_t date_t;
+    char date[DW_DATE_LEN + 1];
+};
+
+/* The Date header value for now, formatted at most once per second. */
+const char *dw_worker_date(struct dw_worker *wk);
+
+#endif

@@ -1,0 +1,367 @@
+#include "resolver/cache.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/lru.h"
+#include "resolver/dname.h"
+
+struct dr_cache {
+    struct dc_lru *lru;
+    struct dr_cache_policy policy;
+};
+
+/*
+ * One table value: this header, then nttl uint16 TTL offsets (host order, accessed with
+ * memcpy), then the reply bytes. Keeping the offsets means a hit patches TTLs without
+ * parsing the message again.
+ */
+struct stored {
+    int64_t stored; /* wall-clock second the reply was stored: TTLs decay from here */
+    uint32_t reply_len;
+    uint16_t nttl;     /* number of TTL offsets that follow */
+    uint8_t qname_len; /* question name length, to patch the client's case in */
+    uint8_t flags;     /* STORED_* */
+};
+
+#define STORED_NEGATIVE 0x01 /* NXDOMAIN or NODATA, lifetime from the SOA */
+
+/* Lower-cased qname, then qtype and qclass. */
+#define KEY_MAX (DR_NAME_MAX + 4)
+
+/* The smallest RDATA a SOA can have: two root names and five 32-bit fields. */
+#define SOA_RDATA_MIN 22
+
+static size_t
+make_key(uint8_t key[KEY_MAX], const uint8_t *qname, uint16_t qtype, uint16_t qclass)
+{
+    size_t n = dr_dname_copy_lower(key, qname);
+    dr_put16(key + n, qtype);
+    dr_put16(key + n + 2, qclass);
+    return n + 4;
+}
+
+struct dr_cache *
+dr_cache_new(size_t max_bytes, unsigned shards, const struct dr_cache_policy *policy)
+{
+    struct dr_cache *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return NULL;
+    c->lru = dc_lru_new(max_bytes, shards);
+    if (c->lru == NULL) {
+        free(c);
+        return NULL;
+    }
+    c->policy = *policy;
+    return c;
+}
+
+void
+dr_cache_free(struct dr_cache *c)
+{
+    if (c == NULL)
+        return;
+    dc_lru_free(c->lru);
+    free(c);
+}
+
+/* ---- Storing ---- */
+
+/* What the first walk over a reply learns, before anything is allocated. */
+struct scan {
+    const uint8_t *pkt;
+    size_t nrr; /* records other than OPT: the TTLs to patch */
+    size_t nopt;
+    int opt_section;
+    size_t opt_off, opt_end; /* the OPT record's first and past-the-end offsets */
+    uint32_t opt_ttl;
+    bool soa; /* a usable SOA in the authority section */
+};
+
+static int
+scan_rr(void *arg, int section, size_t owner_off, uint16_t type, uint16_t rclass, size_t ttl_off,
+        size_t rdata_off, uint16_t rdlen)
+{
+    struct scan *s = arg;
+    if (type == DR_TYPE_OPT) {
+        s->nopt++;
+        s->opt_section = section;
+        s->opt_off = owner_off;
+        s->opt_end = rdata_off + rdlen;
+        s->opt_ttl = dr_get32(s->pkt + ttl_off);
+        return 0;
+    }
+    s->nrr++;
+    if (section == 1 && type == DR_TYPE_SOA && rdlen >= SOA_RDATA_MIN)
+        s->soa = true;
+    return 0;
+}
+
+/* The second walk, over the copy being stored: clamps each TTL and records its offset. */
+struct fix {
+    uint8_t *msg;
+    uint8_t *offs; /* where the next uint16 offset goes */
+    size_t n;
+    bool negative;
+    uint32_t lo, hi; /* TTL bounds for this entry */
+    uint32_t lifetime;
+};
+
+static int
+fix_rr(void *arg, int section, size_t owner_off, uint16_t type, uint16_t rclass, size_t ttl_off,
+       size_t rdata_off, uint16_t rdlen)
+{
+    struct fix *f = arg;
+    uint32_t ttl = dr_get32(f->msg + ttl_off);
+    /* RFC 2181 §8: a TTL with the top bit set is to be read as zero. */
+    if (ttl > INT32_MAX)
+        ttl = 0;
+    /* RFC 2308 §5: the SOA of a negative answer is served with min(TTL, MINIMUM), so the
+     * client caches the negative answer no longer than we do. */
+    if (f->negative && section == 1 && type == DR_TYPE_SOA && rdlen >= SOA_RDATA_MIN) {
+        uint32_t minimum = dr_get32(f->msg + rdata_off + rdlen - 4);
+        if (minimum < ttl)
+            ttl = minimum;
+    }
+    if (ttl < f->lo)
+        ttl = f->lo;
+    if (ttl > f->hi)
+        ttl = f->hi;
+    dr_put32(f->msg + ttl_off, ttl);
+    if (ttl < f->lifetime)
+        f->lifetime = ttl;
+    uint16_t off = (uint16_t)ttl_off;
+    memcpy(f->offs, &off, sizeof(off));
+    f->offs += sizeof(off);
+    f->n++;
+    return 0;
+}
+
+/* Checks that the reply's question is exactly one, uncompressed, and the one asked. */
+static int
+check_question(const uint8_t *qname, uint16_t qtype, uint16_t qclass, const uint8_t *reply,
+               size_t len, size_t *qname_len)
+{
+    uint8_t name[DR_NAME_MAX];
+    size_t off = DR_HEADER_LEN;
+    if (dr_get16(reply + 4) != 1)
+        return -EBADMSG;
+    int n = dr_dname_read(reply, len, &off, name);
+    /* A pointer in the first name could only point into the header: not a real name. */
+    if (n < 0 || off != DR_HEADER_LEN + (size_t)n || off + 4 > len)
+        return -EBADMSG;
+    if (!dr_dname_equal(name, qname) || dr_get16(reply + off) != qtype ||
+        dr_get16(reply + off + 2) != qclass)
+        return -EBADMSG;
+    *qname_len = (size_t)n;
+    return 0;
+}
+
+/*
+ * The reply is copied into the value, OPT stripped, TTLs clamped in place, so that a hit is
+ * a memcpy plus patches. OPT is per-client (the client's buffer size, DO, the server's
+ * cookie) and dr_msg_fit() adds a fresh one, so a stored OPT is dropped rather than
+ * rejected. It can only be dropped cheaply when it is the last record: removing bytes from
+ * the middle would move names that compression pointers after it refer to. An OPT anywhere
+ * else makes the reply "not cacheable" (1); servers put it last in practice.
+ *
+ * Other choices: a TC=1 reply is incomplete, so not cacheable; negative answers get no
+ * cache-min-ttl floor (as Unbound, which has a separate cache-min-negative-ttl), and
+ * cache-max-ttl caps them as well as cache-max-negative-ttl.
+ */
+int
+dr_cache_store(struct dr_cache *c, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
+               const uint8_t *reply, size_t len, int64_t now)
+{
+    if (len < DR_HEADER_LEN || len > UINT16_MAX)
+        return -EBADMSG;
+    size_t qname_len;
+    int rc = check_question(qname, qtype, qclass, reply, len, &qname_len);
+    if (rc < 0)
+        return rc;
+    struct scan s = {.pkt = reply};
+    rc = dr_msg_walk(reply, len, scan_rr, &s);
+    if (rc < 0)
+        return rc;
+    if (s.nopt > 1 || (s.nopt == 1 && s.opt_section != 2))
+        return -EBADMSG;
+    if (s.nopt == 1 && (s.opt_end != len || (s.opt_ttl >> 24) != 0))
+        return 1; /* not last (see above), or an extended RCODE */
+
+    uint16_t flags = dr_get16(reply + 2);
+    if ((flags & DR_FLAG_TC) || DR_OPCODE(flags) != 0)
+        return 1;
+    bool negative;
+    if (DR_RCODE(flags) == DR_RCODE_NXDOMAIN)
+        negative = true;
+    else if (DR_RCODE(flags) == DR_RCODE_NOERROR)
+        negative = dr_get16(reply + 6) == 0; /* NODATA */
+    else
+        return 1;
+    if (negative && !s.soa)
+        return 1; /* RFC 2308 §5: without a SOA there is no negative TTL to honour */
+
+    size_t stored_len = s.nopt ? s.opt_off : len;
+    size_t head = sizeof(struct stored) + 2 * s.nrr;
+    uint8_t *val = malloc(head + stored_len);
+    if (val == NULL)
+        return -ENOMEM;
+    uint8_t *msg = val + head;
+    memcpy(msg, reply, stored_len);
+    if (s.nopt)
+        dr_put16(msg + 10, (uint16_t)(dr_get16(msg + 10) - 1));
+
+    const struct dr_cache_policy *p = &c->policy;
+    struct fix f = {
+        .msg = msg,
+        .offs = val + sizeof(struct stored),
+        .negative = negative,
+        .lo = negative ? 0 : p->min_ttl,
+        .hi = negative && p->max_negative_ttl < p->max_ttl ? p->max_negative_ttl : p->max_ttl,
+        .lifetime = UINT32_MAX,
+    };
+    rc = dr_msg_walk(msg, stored_len, fix_rr, &f);
+    if (rc < 0 || f.n != s.nrr) {
+        /* The same bytes minus a trailing OPT parsed a moment ago: cannot happen. */
+        free(val);
+        return -EBADMSG;
+    }
+    if (f.lifetime == 0 || f.n == 0) {
+        free(val);
+        return 1;
+    }
+
+    struct stored st = {
+        .stored = now,
+        .reply_len = (uint32_t)stored_len,
+        .nttl = (uint16_t)s.nrr,
+        .qname_len = (uint8_t)qname_len,
+        .flags = negative ? STORED_NEGATIVE : 0,
+    };
+    memcpy(val, &st, sizeof(st));
+
+    uint8_t key[KEY_MAX];
+    size_t klen = make_key(key, qname, qtype, qclass);
+    rc = dc_lru_put(c->lru, key, klen, val, head + stored_len, now + f.lifetime);
+    free(val);
+    return rc;
+}
+
+/* ---- Serving ---- */
+
+struct hit {
+    const struct dr_msg_query *q; /* the client's question, or NULL for dr_cache_lookup */
+    int64_t now;
+    uint8_t *out;
+    size_t cap;
+    int err;
+};
+
+/*
+ * Runs under the shard lock, so it only copies and patches. A visitor must return >= 0, so
+ * a too-small buffer is reported through h->err.
+ */
+static int
+serve(void *arg, const void *val, size_t vlen, int64_t expire)
+{
+    struct hit *h = arg;
+    struct stored st;
+    memcpy(&st, val, sizeof(st));
+    const uint8_t *offs = (const uint8_t *)val + sizeof(st);
+    const uint8_t *reply = offs + 2 * (size_t)st.nttl;
+    if (st.reply_len > h->cap) {
+        h->err = -ENOSPC;
+        return 0;
+    }
+    uint8_t *out = h->out;
+    memcpy(out, reply, st.reply_len);
+
+    /* A clock stepping backwards must not make TTLs grow. */
+    int64_t age = h->now > st.stored ? h->now - st.stored : 0;
+    for (size_t i = 0; i < st.nttl; i++) {
+        uint16_t off;
+        memcpy(&off, offs + 2 * i, sizeof(off));
+        uint32_t ttl = dr_get32(out + off);
+        dr_put32(out + off, (int64_t)ttl > age ? (uint32_t)(ttl - age) : 0);
+    }
+
+    if (h->q) {
+        const struct dr_msg_query *q = h->q;
+        uint16_t flags = dr_get16(out + 2);
+        flags = (uint16_t)((flags & ~DR_FLAG_RD) | (q->flags & DR_FLAG_RD) | DR_FLAG_RA);
+        dr_put16(out, q->id);
+        dr_put16(out + 2, flags);
+        /* Equal keys mean equal names up to case, so the lengths match; the client gets its
+         * own spelling back (0x20-randomising clients check it). Compression pointers to
+         * the question name stay valid: only letters change. */
+        if (q->qname_len == st.qname_len)
+            memcpy(out + DR_HEADER_LEN, q->qname, st.qname_len);
+    } else {
+        dr_put16(out, 0);
+    }
+    return (int)st.reply_len;
+}
+
+int
+dr_cache_answer(struct dr_cache *c, const struct dr_msg_query *q, int64_t now, uint8_t *out,
+                size_t cap)
+{
+    uint8_t key[KEY_MAX];
+    size_t klen = make_key(key, q->qname, q->qtype, q->qclass);
+    struct hit h = {.q = q, .now = now, .out = out, .cap = cap};
+    int rc = dc_lru_get(c->lru, key, klen, now, serve, &h);
+    if (rc == DC_LRU_MISS)
+        return 0;
+    return h.err ? h.err : rc;
+}
+
+int
+dr_cache_lookup(struct dr_cache *c, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
+                int64_t now, uint8_t *out, size_t cap)
+{
+    uint8_t key[KEY_MAX];
+    size_t klen = make_key(key, qname, qtype, qclass);
+    struct hit h = {.now = now, .out = out, .cap = cap};
+    int rc = dc_lru_get(c->lru, key, klen, now, serve, &h);
+    if (rc == DC_LRU_MISS)
+        return 0;
+    return h.err ? h.err : rc;
+}
+
+/* ---- Flushing and accounting ---- */
+
+struct flush {
+    const uint8_t *name;
+    bool subtree;
+};
+
+/* The key starts with the lower-cased qname, so the stored value need not be opened. */
+static bool
+flush_match(void *arg, const void *key, size_t klen, const void *val, size_t vlen, int64_t expire)
+{
+    const struct flush *f = arg;
+    const uint8_t *qname = key;
+    return f->subtree ? dr_dname_is_sub(qname, f->name) : dr_dname_equal(qname, f->name);
+}
+
+size_t
+dr_cache_flush(struct dr_cache *c, const uint8_t *name, bool subtree)
+{
+    if (name == NULL)
+        return dc_lru_remove_if(c->lru, NULL, NULL);
+    struct flush f = {.name = name, .subtree = subtree};
+    return dc_lru_remove_if(c->lru, flush_match, &f);
+}
+
+size_t
+dr_cache_count(struct dr_cache *c)
+{
+    return dc_lru_count(c->lru);
+}
+
+size_t
+dr_cache_bytes(struct dr_cache *c)
+{
+    return dc_lru_bytes(c->lru);
+}

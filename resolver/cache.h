@@ -1,0 +1,71 @@
+/*
+ * The answer cache: finished DNS replies in wire format, ready to serve.
+ *
+ * Keyed by (lower-cased qname, qtype, qclass), each entry is the reply exactly as the
+ * resolver would send it (header, question, answer, authority, additional; no OPT record),
+ * plus the offsets of every TTL field in it. Serving a hit copies the stored bytes into the
+ * caller's buffer and patches them for this client: ID, the RD bit, the question name's case
+ * as the client sent it, and every TTL decayed by the time the entry has spent in the cache.
+ * No allocation, no ldns, one shard lock (common/lru.h).
+ *
+ * TTL policy (RFC 2308 for negatives): a positive entry lives for the smallest TTL of its
+ * records, clamped to [cache-min-ttl, cache-max-ttl]; an NXDOMAIN or NODATA entry lives for
+ * min(SOA TTL, SOA MINIMUM) of the authority SOA, capped at cache-max-negative-ttl; a
+ * negative reply without a SOA is not cached. SERVFAIL and other rcodes are not cached
+ * here. Clamping changes the TTL values stored in the message as well, so clients never
+ * see a TTL the cache would not honour.
+ */
+#ifndef DUET_RESOLVER_CACHE_H
+#define DUET_RESOLVER_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "resolver/msg.h"
+
+struct dr_cache;
+
+struct dr_cache_policy {
+    uint32_t min_ttl;          /* seconds */
+    uint32_t max_ttl;
+    uint32_t max_negative_ttl;
+};
+
+/* max_bytes: the memory budget (cache-size). NULL on ENOMEM. */
+struct dr_cache *dr_cache_new(size_t max_bytes, unsigned shards,
+                              const struct dr_cache_policy *policy);
+void dr_cache_free(struct dr_cache *c);
+
+/*
+ * Stores reply (a complete reply to the question qname/qtype/qclass, no OPT RR, any case in
+ * its question) received at wall-clock time now. Decides the lifetime as described above.
+ * Returns 0 when stored, 1 when the reply is not cacheable (rcode, no SOA on a negative,
+ * TTL 0 after clamping), -EBADMSG when it does not parse, -ENOMEM / -E2BIG from the table.
+ */
+int dr_cache_store(struct dr_cache *c, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
+                   const uint8_t *reply, size_t len, int64_t now);
+
+/*
+ * Looks up the client's question (q from dr_msg_parse_query). On a hit writes the patched
+ * reply into out (ID and RD from q, the client's qname case, TTLs decayed to now, RA set)
+ * and returns its length; returns 0 on a miss and -ENOSPC when cap is too small.
+ * The result has no OPT record: dr_msg_fit() adds one and truncates for the client.
+ */
+int dr_cache_answer(struct dr_cache *c, const struct dr_msg_query *q, int64_t now, uint8_t *out,
+                    size_t cap);
+
+/* The same lookup for the resolver's own use (by name/type/class, any case, e.g. to find a
+ * cached answer for an NS name): copies the reply with TTLs decayed, ID 0. 0 on a miss. */
+int dr_cache_lookup(struct dr_cache *c, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
+                    int64_t now, uint8_t *out, size_t cap);
+
+/* Removes the entries for name (every type), or for name and everything below it when
+ * subtree is set; name NULL removes everything. Returns how many went. */
+size_t dr_cache_flush(struct dr_cache *c, const uint8_t *name, bool subtree);
+
+size_t dr_cache_count(struct dr_cache *c);
+size_t dr_cache_bytes(struct dr_cache *c);
+
+#endif

@@ -1,0 +1,47 @@
+/*
+ * Zone cuts: which servers serve a zone. The delegation cache maps a zone name to its NS
+ * names and the addresses learned with them (glue, or later lookups), and finds the
+ * closest cut enclosing a name, where iteration starts. The root's cut comes from the root
+ * hints (resolver/hints.c) until priming replaces it.
+ *
+ * Stored compactly in a shared dc_lru table (one entry per zone, TTL of the NS set); read
+ * out into a struct dr_deleg, which the iterator owns and may add addresses to.
+ */
+#ifndef DUET_RESOLVER_DELEG_H
+#define DUET_RESOLVER_DELEG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/addr.h"
+#include "common/lru.h"
+#include "resolver/dname.h"
+
+#define DR_DELEG_MAX_NS    13
+#define DR_DELEG_MAX_ADDRS 4
+
+struct dr_deleg_ns {
+    uint8_t name[DR_NAME_MAX]; /* lower case */
+    uint8_t naddrs;
+    union dc_sockaddr addrs[DR_DELEG_MAX_ADDRS]; /* port 53 */
+};
+
+struct dr_deleg {
+    uint8_t zone[DR_NAME_MAX]; /* lower case */
+    unsigned nns;
+    struct dr_deleg_ns ns[DR_DELEG_MAX_NS];
+};
+
+/* Adds ns name (any case) to d unless present or full; returns its entry or NULL. */
+struct dr_deleg_ns *dr_deleg_add_ns(struct dr_deleg *d, const uint8_t *name);
+/* Adds an address to ns unless present or full. */
+void dr_deleg_add_addr(struct dr_deleg_ns *ns, const union dc_sockaddr *addr);
+
+/* Stores d under its zone until expire (wall-clock seconds). 0 or a negative errno. */
+int dr_deleg_store(struct dc_lru *t, const struct dr_deleg *d, int64_t expire);
+/* Reads the cut for exactly zone (lower case). 0, or -ENOENT. */
+int dr_deleg_get(struct dc_lru *t, const uint8_t *zone, int64_t now, struct dr_deleg *out);
+/* Reads the closest cached cut enclosing name (name itself included). 0 or -ENOENT. */
+int dr_deleg_find(struct dc_lru *t, const uint8_t *name, int64_t now, struct dr_deleg *out);
+
+#endif

@@ -1,0 +1,149 @@
+#include "resolver/query.h"
+
+#include <string.h>
+
+#include "common/acl.h"
+#include "common/log.h"
+#include "resolver/cache.h"
+#include "resolver/localzone.h"
+#include "resolver/worker.h"
+
+static void
+count_rcode(struct dr_worker *wk, const uint8_t *reply, size_t len)
+{
+    if (len < DR_HEADER_LEN)
+        return;
+    static const unsigned by_rcode[] = {
+        DR_STAT_ANSWERS_NOERROR, DR_STAT_ANSWERS_FORMERR, DR_STAT_ANSWERS_SERVFAIL,
+        DR_STAT_ANSWERS_NXDOMAIN, DR_STAT_ANSWERS_NOTIMP, DR_STAT_ANSWERS_REFUSED,
+    };
+    unsigned rc = DR_RCODE(dr_get16(reply + 2));
+    dc_stats_inc(wk->stats, rc < 6 ? by_rcode[rc] : DR_STAT_ANSWERS_OTHER);
+    if (dr_get16(reply + 2) & DR_FLAG_TC)
+        dc_stats_inc(wk->stats, DR_STAT_TRUNCATED);
+}
+
+static uint16_t
+our_udp_size(const struct dr_worker *wk)
+{
+    return (uint16_t)wk->sh->conf->edns_buffer_size;
+}
+
+/* The most a reply to q may take: the client's EDNS size (or 512), never more than ours,
+ * or the TCP maximum. */
+static size_t
+reply_limit(const struct dr_worker *wk, const struct dr_msg_query *q, bool tcp)
+{
+    if (tcp)
+        return 65535;
+    size_t l = q->udp_size;
+    return l > our_udp_size(wk) ? our_udp_size(wk) : l;
+}
+
+static int
+empty_reply(struct dr_worker *wk, const struct dr_msg_query *q, int rcode, uint8_t *out,
+            size_t cap)
+{
+    int n = dr_msg_reply_empty(q, rcode, our_udp_size(wk), out, cap);
+    if (n > 0)
+        count_rcode(wk, out, (size_t)n);
+    return n > 0 ? n : -1;
+}
+
+int
+dr_query_process(struct dr_worker *wk, const uint8_t *pkt, size_t len,
+                 const union dc_sockaddr *peer, bool tcp, struct dr_msg_query *q, uint8_t *out,
+                 size_t cap)
+{
+    dc_stats_inc(wk->stats, tcp ? DR_STAT_QUERIES_TCP : DR_STAT_QUERIES_UDP);
+    enum dr_msg_verdict v = dr_msg_parse_query(pkt, len, q);
+    /* Access control before anything else a stranger could make us do; a refused client
+     * is still told so (Unbound's "refuse"), unless the packet is not a query at all. */
+    if (v != DR_MSG_DROP && !dc_acl_match(&wk->sh->conf->allow, peer)) {
+        dc_stats_inc(wk->stats, DR_STAT_REFUSED_CLIENTS);
+        return empty_reply(wk, q, DR_RCODE_REFUSED, out, cap);
+    }
+    switch (v) {
+    case DR_MSG_OK:
+        break;
+    case DR_MSG_DROP:
+        dc_stats_inc(wk->stats, DR_STAT_DROPPED);
+        return -1;
+    case DR_MSG_FORMERR:
+        return empty_reply(wk, q, DR_RCODE_FORMERR, out, cap);
+    case DR_MSG_NOTIMP:
+        return empty_reply(wk, q, DR_RCODE_NOTIMP, out, cap);
+    case DR_MSG_BADVERS:
+        return empty_reply(wk, q, DR_RCODE_BADVERS, out, cap);
+    case DR_MSG_REFUSED_TYPE:
+        return empty_reply(wk, q, DR_RCODE_REFUSED, out, cap);
+    }
+    size_t limit = reply_limit(wk, q, tcp);
+    int n = dr_local_answer(wk->sh->conf->local, q, out, cap);
+    if (n > 0) {
+        dc_stats_inc(wk->stats, DR_STAT_LOCAL_ANSWERS);
+        n = dr_msg_fit(q, out, (size_t)n, cap, limit, our_udp_size(wk));
+        if (n > 0)
+            count_rcode(wk, out, (size_t)n);
+        return n > 0 ? n : -1;
+    }
+    if (q->qclass != DR_CLASS_IN)
+        return empty_reply(wk, q, DR_RCODE_REFUSED, out, cap);
+    n = dr_cache_answer(wk->sh->cache, q, dr_now(), out, cap);
+    if (n > 0) {
+        dc_stats_inc(wk->stats, DR_STAT_CACHE_HITS);
+        n = dr_msg_fit(q, out, (size_t)n, cap, limit, our_udp_size(wk));
+        if (n > 0)
+            count_rcode(wk, out, (size_t)n);
+        return n > 0 ? n : -1;
+    }
+    dc_stats_inc(wk->stats, DR_STAT_CACHE_MISSES);
+    if (wk->stopping)
+        return empty_reply(wk, q, DR_RCODE_SERVFAIL, out, cap);
+    return 0;
+}
+
+int
+dr_query_patch(struct dr_worker *wk, const struct dr_msg_query *q, size_t limit,
+               const uint8_t *reply, size_t len, uint8_t *out, size_t cap)
+{
+    if (len < DR_HEADER_LEN + (size_t)q->qname_len + 4 || len > cap)
+        return dr_msg_reply_empty(q, DR_RCODE_SERVFAIL, our_udp_size(wk), out, cap);
+    memcpy(out, reply, len);
+    dr_put16(out, q->id);
+    uint16_t flags = dr_get16(out + 2);
+    flags = (uint16_t)((flags & ~(DR_FLAG_RD | DR_FLAG_CD)) |
+                       (q->flags & (DR_FLAG_RD | DR_FLAG_CD)) | DR_FLAG_QR | DR_FLAG_RA);
+    dr_put16(out + 2, flags);
+    memcpy(out + DR_HEADER_LEN, q->qname, q->qname_len);
+    int n = dr_msg_fit(q, out, len, cap, limit, our_udp_size(wk));
+    if (n > 0)
+        count_rcode(wk, out, (size_t)n);
+    return n;
+}
+
+static void
+client_done(struct dr_waiter *w, const uint8_t *reply, size_t len)
+{
+    struct dr_client *c = (struct dr_client *)w;
+    c->send(c, reply, len);
+}
+
+int
+dr_query_resolve(struct dr_client *c)
+{
+    c->waiter.done = client_done;
+    uint8_t lc[DR_NAME_MAX];
+    memcpy(lc, c->q.qname, c->q.qname_len);
+    if (dr_iter_resolve(c->wk, lc, c->q.qtype, c->q.qclass, &c->waiter) == 0)
+        return 0;
+    uint8_t buf[DR_HEADER_LEN + DR_NAME_MAX + 4];
+    memset(buf, 0, sizeof(buf));
+    dr_put16(buf + 2, DR_FLAG_QR | DR_RCODE_SERVFAIL);
+    dr_put16(buf + 4, 1);
+    memcpy(buf + DR_HEADER_LEN, c->q.qname, c->q.qname_len);
+    dr_put16(buf + DR_HEADER_LEN + c->q.qname_len, c->q.qtype);
+    dr_put16(buf + DR_HEADER_LEN + c->q.qname_len + 2, c->q.qclass);
+    c->send(c, buf, DR_HEADER_LEN + c->q.qname_len + 4u);
+    return -1;
+}

@@ -1,0 +1,100 @@
+/*
+ * duet-resolver's state: what all workers share (configuration, caches, counters, the bound
+ * sockets) and what each worker owns (its loop, sockets, buffers, server knowledge, the
+ * resolutions in flight). main.c wires these to common/lifecycle.
+ */
+#ifndef DUET_RESOLVER_WORKER_H
+#define DUET_RESOLVER_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+#include <uv.h>
+
+#include "common/lifecycle.h"
+#include "common/lru.h"
+#include "common/stats.h"
+#include "resolver/cache.h"
+#include "resolver/conf.h"
+#include "resolver/deleg.h"
+#include "resolver/infra.h"
+#include "resolver/iter.h"
+
+/* Counters, one row per worker (common/stats.h). Keep dr_stat_names in step. */
+enum dr_stat {
+    DR_STAT_QUERIES_UDP,
+    DR_STAT_QUERIES_TCP,
+    DR_STAT_CACHE_HITS,
+    DR_STAT_CACHE_MISSES,
+    DR_STAT_LOCAL_ANSWERS,
+    DR_STAT_INFLIGHT_JOINS,
+    DR_STAT_UPSTREAM_UDP,
+    DR_STAT_UPSTREAM_TCP,
+    DR_STAT_UPSTREAM_TIMEOUTS,
+    DR_STAT_UPSTREAM_ERRORS,
+    DR_STAT_ANSWERS_NOERROR,
+    DR_STAT_ANSWERS_FORMERR,
+    DR_STAT_ANSWERS_SERVFAIL,
+    DR_STAT_ANSWERS_NXDOMAIN,
+    DR_STAT_ANSWERS_NOTIMP,
+    DR_STAT_ANSWERS_REFUSED,
+    DR_STAT_ANSWERS_OTHER,
+    DR_STAT_REFUSED_CLIENTS,
+    DR_STAT_DROPPED,
+    DR_STAT_TRUNCATED,
+    DR_STAT_TCP_CONNECTIONS,
+    DR_STAT_COUNT
+};
+extern const char *const dr_stat_names[DR_STAT_COUNT];
+
+struct dr_local;
+
+struct dr_shared {
+    struct dr_conf *conf;
+    struct dr_cache *cache;    /* finished answers, the fast path */
+    struct dc_lru *deleg;      /* zone cuts (resolver/deleg.h) */
+    struct dr_deleg hints;     /* the root's cut from the root hints */
+    struct dr_local *local;    /* local zones from the configuration */
+    struct dc_stats stats;
+    unsigned workers;
+    int *fds;                  /* per worker: listen.n UDP fds then listen.n TCP fds */
+    uint64_t primed_until;     /* wall clock: the root NS set is fresh until then */
+};
+
+struct dr_tcp_conn;
+struct dr_res;
+
+struct dr_worker {
+    struct dc_worker *w;
+    struct dr_shared *sh;
+    uv_loop_t *loop;
+    unsigned id;
+    uint64_t *stats;
+    uv_udp_t *udp;          /* listen.n handles */
+    uv_tcp_t *tcp;
+    size_t nlisten;
+    bool stopping;
+    size_t tcp_clients;
+    struct dr_tcp_conn *conns; /* every open client connection, for stop/abort */
+    struct dr_infra infra;
+    /* Resolutions in flight, by question (resolver/iter.c). */
+    struct dr_res **inflight;
+    size_t inflight_buckets, inflight_count;
+    struct dr_res *all_res;  /* every live resolution, for abort */
+    struct dr_waiter prime;  /* waits on the priming query */
+    bool priming;
+    uint32_t rnd_pool[16];   /* arc4random refills, for IDs and 0x20 */
+    unsigned rnd_left;
+    uint8_t udp_rbuf[65536];
+    uint8_t out[65536 + 2];  /* reply scratch: one reply at a time */
+};
+
+static inline int64_t
+dr_now(void)
+{
+    return (int64_t)time(NULL);
+}
+
+uint32_t dr_worker_random(struct dr_worker *wk);
+
+#endif
