@@ -359,7 +359,7 @@ dr_iter_abort_all(struct dr_worker *wk)
 static bool
 addr_usable(struct dr_worker *wk, const union dc_sockaddr *a)
 {
-    const struct dr_conf *c = wk->sh->conf;
+    const struct dr_conf *c = wk->conf;
     if (!c->query_loopback && dc_addr_is_loopback(a))
         return false;
     for (size_t i = 0; i < c->outgoing.n; i++)
@@ -423,7 +423,7 @@ load_deleg(struct dr_res *r)
         if (r->deleg.ns[i].naddrs == 0)
             fill_from_cache(r, &r->deleg.ns[i]);
     int zl = dr_dname_labels(r->deleg.zone);
-    r->qmin_labels = wk->sh->conf->qname_minimisation && zl + 1 < dr_dname_labels(r->cur)
+    r->qmin_labels = wk->conf->qname_minimisation && zl + 1 < dr_dname_labels(r->cur)
                          ? zl + 1
                          : 0;
     if (dc_log_enabled(DC_LOG_DEBUG)) {
@@ -494,7 +494,7 @@ build_query(struct dr_res *r, bool edns)
     if (edns) {
         q[off] = 0;
         dr_put16(q + off + 1, DR_TYPE_OPT);
-        dr_put16(q + off + 3, (uint16_t)r->wk->sh->conf->edns_buffer_size);
+        dr_put16(q + off + 3, (uint16_t)r->wk->conf->edns_buffer_size);
         dr_put32(q + off + 5, 0);
         dr_put16(q + off + 9, 0);
         off += DR_OPT_LEN;
@@ -511,16 +511,16 @@ send_to(struct dr_res *r, int ns, int ai, bool tcp)
     struct dr_worker *wk = r->wk;
     const union dc_sockaddr *server = &r->deleg.ns[ns].addrs[ai];
     const union dc_sockaddr *src = NULL;
-    for (size_t i = 0; i < wk->sh->conf->outgoing.n; i++)
-        if (wk->sh->conf->outgoing.v[i].sa.sa_family == server->sa.sa_family) {
-            src = &wk->sh->conf->outgoing.v[i];
+    for (size_t i = 0; i < wk->conf->outgoing.n; i++)
+        if (wk->conf->outgoing.v[i].sa.sa_family == server->sa.sa_family) {
+            src = &wk->conf->outgoing.v[i];
             break;
         }
     if (src == NULL)
         return -EAFNOSUPPORT;
     struct dr_infra_info info;
     dr_infra_get(&wk->infra, server, uv_now(wk->loop),
-                 (uint32_t)wk->sh->conf->upstream_timeout_ms, &info);
+                 (uint32_t)wk->conf->upstream_timeout_ms, &info);
     r->up_edns = !info.no_edns;
     r->qlen = build_query(r, r->up_edns);
     r->up_ns = ns;
@@ -566,7 +566,7 @@ pick_server(struct dr_res *r, int *ns_out, int *addr_out)
             if (r->tries[i][j] >= TRIES_PER_ADDR || !addr_usable(wk, a))
                 continue;
             struct dr_infra_info info;
-            dr_infra_get(&wk->infra, a, now, (uint32_t)wk->sh->conf->upstream_timeout_ms, &info);
+            dr_infra_get(&wk->infra, a, now, (uint32_t)wk->conf->upstream_timeout_ms, &info);
             uint64_t score = (uint64_t)info.srtt_ms * 1024 + (dr_worker_random(wk) & 1023);
             score += (uint64_t)r->tries[i][j] << 40; /* untried ones first */
             if (info.dead)
@@ -610,8 +610,8 @@ start_ns_lookup(struct dr_res *r)
             continue; /* would wait for itself: a delegation loop */
         uint16_t type = DR_TYPE_A;
         bool v4 = false;
-        for (size_t k = 0; k < wk->sh->conf->outgoing.n; k++)
-            v4 |= wk->sh->conf->outgoing.v[k].sa.sa_family == AF_INET;
+        for (size_t k = 0; k < wk->conf->outgoing.n; k++)
+            v4 |= wk->conf->outgoing.v[k].sa.sa_family == AF_INET;
         if (!v4)
             type = DR_TYPE_AAAA;
         struct dr_res **slot = inflight_slot(wk, ns->name, type, DR_CLASS_IN);
@@ -680,7 +680,7 @@ step(struct dr_res *r)
     if (r->state == RES_DONE)
         return;
     r->state = RES_IDLE;
-    if (r->sent >= wk->sh->conf->max_upstream_queries) {
+    if (r->sent >= wk->conf->max_upstream_queries) {
         fail(r, "query_budget");
         return;
     }
@@ -773,7 +773,7 @@ find_referral(ldns_pkt *p, const uint8_t *zone, const uint8_t *sent)
 static uint32_t
 clamp_ttl(struct dr_worker *wk, uint32_t ttl)
 {
-    const struct dr_conf *c = wk->sh->conf;
+    const struct dr_conf *c = wk->conf;
     uint32_t lo = (uint32_t)(c->cache_min_ttl_ms / 1000), hi = (uint32_t)(c->cache_max_ttl_ms / 1000);
     return ttl < lo ? lo : ttl > hi ? hi : ttl;
 }
@@ -852,7 +852,7 @@ follow_referral(struct dr_res *r, ldns_pkt *p, const uint8_t *zone)
         if (r->deleg.ns[i].naddrs == 0)
             fill_from_cache(r, &r->deleg.ns[i]);
     int zl = dr_dname_labels(r->deleg.zone);
-    r->qmin_labels = r->wk->sh->conf->qname_minimisation && zl + 1 < dr_dname_labels(r->cur)
+    r->qmin_labels = r->wk->conf->qname_minimisation && zl + 1 < dr_dname_labels(r->cur)
                          ? zl + 1
                          : 0;
     step(r);
@@ -950,7 +950,7 @@ handle_reply(struct dr_res *r, ldns_pkt *p)
             break;
         ldns_rr *c = ldns_rr_list_rr(cn, 0);
         const uint8_t *target = rdf_name(ldns_rr_rdf(c, 0));
-        if (target == NULL || ++r->cnames > r->wk->sh->conf->max_cname_chain) {
+        if (target == NULL || ++r->cnames > r->wk->conf->max_cname_chain) {
             ldns_rr_list_deep_free(cn);
             fail(r, "cname_chain");
             return;

@@ -94,8 +94,8 @@ udp_on_read(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockad
         return;
     u->c.wk = wk;
     u->c.q = q;
-    u->c.limit = q.udp_size < wk->sh->conf->edns_buffer_size ? q.udp_size
-                                                               : (size_t)wk->sh->conf->edns_buffer_size;
+    u->c.limit = q.udp_size < wk->conf->edns_buffer_size ? q.udp_size
+                                                               : (size_t)wk->conf->edns_buffer_size;
     u->c.send = udp_client_send;
     u->sock = h;
     u->peer = *peer;
@@ -387,12 +387,12 @@ on_connection(uv_stream_t *server, int status)
         conn_close(c);
         return;
     }
-    if (wk->tcp_clients > (size_t)wk->sh->conf->tcp_clients_per_worker) {
+    if (wk->tcp_clients > (size_t)wk->conf->tcp_clients_per_worker) {
         DC_LOG_DEBUG("tcp_limit", "worker=%u clients=%zu", wk->id, wk->tcp_clients);
         conn_close(c);
         return;
     }
-    uint64_t idle = (uint64_t)wk->sh->conf->tcp_idle_timeout_ms;
+    uint64_t idle = (uint64_t)wk->conf->tcp_idle_timeout_ms;
     uv_timer_start(&c->idle, on_idle_timeout, idle, idle);
     if (uv_read_start((uv_stream_t *)&c->tcp, tcp_alloc, tcp_on_read) < 0) {
         conn_close(c);
@@ -406,7 +406,7 @@ on_connection(uv_stream_t *server, int status)
 int
 dr_listen_start(struct dr_worker *wk)
 {
-    size_t n = wk->sh->conf->listen.n;
+    size_t n = wk->conf->listen.n;
     wk->nlisten = n;
     wk->udp = calloc(n, sizeof(*wk->udp));
     wk->tcp = calloc(n, sizeof(*wk->tcp));

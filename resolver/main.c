@@ -84,6 +84,7 @@ worker_start(struct dc_worker *w)
     dc_worker_set_data(w, wk);
     wk->w = w;
     wk->sh = sh;
+    wk->conf = sh->conf;
     wk->loop = dc_worker_loop(w);
     wk->id = dc_worker_id(w);
     wk->stats = dc_stats_row(&sh->stats, wk->id);

@@ -26,7 +26,7 @@ count_rcode(struct dr_worker *wk, const uint8_t *reply, size_t len)
 static uint16_t
 our_udp_size(const struct dr_worker *wk)
 {
-    return (uint16_t)wk->sh->conf->edns_buffer_size;
+    return (uint16_t)wk->conf->edns_buffer_size;
 }
 
 /* The most a reply to q may take: the client's EDNS size (or 512), never more than ours,
@@ -59,7 +59,7 @@ dr_query_process(struct dr_worker *wk, const uint8_t *pkt, size_t len,
     enum dr_msg_verdict v = dr_msg_parse_query(pkt, len, q);
     /* Access control before anything else a stranger could make us do; a refused client
      * is still told so (Unbound's "refuse"), unless the packet is not a query at all. */
-    if (v != DR_MSG_DROP && !dc_acl_match(&wk->sh->conf->allow, peer)) {
+    if (v != DR_MSG_DROP && !dc_acl_match(&wk->conf->allow, peer)) {
         dc_stats_inc(wk->stats, DR_STAT_REFUSED_CLIENTS);
         return empty_reply(wk, q, DR_RCODE_REFUSED, out, cap);
     }
@@ -79,7 +79,7 @@ dr_query_process(struct dr_worker *wk, const uint8_t *pkt, size_t len,
         return empty_reply(wk, q, DR_RCODE_REFUSED, out, cap);
     }
     size_t limit = reply_limit(wk, q, tcp);
-    int n = dr_local_answer(wk->sh->conf->local, q, out, cap);
+    int n = dr_local_answer(wk->conf->local, q, out, cap);
     if (n > 0) {
         dc_stats_inc(wk->stats, DR_STAT_LOCAL_ANSWERS);
         n = dr_msg_fit(q, out, (size_t)n, cap, limit, our_udp_size(wk));

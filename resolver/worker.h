@@ -67,6 +67,9 @@ struct dr_res;
 struct dr_worker {
     struct dc_worker *w;
     struct dr_shared *sh;
+    /* The configuration this worker serves with: the shared one until a reload hands it
+     * a new one (resolver/main.c), so every read of an option goes through here. */
+    const struct dr_conf *conf;
     uv_loop_t *loop;
     unsigned id;
     uint64_t *stats;
