@@ -76,6 +76,8 @@ begin_stop(struct dc_daemon *d, const char *why)
     if (d->state == D_ABORTING)
         return;
     d->state = D_STOPPING;
+    if (d->ops->main_stop != NULL)
+        d->ops->main_stop(d);
     DC_LOG_INFO("daemon_stopping", "reason=%s drain_ms=%llu", why,
                 (unsigned long long)d->opts.drain_ms);
     dc_notify("STOPPING=1");
@@ -102,12 +104,12 @@ send_status(struct dc_daemon *d)
 
 /* READY=1 follows RELOADING=1 whatever the outcome: a refused reload leaves the old config
  * serving, which is still a finished reload as far as systemd is concerned. */
-static void
+static int
 do_reload(struct dc_daemon *d)
 {
     if (d->state != D_RUNNING) {
         DC_LOG_WARN("reload_ignored", "reason=stopping");
-        return;
+        return -EBUSY;
     }
     dc_notify("RELOADING=1");
     int err = d->ops->reload != NULL ? d->ops->reload(d) : -ENOTSUP;
@@ -117,6 +119,13 @@ do_reload(struct dc_daemon *d)
         DC_LOG_WARN("reload", "result=refused reason=\"%s\"", err < 0 ? strerror(-err) : "error");
     dc_notify("READY=1");
     send_status(d);
+    return err;
+}
+
+int
+dc_daemon_reload(struct dc_daemon *d)
+{
+    return do_reload(d);
 }
 
 static void
@@ -327,6 +336,12 @@ dc_daemon_run(const struct dc_daemon_opts *opts, const struct dc_daemon_ops *ops
         d->exit_code = 1;
         begin_stop(d, "start_failed");
         uv_async_send(&d->async); /* checks for "all finished" even if no thread started */
+    } else if (ops->main_start != NULL && (err = ops->main_start(d, &d->loop)) != 0) {
+        DC_LOG_ERROR("daemon_start_failed", "step=main_start reason=\"%s\"",
+                     err < 0 ? strerror(-err) : "error");
+        d->exit_code = 1;
+        begin_stop(d, "start_failed");
+        uv_async_send(&d->async);
     } else {
         d->state = D_RUNNING;
         DC_LOG_INFO("daemon_ready", "workers=%u", d->nworkers);

@@ -49,6 +49,12 @@ struct dc_daemon_ops {
     void (*status)(struct dc_daemon *d, char *buf, size_t size);
     /* Main thread, after every worker thread has been joined. May be NULL. */
     void (*cleanup)(struct dc_daemon *d);
+    /* Main thread, once every worker has started, before READY=1: open the main loop's
+     * own handles (control socket, metrics listener). 0, or -errno to stop the daemon.
+     * May be NULL. */
+    int (*main_start)(struct dc_daemon *d, uv_loop_t *loop);
+    /* Main thread, when a stop begins: close what main_start opened. May be NULL. */
+    void (*main_stop)(struct dc_daemon *d);
 };
 
 struct dc_daemon_opts {
@@ -68,6 +74,9 @@ unsigned dc_daemon_workers(struct dc_daemon *d);
 struct dc_worker *dc_daemon_worker(struct dc_daemon *d, unsigned i);
 /* Asks the daemon to stop as if SIGTERM had arrived. Any thread. */
 void dc_daemon_request_stop(struct dc_daemon *d);
+/* Reloads as on SIGHUP (RELOADING=1, ops->reload, READY=1). Main thread only (e.g. from a
+ * control-socket command). Returns ops->reload's result, or -EBUSY while stopping. */
+int dc_daemon_reload(struct dc_daemon *d);
 
 unsigned dc_worker_id(struct dc_worker *w); /* 0 .. workers-1 */
 uv_loop_t *dc_worker_loop(struct dc_worker *w);

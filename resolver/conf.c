@@ -127,6 +127,10 @@ static const struct dc_conf_option top[] = {
                     "CNAMEs followed for one query before SERVFAIL"),
     DC_CONF_OPT_INT("tcp-clients", struct dr_conf, tcp_clients_per_worker, "512", 1, 100000,
                     "client TCP connections per worker; more wait in the backlog"),
+    DC_CONF_OPT_STR("control-socket", struct dr_conf, control_socket, "",
+                    "UNIX socket for duet-control (mode 0660); \"\" = off"),
+    DC_CONF_OPT_STR("metrics", struct dr_conf, metrics, "",
+                    "address:port serving Prometheus metrics at /metrics; \"\" = off"),
     DC_CONF_OPT_END,
 };
 

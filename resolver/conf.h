@@ -54,6 +54,8 @@ struct dr_conf {
     int64_t max_upstream_queries;
     int64_t max_cname_chain;
     int64_t tcp_clients_per_worker;
+    char *control_socket;            /* "" = off */
+    char *metrics;                   /* "addr:port" of the Prometheus endpoint, "" = off */
     struct dr_conf_local_zone *local_zones;
     size_t nlocal_zones;
     struct dr_local *local; /* built from local_zones when the file is loaded */

@@ -1011,6 +1011,7 @@ on_upstream(void *arg, enum dr_upstream_status st, const uint8_t *reply, size_t 
         return;
     }
     dr_infra_rtt(&wk->infra, server, rtt_ms);
+    dr_worker_observe_rtt(wk, (uint64_t)rtt_ms * 1000);
     uint16_t flags = dr_get16(reply + 2);
     int rcode = DR_RCODE(flags);
     if ((rcode == DR_RCODE_FORMERR || rcode == DR_RCODE_NOTIMP) && r->up_edns) {

@@ -11,7 +11,9 @@
 #include "common/lifecycle.h"
 #include "common/listen.h"
 #include "common/log.h"
+#include "common/control.h"
 #include "resolver/conf.h"
+#include "resolver/control.h"
 #include "resolver/hints.h"
 #include "resolver/iter.h"
 #include "resolver/listen.h"
@@ -46,7 +48,10 @@ prepare(struct dc_daemon *d)
     if (sh->cache == NULL || sh->deleg == NULL ||
         dc_stats_init(&sh->stats, sh->workers, DR_STAT_COUNT, dr_stat_names) < 0)
         return -ENOMEM;
+    sh->daemon = d;
+    sh->started = dr_now();
     size_t n = c->listen.n;
+    sh->nlisten = n;
     sh->fds = malloc(sizeof(int) * 2 * n * sh->workers);
     if (sh->fds == NULL)
         return -ENOMEM;
@@ -150,13 +155,144 @@ worker_abort(struct dc_worker *w)
         uv_close((uv_handle_t *)t, drain_closed);
 }
 
+/*
+ * Reload: a new configuration is loaded and checked exactly as at start; if it has errors
+ * they are logged and the old one keeps serving. Otherwise each worker switches to it
+ * through its message queue, so a resolution in flight simply reads the new options at its
+ * next step, and the cache is kept. The old configuration is freed once every worker has
+ * switched (checked at the next reload and at exit).
+ */
+struct conf_swap {
+    struct dr_conf *old, *new;
+    unsigned pending; /* workers yet to switch; atomic */
+    struct conf_swap *next;
+};
+
+static struct conf_swap *retired;
+
+static void
+swap_on_worker(struct dc_worker *w, void *arg)
+{
+    struct conf_swap *sw = arg;
+    struct dr_worker *wk = dc_worker_data(w);
+    if (wk)
+        wk->conf = sw->new;
+    __atomic_sub_fetch(&sw->pending, 1, __ATOMIC_ACQ_REL);
+}
+
+static void
+free_retired(bool all)
+{
+    for (struct conf_swap **p = &retired; *p;) {
+        struct conf_swap *sw = *p;
+        if (all || __atomic_load_n(&sw->pending, __ATOMIC_ACQUIRE) == 0) {
+            *p = sw->next;
+            dr_conf_free(sw->old);
+            free(sw);
+        } else {
+            p = &sw->next;
+        }
+    }
+}
+
+static void
+warn_restart_only(const struct dr_conf *o, const struct dr_conf *n)
+{
+    bool listen = o->listen.n != n->listen.n;
+    for (size_t i = 0; !listen && i < o->listen.n; i++)
+        listen = !dc_addr_equal(&o->listen.v[i], &n->listen.v[i]);
+    if (listen)
+        DC_LOG_WARN("reload_needs_restart", "option=listen");
+    if (o->daemon.workers != n->daemon.workers)
+        DC_LOG_WARN("reload_needs_restart", "option=workers");
+    if (o->cache_size != n->cache_size)
+        DC_LOG_WARN("reload_needs_restart", "option=cache-size");
+    if (strcmp(o->root_hints, n->root_hints) != 0)
+        DC_LOG_WARN("reload_needs_restart", "option=root-hints");
+    if (strcmp(o->control_socket, n->control_socket) != 0 || strcmp(o->metrics, n->metrics) != 0)
+        DC_LOG_WARN("reload_needs_restart", "option=control-socket/metrics");
+}
+
 static int
 reload(struct dc_daemon *d)
 {
-    (void)d;
-    DC_LOG_WARN("reload_unsupported", "msg=\"live reload is not implemented yet; restart to "
-                                      "apply configuration changes\"");
-    return -1;
+    struct dr_shared *sh = dc_daemon_data(d);
+    free_retired(false);
+    struct dr_conf *nc = dr_conf_new();
+    if (nc == NULL)
+        return -ENOMEM;
+    struct dc_conf_errors errs = {NULL, 0};
+    if (dc_conf_load(&dr_conf_schema, sh->conf_path, nc, &nc->arena, &errs) > 0) {
+        for (size_t i = 0; i < errs.n; i++)
+            dc_log(DC_LOG_ERROR, "reload_error", "error=\"%s\"", errs.msgs[i]);
+        dc_conf_errors_deinit(&errs);
+        dr_conf_free(nc);
+        return -EINVAL;
+    }
+    struct conf_swap *sw = calloc(1, sizeof(*sw));
+    if (sw == NULL) {
+        dr_conf_free(nc);
+        return -ENOMEM;
+    }
+    warn_restart_only(sh->conf, nc);
+    dc_log_set_level(nc->daemon.log_level);
+    sw->old = sh->conf;
+    sw->new = nc;
+    sw->pending = sh->workers;
+    for (unsigned i = 0; i < sh->workers; i++)
+        if (dc_worker_post(dc_daemon_worker(d, i), swap_on_worker, sw) < 0)
+            __atomic_sub_fetch(&sw->pending, 1, __ATOMIC_ACQ_REL);
+    sh->conf = nc;
+    sw->next = retired;
+    retired = sw;
+    return 0;
+}
+
+static void
+on_control(void *arg, int argc, char **argv, struct dc_control_reply *r)
+{
+    dr_control_command(arg, argc, argv, r);
+}
+
+static int
+main_start(struct dc_daemon *d, uv_loop_t *loop)
+{
+    struct dr_shared *sh = dc_daemon_data(d);
+    const struct dr_conf *c = sh->conf;
+    int err = 0;
+    if (c->control_socket[0] != '\0') {
+        sh->control = dc_control_open(loop, c->control_socket, on_control, sh, &err);
+        if (sh->control == NULL) {
+            dc_log(DC_LOG_ERROR, "control_socket", "path=%s error=\"%s\"", c->control_socket,
+                   uv_strerror(err));
+            return err;
+        }
+    }
+    if (c->metrics[0] != '\0') {
+        union dc_sockaddr a;
+        if (dc_addr_parse(c->metrics, 9153, &a) < 0) {
+            dc_log(DC_LOG_ERROR, "metrics", "addr=%s error=\"not an address\"", c->metrics);
+            return -EINVAL;
+        }
+        sh->metrics = dc_control_open_http(loop, &a, dr_control_metrics, sh, &err);
+        if (sh->metrics == NULL) {
+            dc_log(DC_LOG_ERROR, "metrics", "addr=%s error=\"%s\"", c->metrics,
+                   uv_strerror(err));
+            return err;
+        }
+        dc_log(DC_LOG_INFO, "metrics", "addr=%s path=/metrics", c->metrics);
+    }
+    return 0;
+}
+
+static void
+main_stop(struct dc_daemon *d)
+{
+    struct dr_shared *sh = dc_daemon_data(d);
+    dc_control_close(sh->control);
+    sh->control = NULL;
+    dc_control_close(sh->metrics);
+    sh->metrics = NULL;
 }
 
 static void
@@ -184,13 +320,14 @@ cleanup(struct dc_daemon *d)
         free(wk);
     }
     if (sh->fds) {
-        for (size_t i = 0; i < 2 * sh->conf->listen.n * sh->workers; i++)
+        for (size_t i = 0; i < 2 * sh->nlisten * sh->workers; i++)
             if (sh->fds[i] >= 0)
                 close(sh->fds[i]);
         free(sh->fds);
     }
     dr_cache_free(sh->cache);
     dc_lru_free(sh->deleg);
+    free_retired(true);
     dc_stats_deinit(&sh->stats);
 }
 
@@ -221,6 +358,7 @@ main(int argc, char **argv)
     struct dc_daemon_opts opts;
     dc_daemon_conf_opts(&conf->daemon, &opts);
     shared.conf = conf;
+    shared.conf_path = cli.config_path;
     shared.workers = opts.workers;
     static const struct dc_daemon_ops ops = {
         .prepare = prepare,
@@ -230,10 +368,12 @@ main(int argc, char **argv)
         .reload = reload,
         .status = status,
         .cleanup = cleanup,
+        .main_start = main_start,
+        .main_stop = main_stop,
     };
     dc_log(DC_LOG_INFO, "start", "version=%s workers=%u local_zones=%zu", DUET_VERSION,
            opts.workers, dr_local_count(conf->local));
     rc = dc_daemon_run(&opts, &ops, &shared);
-    dr_conf_free(conf);
+    dr_conf_free(shared.conf); /* the one in force: the start-up one unless reloaded */
     return rc;
 }

@@ -14,8 +14,22 @@ const char *const dr_stat_names[DR_STAT_COUNT] = {
     "upstream_timeouts", "upstream_errors",    "answers_noerror",   "answers_formerr",
     "answers_servfail",  "answers_nxdomain",   "answers_notimp",    "answers_refused",
     "answers_other",     "refused_clients",    "dropped",           "truncated",
-    "tcp_connections",
+    "tcp_connections",   "rtt_le_1ms",         "rtt_le_5ms",        "rtt_le_10ms",
+    "rtt_le_25ms",       "rtt_le_50ms",        "rtt_le_100ms",      "rtt_le_250ms",
+    "rtt_le_500ms",      "rtt_le_1s",          "rtt_over_1s",       "rtt_sum_us",
 };
+
+const uint32_t dr_rtt_bounds_ms[DR_RTT_BUCKETS - 1] = {1, 5, 10, 25, 50, 100, 250, 500, 1000};
+
+void
+dr_worker_observe_rtt(struct dr_worker *wk, uint64_t rtt_us)
+{
+    unsigned b = 0;
+    while (b < DR_RTT_BUCKETS - 1 && rtt_us > (uint64_t)dr_rtt_bounds_ms[b] * 1000)
+        b++;
+    dc_stats_inc(wk->stats, DR_STAT_RTT_1MS + b);
+    dc_stats_add(wk->stats, DR_STAT_RTT_SUM_US, rtt_us);
+}
 
 uint32_t
 dr_worker_random(struct dr_worker *wk)

@@ -43,14 +43,33 @@ enum dr_stat {
     DR_STAT_DROPPED,
     DR_STAT_TRUNCATED,
     DR_STAT_TCP_CONNECTIONS,
+    /* Upstream RTT histogram: replies within each bound (not cumulative), and the sum. */
+    DR_STAT_RTT_1MS,
+    DR_STAT_RTT_5MS,
+    DR_STAT_RTT_10MS,
+    DR_STAT_RTT_25MS,
+    DR_STAT_RTT_50MS,
+    DR_STAT_RTT_100MS,
+    DR_STAT_RTT_250MS,
+    DR_STAT_RTT_500MS,
+    DR_STAT_RTT_1S,
+    DR_STAT_RTT_INF,
+    DR_STAT_RTT_SUM_US,
     DR_STAT_COUNT
 };
+#define DR_RTT_BUCKETS 10
+extern const uint32_t dr_rtt_bounds_ms[DR_RTT_BUCKETS - 1];
 extern const char *const dr_stat_names[DR_STAT_COUNT];
 
 struct dr_local;
 
 struct dr_shared {
-    struct dr_conf *conf;
+    struct dc_daemon *daemon;
+    struct dr_conf *conf;      /* the configuration in force (replaced by reloads) */
+    const char *conf_path;
+    size_t nlisten;            /* listening addresses bound at start (fds layout) */
+    int64_t started;           /* wall clock */
+    struct dc_control *control, *metrics;
     struct dr_cache *cache;    /* finished answers, the fast path */
     struct dc_lru *deleg;      /* zone cuts (resolver/deleg.h) */
     struct dr_deleg hints;     /* the root's cut from the root hints */
@@ -99,5 +118,7 @@ dr_now(void)
 }
 
 uint32_t dr_worker_random(struct dr_worker *wk);
+/* Counts an upstream reply's round-trip time in the histogram. */
+void dr_worker_observe_rtt(struct dr_worker *wk, uint64_t rtt_us);
 
 #endif

@@ -1,0 +1,312 @@
+#include "common/control.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/log.h"
+
+#define MAX_LINE  4096
+#define MAX_REPLY (16u << 20)
+#define CLIENT_TIMEOUT_MS 5000
+
+struct dc_control {
+    union {
+        uv_pipe_t pipe;
+        uv_tcp_t tcp;
+    } server;
+    bool http;
+    uv_loop_t *loop;
+    char *path;
+    dc_control_cb cb;
+    void *arg;
+    struct client *clients;
+    bool closing;
+    bool server_closed; /* its close callback ran: free once no client is left */
+};
+
+struct client {
+    struct dc_control *ctl;
+    struct client *next, *prev;
+    union {
+        uv_pipe_t pipe;
+        uv_tcp_t tcp;
+    } stream;
+    uv_timer_t timer;
+    uv_write_t wreq;
+    char head[160];
+    int pending_closes;
+    bool closing;
+    size_t len;
+    char line[MAX_LINE + 1];
+    struct dc_control_reply reply;
+};
+
+void
+dc_control_printf(struct dc_control_reply *r, const char *fmt, ...)
+{
+    for (int tries = 0; tries < 2; tries++) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(r->buf ? r->buf + r->len : NULL, r->buf ? r->cap - r->len : 0, fmt,
+                          ap);
+        va_end(ap);
+        if (n < 0)
+            return;
+        if (r->buf && (size_t)n < r->cap - r->len) {
+            r->len += (size_t)n;
+            return;
+        }
+        size_t need = r->len + (size_t)n + 1;
+        if (need > MAX_REPLY)
+            return;
+        size_t cap = r->cap ? r->cap : 1024;
+        while (cap < need)
+            cap *= 2;
+        char *nb = realloc(r->buf, cap);
+        if (nb == NULL)
+            return;
+        r->buf = nb;
+        r->cap = cap;
+    }
+}
+
+static void
+client_closed(uv_handle_t *h)
+{
+    struct client *c = h->data;
+    if (--c->pending_closes > 0)
+        return;
+    struct dc_control *ctl = c->ctl;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        ctl->clients = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    free(c->reply.buf);
+    free(c);
+    if (ctl->server_closed && ctl->clients == NULL)
+        free(ctl);
+}
+
+static void
+client_close(struct client *c)
+{
+    if (c->closing)
+        return;
+    c->closing = true;
+    c->pending_closes = 2;
+    uv_close((uv_handle_t *)&c->stream, client_closed);
+    uv_close((uv_handle_t *)&c->timer, client_closed);
+}
+
+static void
+on_written(uv_write_t *w, int status)
+{
+    (void)status;
+    client_close(w->data);
+}
+
+static void
+run_command(struct client *c)
+{
+    char *argv[DC_CONTROL_MAX_ARGS + 1];
+    int argc = 0;
+    char *save = NULL;
+    /* HTTP: the request line's method and path are the first two words. */
+    if (c->ctl->http) {
+        char *eol = strpbrk(c->line, "\r\n");
+        if (eol)
+            *eol = '\0';
+    }
+    for (char *tok = strtok_r(c->line, " \t\r\n", &save); tok && argc < DC_CONTROL_MAX_ARGS;
+         tok = strtok_r(NULL, " \t\r\n", &save))
+        argv[argc++] = tok;
+    if (c->ctl->http && argc > 2)
+        argc = 2;
+    argv[argc] = NULL;
+    if (argc == 0 || (c->ctl->http && argc < 2))
+        dc_control_printf(&c->reply, "error: empty command\n");
+    else
+        c->ctl->cb(c->ctl->arg, argc, argv, &c->reply);
+    if (c->reply.len == 0 && !c->ctl->http)
+        dc_control_printf(&c->reply, "ok\n");
+    if (!c->ctl->http)
+        DC_LOG_INFO("control_command", "command=%s", argc ? argv[0] : "-");
+    uv_read_stop((uv_stream_t *)&c->stream);
+    uv_buf_t b[2];
+    unsigned nb = 0;
+    if (c->ctl->http) {
+        bool err = c->reply.len >= 6 && memcmp(c->reply.buf, "error:", 6) == 0;
+        int n = snprintf(c->head, sizeof(c->head),
+                         "HTTP/1.0 %s\r\nContent-Type: text/plain; version=0.0.4; "
+                         "charset=utf-8\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
+                         err ? "404 Not Found" : "200 OK", c->reply.len);
+        b[nb++] = uv_buf_init(c->head, (unsigned)n);
+    }
+    b[nb++] = uv_buf_init(c->reply.buf ? c->reply.buf : c->head, (unsigned)c->reply.len);
+    c->wreq.data = c;
+    if (uv_write(&c->wreq, (uv_stream_t *)&c->stream, b, nb, on_written) < 0)
+        client_close(c);
+}
+
+static void
+on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    struct client *c = h->data;
+    (void)suggested;
+    *buf = uv_buf_init(c->line + c->len, (unsigned)(MAX_LINE - c->len));
+}
+
+static void
+on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    struct client *c = s->data;
+    (void)buf;
+    if (n < 0) {
+        client_close(c);
+        return;
+    }
+    c->len += (size_t)n;
+    c->line[c->len] = '\0';
+    if (c->ctl->http ? strstr(c->line, "\r\n\r\n") != NULL || strstr(c->line, "\n\n") != NULL
+                     : memchr(c->line, '\n', c->len) != NULL) {
+        run_command(c);
+        return;
+    }
+    if (c->len >= MAX_LINE) {
+        dc_control_printf(&c->reply, "error: command line longer than %d bytes\n", MAX_LINE);
+        uv_read_stop(s);
+        uv_buf_t b = uv_buf_init(c->reply.buf, (unsigned)c->reply.len);
+        c->wreq.data = c;
+        if (uv_write(&c->wreq, s, &b, 1, on_written) < 0)
+            client_close(c);
+    }
+}
+
+static void
+on_timeout(uv_timer_t *t)
+{
+    client_close(t->data);
+}
+
+static void
+on_connection(uv_stream_t *server, int status)
+{
+    struct dc_control *ctl = server->data;
+    if (status < 0 || ctl->closing)
+        return;
+    struct client *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return;
+    c->ctl = ctl;
+    if (ctl->http)
+        uv_tcp_init(ctl->loop, &c->stream.tcp);
+    else
+        uv_pipe_init(ctl->loop, &c->stream.pipe, 0);
+    uv_timer_init(ctl->loop, &c->timer);
+    c->stream.pipe.data = c;
+    c->timer.data = c;
+    c->next = ctl->clients;
+    if (ctl->clients)
+        ctl->clients->prev = c;
+    ctl->clients = c;
+    if (uv_accept(server, (uv_stream_t *)&c->stream) < 0 ||
+        uv_read_start((uv_stream_t *)&c->stream, on_alloc, on_read) < 0) {
+        client_close(c);
+        return;
+    }
+    uv_timer_start(&c->timer, on_timeout, CLIENT_TIMEOUT_MS, 0);
+}
+
+static void
+server_closed(uv_handle_t *h)
+{
+    struct dc_control *ctl = h->data;
+    ctl->server_closed = true;
+    if (ctl->clients == NULL)
+        free(ctl);
+}
+
+struct dc_control *
+dc_control_open(uv_loop_t *loop, const char *path, dc_control_cb cb, void *arg, int *err)
+{
+    struct dc_control *ctl = calloc(1, sizeof(*ctl));
+    if (ctl == NULL || (ctl->path = strdup(path)) == NULL) {
+        free(ctl);
+        *err = -ENOMEM;
+        return NULL;
+    }
+    ctl->loop = loop;
+    ctl->cb = cb;
+    ctl->arg = arg;
+    /* A socket file left by a daemon that died is in the way; a live one answers. */
+    unlink(path);
+    int rc = uv_pipe_init(loop, &ctl->server.pipe, 0);
+    ctl->server.pipe.data = ctl;
+    mode_t old = umask(0117); /* the socket is created 0660 */
+    if (rc == 0)
+        rc = uv_pipe_bind(&ctl->server.pipe, path);
+    umask(old);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)&ctl->server, 16, on_connection);
+    if (rc < 0) {
+        *err = rc;
+        free(ctl->path);
+        ctl->path = NULL;
+        ctl->closing = true;
+        uv_close((uv_handle_t *)&ctl->server, server_closed); /* frees ctl */
+        return NULL;
+    }
+    chmod(path, 0660);
+    return ctl;
+}
+
+
+struct dc_control *
+dc_control_open_http(uv_loop_t *loop, const union dc_sockaddr *addr, dc_control_cb cb,
+                     void *arg, int *err)
+{
+    struct dc_control *ctl = calloc(1, sizeof(*ctl));
+    if (ctl == NULL) {
+        *err = -ENOMEM;
+        return NULL;
+    }
+    ctl->loop = loop;
+    ctl->cb = cb;
+    ctl->arg = arg;
+    ctl->http = true;
+    int rc = uv_tcp_init(loop, &ctl->server.tcp);
+    ctl->server.tcp.data = ctl;
+    if (rc == 0)
+        rc = uv_tcp_bind(&ctl->server.tcp, &addr->sa, 0);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)&ctl->server.tcp, 64, on_connection);
+    if (rc < 0) {
+        *err = rc;
+        ctl->closing = true;
+        uv_close((uv_handle_t *)&ctl->server, server_closed);
+        return NULL;
+    }
+    return ctl;
+}
+
+void
+dc_control_close(struct dc_control *ctl)
+{
+    if (ctl == NULL || ctl->closing)
+        return;
+    ctl->closing = true;
+    if (ctl->path)
+        unlink(ctl->path);
+    free(ctl->path);
+    ctl->path = NULL;
+    for (struct client *c = ctl->clients; c; c = c->next)
+        client_close(c);
+    uv_close((uv_handle_t *)&ctl->server, server_closed);
+}

@@ -1,0 +1,271 @@
+#include "resolver/control.h"
+
+#include <inttypes.h>
+#include <ldns/ldns.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/lifecycle.h"
+#include "resolver/cache.h"
+#include "resolver/deleg.h"
+#include "resolver/dname.h"
+#include "resolver/localzone.h"
+#include "resolver/worker.h"
+
+static uint64_t
+sum(const struct dr_shared *sh, enum dr_stat s)
+{
+    return dc_stats_sum(&sh->stats, (unsigned)s);
+}
+
+static void
+cmd_status(struct dr_shared *sh, struct dc_control_reply *r)
+{
+    dc_control_printf(r,
+                      "version: %s\nworkers: %u\nuptime_s: %" PRId64 "\ncached_answers: %zu\n"
+                      "cache_bytes: %zu\nzone_cuts: %zu\nlocal_zones: %zu\nqueries: %" PRIu64
+                      "\n",
+                      DUET_VERSION, sh->workers, dr_now() - sh->started, dr_cache_count(sh->cache),
+                      dr_cache_bytes(sh->cache), dc_lru_count(sh->deleg),
+                      dr_local_count(sh->conf->local),
+                      sum(sh, DR_STAT_QUERIES_UDP) + sum(sh, DR_STAT_QUERIES_TCP));
+}
+
+static void
+cmd_stats(struct dr_shared *sh, struct dc_control_reply *r)
+{
+    for (unsigned i = 0; i < DR_STAT_COUNT; i++)
+        dc_control_printf(r, "total.%s=%" PRIu64 "\n", dr_stat_names[i],
+                          dc_stats_sum(&sh->stats, i));
+    for (unsigned w = 0; w < sh->workers; w++)
+        for (unsigned i = 0; i < DR_STAT_COUNT; i++)
+            dc_control_printf(r, "worker%u.%s=%" PRIu64 "\n", w, dr_stat_names[i],
+                              dc_stats_get(&sh->stats, w, i));
+    dc_control_printf(r, "cache.entries=%zu\ncache.bytes=%zu\n", dr_cache_count(sh->cache),
+                      dr_cache_bytes(sh->cache));
+}
+
+struct flush_ctx {
+    const uint8_t *name;
+    bool subtree;
+};
+
+static bool
+deleg_match(void *arg, const void *key, size_t klen, const void *val, size_t vlen,
+            int64_t expire)
+{
+    struct flush_ctx *f = arg;
+    uint8_t zone[DR_NAME_MAX];
+    (void)val;
+    (void)vlen;
+    (void)expire;
+    if (klen == 0 || klen > DR_NAME_MAX)
+        return false;
+    memcpy(zone, key, klen);
+    if (f->name == NULL)
+        return true;
+    return f->subtree ? dr_dname_is_sub(zone, f->name) : dr_dname_equal(zone, f->name);
+}
+
+static void
+cmd_flush(struct dr_shared *sh, int argc, char **argv, struct dc_control_reply *r)
+{
+    uint8_t name[DR_NAME_MAX];
+    struct flush_ctx f = {NULL, false};
+    if (argc >= 2) {
+        if (dr_dname_from_str(argv[1], name) < 0) {
+            dc_control_printf(r, "error: '%s' is not a domain name\n", argv[1]);
+            return;
+        }
+        dr_dname_lower(name);
+        f.name = name;
+        if (argc >= 3) {
+            if (strcmp(argv[2], "subtree") != 0) {
+                dc_control_printf(r, "error: usage: flush [NAME [subtree]]\n");
+                return;
+            }
+            f.subtree = true;
+        }
+    }
+    size_t answers = dr_cache_flush(sh->cache, f.name, f.subtree);
+    size_t cuts = dc_lru_remove_if(sh->deleg, f.name ? deleg_match : NULL, &f);
+    dc_control_printf(r, "ok: removed %zu answers and %zu zone cuts\n", answers, cuts);
+}
+
+static void
+print_reply(struct dc_control_reply *r, const uint8_t *wire, int n)
+{
+    ldns_pkt *p = NULL;
+    if (ldns_wire2pkt(&p, wire, (size_t)n) != LDNS_STATUS_OK)
+        return;
+    const ldns_rr_list *sections[] = {ldns_pkt_answer(p), ldns_pkt_authority(p)};
+    for (size_t s = 0; s < 2; s++) {
+        for (size_t i = 0; i < ldns_rr_list_rr_count(sections[s]); i++) {
+            char *txt = ldns_rr2str(ldns_rr_list_rr(sections[s], i));
+            if (txt) {
+                dc_control_printf(r, "  %s%s", s ? "(authority) " : "", txt);
+                free(txt);
+            }
+        }
+    }
+    ldns_pkt_free(p);
+}
+
+static void
+cmd_lookup(struct dr_shared *sh, int argc, char **argv, struct dc_control_reply *r)
+{
+    uint8_t name[DR_NAME_MAX];
+    if (argc < 2 || dr_dname_from_str(argv[1], name) < 0) {
+        dc_control_printf(r, "error: usage: lookup NAME\n");
+        return;
+    }
+    static const struct {
+        uint16_t type;
+        const char *name;
+    } types[] = {{DR_TYPE_A, "A"},     {DR_TYPE_AAAA, "AAAA"}, {DR_TYPE_CNAME, "CNAME"},
+                 {DR_TYPE_NS, "NS"},   {DR_TYPE_MX, "MX"},     {DR_TYPE_TXT, "TXT"},
+                 {DR_TYPE_SOA, "SOA"}, {DR_TYPE_PTR, "PTR"}};
+    uint8_t buf[65536];
+    int64_t now = dr_now();
+    bool any = false;
+    for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
+        int n = dr_cache_lookup(sh->cache, name, types[t].type, DR_CLASS_IN, now, buf,
+                                sizeof(buf));
+        if (n <= 0)
+            continue;
+        any = true;
+        static const char *const rcodes[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN"};
+        unsigned rc = DR_RCODE(dr_get16(buf + 2));
+        dc_control_printf(r, "cached %s %s:\n", types[t].name, rc < 4 ? rcodes[rc] : "?");
+        print_reply(r, buf, n);
+    }
+    if (!any)
+        dc_control_printf(r, "no cached answers for %s\n", argv[1]);
+    struct dr_deleg d;
+    char zs[DR_NAME_STRLEN];
+    if (dr_deleg_find(sh->deleg, name, now, &d) == 0) {
+        dr_dname_to_str(d.zone, zs, sizeof(zs));
+        dc_control_printf(r, "closest zone cut: %s (cached), servers:\n", zs);
+    } else {
+        d = sh->hints;
+        dc_control_printf(r, "closest zone cut: . (root hints), servers:\n");
+    }
+    for (unsigned i = 0; i < d.nns; i++) {
+        dr_dname_to_str(d.ns[i].name, zs, sizeof(zs));
+        dc_control_printf(r, "  %s", zs);
+        for (unsigned j = 0; j < d.ns[i].naddrs; j++) {
+            char as[DC_ADDR_STRLEN];
+            dc_addr_format(&d.ns[i].addrs[j], false, as, sizeof(as));
+            dc_control_printf(r, " %s", as);
+        }
+        dc_control_printf(r, "%s\n", d.ns[i].naddrs ? "" : " (address not known yet)");
+    }
+}
+
+void
+dr_control_command(void *arg, int argc, char **argv, struct dc_control_reply *r)
+{
+    struct dr_shared *sh = arg;
+    const char *cmd = argv[0];
+    if (strcmp(cmd, "status") == 0)
+        cmd_status(sh, r);
+    else if (strcmp(cmd, "stats") == 0)
+        cmd_stats(sh, r);
+    else if (strcmp(cmd, "reload") == 0)
+        dc_control_printf(r, dc_daemon_reload(sh->daemon) == 0
+                                 ? "ok: configuration reloaded\n"
+                                 : "error: reload refused; the old configuration keeps "
+                                   "serving (the log says why)\n");
+    else if (strcmp(cmd, "flush") == 0)
+        cmd_flush(sh, argc, argv, r);
+    else if (strcmp(cmd, "lookup") == 0)
+        cmd_lookup(sh, argc, argv, r);
+    else
+        dc_control_printf(r, "error: unknown command '%s' (status, stats, reload, flush, "
+                             "lookup)\n",
+                          cmd);
+}
+
+/* Prometheus text exposition (format 0.0.4): HELP and TYPE before each family, counters
+ * end in _total, the histogram's buckets are cumulative and end with +Inf. */
+static void
+counter(struct dc_control_reply *r, const char *name, const char *help, const char *label,
+        const char *const *values, const enum dr_stat *stats, size_t n, struct dr_shared *sh)
+{
+    dc_control_printf(r, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+    for (size_t i = 0; i < n; i++) {
+        if (label)
+            dc_control_printf(r, "%s{%s=\"%s\"} %" PRIu64 "\n", name, label, values[i],
+                              sum(sh, stats[i]));
+        else
+            dc_control_printf(r, "%s %" PRIu64 "\n", name, sum(sh, stats[i]));
+    }
+}
+
+void
+dr_control_metrics(void *arg, int argc, char **argv, struct dc_control_reply *r)
+{
+    struct dr_shared *sh = arg;
+    if (argc < 2 || strcmp(argv[1], "/metrics") != 0) {
+        dc_control_printf(r, "error: only /metrics is served here\n");
+        return;
+    }
+    static const char *const transports[] = {"udp", "tcp"};
+    static const enum dr_stat q[] = {DR_STAT_QUERIES_UDP, DR_STAT_QUERIES_TCP};
+    counter(r, "duet_resolver_queries_total", "Client queries received.", "transport",
+            transports, q, 2, sh);
+    static const char *const rcodes[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
+                                         "NOTIMP",  "REFUSED", "other"};
+    static const enum dr_stat a[] = {DR_STAT_ANSWERS_NOERROR,  DR_STAT_ANSWERS_FORMERR,
+                                     DR_STAT_ANSWERS_SERVFAIL, DR_STAT_ANSWERS_NXDOMAIN,
+                                     DR_STAT_ANSWERS_NOTIMP,   DR_STAT_ANSWERS_REFUSED,
+                                     DR_STAT_ANSWERS_OTHER};
+    counter(r, "duet_resolver_answers_total", "Answers sent, by rcode.", "rcode", rcodes, a, 7,
+            sh);
+    static const enum dr_stat hit[] = {DR_STAT_CACHE_HITS}, miss[] = {DR_STAT_CACHE_MISSES},
+                              up_to[] = {DR_STAT_UPSTREAM_TIMEOUTS},
+                              up_err[] = {DR_STAT_UPSTREAM_ERRORS},
+                              refused[] = {DR_STAT_REFUSED_CLIENTS},
+                              local[] = {DR_STAT_LOCAL_ANSWERS},
+                              joins[] = {DR_STAT_INFLIGHT_JOINS};
+    counter(r, "duet_resolver_cache_hits_total", "Queries answered from the cache.", NULL, NULL,
+            hit, 1, sh);
+    counter(r, "duet_resolver_cache_misses_total", "Queries the cache could not answer.", NULL,
+            NULL, miss, 1, sh);
+    static const enum dr_stat up[] = {DR_STAT_UPSTREAM_UDP, DR_STAT_UPSTREAM_TCP};
+    counter(r, "duet_resolver_upstream_queries_total", "Queries sent to upstream servers.",
+            "transport", transports, up, 2, sh);
+    counter(r, "duet_resolver_upstream_timeouts_total", "Upstream queries that timed out.", NULL,
+            NULL, up_to, 1, sh);
+    counter(r, "duet_resolver_upstream_errors_total",
+            "Upstream queries failed otherwise (refused, lame, unreachable).", NULL, NULL,
+            up_err, 1, sh);
+    counter(r, "duet_resolver_refused_clients_total", "Queries refused by access control.",
+            NULL, NULL, refused, 1, sh);
+    counter(r, "duet_resolver_local_answers_total", "Queries answered from local zones.", NULL,
+            NULL, local, 1, sh);
+    counter(r, "duet_resolver_inflight_joins_total",
+            "Queries that joined a resolution already in flight.", NULL, NULL, joins, 1, sh);
+    dc_control_printf(r,
+                      "# HELP duet_resolver_cache_entries Answers in the cache.\n"
+                      "# TYPE duet_resolver_cache_entries gauge\n"
+                      "duet_resolver_cache_entries %zu\n"
+                      "# HELP duet_resolver_cache_bytes Memory used by cached answers.\n"
+                      "# TYPE duet_resolver_cache_bytes gauge\n"
+                      "duet_resolver_cache_bytes %zu\n",
+                      dr_cache_count(sh->cache), dr_cache_bytes(sh->cache));
+    const char *h = "duet_resolver_upstream_rtt_seconds";
+    dc_control_printf(r, "# HELP %s Round-trip time of upstream replies.\n# TYPE %s histogram\n",
+                      h, h);
+    uint64_t cum = 0;
+    for (unsigned b = 0; b < DR_RTT_BUCKETS; b++) {
+        cum += sum(sh, DR_STAT_RTT_1MS + b);
+        if (b < DR_RTT_BUCKETS - 1)
+            dc_control_printf(r, "%s_bucket{le=\"%g\"} %" PRIu64 "\n", h,
+                              dr_rtt_bounds_ms[b] / 1000.0, cum);
+        else
+            dc_control_printf(r, "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n", h, cum);
+    }
+    dc_control_printf(r, "%s_sum %.6f\n%s_count %" PRIu64 "\n", h,
+                      (double)sum(sh, DR_STAT_RTT_SUM_US) / 1e6, h, cum);
+}
