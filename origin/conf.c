@@ -79,6 +79,10 @@ static const struct dc_conf_option top[] = {
                     10000000, "TLS 1.2 sessions kept for resumption by session ID"),
     DC_CONF_OPT_INT("max-connections", struct dw_conf, max_connections, "10000", 1, 10000000,
                     "open client connections per worker; more are closed at once"),
+    DC_CONF_OPT_STR("control-socket", struct dw_conf, control_socket, "",
+                    "UNIX socket for duet-control (mode 0660); \"\" = off"),
+    DC_CONF_OPT_STR("metrics", struct dw_conf, metrics, "",
+                    "address:port serving Prometheus metrics at /metrics; \"\" = off"),
     DC_CONF_OPT_DURATION("file-cache-valid", struct dw_conf, file_cache_valid_ms, "1s", 0,
                          3600000, "how long a cached file is served before it is compared "
                                   "with the disk again"),

@@ -65,6 +65,8 @@ struct dw_conf {
     int64_t ticket_key_lifetime_ms; /* session ticket keys rotate this often */
     int64_t session_cache_size;     /* server-side sessions kept (TLS 1.2 resumption) */
     int64_t max_connections;        /* per worker */
+    char *control_socket;           /* "" = off */
+    char *metrics;                  /* "addr:port" of the Prometheus endpoint, "" = off */
     struct dw_conf_listen *listens;
     size_t nlistens;
     struct dw_conf_site *sites;

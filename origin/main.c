@@ -12,7 +12,9 @@
 #include "common/lifecycle.h"
 #include "common/listen.h"
 #include "common/log.h"
+#include "common/control.h"
 #include "origin/conf.h"
+#include "origin/control.h"
 #include "origin/conn.h"
 #include "origin/tls.h"
 #include "origin/worker.h"
@@ -23,8 +25,22 @@ const char *const dw_stat_names[DW_STAT_COUNT] = {
     "connections",       "connections_refused", "handshakes_full", "handshakes_resumed",
     "handshake_failures", "requests",           "status_1xx",      "status_2xx",
     "status_3xx",        "status_4xx",          "status_5xx",      "bytes_out",
-    "timeouts",
+    "timeouts",          "duration_le_1ms",     "duration_le_5ms", "duration_le_25ms",
+    "duration_le_100ms", "duration_le_500ms",   "duration_le_1s",  "duration_le_5s",
+    "duration_over_5s",  "duration_sum_us",
 };
+
+const uint32_t dw_dur_bounds_ms[DW_DUR_BUCKETS - 1] = {1, 5, 25, 100, 500, 1000, 5000};
+
+void
+dw_worker_observe_duration(struct dw_worker *wk, uint64_t us)
+{
+    unsigned b = 0;
+    while (b < DW_DUR_BUCKETS - 1 && us > (uint64_t)dw_dur_bounds_ms[b] * 1000)
+        b++;
+    dc_stats_inc(wk->stats, DW_STAT_DUR_1MS + b);
+    dc_stats_add(wk->stats, DW_STAT_DUR_SUM_US, us);
+}
 
 static struct dw_shared shared;
 
@@ -46,6 +62,9 @@ prepare(struct dc_daemon *d)
     const struct dw_conf *c = sh->conf;
     if (dc_stats_init(&sh->stats, sh->workers, DW_STAT_COUNT, dw_stat_names) < 0)
         return -ENOMEM;
+    sh->daemon = d;
+    sh->started = time(NULL);
+    sh->nlistens = c->nlistens;
     sh->access_fd = -1;
     if (strcmp(c->access_log, "off") == 0) {
         sh->access_fd = -1;
@@ -191,6 +210,47 @@ reload(struct dc_daemon *d)
     return -1;
 }
 
+static int
+main_start(struct dc_daemon *d, uv_loop_t *loop)
+{
+    struct dw_shared *sh = dc_daemon_data(d);
+    const struct dw_conf *c = sh->conf;
+    int err = 0;
+    if (c->control_socket[0] != '\0') {
+        sh->control = dc_control_open(loop, c->control_socket, dw_control_command, sh, &err);
+        if (sh->control == NULL) {
+            dc_log(DC_LOG_ERROR, "control_socket", "path=%s error=\"%s\"", c->control_socket,
+                   uv_strerror(err));
+            return err;
+        }
+    }
+    if (c->metrics[0] != '\0') {
+        union dc_sockaddr a;
+        if (dc_addr_parse(c->metrics, 9154, &a) < 0) {
+            dc_log(DC_LOG_ERROR, "metrics", "addr=%s error=\"not an address\"", c->metrics);
+            return -EINVAL;
+        }
+        sh->metrics = dc_control_open_http(loop, &a, dw_control_metrics, sh, &err);
+        if (sh->metrics == NULL) {
+            dc_log(DC_LOG_ERROR, "metrics", "addr=%s error=\"%s\"", c->metrics,
+                   uv_strerror(err));
+            return err;
+        }
+        dc_log(DC_LOG_INFO, "metrics", "addr=%s path=/metrics", c->metrics);
+    }
+    return 0;
+}
+
+static void
+main_stop(struct dc_daemon *d)
+{
+    struct dw_shared *sh = dc_daemon_data(d);
+    dc_control_close(sh->control);
+    sh->control = NULL;
+    dc_control_close(sh->metrics);
+    sh->metrics = NULL;
+}
+
 static void
 status(struct dc_daemon *d, char *buf, size_t size)
 {
@@ -256,6 +316,7 @@ main(int argc, char **argv)
     struct dc_daemon_opts opts;
     dc_daemon_conf_opts(&conf->daemon, &opts);
     shared.conf = conf;
+    shared.conf_path = cli.config_path;
     shared.workers = opts.workers;
     static const struct dc_daemon_ops ops = {
         .prepare = prepare,
@@ -265,6 +326,8 @@ main(int argc, char **argv)
         .reload = reload,
         .status = status,
         .cleanup = cleanup,
+        .main_start = main_start,
+        .main_stop = main_stop,
     };
     dc_log(DC_LOG_INFO, "start", "version=%s workers=%u sites=%zu", DUET_VERSION, opts.workers,
            conf->nsites);

@@ -32,12 +32,36 @@ enum dw_stat {
     DW_STAT_STATUS_5XX,
     DW_STAT_BYTES_OUT,
     DW_STAT_TIMEOUTS,
+    /* Request duration histogram: requests within each bound (not cumulative), and sum. */
+    DW_STAT_DUR_1MS,
+    DW_STAT_DUR_5MS,
+    DW_STAT_DUR_25MS,
+    DW_STAT_DUR_100MS,
+    DW_STAT_DUR_500MS,
+    DW_STAT_DUR_1S,
+    DW_STAT_DUR_5S,
+    DW_STAT_DUR_INF,
+    DW_STAT_DUR_SUM_US,
     DW_STAT_COUNT
 };
 extern const char *const dw_stat_names[DW_STAT_COUNT];
+#define DW_DUR_BUCKETS 8
+extern const uint32_t dw_dur_bounds_ms[DW_DUR_BUCKETS - 1];
+
+struct dw_worker;
+/* Counts a finished request's duration in the histogram. */
+void dw_worker_observe_duration(struct dw_worker *wk, uint64_t us);
+
+struct dc_control;
+struct dc_daemon;
 
 struct dw_shared {
+    struct dc_daemon *daemon;
     struct dw_conf *conf;
+    const char *conf_path;
+    size_t nlistens;  /* listeners bound at start (fds layout) */
+    int64_t started;
+    struct dc_control *control, *metrics;
     struct dc_stats stats;
     unsigned workers;
     int *fds;       /* per worker: conf->nlistens listening fds */

@@ -11,6 +11,8 @@ PACKAGES=(
     nsd bind9-dnsutils knot-dnsutils ldnsutils curl openssl iproute2 procps psmisc python3
     # the peers and load generators for bench/ and the side-by-side tests
     unbound nginx-light dnsperf wrk
+    # metrics: promtool checks the exposition format, a real Prometheus scrapes it
+    prometheus
 )
 
 if [ "$(id -u)" -ne 0 ]; then
