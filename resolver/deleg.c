@@ -129,3 +129,29 @@ dr_deleg_find(struct dc_lru *t, const uint8_t *name, int64_t now, struct dr_dele
             return 0;
     return -ENOENT;
 }
+
+int
+dr_deleg_find_for(struct dc_lru *t, const uint8_t *qname, uint16_t qtype, int64_t now,
+                  struct dr_deleg *out)
+{
+    if (qtype == DR_TYPE_DS && qname[0] != 0)
+        qname = dr_dname_strip(qname, 1);
+    return dr_deleg_find(t, qname, now, out);
+}
+
+unsigned
+dr_deleg_merge_addrs(struct dr_deleg *d, const struct dr_deleg *known)
+{
+    unsigned total = 0;
+    for (unsigned i = 0; i < d->nns; i++) {
+        struct dr_deleg_ns *ns = &d->ns[i];
+        for (unsigned k = 0; known && ns->naddrs == 0 && k < known->nns; k++) {
+            if (!dr_dname_equal(known->ns[k].name, ns->name))
+                continue;
+            for (unsigned a = 0; a < known->ns[k].naddrs; a++)
+                dr_deleg_add_addr(ns, &known->ns[k].addrs[a]);
+        }
+        total += ns->naddrs;
+    }
+    return total;
+}

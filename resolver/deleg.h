@@ -43,5 +43,15 @@ int dr_deleg_store(struct dc_lru *t, const struct dr_deleg *d, int64_t expire);
 int dr_deleg_get(struct dc_lru *t, const uint8_t *zone, int64_t now, struct dr_deleg *out);
 /* Reads the closest cached cut enclosing name (name itself included). 0 or -ENOENT. */
 int dr_deleg_find(struct dc_lru *t, const uint8_t *name, int64_t now, struct dr_deleg *out);
+/* The cut whose servers to ask about (qname, qtype): dr_deleg_find() of qname, except that
+ * a DS question starts at qname's parent, since DS lives on the parent side of a zone cut
+ * (RFC 4035 §3.1.4.1) and the child would answer NODATA from its own zone. 0 or -ENOENT. */
+int dr_deleg_find_for(struct dc_lru *t, const uint8_t *qname, uint16_t qtype, int64_t now,
+                      struct dr_deleg *out);
+
+/* Gives each NS of d that has no address the addresses `known` lists for the same NS name
+ * (e.g. the root hints, for a priming reply without glue). Returns how many addresses d
+ * holds afterwards, over all its NS. known may be NULL (nothing is added). */
+unsigned dr_deleg_merge_addrs(struct dr_deleg *d, const struct dr_deleg *known);
 
 #endif

@@ -412,7 +412,8 @@ load_deleg(struct dr_res *r)
 {
     struct dr_worker *wk = r->wk;
     int64_t now = dr_now();
-    if (dr_deleg_find(wk->sh->deleg, r->cur, now, &r->deleg) < 0) {
+    /* DS questions start above the name (the parent holds DS), as Unbound's do. */
+    if (dr_deleg_find_for(wk->sh->deleg, r->cur, r->qtype, now, &r->deleg) < 0) {
         r->deleg = wk->sh->hints;
         start_priming(wk);
     }
@@ -716,14 +717,17 @@ step(struct dr_res *r)
 
 /* ---- replies ---- */
 
+/* The records of `from` owned by owner with the given type and class; type ANY takes
+ * every type (an ANY answer is whatever the server holds for the name: RFC 1035 §3.2.3,
+ * RFC 8482). NULL when there are none. */
 static ldns_rr_list *
 collect(ldns_rr_list *from, const uint8_t *owner, ldns_rr_type type, uint16_t rclass)
 {
     ldns_rr_list *out = NULL;
     for (size_t i = 0; i < ldns_rr_list_rr_count(from); i++) {
         ldns_rr *rr = ldns_rr_list_rr(from, i);
-        if (ldns_rr_get_type(rr) != type || ldns_rr_get_class(rr) != rclass ||
-            !rr_owner_is(rr, owner))
+        if ((type != LDNS_RR_TYPE_ANY && ldns_rr_get_type(rr) != type) ||
+            ldns_rr_get_class(rr) != rclass || !rr_owner_is(rr, owner))
             continue;
         if (out == NULL)
             out = ldns_rr_list_new();
@@ -779,10 +783,13 @@ clamp_ttl(struct dr_worker *wk, uint32_t ttl)
 }
 
 /* Builds a zone cut for zone from the NS records owned by it in `section` and the address
- * records in the additional section that are in bailiwick of `bailiwick`, and caches it. */
+ * records in the additional section that are in bailiwick of `bailiwick`, and caches it.
+ * NS names that came without an address keep those they have in `known` (may be NULL).
+ * A root cut without a single address is not stored: nothing above the root could find
+ * its servers' addresses, so it would strand every resolution until it expired. */
 static void
 install_cut(struct dr_res *r, ldns_pkt *p, ldns_rr_list *section, const uint8_t *zone,
-            const uint8_t *bailiwick, struct dr_deleg *d)
+            const uint8_t *bailiwick, const struct dr_deleg *known, struct dr_deleg *d)
 {
     memset(d, 0, sizeof(*d));
     dr_dname_copy_lower(d->zone, zone);
@@ -825,6 +832,8 @@ install_cut(struct dr_res *r, ldns_pkt *p, ldns_rr_list *section, const uint8_t 
             dr_deleg_add_addr(&d->ns[j], &sa);
         }
     }
+    if (dr_deleg_merge_addrs(d, known) == 0 && d->zone[0] == 0)
+        return;
     if (d->nns > 0 && ttl != UINT32_MAX)
         dr_deleg_store(r->wk->sh->deleg, d, dr_now() + clamp_ttl(r->wk, ttl));
 }
@@ -833,7 +842,7 @@ static void
 follow_referral(struct dr_res *r, ldns_pkt *p, const uint8_t *zone)
 {
     struct dr_deleg d;
-    install_cut(r, p, ldns_pkt_authority(p), zone, r->deleg.zone, &d);
+    install_cut(r, p, ldns_pkt_authority(p), zone, r->deleg.zone, NULL, &d);
     if (d.nns == 0) {
         fail(r, "empty_referral");
         return;
@@ -913,22 +922,32 @@ handle_reply(struct dr_res *r, ldns_pkt *p)
     if (r->up_minimised) {
         if (cut && ldns_rr_list_rr_count(an) == 0) {
             follow_referral(r, p, cut);
-        } else if (rcode == DR_RCODE_NXDOMAIN) {
+            return;
+        }
+        /* The server answered for the intermediate name: a step forward, not a failed try,
+         * so it does not count against TRIES_PER_ADDR. Otherwise a zone with one server
+         * runs out of tries after two minimised steps (a.b.wild.site1.test A asks
+         * wild.site1.test, then b.wild.site1.test, then the question). Every step adds a
+         * label or ends minimisation, and the query budget still bounds the total. */
+        r->tries[r->up_ns][r->up_addr]--;
+        if (rcode == DR_RCODE_NXDOMAIN) {
             /* Relaxed mode: a server that says an intermediate name does not exist might
              * be wrong about empty non-terminals; ask the full question instead. */
             r->qmin_labels = 0;
-            step(r);
         } else {
             r->qmin_labels++;
-            step(r);
         }
+        step(r);
         return;
     }
 
-    /* Priming: the root's own NS set (with glue) replaces the hints. */
+    /* Priming: the root's own NS set (with glue) replaces the hints. An NS name the reply
+     * gives no glue for keeps the addresses the hints have for it: RFC 8109 expects glue,
+     * but a private root may not send it, and without any address the primed cut would
+     * leave no way to reach the root (install_cut then keeps the hints in use). */
     if (r->qname[0] == 0 && r->qtype == DR_TYPE_NS && zone[0] == 0) {
         struct dr_deleg d;
-        install_cut(r, p, an, zone, zone, &d);
+        install_cut(r, p, an, zone, zone, &r->wk->sh->hints, &d);
     }
 
     /* Follow the answer section from the current name: the data asked for, or CNAMEs to
@@ -976,6 +995,12 @@ handle_reply(struct dr_res *r, ldns_pkt *p)
         return;
     }
     cut = find_referral(p, zone, r->cur);
+    if (cut && r->qtype == DR_TYPE_DS && dr_dname_equal(cut, r->cur)) {
+        /* A referral to the zone whose DS we asked for: the parent should have answered
+         * itself, and the child's answer would be about the wrong side of the cut. */
+        server_useless(r, "ds_referral");
+        return;
+    }
     if (cut) {
         follow_referral(r, p, cut);
         return;

@@ -49,9 +49,13 @@ data = www.local.test. 60 IN A 10.20.30.40
 EOF
 "$BUILD/resolver/duet-resolver" -c "$work/r.conf" 2> "$work/r.log" &
 pid=$!
-for _ in $(seq 100); do ss -H -lnu 'sport = :53' | grep -q . && break; sleep 0.05; done
+# Ready when it answers (the lab's NSDs listen on port 53 too, so a port probe is not enough).
+for _ in $(seq 200); do
+    [ "$(dig +short +tries=1 +time=1 @127.0.0.1 www.local.test A 2>/dev/null)" = 10.20.30.40 ] && break
+    sleep 0.05
+done
 
-sleep 0; out=$(getent hosts www.site1.test || true)
+out=$(getent hosts www.site1.test || true)
 [[ "$out" == *"www.site1.test"* ]] && ok "getent hosts www.site1.test: $out" || bad "getent hosts: '$out'"
 # (getent ahosts* use AI_ADDRCONFIG, which finds no usable address in a loopback-only
 # namespace and never asks DNS; gethostbyname2 through `getent hosts` does.)

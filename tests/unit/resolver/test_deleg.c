@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <stdint.h>
 
+#include "resolver/msg.h"
+
 #include "test.h"
 
 static void
@@ -72,10 +74,88 @@ test_limits(void)
     ASSERT_EQ(d.nns, DR_DELEG_MAX_NS);
 }
 
+static struct dr_deleg
+cut(const char *zone, const char *ns, const char *addr)
+{
+    struct dr_deleg d;
+    memset(&d, 0, sizeof(d));
+    name(zone, d.zone);
+    uint8_t n[DR_NAME_MAX];
+    name(ns, n);
+    struct dr_deleg_ns *e = dr_deleg_add_ns(&d, n);
+    ASSERT_NOT_NULL(e);
+    if (addr) {
+        union dc_sockaddr a;
+        ASSERT_EQ(dc_addr_parse(addr, 53, &a), 0);
+        dr_deleg_add_addr(e, &a);
+    }
+    return d;
+}
+
+/* DS is parent-side data: asked at a zone apex, the parent's cut answers, not the child's. */
+static void
+test_find_for_ds_starts_at_parent(void)
+{
+    struct dc_lru *t = dc_lru_new(1 << 20, 4);
+    ASSERT_NOT_NULL(t);
+    struct dr_deleg root = cut(".", "a.root.", "192.0.2.1");
+    struct dr_deleg tld = cut("test.", "ns1.nic.test.", "192.0.2.2");
+    struct dr_deleg child = cut("site1.test.", "ns1.site1.test.", "192.0.2.3");
+    ASSERT_EQ(dr_deleg_store(t, &root, 1000), 0);
+    ASSERT_EQ(dr_deleg_store(t, &tld, 1000), 0);
+    ASSERT_EQ(dr_deleg_store(t, &child, 1000), 0);
+
+    struct dr_deleg out;
+    uint8_t q[DR_NAME_MAX], want[DR_NAME_MAX];
+    name("Site1.Test.", q);
+    ASSERT_EQ(dr_deleg_find_for(t, q, DR_TYPE_NS, 10, &out), 0);
+    ASSERT(dr_dname_equal(out.zone, child.zone)); /* apex NS: ask the child */
+    ASSERT_EQ(dr_deleg_find_for(t, q, DR_TYPE_DS, 10, &out), 0);
+    ASSERT(dr_dname_equal(out.zone, tld.zone)); /* apex DS: ask the parent */
+    name("test.", q);
+    ASSERT_EQ(dr_deleg_find_for(t, q, DR_TYPE_DS, 10, &out), 0);
+    name(".", want);
+    ASSERT(dr_dname_equal(out.zone, want));
+    /* Below an apex, DS is an ordinary name of the enclosing zone. */
+    name("www.site1.test.", q);
+    ASSERT_EQ(dr_deleg_find_for(t, q, DR_TYPE_DS, 10, &out), 0);
+    ASSERT(dr_dname_equal(out.zone, child.zone));
+    /* The root has no parent: its own cut. */
+    name(".", q);
+    ASSERT_EQ(dr_deleg_find_for(t, q, DR_TYPE_DS, 10, &out), 0);
+    ASSERT(dr_dname_equal(out.zone, want));
+    dc_lru_free(t);
+}
+
+/* A priming reply without glue keeps the hints' addresses for the same NS names. */
+static void
+test_merge_addrs(void)
+{
+    struct dr_deleg hints = cut(".", "A.Root.", "192.0.2.1");
+    struct dr_deleg primed = cut(".", "a.root.", NULL);
+    uint8_t n[DR_NAME_MAX];
+    name("b.root.", n);
+    ASSERT_NOT_NULL(dr_deleg_add_ns(&primed, n)); /* unknown to the hints: stays empty */
+    ASSERT_EQ(dr_deleg_merge_addrs(&primed, NULL), 0);
+    ASSERT_EQ(dr_deleg_merge_addrs(&primed, &hints), 1);
+    ASSERT_EQ(primed.ns[0].naddrs, 1);
+    ASSERT(dc_addr_equal(&primed.ns[0].addrs[0], &hints.ns[0].addrs[0]));
+    ASSERT_EQ(primed.ns[1].naddrs, 0);
+
+    /* Glue that came with the reply wins: known addresses are not added to it. */
+    struct dr_deleg glued = cut(".", "a.root.", "198.51.100.1");
+    ASSERT_EQ(dr_deleg_merge_addrs(&glued, &hints), 1);
+    union dc_sockaddr a;
+    ASSERT_EQ(dc_addr_parse("198.51.100.1", 53, &a), 0);
+    ASSERT(dc_addr_equal(&glued.ns[0].addrs[0], &a));
+}
+
 int
 main(void)
 {
     TEST_RUN(test_store_and_find_closest);
     TEST_RUN(test_limits);
+    TEST_RUN(test_find_for_ds_starts_at_parent);
+    TEST_RUN(test_merge_addrs);
     return 0;
 }
