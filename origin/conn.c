@@ -46,6 +46,7 @@ struct dw_conn {
     bool ending;        /* end_connection() waits for a write to finish */
     bool notify_sent;   /* TLS close_notify queued */
     bool close_when_written;
+    bool peer_done;     /* TLS close_notify after a request: answer it, then close */
     int pending_closes;
     int refs;           /* its own + a write + a file read + a shutdown in flight */
     uint8_t *in;
@@ -67,6 +68,7 @@ static void send_more(struct dw_conn *c);
 static void end_connection(struct dw_conn *c);
 static void conn_close(struct dw_conn *c);
 static void start_reading(struct dw_conn *c);
+static bool pump_tls(struct dw_conn *c);
 
 /* ---- lifetime ---- */
 
@@ -458,8 +460,23 @@ finish_response(struct dw_conn *c)
     if (c->lis->close_first == DW_CLOSE_CLIENT)
         idle += CLIENT_GRACE_MS;
     arm(c, PH_IDLE, idle);
+    /* Plaintext TLS decrypted beyond what fitted in the request buffer waits in the SSL
+     * object, and no socket read will bring it: move it now that there is room. */
+    if (c->tls_on && !c->peer_done && !pump_tls(c))
+        return;
     if (c->in_len > 0) {
         process(c); /* a pipelined request is already here */
+        if (c->responding || c->closing)
+            return;
+        /* Only the start of the next request is here. */
+        if (c->peer_done)
+            end_connection(c);
+        else
+            start_reading(c);
+        return;
+    }
+    if (c->peer_done) {
+        end_connection(c); /* the client sent close_notify: nothing more will come */
         return;
     }
     dc_buf_put(&wk->inpool, c->in);
@@ -552,6 +569,12 @@ pump_tls(struct dw_conn *c)
         }
         if (n == DW_TLS_AGAIN)
             return true;
+        if (n == 0 && c->in_len > 0) {
+            /* close_notify right behind a request is a TLS half-close: answer what was asked,
+             * as over plain TCP a FIN after the request is (nginx does the same). */
+            c->peer_done = true;
+            return true;
+        }
         /* close_notify or a TLS error */
         flush_tls(c);
         conn_close(c);
@@ -605,6 +628,8 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (!c->responding)
         flush_tls(c); /* session tickets after the handshake */
     process(c);
+    if (c->peer_done && !c->responding && !c->closing)
+        conn_close(c); /* no more is coming, and what came is not a whole request */
 }
 
 static void
