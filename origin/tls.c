@@ -564,6 +564,12 @@ dw_tls_conn_out(struct dw_tls_conn *c, void *buf, size_t cap)
 }
 
 size_t
+dw_tls_conn_in_pending(const struct dw_tls_conn *c)
+{
+    return BIO_ctrl_pending(c->rbio);
+}
+
+size_t
 dw_tls_conn_out_pending(const struct dw_tls_conn *c)
 {
     return BIO_ctrl_pending(c->wbio);

@@ -83,6 +83,9 @@ void dw_tls_conn_shutdown(struct dw_tls_conn *c);
 size_t dw_tls_conn_out(struct dw_tls_conn *c, void *buf, size_t cap);
 size_t dw_tls_conn_out_pending(const struct dw_tls_conn *c);
 
+/* Ciphertext received and not yet decrypted (for back-pressure while a response is out). */
+size_t dw_tls_conn_in_pending(const struct dw_tls_conn *c);
+
 /* After the handshake: "TLSv1.3" / "TLSv1.2", whether the session was resumed, the ALPN
  * protocol agreed ("http/1.1" or "" when none). */
 const char *dw_tls_conn_version(const struct dw_tls_conn *c);

@@ -87,6 +87,7 @@ struct dw_worker {
     struct dw_fcache fcache;
     uint8_t rbuf[65536];       /* socket reads for TLS connections (ciphertext) */
     char hdr[4096];            /* response head being built */
+    uint8_t record[16384];     /* head + small body, encrypted as one TLS record */
     time_t date_t;
     char date[DW_DATE_LEN + 1];
 };
