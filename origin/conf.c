@@ -1,7 +1,10 @@
 #include "origin/conf.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "origin/tls.h"
 
@@ -141,9 +144,15 @@ check_site(struct dc_conf_ctx *ctx, void *section)
 {
     struct dw_conf_site *s = section;
     s->line = ctx->line;
+    s->rootfd = -1;
     int errors = 0;
     if (s->root == NULL) {
         dc_conf_error(ctx, "[site %s]: needs a root", s->name);
+        errors++;
+    } else if ((s->rootfd = open(s->root, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
+        /* Opened now, so --check and a reload report a missing root, and requests are
+         * resolved beneath this fd whatever happens to the path later. */
+        dc_conf_error(ctx, "[site %s]: root %s: %s", s->name, s->root, strerror(errno));
         errors++;
     }
     if (s->certs.n != s->keys.n) {
@@ -227,17 +236,31 @@ struct dw_conf *
 dw_conf_new(void)
 {
     struct dw_conf *c = calloc(1, sizeof(*c));
-    if (c)
+    if (c) {
+        static unsigned generations;
         dc_arena_init(&c->arena, 0);
+        c->refs = 1;
+        c->generation = __atomic_add_fetch(&generations, 1, __ATOMIC_RELAXED) & 0xffffff;
+    }
+    return c;
+}
+
+struct dw_conf *
+dw_conf_ref(struct dw_conf *c)
+{
+    __atomic_add_fetch(&c->refs, 1, __ATOMIC_RELAXED);
     return c;
 }
 
 void
-dw_conf_free(struct dw_conf *c)
+dw_conf_unref(struct dw_conf *c)
 {
-    if (c == NULL)
+    if (c == NULL || __atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) != 0)
         return;
     dw_tls_free(c->tls);
+    for (size_t i = 0; i < c->nsites; i++)
+        if (c->sites[i].rootfd > 0)
+            close(c->sites[i].rootfd);
     dc_arena_deinit(&c->arena);
     free(c);
 }

@@ -41,6 +41,7 @@ struct dw_conf_site {
     char *index;                      /* index file for directories */
     bool is_default;
     int line;                         /* the section header's line */
+    int rootfd;                       /* root opened O_PATH at load (-1: not opened) */
 };
 
 struct dw_tls;
@@ -74,12 +75,19 @@ struct dw_conf {
     size_t default_site;            /* index into sites */
     struct dw_tls *tls;             /* loaded certificates (origin/tls.c), built at load */
     const char *file;               /* the path it was loaded from */
+    unsigned refs;                  /* atomic: the loader, each worker, each connection */
+    unsigned generation;            /* distinct per load: keys this config's cached files */
 };
 
 extern const struct dc_conf_schema dw_conf_schema;
 
-/* A zeroed configuration with its arena ready, for dc_cli_load_config(). NULL on ENOMEM. */
+/* A zeroed configuration with its arena ready, for dc_cli_load_config(), holding one
+ * reference. NULL on ENOMEM. */
 struct dw_conf *dw_conf_new(void);
-void dw_conf_free(struct dw_conf *c);
+/* References: a reload swaps configurations while connections opened before it keep
+ * theirs; the last release frees it (certificates, root directories, memory). Any thread. */
+struct dw_conf *dw_conf_ref(struct dw_conf *c);
+void dw_conf_unref(struct dw_conf *c);
+#define dw_conf_free dw_conf_unref
 
 #endif

@@ -33,6 +33,7 @@ struct dw_conn {
     uv_write_t wreq;
     uv_shutdown_t sreq;
     uv_fs_t fsreq;
+    struct dw_conf *conf;  /* a reference: the configuration it was accepted under */
     const struct dw_conf_listen *lis;
     bool tls_on;
     struct dw_tls_conn tls;
@@ -84,6 +85,7 @@ conn_free(struct dw_conn *c)
     dc_buf_put(&wk->outpool, c->chunk);
     if (c->tls_on)
         dw_tls_conn_deinit(&c->tls);
+    dw_conf_unref(c->conf); /* after the TLS session: it points into the config's contexts */
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -136,6 +138,7 @@ arm(struct dw_conn *c, enum phase ph, uint64_t ms)
 static void
 send_error(struct dw_conn *c, int status)
 {
+    c->wk->conf = c->conf;
     dw_response_error(c->wk, status, true, false, &c->resp);
     c->responding = true;
     c->head_sent = false;
@@ -146,7 +149,7 @@ send_error(struct dw_conn *c, int status)
         uv_read_stop((uv_stream_t *)&c->tcp);
         c->reading = false;
     }
-    arm(c, PH_RESPONDING, (uint64_t)c->wk->sh->conf->request_timeout_ms);
+    arm(c, PH_RESPONDING, (uint64_t)c->conf->request_timeout_ms);
     send_more(c);
 }
 
@@ -325,7 +328,7 @@ send_more(struct dw_conn *c)
                 conn_close(c);
                 return;
             }
-            if (r->entry && r->length > 0 && r->length <= wk->sh->conf->chunk_size) {
+            if (r->entry && r->length > 0 && r->length <= c->conf->chunk_size) {
                 if (dw_tls_conn_write(&c->tls, r->entry->data + r->first, r->length) < 0) {
                     conn_close(c);
                     return;
@@ -351,7 +354,7 @@ send_more(struct dw_conn *c)
     }
     if (c->body_pos < r->length) {
         uint64_t left = r->length - c->body_pos;
-        uint64_t chunk = wk->sh->conf->chunk_size;
+        uint64_t chunk = c->conf->chunk_size;
         if (r->entry) {
             size_t n = (size_t)(left < chunk ? left : chunk);
             if (dw_tls_conn_write(&c->tls, r->entry->data + r->first + c->body_pos, n) < 0) {
@@ -447,7 +450,7 @@ access_log(struct dw_conn *c)
     const char *method = c->http.done ? llhttp_method_name((llhttp_method_t)q->method) : "-";
     int tl = c->http.done ? (int)(q->target.len > 512 ? 512 : q->target.len) : 1;
     const char *target = c->http.done ? (const char *)c->in + q->target.off : "-";
-    const char *site = c->resp.site >= 0 ? wk->sh->conf->sites[c->resp.site].name : "-";
+    const char *site = c->resp.site >= 0 ? c->conf->sites[c->resp.site].name : "-";
     uint64_t us = (uv_hrtime() / 1000) - c->req_start_us;
     char line[1024];
     int n = snprintf(line, sizeof(line),
@@ -486,7 +489,7 @@ finish_response(struct dw_conn *c)
     }
     c->requests++;
     if (close || wk->stopping ||
-        c->requests >= (uint64_t)wk->sh->conf->keepalive_requests) {
+        c->requests >= (uint64_t)c->conf->keepalive_requests) {
         end_connection(c);
         return;
     }
@@ -495,7 +498,7 @@ finish_response(struct dw_conn *c)
     c->out = NULL;
     dc_buf_put(&wk->outpool, c->chunk);
     c->chunk = NULL;
-    uint64_t idle = (uint64_t)wk->sh->conf->keepalive_timeout_ms;
+    uint64_t idle = (uint64_t)c->conf->keepalive_timeout_ms;
     if (c->lis->close_first == DW_CLOSE_CLIENT)
         idle += CLIENT_GRACE_MS;
     arm(c, PH_IDLE, idle);
@@ -530,9 +533,10 @@ start_response(struct dw_conn *c)
 {
     struct dw_worker *wk = c->wk;
     dc_stats_inc(wk->stats, DW_STAT_REQUESTS);
-    bool keep = c->http.req.keep_alive && wk->sh->conf->keepalive_timeout_ms > 0 &&
-                !wk->stopping && c->requests + 1 < (uint64_t)wk->sh->conf->keepalive_requests;
+    bool keep = c->http.req.keep_alive && c->conf->keepalive_timeout_ms > 0 &&
+                !wk->stopping && c->requests + 1 < (uint64_t)c->conf->keepalive_requests;
     int sni = c->tls_on ? c->tls.site : -1;
+    wk->conf = c->conf; /* response.c reads the options this connection was accepted under */
     dw_response_build(wk, c->lis, sni, &c->http.req, c->in, keep, &c->resp);
     c->responding = true;
     c->head_sent = false;
@@ -542,7 +546,7 @@ start_response(struct dw_conn *c)
     /* Reading goes on while the response is out: stopping and restarting it per request
      * costs two epoll_ctl calls each time (bench/README.md). Pipelined bytes are kept, and
      * on_read stops reading only when they fill the buffer. */
-    arm(c, PH_RESPONDING, (uint64_t)wk->sh->conf->request_timeout_ms);
+    arm(c, PH_RESPONDING, (uint64_t)c->conf->request_timeout_ms);
     send_more(c);
 }
 
@@ -556,7 +560,7 @@ process(struct dw_conn *c)
         return;
     if (c->phase == PH_IDLE) {
         c->req_start_us = uv_hrtime() / 1000;
-        arm(c, PH_HEADERS, (uint64_t)wk->sh->conf->header_timeout_ms);
+        arm(c, PH_HEADERS, (uint64_t)c->conf->header_timeout_ms);
     }
     int r = dw_http_parse(&c->http, c->in, c->in_len);
     if (r == DW_HTTP_AGAIN)
@@ -672,7 +676,7 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         }
         dc_stats_inc(wk->stats, dw_tls_conn_resumed(&c->tls) ? DW_STAT_HANDSHAKES_RESUMED
                                                                : DW_STAT_HANDSHAKES_FULL);
-        arm(c, PH_IDLE, (uint64_t)wk->sh->conf->header_timeout_ms);
+        arm(c, PH_IDLE, (uint64_t)c->conf->header_timeout_ms);
     }
     if (c->responding) {
         /* Pipelined records stay in the BIO until finish_response() pumps them; past a
@@ -712,11 +716,12 @@ dw_conn_on_connection(uv_stream_t *server, int status)
     if (status < 0)
         return;
     size_t li = (size_t)((uv_tcp_t *)server - wk->listeners);
-    const struct dw_conf_listen *lis = &wk->sh->conf->listens[li];
     struct dw_conn *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return;
     c->wk = wk;
+    c->conf = dw_conf_ref(wk->current);
+    const struct dw_conf_listen *lis = &c->conf->listens[li];
     c->lis = lis;
     c->resp.fd = -1;
     c->resp.site = -1;
@@ -735,7 +740,7 @@ dw_conn_on_connection(uv_stream_t *server, int status)
         return;
     }
     dc_stats_inc(wk->stats, DW_STAT_CONNECTIONS);
-    if (wk->stopping || wk->nconns > (size_t)wk->sh->conf->max_connections) {
+    if (wk->stopping || wk->nconns > (size_t)c->conf->max_connections) {
         dc_stats_inc(wk->stats, DW_STAT_CONNECTIONS_REFUSED);
         conn_close(c);
         return;
@@ -746,7 +751,7 @@ dw_conn_on_connection(uv_stream_t *server, int status)
     int plen = sizeof(c->peer);
     uv_tcp_getpeername(&c->tcp, &c->peer.sa, &plen);
     uv_tcp_nodelay(&c->tcp, 1);
-    const struct dw_conf *conf = wk->sh->conf;
+    const struct dw_conf *conf = c->conf;
     struct dw_http_limits lim = {
         .max_request_line = (size_t)conf->max_request_line,
         .max_header_size = (size_t)conf->max_header_size,

@@ -111,8 +111,8 @@ dw_fcache_get(struct dw_fcache *c, unsigned site, const char *path, size_t len)
         return NULL;
     uint64_t h = key_hash(site, path, len);
     for (struct dw_fentry *e = c->buckets[h & (c->nbuckets - 1)]; e; e = e->hnext) {
-        if (e->hash == h && e->keylen == len + 1 && (unsigned char)e->key[0] == (site & 0xff) &&
-            memcmp(e->key + 1, path, len) == 0) {
+        if (e->hash == h && e->keylen == len + 4 && memcmp(e->key, &site, 4) == 0 &&
+            memcmp(e->key + 4, path, len) == 0) {
             lru_front(c, e);
             e->refs++;
             c->hits++;
@@ -134,13 +134,13 @@ dw_fcache_put(struct dw_fcache *c, unsigned site, const char *path, size_t len, 
               const struct stat *st, const char *mime, uint64_t now_ms)
 {
     uint64_t size = (uint64_t)st->st_size;
-    size_t need = size + sizeof(struct dw_fentry) + len + 1;
-    if (c->max_bytes == 0 || size > c->max_file || need > c->max_bytes || site > 255)
+    size_t need = size + sizeof(struct dw_fentry) + len + 4;
+    if (c->max_bytes == 0 || size > c->max_file || need > c->max_bytes)
         return NULL;
     /* Make room first; entries still in use leave the table now and are freed later. */
     while (c->bytes + need > c->max_bytes && c->lru_tail)
         dw_fcache_remove(c, c->lru_tail);
-    struct dw_fentry *e = calloc(1, sizeof(*e) + len + 1);
+    struct dw_fentry *e = calloc(1, sizeof(*e) + len + 4);
     if (e == NULL)
         return NULL;
     e->data = malloc(size ? size : 1);
@@ -163,9 +163,9 @@ dw_fcache_put(struct dw_fcache *c, unsigned site, const char *path, size_t len, 
         return NULL;
     }
     e->hash = key_hash(site, path, len);
-    e->key[0] = (char)site;
-    memcpy(e->key + 1, path, len);
-    e->keylen = len + 1;
+    memcpy(e->key, &site, 4);
+    memcpy(e->key + 4, path, len);
+    e->keylen = len + 4;
     e->size = size;
     e->dev = st->st_dev;
     e->ino = st->st_ino;

@@ -34,7 +34,7 @@ struct dw_fentry {
     const char *mime;
     size_t keylen;
     uint8_t *data;                    /* size bytes */
-    char key[];                       /* site index byte(s) + path */
+    char key[];                       /* site key (4 bytes) + path */
 };
 
 struct dw_fcache {

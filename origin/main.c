@@ -79,20 +79,6 @@ prepare(struct dc_daemon *d)
             return -err;
         }
     }
-    sh->rootfds = malloc(sizeof(int) * c->nsites);
-    if (sh->rootfds == NULL)
-        return -ENOMEM;
-    for (size_t i = 0; i < c->nsites; i++)
-        sh->rootfds[i] = -1;
-    for (size_t i = 0; i < c->nsites; i++) {
-        sh->rootfds[i] = open(c->sites[i].root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (sh->rootfds[i] < 0) {
-            int err = errno;
-            dc_log(DC_LOG_ERROR, "site_root", "site=%s root=%s error=\"%s\"", c->sites[i].name,
-                   c->sites[i].root, strerror(err));
-            return -err;
-        }
-    }
     size_t n = c->nlistens;
     sh->fds = malloc(sizeof(int) * n * sh->workers);
     if (sh->fds == NULL)
@@ -121,7 +107,7 @@ static void
 on_rotate(uv_timer_t *t)
 {
     struct dw_worker *wk = t->data;
-    if (wk->sh->conf->tls && dw_tls_rotate_ticket_keys(wk->sh->conf->tls) == 0)
+    if (wk->current->tls && dw_tls_rotate_ticket_keys(wk->current->tls) == 0)
         DC_LOG_INFO("ticket_keys_rotated", NULL);
 }
 
@@ -138,6 +124,8 @@ worker_start(struct dc_worker *w)
     dc_worker_set_data(w, wk);
     wk->w = w;
     wk->sh = sh;
+    wk->current = dw_conf_ref(sh->conf);
+    wk->conf = wk->current;
     wk->loop = dc_worker_loop(w);
     wk->id = dc_worker_id(w);
     wk->stats = dc_stats_row(&sh->stats, wk->id);
@@ -201,13 +189,90 @@ worker_abort(struct dc_worker *w)
     dw_conn_abort_all(wk);
 }
 
+/*
+ * Reload: the new file is loaded and checked exactly as at start (certificates and document
+ * roots included); with errors it is refused and logged, the old configuration serving on.
+ * Otherwise each worker takes the new one for connections it accepts from now on, while
+ * connections already open keep theirs to the end (each holds a reference), so a keep-alive
+ * client never sees a request half under one configuration and half under another.
+ * Listeners cannot change without new sockets: such a reload is refused, asking for a
+ * restart. The access log is reopened (log rotation).
+ */
+static void
+swap_on_worker(struct dc_worker *w, void *arg)
+{
+    struct dw_conf *nc = arg;
+    struct dw_worker *wk = dc_worker_data(w);
+    if (wk == NULL) {
+        dw_conf_unref(nc);
+        return;
+    }
+    struct dw_conf *old = wk->current;
+    wk->current = nc;
+    wk->conf = nc;
+    dw_conf_unref(old);
+}
+
+static bool
+same_listeners(const struct dw_conf *a, const struct dw_conf *b)
+{
+    if (a->nlistens != b->nlistens)
+        return false;
+    for (size_t i = 0; i < a->nlistens; i++)
+        if (!dc_addr_equal(&a->listens[i].addr, &b->listens[i].addr) ||
+            a->listens[i].tls != b->listens[i].tls)
+            return false;
+    return true;
+}
+
+static void
+reopen_access_log(struct dw_shared *sh, const char *path)
+{
+    if (sh->access_fd <= STDERR_FILENO || strcmp(path, "off") == 0 || strcmp(path, "stderr") == 0)
+        return;
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0) {
+        dc_log(DC_LOG_WARN, "access_log_reopen", "path=%s error=\"%s\"", path, strerror(errno));
+        return;
+    }
+    /* dup2 swaps the file under the same descriptor, so workers writing concurrently
+     * never see a closed or reused fd. */
+    dup2(fd, sh->access_fd);
+    close(fd);
+}
+
 static int
 reload(struct dc_daemon *d)
 {
-    (void)d;
-    DC_LOG_WARN("reload_unsupported", "msg=\"live reload is not implemented yet; restart to "
-                                      "apply configuration changes\"");
-    return -1;
+    struct dw_shared *sh = dc_daemon_data(d);
+    struct dw_conf *nc = dw_conf_new();
+    if (nc == NULL)
+        return -ENOMEM;
+    struct dc_conf_errors errs = {NULL, 0};
+    int n = dc_conf_load(&dw_conf_schema, sh->conf_path, nc, &nc->arena, &errs);
+    if (n == 0 && !same_listeners(sh->conf, nc)) {
+        struct dc_conf_ctx ctx = {.file = sh->conf_path, .line = 0, .errs = &errs};
+        dc_conf_error(&ctx, "the [listen] sections changed: restart to apply them");
+        n = 1;
+    }
+    if (n > 0) {
+        for (size_t i = 0; i < errs.n; i++)
+            dc_log(DC_LOG_ERROR, "reload_error", "error=\"%s\"", errs.msgs[i]);
+        dc_conf_errors_deinit(&errs);
+        dw_conf_unref(nc);
+        return -EINVAL;
+    }
+    dc_log_set_level(nc->daemon.log_level);
+    if (nc->daemon.workers != sh->conf->daemon.workers)
+        DC_LOG_WARN("reload_needs_restart", "option=workers");
+    reopen_access_log(sh, nc->access_log);
+    for (unsigned i = 0; i < sh->workers; i++)
+        if (dc_worker_post(dc_daemon_worker(d, i), swap_on_worker, dw_conf_ref(nc)) < 0)
+            dw_conf_unref(nc);
+    struct dw_conf *old = sh->conf;
+    sh->conf = nc;
+    dw_conf_unref(old);
+    return 0;
 }
 
 static int
@@ -271,19 +336,14 @@ cleanup(struct dc_daemon *d)
         dc_bufpool_deinit(&wk->inpool);
         dc_bufpool_deinit(&wk->outpool);
         free(wk->listeners);
+        dw_conf_unref(wk->current);
         free(wk);
     }
     if (sh->fds) {
-        for (size_t i = 0; i < sh->conf->nlistens * sh->workers; i++)
+        for (size_t i = 0; i < sh->nlistens * sh->workers; i++)
             if (sh->fds[i] >= 0)
                 close(sh->fds[i]);
         free(sh->fds);
-    }
-    if (sh->rootfds) {
-        for (size_t i = 0; i < sh->conf->nsites; i++)
-            if (sh->rootfds[i] >= 0)
-                close(sh->rootfds[i]);
-        free(sh->rootfds);
     }
     if (sh->access_fd > STDERR_FILENO)
         close(sh->access_fd);
@@ -332,6 +392,6 @@ main(int argc, char **argv)
     dc_log(DC_LOG_INFO, "start", "version=%s workers=%u sites=%zu", DUET_VERSION, opts.workers,
            conf->nsites);
     rc = dc_daemon_run(&opts, &ops, &shared);
-    dw_conf_free(conf);
+    dw_conf_unref(shared.conf); /* the one in force: the start-up one unless reloaded */
     return rc;
 }

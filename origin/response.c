@@ -92,7 +92,7 @@ connection_head(struct dw_worker *wk, struct head *h, const struct dw_conf_liste
      * keeps TIME_WAIT on its side (close-first = client). */
     if (lis && lis->close_first == DW_CLOSE_CLIENT)
         put(h, "Keep-Alive: timeout=%" PRId64 "\r\n",
-            wk->sh->conf->keepalive_timeout_ms / 1000);
+            wk->conf->keepalive_timeout_ms / 1000);
 }
 
 /* An error page. On a connection that stays open (lis and req known, !close) it carries the
@@ -176,8 +176,8 @@ static int
 open_target(struct dw_worker *wk, int site, const char *rel, size_t rel_len, bool trailing,
             struct stat *st)
 {
-    const struct dw_conf_site *s = &wk->sh->conf->sites[site];
-    int rootfd = wk->sh->rootfds[site];
+    const struct dw_conf_site *s = &wk->conf->sites[site];
+    int rootfd = s->rootfd;
     char path[PATH_MAX_LEN];
     memcpy(path, rel, rel_len);
     path[rel_len] = '\0';
@@ -216,7 +216,7 @@ dw_response_build(struct dw_worker *wk, const struct dw_conf_listen *lis, int sn
                   const struct dw_req *req, const uint8_t *buf, bool keep_alive,
                   struct dw_response *resp)
 {
-    const struct dw_conf *conf = wk->sh->conf;
+    const struct dw_conf *conf = wk->conf;
     memset(resp, 0, sizeof(*resp));
     resp->fd = -1;
     resp->site = sni_site;
@@ -294,7 +294,7 @@ dw_response_build(struct dw_worker *wk, const struct dw_conf_listen *lis, int sn
         key[klen++] = '/';
 
     uint64_t now = uv_now(wk->loop);
-    struct dw_fentry *e = dw_fcache_get(&wk->fcache, (unsigned)site, key, klen);
+    struct dw_fentry *e = dw_fcache_get(&wk->fcache, conf->generation << 8 | (unsigned)site, key, klen);
     struct stat st;
     int fd = -1;
     if (e && dw_fcache_stale(&wk->fcache, e, now)) {
@@ -341,9 +341,10 @@ open_failed:
         }
         const char *mime = dw_mime_type(rel, (size_t)rl);
         if (trailing || rl == 0)
-            mime = dw_mime_type(wk->sh->conf->sites[site].index,
-                                strlen(wk->sh->conf->sites[site].index));
-        e = dw_fcache_put(&wk->fcache, (unsigned)site, key, klen, fd, &st, mime, now);
+            mime = dw_mime_type(wk->conf->sites[site].index,
+                                strlen(wk->conf->sites[site].index));
+        e = dw_fcache_put(&wk->fcache, conf->generation << 8 | (unsigned)site, key, klen, fd, &st,
+                          mime, now);
         if (e) {
             close(fd);
             fd = -1;
@@ -367,8 +368,8 @@ open_failed:
         etag = etag_buf;
         mime = dw_mime_type(rel, (size_t)rl);
         if (trailing || rl == 0)
-            mime = dw_mime_type(wk->sh->conf->sites[site].index,
-                                strlen(wk->sh->conf->sites[site].index));
+            mime = dw_mime_type(wk->conf->sites[site].index,
+                                strlen(wk->conf->sites[site].index));
     }
     resp->entry = e;
     resp->fd = fd;

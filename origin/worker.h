@@ -65,7 +65,6 @@ struct dw_shared {
     struct dc_stats stats;
     unsigned workers;
     int *fds;       /* per worker: conf->nlistens listening fds */
-    int *rootfds;   /* per site: its document root, opened O_PATH|O_DIRECTORY */
     int access_fd;  /* -1: off */
 };
 
@@ -74,6 +73,11 @@ struct dw_conn;
 struct dw_worker {
     struct dc_worker *w;
     struct dw_shared *sh;
+    /* The configuration new connections get (a reference; reloads replace it). While a
+     * connection is being served, `conf` is that connection's own, set by origin/conn.c, so
+     * origin/response.c reads the options the connection was accepted under. */
+    struct dw_conf *current;
+    const struct dw_conf *conf;
     uv_loop_t *loop;
     unsigned id;
     uint64_t *stats;

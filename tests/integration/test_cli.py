@@ -70,12 +70,13 @@ def test_check_ok_and_missing_file():
 
 def test_shipped_configs_parse():
     """conf/ documents every option with its default: the resolver's file is valid as
-    shipped; the origin's names certificates made at install, so only those may fail."""
+    shipped; the origin's names a certificate and a document root made at install, so only
+    those may fail."""
     r = cli("duet-resolver", "--check", "-c", os.path.join(SRC, "conf", "duet-resolver.conf"))
     check(r.returncode == 0, r.stderr)
     r = cli("duet-origin", "--check", "-c", os.path.join(SRC, "conf", "duet-origin.conf"))
     errs = [l for l in r.stderr.splitlines() if ".conf:" in l]
-    check(all("cannot load certificate" in l or "cannot load" in l for l in errs), r.stderr)
+    check(all("cannot load" in l or "root /var/www/duet" in l for l in errs), r.stderr)
 
 
 def run_config(name):

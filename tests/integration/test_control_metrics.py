@@ -118,6 +118,71 @@ def test_origin_control_commands():
     check(rc == 0 and "total.requests=" in out, out)
 
 
+def tls_get(sock, path="/"):
+    """One keep-alive GET on an open TLS socket; returns the body."""
+    sock.sendall(("GET %s HTTP/1.1\r\nHost: s1.test\r\n\r\n" % path).encode())
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        check(chunk, "connection closed")
+        data += chunk
+    head, body = data.split(b"\r\n\r\n", 1)
+    length = int([l for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0]
+                 .split(b":")[1])
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        check(chunk, "connection closed mid-body")
+        body += chunk
+    return body.decode()
+
+
+def tls_connect():
+    import ssl
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    raw = socket.create_connection(("127.0.0.1", O_PORT), timeout=10)
+    return ctx.wrap_socket(raw, server_hostname="s1.test")
+
+
+def test_origin_reload_root_and_cert():
+    """A reload switches document root and certificate for new connections, while a
+    keep-alive connection opened before it goes on working; a broken file is refused."""
+    old = tls_connect()
+    check(tls_get(old) == "hello\n", "before reload")
+    old_cert = old.getpeercert(binary_form=True)
+    root2 = os.path.join(work, "www2")
+    os.makedirs(root2, exist_ok=True)
+    with open(os.path.join(root2, "index.html"), "w") as f:
+        f.write("world\n")
+    key2, pem2 = os.path.join(work, "s2.key"), os.path.join(work, "s2.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
+                    "-subj", "/CN=s1.test", "-keyout", key2, "-out", pem2], check=True,
+                   capture_output=True, timeout=60)
+    with open(org.conf) as f:
+        text = f.read()
+    with open(org.conf, "w") as f:
+        f.write(text.replace(os.path.join(work, "www") + "\n", root2 + "\n")
+                .replace(os.path.join(work, "s1.pem"), pem2)
+                .replace(os.path.join(work, "s1.key"), key2))
+    rc, out = control(os.path.join(work, "o.ctl"), "reload")
+    check(rc == 0 and "reloaded" in out, out)
+    new = tls_connect()
+    check(tls_get(new) == "world\n", "new connection not on the new root")
+    check(new.getpeercert(binary_form=True) != old_cert, "certificate not replaced")
+    new.close()
+    check(tls_get(old) == "hello\n", "old keep-alive connection broken by the reload")
+    old.close()
+    with open(org.conf, "a") as f:
+        f.write("no-such-option = 1\n")
+    rc, out = control(os.path.join(work, "o.ctl"), "reload")
+    check(rc == 1 and "refused" in out, out)
+    check("event=reload_error" in org.stderr(), "errors not logged")
+    again = tls_connect()
+    check(tls_get(again) == "world\n", "broken reload changed what is served")
+    again.close()
+
+
 def metrics_lines(port):
     status, body = get("http://127.0.0.1:%d/metrics" % port)
     check(status == 200, "status %d" % status)
@@ -245,7 +310,8 @@ if __name__ == "__main__":
     failed = 1
     try:
         failed = run(test_resolver_control_commands, test_resolver_reload_good_and_broken,
-                     test_control_errors, test_origin_control_commands, test_metrics_format,
+                     test_control_errors, test_origin_control_commands,
+                     test_origin_reload_root_and_cert, test_metrics_format,
                      test_prometheus_scrapes_both, exit=False)
     finally:
         for d in (res, org):
