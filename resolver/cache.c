@@ -365,3 +365,29 @@ dr_cache_bytes(struct dr_cache *c)
 {
     return dc_lru_bytes(c->lru);
 }
+
+struct dc_lru *
+dr_cache_table(struct dr_cache *c)
+{
+    return c->lru;
+}
+
+bool
+dr_cache_value_valid(const void *val, size_t vlen)
+{
+    struct stored h;
+    if (vlen < sizeof(h))
+        return false;
+    memcpy(&h, val, sizeof(h));
+    if (vlen != sizeof(h) + (size_t)h.nttl * 2 + h.reply_len || h.reply_len < DR_HEADER_LEN ||
+        (size_t)DR_HEADER_LEN + h.qname_len + 4 > h.reply_len)
+        return false;
+    const uint8_t *offs = (const uint8_t *)val + sizeof(h);
+    for (unsigned i = 0; i < h.nttl; i++) {
+        uint16_t off;
+        memcpy(&off, offs + 2 * i, 2);
+        if ((size_t)off + 4 > h.reply_len)
+            return false;
+    }
+    return true;
+}

@@ -66,6 +66,11 @@ int dr_cache_lookup(struct dr_cache *c, const uint8_t *qname, uint16_t qtype, ui
 size_t dr_cache_flush(struct dr_cache *c, const uint8_t *name, bool subtree);
 
 size_t dr_cache_count(struct dr_cache *c);
+/* Whether a table value read back from a file is one this cache could have written: sizes
+ * and every TTL offset inside the reply. */
+bool dr_cache_value_valid(const void *val, size_t vlen);
+/* The table under the cache, for saving and restoring it whole (resolver/cachefile.c). */
+struct dc_lru *dr_cache_table(struct dr_cache *c);
 size_t dr_cache_bytes(struct dr_cache *c);
 
 #endif

@@ -129,6 +129,9 @@ static const struct dc_conf_option top[] = {
                     "client TCP connections per worker; more wait in the backlog"),
     DC_CONF_OPT_STR("control-socket", struct dr_conf, control_socket, "",
                     "UNIX socket for duet-control (mode 0660); \"\" = off"),
+    DC_CONF_OPT_STR("cache-file", struct dr_conf, cache_file, "",
+                    "file the cache is loaded from at start and saved to at a clean stop, so "
+                    "a restart keeps it warm; \"\" = off"),
     DC_CONF_OPT_STR("metrics", struct dr_conf, metrics, "",
                     "address:port serving Prometheus metrics at /metrics; \"\" = off"),
     DC_CONF_OPT_END,

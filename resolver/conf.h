@@ -55,6 +55,7 @@ struct dr_conf {
     int64_t max_cname_chain;
     int64_t tcp_clients_per_worker;
     char *control_socket;            /* "" = off */
+    char *cache_file;                /* loaded at start, written at a clean stop; "" = off */
     char *metrics;                   /* "addr:port" of the Prometheus endpoint, "" = off */
     struct dr_conf_local_zone *local_zones;
     size_t nlocal_zones;

@@ -1,5 +1,6 @@
 #include "resolver/control.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <ldns/ldns.h>
 #include <stdio.h>
@@ -7,6 +8,7 @@
 
 #include "common/lifecycle.h"
 #include "resolver/cache.h"
+#include "resolver/cachefile.h"
 #include "resolver/deleg.h"
 #include "resolver/dname.h"
 #include "resolver/localzone.h"
@@ -180,9 +182,24 @@ dr_control_command(void *arg, int argc, char **argv, struct dc_control_reply *r)
         cmd_flush(sh, argc, argv, r);
     else if (strcmp(cmd, "lookup") == 0)
         cmd_lookup(sh, argc, argv, r);
-    else
+    else if (strcmp(cmd, "dump-cache") == 0 || strcmp(cmd, "load-cache") == 0) {
+        if (argc != 2) {
+            dc_control_printf(r, "error: usage: %s FILE\n", cmd);
+            return;
+        }
+        bool dump = cmd[0] == 'd';
+        long n = dump ? dr_cachefile_dump(sh->cache, sh->deleg, argv[1], dr_now())
+                      : dr_cachefile_load(sh->cache, sh->deleg, argv[1], dr_now());
+        if (n < 0)
+            dc_control_printf(r, "error: %s %s: %s\n", cmd, argv[1],
+                              n == -EINVAL ? "not a duet cache file, or damaged"
+                                           : strerror((int)-n));
+        else
+            dc_control_printf(r, "ok: %ld entries %s %s\n", n, dump ? "written to" : "loaded from",
+                              argv[1]);
+    } else
         dc_control_printf(r, "error: unknown command '%s' (status, stats, reload, flush, "
-                             "lookup)\n",
+                             "lookup, dump-cache, load-cache)\n",
                           cmd);
 }
 

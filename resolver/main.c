@@ -12,6 +12,7 @@
 #include "common/listen.h"
 #include "common/log.h"
 #include "common/control.h"
+#include "resolver/cachefile.h"
 #include "resolver/conf.h"
 #include "resolver/control.h"
 #include "resolver/hints.h"
@@ -50,6 +51,14 @@ prepare(struct dc_daemon *d)
         return -ENOMEM;
     sh->daemon = d;
     sh->started = dr_now();
+    if (c->cache_file[0] != '\0') {
+        long got = dr_cachefile_load(sh->cache, sh->deleg, c->cache_file, dr_now());
+        if (got >= 0)
+            dc_log(DC_LOG_INFO, "cache_loaded", "file=%s entries=%ld", c->cache_file, got);
+        else if (got != -ENOENT)
+            dc_log(DC_LOG_WARN, "cache_load_failed", "file=%s error=\"%s\"", c->cache_file,
+                   got == -EINVAL ? "not a duet cache file, or damaged" : strerror((int)-got));
+    }
     size_t n = c->listen.n;
     sh->nlisten = n;
     sh->fds = malloc(sizeof(int) * 2 * n * sh->workers);
@@ -309,6 +318,14 @@ static void
 cleanup(struct dc_daemon *d)
 {
     struct dr_shared *sh = dc_daemon_data(d);
+    if (sh->conf->cache_file[0] != '\0' && sh->cache) {
+        long n = dr_cachefile_dump(sh->cache, sh->deleg, sh->conf->cache_file, dr_now());
+        if (n >= 0)
+            dc_log(DC_LOG_INFO, "cache_saved", "file=%s entries=%ld", sh->conf->cache_file, n);
+        else
+            dc_log(DC_LOG_WARN, "cache_save_failed", "file=%s error=\"%s\"",
+                   sh->conf->cache_file, strerror((int)-n));
+    }
     for (unsigned w = 0; w < sh->workers; w++) {
         struct dr_worker *wk = dc_worker_data(dc_daemon_worker(d, w));
         if (wk == NULL)

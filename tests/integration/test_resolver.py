@@ -188,6 +188,40 @@ def test_identical_queries_resolved_once():
     check(len(joins) >= 1, "in-flight joins: %d" % len(joins))
 
 
+def test_cache_dump_and_warm_restart():
+    """dump-cache writes the cache; a resolver started with cache-file = that file answers
+    from it at once (its root hints lead nowhere, so the answer can only come from there);
+    a damaged file is refused and the daemon serves on."""
+    import subprocess
+    from harness import BUILD, dead_root_hints
+    e = lab.env
+    expect(e["LAB_WWW"], "A", "NOERROR", e["LAB_WWW_A"])
+    ctl = [os.path.join(BUILD, "tools", "duet-control"), "-s", os.path.join(res.dir, "ctl")]
+    dump = os.path.join(res.dir, "cache.dump")
+    r = subprocess.run(ctl + ["dump-cache", dump], capture_output=True, text=True, timeout=30)
+    check(r.returncode == 0 and r.stdout.startswith("ok:"), r.stdout + r.stderr)
+    bad = os.path.join(res.dir, "bad.dump")
+    with open(bad, "wb") as f:
+        f.write(b"DUET-CACHE 1\nA\x00\x00\x00\x05garbage")
+    r = subprocess.run(ctl + ["load-cache", bad], capture_output=True, text=True, timeout=30)
+    check(r.returncode == 1 and "damaged" in r.stdout, r.stdout + r.stderr)
+    expect(e["LAB_WWW"], "A", "NOERROR", e["LAB_WWW_A"])
+    port = free_port()
+    warm = Daemon("duet-resolver", "listen = 127.0.0.1:%d\nroot-hints = %s\ncache-file = %s\n"
+                  % (port, dead_root_hints(res.dir), dump))
+    try:
+        warm.start()
+        out = dig("127.0.0.1", port, e["LAB_WWW"], "A")
+        check(dig_status(out) == "NOERROR" and e["LAB_WWW_A"] in out,
+              "warm restart did not answer from the loaded cache:\n" + out)
+        check("event=cache_loaded" in warm.stderr(), warm.stderr())
+        check(warm.stop() == 0, "warm resolver exit")
+        check("event=cache_saved" in warm.stderr(), "cache not saved at stop")
+        warm.check_clean()
+    finally:
+        warm.close()
+
+
 def setup():
     global lab, res, PORT
     lab = Lab().start()
@@ -200,6 +234,7 @@ root-hints = %s
 query-loopback = yes
 allow = 127.0.0.1/32
 upstream-timeout = 800ms
+control-socket = %s/ctl
 
 [local-zone site9.test]
 type = static
@@ -208,8 +243,11 @@ data = site9.test. 300 IN AAAA ::9
 
 [local-zone blocked.test]
 type = refuse
-""" % (PORT, lab.env["LAB_ROOT_HINTS"])
-    res = Daemon("duet-resolver", conf).start()
+"""
+    res = Daemon("duet-resolver", "")
+    with open(res.conf, "w") as f:
+        f.write(conf % (PORT, lab.env["LAB_ROOT_HINTS"], res.dir))
+    res.start()
 
 
 def teardown():
@@ -233,7 +271,7 @@ if __name__ == "__main__":
             test_negative_answers_cached, test_positive_answer_cached_with_decaying_ttl,
             test_ttl_expiry, test_large_answer_over_tcp, test_wildcard, test_local_data,
             test_client_outside_allow_refused, test_flags_and_edns, test_query_case_is_echoed,
-            test_identical_queries_resolved_once, exit=False)
+            test_identical_queries_resolved_once, test_cache_dump_and_warm_restart, exit=False)
     finally:
         teardown()
     raise SystemExit(1 if failed else 0)
