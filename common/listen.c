@@ -1,6 +1,10 @@
 #include "common/listen.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <string.h>
+#include <stdlib.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -137,4 +141,55 @@ dc_listen_local_addr(int fd, union dc_sockaddr *out)
     if (getsockname(fd, &out->sa, &len) < 0)
         return -errno;
     return 0;
+}
+
+static int systemd_first = -1, systemd_count = 0;
+
+static void
+read_listen_env(void)
+{
+    static bool done;
+    if (done)
+        return;
+    done = true;
+    const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+    if (pid == NULL || fds == NULL || strtol(pid, NULL, 10) != (long)getpid())
+        return;
+    long n = strtol(fds, NULL, 10);
+    if (n > 0 && n < 1024) {
+        systemd_first = 3; /* SD_LISTEN_FDS_START */
+        systemd_count = (int)n;
+    }
+    unsetenv("LISTEN_PID");
+    unsetenv("LISTEN_FDS");
+    unsetenv("LISTEN_FDNAMES");
+}
+
+int
+dc_listen_systemd_find(const union dc_sockaddr *addr, int type)
+{
+    read_listen_env();
+    for (int fd = systemd_first; fd >= 0 && fd < systemd_first + systemd_count; fd++) {
+        int t = 0;
+        socklen_t tl = sizeof(t);
+        union dc_sockaddr got;
+        if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &t, &tl) < 0 || t != type)
+            continue;
+        if (dc_listen_local_addr(fd, &got) == 0 && dc_addr_equal(&got, addr))
+            return fd;
+    }
+    return -1;
+}
+
+int
+dc_listen_worker_fd(const union dc_sockaddr *addr, int type, const struct dc_sock_opts *o,
+                    bool *from_systemd)
+{
+    int sfd = dc_listen_systemd_find(addr, type);
+    *from_systemd = sfd >= 0;
+    if (sfd >= 0) {
+        int fd = fcntl(sfd, F_DUPFD_CLOEXEC, 3);
+        return fd < 0 ? -errno : fd;
+    }
+    return type == SOCK_DGRAM ? dc_listen_udp_fd(addr, o) : dc_listen_tcp_fd(addr, o);
 }

@@ -34,6 +34,20 @@ int dc_listen_tcp_fd(const union dc_sockaddr *addr, const struct dc_sock_opts *o
 int dc_listen_adopt_udp(uv_loop_t *loop, uv_udp_t *h, int fd);
 int dc_listen_adopt_tcp(uv_loop_t *loop, uv_tcp_t *h, int fd);
 
+/*
+ * Sockets handed over by systemd (socket activation, the sd_listen_fds(3) protocol):
+ * when $LISTEN_PID is this process, fds 3 .. 3+$LISTEN_FDS-1. Returns the fd among them of
+ * the given type (SOCK_DGRAM, SOCK_STREAM) bound to addr, or -1. The variables are read
+ * once and then removed from the environment, so children do not see them.
+ */
+int dc_listen_systemd_find(const union dc_sockaddr *addr, int type);
+
+/* A listening fd for one worker: a duplicate of systemd's socket for addr and type when
+ * socket activation passed one (workers then share it), else a fresh SO_REUSEPORT socket as
+ * dc_listen_udp_fd / dc_listen_tcp_fd make. *from_systemd tells which. fd or -errno. */
+int dc_listen_worker_fd(const union dc_sockaddr *addr, int type, const struct dc_sock_opts *o,
+                        bool *from_systemd);
+
 /* The address an fd is bound to (port 0 binds give the real port back). 0 or -errno. */
 int dc_listen_local_addr(int fd, union dc_sockaddr *out);
 

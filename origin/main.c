@@ -89,15 +89,17 @@ prepare(struct dc_daemon *d)
         for (size_t i = 0; i < n; i++) {
             char as[DC_ADDR_STRLEN];
             dc_addr_format(&c->listens[i].addr, true, as, sizeof(as));
-            int fd = dc_listen_tcp_fd(&c->listens[i].addr, &c->listens[i].sock);
+            bool from_systemd = false;
+            int fd = dc_listen_worker_fd(&c->listens[i].addr, SOCK_STREAM, &c->listens[i].sock,
+                                         &from_systemd);
             if (fd < 0) {
                 dc_log(DC_LOG_ERROR, "listen_failed", "addr=%s error=\"%s\"", as, strerror(-fd));
                 return fd;
             }
             sh->fds[(size_t)w * n + i] = fd;
             if (w == 0)
-                dc_log(DC_LOG_INFO, "listen", "addr=%s tls=%s", as,
-                       c->listens[i].tls ? "yes" : "no");
+                dc_log(DC_LOG_INFO, "listen", "addr=%s tls=%s from=%s", as,
+                       c->listens[i].tls ? "yes" : "no", from_systemd ? "systemd" : "bind");
         }
     }
     return 0;

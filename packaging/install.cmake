@@ -95,6 +95,8 @@ install(FILES ${DUET_PKG_DIR}/duet-resolver.conf ${DUET_PKG_DIR}/duet-origin.con
 install(FILES ${PROJECT_SOURCE_DIR}/conf/root.hints ${PROJECT_SOURCE_DIR}/packaging/index.html
         DESTINATION ${CMAKE_INSTALL_DATADIR}/duet)
 
+install(FILES ${PROJECT_SOURCE_DIR}/systemd/duet-resolver.socket
+              ${PROJECT_SOURCE_DIR}/systemd/duet-origin.socket DESTINATION ${DUET_SYSTEMD_UNITDIR})
 foreach(u duet-resolver.service duet-origin.service)
   duet_install_file(${PROJECT_SOURCE_DIR}/systemd/${u} ${DUET_PKG_DIR}/${u} FILE ${_paths_unit})
   install(FILES ${DUET_PKG_DIR}/${u} DESTINATION ${DUET_SYSTEMD_UNITDIR})

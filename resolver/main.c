@@ -70,8 +70,9 @@ prepare(struct dc_daemon *d)
         for (size_t i = 0; i < n; i++) {
             char as[DC_ADDR_STRLEN];
             dc_addr_format(&c->listen.v[i], true, as, sizeof(as));
-            int u = dc_listen_udp_fd(&c->listen.v[i], NULL);
-            int t = u < 0 ? u : dc_listen_tcp_fd(&c->listen.v[i], NULL);
+            bool su = false, st = false;
+            int u = dc_listen_worker_fd(&c->listen.v[i], SOCK_DGRAM, NULL, &su);
+            int t = u < 0 ? u : dc_listen_worker_fd(&c->listen.v[i], SOCK_STREAM, NULL, &st);
             if (u < 0 || t < 0) {
                 dc_log(DC_LOG_ERROR, "listen_failed", "addr=%s transport=%s error=\"%s\"", as,
                        u < 0 ? "udp" : "tcp", strerror(-(u < 0 ? u : t)));
@@ -82,7 +83,8 @@ prepare(struct dc_daemon *d)
             sh->fds[(size_t)w * 2 * n + i] = u;
             sh->fds[(size_t)w * 2 * n + n + i] = t;
             if (w == 0)
-                dc_log(DC_LOG_INFO, "listen", "addr=%s transports=udp,tcp", as);
+                dc_log(DC_LOG_INFO, "listen", "addr=%s transports=udp,tcp udp_from=%s tcp_from=%s",
+                       as, su ? "systemd" : "bind", st ? "systemd" : "bind");
         }
     }
     return 0;
