@@ -149,6 +149,28 @@ body=$(curl -sS --max-time 10 -k https://www.site1.test/ 2>>"$T/check.log")
 [[ "$body" == *"duet-origin works"* ]] && ok "https://www.site1.test/: name from duet-resolver, page from duet-origin" ||
     bad "https://www.site1.test/: '${body:0:200}'"
 
+# --- 3b. socket activation: systemd holds port 53, a restart under load loses nothing ---
+systemctl stop duet-resolver
+check "duet-resolver.socket started" systemctl start duet-resolver.socket
+check "duet-resolver started on the socket unit's sockets" systemctl start duet-resolver
+wait_for 10 journal_has duet-resolver "udp_from=systemd tcp_from=systemd" &&
+    ok "journal: the resolver adopted systemd's sockets (udp and tcp)" ||
+    bad "the resolver did not adopt the sockets"
+(for i in $(seq 300); do
+    dig +short +tries=1 +time=3 @127.0.0.1 www.site1.test A 2>&1 | tail -n 1
+done >"$T/sa.out") &
+loop=$!
+sleep 1
+check "systemctl restart duet-resolver under a query stream" systemctl restart duet-resolver
+wait "$loop"
+total=$(wc -l <"$T/sa.out")
+lost=$(grep -cvx '127.0.0.1' "$T/sa.out" || true)
+[ "$total" -eq 300 ] && [ "$lost" -eq 0 ] &&
+    ok "socket activation: $total queries across systemctl restart, $lost lost" ||
+    bad "socket activation: $lost of $total queries lost across the restart"
+systemctl stop duet-resolver.socket duet-resolver
+check "resolver back on its own sockets" systemctl start duet-resolver
+
 # --- 4. systemctl reload while a connection stays open ----------------------------------
 # One TLS connection (openssl s_client) asks for a page before and after the reload.
 mkfifo "$T/in"
