@@ -1,6 +1,7 @@
 #include "common/control.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,9 +10,10 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/stats.h"
 
-#define MAX_LINE  4096
-#define MAX_REPLY (16u << 20)
+#define MAX_LINE          4096
+#define MAX_REPLY         (16u << 20)
 #define CLIENT_TIMEOUT_MS 5000
 
 struct dc_control {
@@ -52,8 +54,7 @@ dc_control_printf(struct dc_control_reply *r, const char *fmt, ...)
     for (int tries = 0; tries < 2; tries++) {
         va_list ap;
         va_start(ap, fmt);
-        int n = vsnprintf(r->buf ? r->buf + r->len : NULL, r->buf ? r->cap - r->len : 0, fmt,
-                          ap);
+        int n = vsnprintf(r->buf ? r->buf + r->len : NULL, r->buf ? r->cap - r->len : 0, fmt, ap);
         va_end(ap);
         if (n < 0)
             return;
@@ -267,10 +268,9 @@ dc_control_open(uv_loop_t *loop, const char *path, dc_control_cb cb, void *arg, 
     return ctl;
 }
 
-
 struct dc_control *
-dc_control_open_http(uv_loop_t *loop, const union dc_sockaddr *addr, dc_control_cb cb,
-                     void *arg, int *err)
+dc_control_open_http(uv_loop_t *loop, const union dc_sockaddr *addr, dc_control_cb cb, void *arg,
+                     int *err)
 {
     struct dc_control *ctl = calloc(1, sizeof(*ctl));
     if (ctl == NULL) {
@@ -309,4 +309,78 @@ dc_control_close(struct dc_control *ctl)
     for (struct client *c = ctl->clients; c; c = c->next)
         client_close(c);
     uv_close((uv_handle_t *)&ctl->server, server_closed);
+}
+
+int
+dc_control_open_all(uv_loop_t *loop, const char *path, const char *metrics, uint16_t default_port,
+                    dc_control_cb control_cb, dc_control_cb metrics_cb, void *arg,
+                    struct dc_control **control, struct dc_control **metrics_out)
+{
+    int err = 0;
+    *control = *metrics_out = NULL;
+    if (path[0] != '\0') {
+        *control = dc_control_open(loop, path, control_cb, arg, &err);
+        if (*control == NULL) {
+            dc_log(DC_LOG_ERROR, "control_socket", "path=%s error=\"%s\"", path, uv_strerror(err));
+            return err;
+        }
+    }
+    if (metrics[0] != '\0') {
+        union dc_sockaddr a;
+        if (dc_addr_parse(metrics, default_port, &a) < 0) {
+            dc_log(DC_LOG_ERROR, "metrics", "addr=%s error=\"not an address\"", metrics);
+            err = -EINVAL;
+        } else if ((*metrics_out = dc_control_open_http(loop, &a, metrics_cb, arg, &err)) == NULL) {
+            dc_log(DC_LOG_ERROR, "metrics", "addr=%s error=\"%s\"", metrics, uv_strerror(err));
+        }
+        if (*metrics_out == NULL) {
+            dc_control_close(*control);
+            *control = NULL;
+            return err;
+        }
+        dc_log(DC_LOG_INFO, "metrics", "addr=%s path=/metrics", metrics);
+    }
+    return 0;
+}
+
+void
+dc_control_close_all(struct dc_control **control, struct dc_control **metrics)
+{
+    dc_control_close(*control);
+    dc_control_close(*metrics);
+    *control = *metrics = NULL;
+}
+
+void
+dc_control_counter(struct dc_control_reply *r, const struct dc_stats *stats, const char *name,
+                   const char *help, const char *label, const char *const *values,
+                   const unsigned *idx, size_t n)
+{
+    dc_control_printf(r, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t v = dc_stats_sum(stats, idx[i]);
+        if (label)
+            dc_control_printf(r, "%s{%s=\"%s\"} %" PRIu64 "\n", name, label, values[i], v);
+        else
+            dc_control_printf(r, "%s %" PRIu64 "\n", name, v);
+    }
+}
+
+void
+dc_control_histogram(struct dc_control_reply *r, const struct dc_stats *stats, const char *name,
+                     const char *help, unsigned first, const uint32_t *bounds_ms, unsigned nbuckets,
+                     unsigned sum_us_idx)
+{
+    dc_control_printf(r, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+    uint64_t cum = 0;
+    for (unsigned b = 0; b < nbuckets; b++) {
+        cum += dc_stats_sum(stats, first + b);
+        if (b + 1 < nbuckets)
+            dc_control_printf(r, "%s_bucket{le=\"%g\"} %" PRIu64 "\n", name, bounds_ms[b] / 1000.0,
+                              cum);
+        else
+            dc_control_printf(r, "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n", name, cum);
+    }
+    dc_control_printf(r, "%s_sum %.6f\n%s_count %" PRIu64 "\n", name,
+                      (double)dc_stats_sum(stats, sum_us_idx) / 1e6, name, cum);
 }

@@ -12,6 +12,7 @@
 #define DUET_COMMON_CONTROL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <uv.h>
 
 #include "common/addr.h"
@@ -46,6 +47,33 @@ struct dc_control *dc_control_open(uv_loop_t *loop, const char *path, dc_control
  */
 struct dc_control *dc_control_open_http(uv_loop_t *loop, const union dc_sockaddr *addr,
                                         dc_control_cb cb, void *arg, int *err);
+
+/*
+ * A daemon's usual pair: the control socket at path ("" = none) and the metrics listener at
+ * metrics ("addr:port", port default_port when omitted; "" = none), both on the main loop.
+ * Logs why on failure. Returns 0 or a negative errno (nothing is left open then).
+ */
+int dc_control_open_all(uv_loop_t *loop, const char *path, const char *metrics,
+                        uint16_t default_port, dc_control_cb control_cb, dc_control_cb metrics_cb,
+                        void *arg, struct dc_control **control, struct dc_control **metrics_out);
+/* Closes both (either may be NULL) and sets them to NULL. */
+void dc_control_close_all(struct dc_control **control, struct dc_control **metrics);
+
+/* One Prometheus counter family: HELP and TYPE lines, then one sample per value, each the
+ * sum over workers of counter idx[i] of stats, labelled label="values[i]" (label NULL: a
+ * single unlabelled sample). */
+struct dc_stats;
+void dc_control_counter(struct dc_control_reply *r, const struct dc_stats *stats,
+                        const char *name, const char *help, const char *label,
+                        const char *const *values, const unsigned *idx, size_t n);
+
+/* One Prometheus histogram in seconds from per-worker counters: counters first ..
+ * first+nbuckets-1 count observations up to bounds_ms[i] (the last one: above them all,
+ * nbuckets-1 bounds), sum_us_idx holds the sum in microseconds. Buckets are written
+ * cumulative, ending with +Inf, then _sum and _count. */
+void dc_control_histogram(struct dc_control_reply *r, const struct dc_stats *stats,
+                          const char *name, const char *help, unsigned first,
+                          const uint32_t *bounds_ms, unsigned nbuckets, unsigned sum_us_idx);
 
 /* Stops listening, closes client connections, removes the socket file, frees the server
  * once its handles have closed. */

@@ -20,8 +20,8 @@ cmd_sites(struct dw_shared *sh, struct dc_control_reply *r)
     const struct dw_conf *c = sh->conf;
     for (size_t i = 0; i < c->nsites; i++) {
         const struct dw_conf_site *s = &c->sites[i];
-        dc_control_printf(r, "%s%s root=%s names=", s->name, i == c->default_site ? " (default)" : "",
-                          s->root);
+        dc_control_printf(r, "%s%s root=%s names=", s->name,
+                          i == c->default_site ? " (default)" : "", s->root);
         for (size_t j = 0; j < s->server_names.n; j++)
             dc_control_printf(r, "%s%s", j ? "," : "", s->server_names.v[j]);
         if (s->server_names.n == 0)
@@ -74,23 +74,10 @@ dw_control_command(void *arg, int argc, char **argv, struct dc_control_reply *r)
             dc_control_printf(r, "ok: new ticket key in use; the previous two still "
                                  "decrypt\n");
     } else {
-        dc_control_printf(r, "error: unknown command '%s' (status, stats, reload, sites, "
-                             "rotate-ticket-keys)\n",
+        dc_control_printf(r,
+                          "error: unknown command '%s' (status, stats, reload, sites, "
+                          "rotate-ticket-keys)\n",
                           cmd);
-    }
-}
-
-static void
-counter(struct dc_control_reply *r, struct dw_shared *sh, const char *name, const char *help,
-        const char *label, const char *const *values, const enum dw_stat *stats, size_t n)
-{
-    dc_control_printf(r, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
-    for (size_t i = 0; i < n; i++) {
-        if (label)
-            dc_control_printf(r, "%s{%s=\"%s\"} %" PRIu64 "\n", name, label, values[i],
-                              sum(sh, stats[i]));
-        else
-            dc_control_printf(r, "%s %" PRIu64 "\n", name, sum(sh, stats[i]));
     }
 }
 
@@ -102,40 +89,30 @@ dw_control_metrics(void *arg, int argc, char **argv, struct dc_control_reply *r)
         dc_control_printf(r, "error: only /metrics is served here\n");
         return;
     }
-    static const enum dw_stat conns[] = {DW_STAT_CONNECTIONS}, refused[] = {
-                                                                  DW_STAT_CONNECTIONS_REFUSED};
-    counter(r, sh, "duet_origin_connections_total", "Client connections accepted.", NULL, NULL,
-            conns, 1);
-    counter(r, sh, "duet_origin_connections_refused_total",
-            "Connections closed at once (max-connections, stopping).", NULL, NULL, refused, 1);
+    static const unsigned conns[] = {DW_STAT_CONNECTIONS},
+                          refused[] = {DW_STAT_CONNECTIONS_REFUSED};
+    dc_control_counter(r, &sh->stats, "duet_origin_connections_total",
+                       "Client connections accepted.", NULL, NULL, conns, 1);
+    dc_control_counter(r, &sh->stats, "duet_origin_connections_refused_total",
+                       "Connections closed at once (max-connections, stopping).", NULL, NULL,
+                       refused, 1);
     static const char *const kinds[] = {"full", "resumed", "failed"};
-    static const enum dw_stat hs[] = {DW_STAT_HANDSHAKES_FULL, DW_STAT_HANDSHAKES_RESUMED,
-                                      DW_STAT_HANDSHAKE_FAILURES};
-    counter(r, sh, "duet_origin_tls_handshakes_total", "TLS handshakes, by outcome.", "kind",
-            kinds, hs, 3);
+    static const unsigned hs[] = {DW_STAT_HANDSHAKES_FULL, DW_STAT_HANDSHAKES_RESUMED,
+                                  DW_STAT_HANDSHAKE_FAILURES};
+    dc_control_counter(r, &sh->stats, "duet_origin_tls_handshakes_total",
+                       "TLS handshakes, by outcome.", "kind", kinds, hs, 3);
     static const char *const classes[] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
-    static const enum dw_stat st[] = {DW_STAT_STATUS_1XX, DW_STAT_STATUS_2XX, DW_STAT_STATUS_3XX,
-                                      DW_STAT_STATUS_4XX, DW_STAT_STATUS_5XX};
-    counter(r, sh, "duet_origin_requests_total", "Responses sent, by status class.", "class",
-            classes, st, 5);
-    static const enum dw_stat bytes[] = {DW_STAT_BYTES_OUT}, tmo[] = {DW_STAT_TIMEOUTS};
-    counter(r, sh, "duet_origin_sent_bytes_total", "Bytes written to clients (after TLS).",
-            NULL, NULL, bytes, 1);
-    counter(r, sh, "duet_origin_timeouts_total", "Connections ended by a timeout.", NULL, NULL,
-            tmo, 1);
-    const char *h = "duet_origin_request_duration_seconds";
-    dc_control_printf(r, "# HELP %s Time from a request's first byte to its last response "
-                         "byte handed to the kernel.\n# TYPE %s histogram\n",
-                      h, h);
-    uint64_t cum = 0;
-    for (unsigned b = 0; b < DW_DUR_BUCKETS; b++) {
-        cum += sum(sh, DW_STAT_DUR_1MS + b);
-        if (b < DW_DUR_BUCKETS - 1)
-            dc_control_printf(r, "%s_bucket{le=\"%g\"} %" PRIu64 "\n", h,
-                              dw_dur_bounds_ms[b] / 1000.0, cum);
-        else
-            dc_control_printf(r, "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n", h, cum);
-    }
-    dc_control_printf(r, "%s_sum %.6f\n%s_count %" PRIu64 "\n", h,
-                      (double)sum(sh, DW_STAT_DUR_SUM_US) / 1e6, h, cum);
+    static const unsigned st[] = {DW_STAT_STATUS_1XX, DW_STAT_STATUS_2XX, DW_STAT_STATUS_3XX,
+                                  DW_STAT_STATUS_4XX, DW_STAT_STATUS_5XX};
+    dc_control_counter(r, &sh->stats, "duet_origin_requests_total",
+                       "Responses sent, by status class.", "class", classes, st, 5);
+    static const unsigned bytes[] = {DW_STAT_BYTES_OUT}, tmo[] = {DW_STAT_TIMEOUTS};
+    dc_control_counter(r, &sh->stats, "duet_origin_sent_bytes_total",
+                       "Bytes written to clients (after TLS).", NULL, NULL, bytes, 1);
+    dc_control_counter(r, &sh->stats, "duet_origin_timeouts_total",
+                       "Connections ended by a timeout.", NULL, NULL, tmo, 1);
+    dc_control_histogram(r, &sh->stats, "duet_origin_request_duration_seconds",
+                         "Time from a request's first byte to its last response byte handed "
+                         "to the kernel.",
+                         DW_STAT_DUR_1MS, dw_dur_bounds_ms, DW_DUR_BUCKETS, DW_STAT_DUR_SUM_US);
 }

@@ -25,8 +25,7 @@ cmd_status(struct dr_shared *sh, struct dc_control_reply *r)
 {
     dc_control_printf(r,
                       "version: %s\nworkers: %u\nuptime_s: %" PRId64 "\ncached_answers: %zu\n"
-                      "cache_bytes: %zu\nzone_cuts: %zu\nlocal_zones: %zu\nqueries: %" PRIu64
-                      "\n",
+                      "cache_bytes: %zu\nzone_cuts: %zu\nlocal_zones: %zu\nqueries: %" PRIu64 "\n",
                       DUET_VERSION, sh->workers, dr_now() - sh->started, dr_cache_count(sh->cache),
                       dr_cache_bytes(sh->cache), dc_lru_count(sh->deleg),
                       dr_local_count(sh->conf->local),
@@ -53,8 +52,7 @@ struct flush_ctx {
 };
 
 static bool
-deleg_match(void *arg, const void *key, size_t klen, const void *val, size_t vlen,
-            int64_t expire)
+deleg_match(void *arg, const void *key, size_t klen, const void *val, size_t vlen, int64_t expire)
 {
     struct flush_ctx *f = arg;
     uint8_t zone[DR_NAME_MAX];
@@ -131,8 +129,7 @@ cmd_lookup(struct dr_shared *sh, int argc, char **argv, struct dc_control_reply 
     int64_t now = dr_now();
     bool any = false;
     for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
-        int n = dr_cache_lookup(sh->cache, name, types[t].type, DR_CLASS_IN, now, buf,
-                                sizeof(buf));
+        int n = dr_cache_lookup(sh->cache, name, types[t].type, DR_CLASS_IN, now, buf, sizeof(buf));
         if (n <= 0)
             continue;
         any = true;
@@ -198,27 +195,14 @@ dr_control_command(void *arg, int argc, char **argv, struct dc_control_reply *r)
             dc_control_printf(r, "ok: %ld entries %s %s\n", n, dump ? "written to" : "loaded from",
                               argv[1]);
     } else
-        dc_control_printf(r, "error: unknown command '%s' (status, stats, reload, flush, "
-                             "lookup, dump-cache, load-cache)\n",
+        dc_control_printf(r,
+                          "error: unknown command '%s' (status, stats, reload, flush, "
+                          "lookup, dump-cache, load-cache)\n",
                           cmd);
 }
 
 /* Prometheus text exposition (format 0.0.4): HELP and TYPE before each family, counters
  * end in _total, the histogram's buckets are cumulative and end with +Inf. */
-static void
-counter(struct dc_control_reply *r, const char *name, const char *help, const char *label,
-        const char *const *values, const enum dr_stat *stats, size_t n, struct dr_shared *sh)
-{
-    dc_control_printf(r, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
-    for (size_t i = 0; i < n; i++) {
-        if (label)
-            dc_control_printf(r, "%s{%s=\"%s\"} %" PRIu64 "\n", name, label, values[i],
-                              sum(sh, stats[i]));
-        else
-            dc_control_printf(r, "%s %" PRIu64 "\n", name, sum(sh, stats[i]));
-    }
-}
-
 void
 dr_control_metrics(void *arg, int argc, char **argv, struct dc_control_reply *r)
 {
@@ -228,41 +212,40 @@ dr_control_metrics(void *arg, int argc, char **argv, struct dc_control_reply *r)
         return;
     }
     static const char *const transports[] = {"udp", "tcp"};
-    static const enum dr_stat q[] = {DR_STAT_QUERIES_UDP, DR_STAT_QUERIES_TCP};
-    counter(r, "duet_resolver_queries_total", "Client queries received.", "transport",
-            transports, q, 2, sh);
+    static const unsigned q[] = {DR_STAT_QUERIES_UDP, DR_STAT_QUERIES_TCP};
+    dc_control_counter(r, &sh->stats, "duet_resolver_queries_total", "Client queries received.",
+                       "transport", transports, q, 2);
     static const char *const rcodes[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
                                          "NOTIMP",  "REFUSED", "other"};
-    static const enum dr_stat a[] = {DR_STAT_ANSWERS_NOERROR,  DR_STAT_ANSWERS_FORMERR,
-                                     DR_STAT_ANSWERS_SERVFAIL, DR_STAT_ANSWERS_NXDOMAIN,
-                                     DR_STAT_ANSWERS_NOTIMP,   DR_STAT_ANSWERS_REFUSED,
-                                     DR_STAT_ANSWERS_OTHER};
-    counter(r, "duet_resolver_answers_total", "Answers sent, by rcode.", "rcode", rcodes, a, 7,
-            sh);
-    static const enum dr_stat hit[] = {DR_STAT_CACHE_HITS}, miss[] = {DR_STAT_CACHE_MISSES},
-                              up_to[] = {DR_STAT_UPSTREAM_TIMEOUTS},
-                              up_err[] = {DR_STAT_UPSTREAM_ERRORS},
-                              refused[] = {DR_STAT_REFUSED_CLIENTS},
-                              local[] = {DR_STAT_LOCAL_ANSWERS},
-                              joins[] = {DR_STAT_INFLIGHT_JOINS};
-    counter(r, "duet_resolver_cache_hits_total", "Queries answered from the cache.", NULL, NULL,
-            hit, 1, sh);
-    counter(r, "duet_resolver_cache_misses_total", "Queries the cache could not answer.", NULL,
-            NULL, miss, 1, sh);
-    static const enum dr_stat up[] = {DR_STAT_UPSTREAM_UDP, DR_STAT_UPSTREAM_TCP};
-    counter(r, "duet_resolver_upstream_queries_total", "Queries sent to upstream servers.",
-            "transport", transports, up, 2, sh);
-    counter(r, "duet_resolver_upstream_timeouts_total", "Upstream queries that timed out.", NULL,
-            NULL, up_to, 1, sh);
-    counter(r, "duet_resolver_upstream_errors_total",
-            "Upstream queries failed otherwise (refused, lame, unreachable).", NULL, NULL,
-            up_err, 1, sh);
-    counter(r, "duet_resolver_refused_clients_total", "Queries refused by access control.",
-            NULL, NULL, refused, 1, sh);
-    counter(r, "duet_resolver_local_answers_total", "Queries answered from local zones.", NULL,
-            NULL, local, 1, sh);
-    counter(r, "duet_resolver_inflight_joins_total",
-            "Queries that joined a resolution already in flight.", NULL, NULL, joins, 1, sh);
+    static const unsigned a[] = {DR_STAT_ANSWERS_NOERROR,  DR_STAT_ANSWERS_FORMERR,
+                                 DR_STAT_ANSWERS_SERVFAIL, DR_STAT_ANSWERS_NXDOMAIN,
+                                 DR_STAT_ANSWERS_NOTIMP,   DR_STAT_ANSWERS_REFUSED,
+                                 DR_STAT_ANSWERS_OTHER};
+    dc_control_counter(r, &sh->stats, "duet_resolver_answers_total", "Answers sent, by rcode.",
+                       "rcode", rcodes, a, 7);
+    static const unsigned hit[] = {DR_STAT_CACHE_HITS}, miss[] = {DR_STAT_CACHE_MISSES},
+                          up_to[] = {DR_STAT_UPSTREAM_TIMEOUTS},
+                          up_err[] = {DR_STAT_UPSTREAM_ERRORS},
+                          refused[] = {DR_STAT_REFUSED_CLIENTS}, local[] = {DR_STAT_LOCAL_ANSWERS},
+                          joins[] = {DR_STAT_INFLIGHT_JOINS};
+    dc_control_counter(r, &sh->stats, "duet_resolver_cache_hits_total",
+                       "Queries answered from the cache.", NULL, NULL, hit, 1);
+    dc_control_counter(r, &sh->stats, "duet_resolver_cache_misses_total",
+                       "Queries the cache could not answer.", NULL, NULL, miss, 1);
+    static const unsigned up[] = {DR_STAT_UPSTREAM_UDP, DR_STAT_UPSTREAM_TCP};
+    dc_control_counter(r, &sh->stats, "duet_resolver_upstream_queries_total",
+                       "Queries sent to upstream servers.", "transport", transports, up, 2);
+    dc_control_counter(r, &sh->stats, "duet_resolver_upstream_timeouts_total",
+                       "Upstream queries that timed out.", NULL, NULL, up_to, 1);
+    dc_control_counter(r, &sh->stats, "duet_resolver_upstream_errors_total",
+                       "Upstream queries failed otherwise (refused, lame, unreachable).", NULL,
+                       NULL, up_err, 1);
+    dc_control_counter(r, &sh->stats, "duet_resolver_refused_clients_total",
+                       "Queries refused by access control.", NULL, NULL, refused, 1);
+    dc_control_counter(r, &sh->stats, "duet_resolver_local_answers_total",
+                       "Queries answered from local zones.", NULL, NULL, local, 1);
+    dc_control_counter(r, &sh->stats, "duet_resolver_inflight_joins_total",
+                       "Queries that joined a resolution already in flight.", NULL, NULL, joins, 1);
     dc_control_printf(r,
                       "# HELP duet_resolver_cache_entries Answers in the cache.\n"
                       "# TYPE duet_resolver_cache_entries gauge\n"
@@ -271,18 +254,7 @@ dr_control_metrics(void *arg, int argc, char **argv, struct dc_control_reply *r)
                       "# TYPE duet_resolver_cache_bytes gauge\n"
                       "duet_resolver_cache_bytes %zu\n",
                       dr_cache_count(sh->cache), dr_cache_bytes(sh->cache));
-    const char *h = "duet_resolver_upstream_rtt_seconds";
-    dc_control_printf(r, "# HELP %s Round-trip time of upstream replies.\n# TYPE %s histogram\n",
-                      h, h);
-    uint64_t cum = 0;
-    for (unsigned b = 0; b < DR_RTT_BUCKETS; b++) {
-        cum += sum(sh, DR_STAT_RTT_1MS + b);
-        if (b < DR_RTT_BUCKETS - 1)
-            dc_control_printf(r, "%s_bucket{le=\"%g\"} %" PRIu64 "\n", h,
-                              dr_rtt_bounds_ms[b] / 1000.0, cum);
-        else
-            dc_control_printf(r, "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n", h, cum);
-    }
-    dc_control_printf(r, "%s_sum %.6f\n%s_count %" PRIu64 "\n", h,
-                      (double)sum(sh, DR_STAT_RTT_SUM_US) / 1e6, h, cum);
+    dc_control_histogram(r, &sh->stats, "duet_resolver_upstream_rtt_seconds",
+                         "Round-trip time of upstream replies.", DR_STAT_RTT_1MS, dr_rtt_bounds_ms,
+                         DR_RTT_BUCKETS, DR_STAT_RTT_SUM_US);
 }

@@ -269,41 +269,15 @@ static int
 main_start(struct dc_daemon *d, uv_loop_t *loop)
 {
     struct dr_shared *sh = dc_daemon_data(d);
-    const struct dr_conf *c = sh->conf;
-    int err = 0;
-    if (c->control_socket[0] != '\0') {
-        sh->control = dc_control_open(loop, c->control_socket, on_control, sh, &err);
-        if (sh->control == NULL) {
-            dc_log(DC_LOG_ERROR, "control_socket", "path=%s error=\"%s\"", c->control_socket,
-                   uv_strerror(err));
-            return err;
-        }
-    }
-    if (c->metrics[0] != '\0') {
-        union dc_sockaddr a;
-        if (dc_addr_parse(c->metrics, 9153, &a) < 0) {
-            dc_log(DC_LOG_ERROR, "metrics", "addr=%s error=\"not an address\"", c->metrics);
-            return -EINVAL;
-        }
-        sh->metrics = dc_control_open_http(loop, &a, dr_control_metrics, sh, &err);
-        if (sh->metrics == NULL) {
-            dc_log(DC_LOG_ERROR, "metrics", "addr=%s error=\"%s\"", c->metrics,
-                   uv_strerror(err));
-            return err;
-        }
-        dc_log(DC_LOG_INFO, "metrics", "addr=%s path=/metrics", c->metrics);
-    }
-    return 0;
+    return dc_control_open_all(loop, sh->conf->control_socket, sh->conf->metrics, 9153, on_control,
+                               dr_control_metrics, sh, &sh->control, &sh->metrics);
 }
 
 static void
 main_stop(struct dc_daemon *d)
 {
     struct dr_shared *sh = dc_daemon_data(d);
-    dc_control_close(sh->control);
-    sh->control = NULL;
-    dc_control_close(sh->metrics);
-    sh->metrics = NULL;
+    dc_control_close_all(&sh->control, &sh->metrics);
 }
 
 static void

@@ -20,12 +20,18 @@ o = Origin(access_log="off", listens=(("tls", ""), ("plain", "")),
            site1_files={"index.html": SMALL, "mid.bin": MID, "large.bin": LARGE})
 
 
-def wrk(url, seconds, conns=50, args=()):
-    """Runs wrk; returns (requests, bytes read, output). Fails on any error it reports."""
+def wrk(url, seconds, conns=50, args=(), retried=False):
+    """Runs wrk; returns (requests, bytes read, output). Fails on any error it reports.
+    A run with socket errors is repeated once, printing the first run: on this 2-core
+    machine ctest runs two tests at once, and one error in ~10^5 requests has been seen
+    only when another load test shared the cores; a second run with errors fails."""
     cmd = ["wrk", "-t2", "-c%d" % conns, "-d%ds" % seconds, "--timeout", "%ds" % (5 * SLOW)]
     cmd += list(args) + [url]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30 * SLOW)
     out = r.stdout + r.stderr
+    if "Socket errors" in out and not retried:
+        print("wrk reported socket errors; running it once more. First run:\n" + out)
+        return wrk(url, seconds, conns, args, retried=True)
     check(r.returncode == 0, "wrk exit %d:\n%s" % (r.returncode, out))
     m = re.search(r"(\d+) requests in [\d.]+\w+, ([\d.]+)([KMGT]?B) read", out)
     check(m, "cannot read wrk's summary:\n" + out)
