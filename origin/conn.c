@@ -616,7 +616,19 @@ pump_tls(struct dw_conn *c)
             c->peer_done = true;
             return true;
         }
-        /* close_notify or a TLS error */
+        if (n == 0 && !c->responding && !c->writing) {
+            /* close_notify on an idle connection: the client is closing. With close-first
+             * = client we send nothing back (a close_notify reaching a client that has
+             * already closed its socket makes its kernel answer with a reset, which ends
+             * the connection without TIME_WAIT on either side) and wait for the client's
+             * FIN, so the TIME_WAIT stays on its side; otherwise we answer and close. */
+            c->peer_done = true;
+            if (c->lis->close_first == DW_CLOSE_CLIENT)
+                c->notify_sent = true;
+            end_connection(c);
+            return false;
+        }
+        /* a TLS error (or close_notify while busy) */
         flush_tls(c);
         conn_close(c);
         return false;

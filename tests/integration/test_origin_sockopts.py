@@ -175,6 +175,36 @@ def test_close_first_client():
         b.close()
 
 
+def test_close_notify_client_first():
+    """A TLS client that ends with close_notify and then closes: with close-first = client
+    the server sends nothing back and waits for the client's FIN, so the TIME_WAIT is the
+    client's (no reset, none on the server)."""
+    port = o.port
+    a = Conn(port, ca=o.ca)
+    try:
+        r = a.request("/")
+        check(r.status == 200, r)
+        aport = a.raw.getsockname()[1]
+        # unwrap() sends close_notify, then waits for the server's, which close-first =
+        # client does not send: a short timeout leaves the TCP connection to us, as curl
+        # does when it closes.
+        a.sock.settimeout(0.3)
+        try:
+            raw = a.sock.unwrap()
+        except OSError:
+            raw = a.raw
+        time.sleep(0.2)
+        check(not _readable(raw), "server closed (or answered) before the client's FIN")
+        raw.close()
+        time.sleep(0.3)
+        check(ss("-tan", "state", "time-wait",
+                 "( sport = :%d and dport = :%d )" % (aport, port)).strip(),
+              "no TIME_WAIT on the client that closed first")
+        check(not server_side(port, aport, "state", "time-wait"), "TIME_WAIT on the server")
+    finally:
+        a.close()
+
+
 def _readable(s, wait=0):
     r, _, _ = select.select([s], [], [], max(0, wait))
     return bool(r)
@@ -198,7 +228,8 @@ def concurrently(*tests):
 
 
 def test_teardown_modes():
-    concurrently(test_linger_zero_resets, test_close_first_server, test_close_first_client)
+    concurrently(test_linger_zero_resets, test_close_first_server, test_close_first_client,
+                 test_close_notify_client_first)
 
 
 if __name__ == "__main__":
