@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "resolver/msg.h"
+#include "resolver/scrub.h"
 
 static int
 rr_owner(const ldns_rr *rr, uint8_t out[DR_NAME_MAX])
@@ -80,18 +81,8 @@ dr_hints_load(const char *path, struct dr_deleg *out, struct dc_conf_errors *err
             if (!dr_dname_equal(out->ns[j].name, owner))
                 continue;
             union dc_sockaddr sa;
-            memset(&sa, 0, sizeof(sa));
-            if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_A && ldns_rdf_size(a) == 4) {
-                sa.in.sin_family = AF_INET;
-                memcpy(&sa.in.sin_addr, ldns_rdf_data(a), 4);
-                sa.in.sin_port = htons(53);
-            } else if (ldns_rdf_size(a) == 16) {
-                sa.in6.sin6_family = AF_INET6;
-                memcpy(&sa.in6.sin6_addr, ldns_rdf_data(a), 16);
-                sa.in6.sin6_port = htons(53);
-            } else {
+            if (!dr_scrub_address(rr, &sa))
                 continue;
-            }
             dr_deleg_add_addr(&out->ns[j], &sa);
             usable++;
         }

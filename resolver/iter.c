@@ -10,6 +10,7 @@
 #include "resolver/deleg.h"
 #include "resolver/infra.h"
 #include "resolver/msg.h"
+#include "resolver/scrub.h"
 #include "resolver/upstream.h"
 #include "resolver/worker.h"
 
@@ -67,31 +68,6 @@ static uint64_t next_res_id;
 
 static void step(struct dr_res *r);
 static void finish(struct dr_res *r, int rcode, ldns_rr_list *answer, ldns_rr_list *authority);
-
-/* ---- helpers on ldns names ---- */
-
-static const uint8_t *
-rdf_name(const ldns_rdf *rdf)
-{
-    /* ldns keeps names uncompressed in wire form; a name longer than the limit is bogus. */
-    if (rdf == NULL || ldns_rdf_size(rdf) > DR_NAME_MAX || ldns_rdf_size(rdf) == 0)
-        return NULL;
-    return ldns_rdf_data(rdf);
-}
-
-static bool
-rr_owner_is(const ldns_rr *rr, const uint8_t *name)
-{
-    const uint8_t *o = rdf_name(ldns_rr_owner(rr));
-    return o && dr_dname_equal(o, name);
-}
-
-static bool
-rr_owner_under(const ldns_rr *rr, const uint8_t *zone)
-{
-    const uint8_t *o = rdf_name(ldns_rr_owner(rr));
-    return o && dr_dname_is_sub(o, zone);
-}
 
 static void
 name_str(const uint8_t *name, char *buf, size_t size)
@@ -384,22 +360,9 @@ fill_from_cache(struct dr_res *r, struct dr_deleg_ns *ns)
             continue;
         ldns_rr_list *an = ldns_pkt_answer(p);
         for (size_t i = 0; i < ldns_rr_list_rr_count(an); i++) {
-            ldns_rr *rr = ldns_rr_list_rr(an, i);
-            const ldns_rdf *d = ldns_rr_rdf(rr, 0);
             union dc_sockaddr sa;
-            memset(&sa, 0, sizeof(sa));
-            if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_A && d && ldns_rdf_size(d) == 4) {
-                sa.in.sin_family = AF_INET;
-                memcpy(&sa.in.sin_addr, ldns_rdf_data(d), 4);
-                sa.in.sin_port = htons(53);
-            } else if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_AAAA && d && ldns_rdf_size(d) == 16) {
-                sa.in6.sin6_family = AF_INET6;
-                memcpy(&sa.in6.sin6_addr, ldns_rdf_data(d), 16);
-                sa.in6.sin6_port = htons(53);
-            } else {
-                continue;
-            }
-            dr_deleg_add_addr(ns, &sa);
+            if (dr_scrub_address(ldns_rr_list_rr(an, i), &sa))
+                dr_deleg_add_addr(ns, &sa);
         }
         ldns_pkt_free(p);
     }
@@ -717,63 +680,6 @@ step(struct dr_res *r)
 
 /* ---- replies ---- */
 
-/* The records of `from` owned by owner with the given type and class; type ANY takes
- * every type (an ANY answer is whatever the server holds for the name: RFC 1035 §3.2.3,
- * RFC 8482). NULL when there are none. */
-static ldns_rr_list *
-collect(ldns_rr_list *from, const uint8_t *owner, ldns_rr_type type, uint16_t rclass)
-{
-    ldns_rr_list *out = NULL;
-    for (size_t i = 0; i < ldns_rr_list_rr_count(from); i++) {
-        ldns_rr *rr = ldns_rr_list_rr(from, i);
-        if ((type != LDNS_RR_TYPE_ANY && ldns_rr_get_type(rr) != type) ||
-            ldns_rr_get_class(rr) != rclass || !rr_owner_is(rr, owner))
-            continue;
-        if (out == NULL)
-            out = ldns_rr_list_new();
-        if (out)
-            ldns_rr_list_push_rr(out, ldns_rr_clone(rr));
-    }
-    return out;
-}
-
-/* The SOA of a negative reply: in the authority section, owned by the zone asked or below
- * it, and an ancestor of the name. */
-static ldns_rr_list *
-negative_soa(ldns_pkt *p, const uint8_t *zone, const uint8_t *name)
-{
-    ldns_rr_list *au = ldns_pkt_authority(p);
-    for (size_t i = 0; i < ldns_rr_list_rr_count(au); i++) {
-        ldns_rr *rr = ldns_rr_list_rr(au, i);
-        const uint8_t *o = rdf_name(ldns_rr_owner(rr));
-        if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA && o && dr_dname_is_sub(o, zone) &&
-            dr_dname_is_sub(name, o)) {
-            ldns_rr_list *l = ldns_rr_list_new();
-            if (l)
-                ldns_rr_list_push_rr(l, ldns_rr_clone(rr));
-            return l;
-        }
-    }
-    return NULL;
-}
-
-/* A referral: an NS set in the authority section for a zone strictly below the one asked
- * and enclosing the name sent. Returns the new zone's name or NULL. */
-static const uint8_t *
-find_referral(ldns_pkt *p, const uint8_t *zone, const uint8_t *sent)
-{
-    ldns_rr_list *au = ldns_pkt_authority(p);
-    for (size_t i = 0; i < ldns_rr_list_rr_count(au); i++) {
-        ldns_rr *rr = ldns_rr_list_rr(au, i);
-        if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_NS)
-            continue;
-        const uint8_t *o = rdf_name(ldns_rr_owner(rr));
-        if (o && dr_dname_is_sub(o, zone) && !dr_dname_equal(o, zone) && dr_dname_is_sub(sent, o))
-            return o;
-    }
-    return NULL;
-}
-
 static uint32_t
 clamp_ttl(struct dr_worker *wk, uint32_t ttl)
 {
@@ -796,9 +702,9 @@ install_cut(struct dr_res *r, ldns_pkt *p, ldns_rr_list *section, const uint8_t 
     uint32_t ttl = UINT32_MAX;
     for (size_t i = 0; i < ldns_rr_list_rr_count(section); i++) {
         ldns_rr *rr = ldns_rr_list_rr(section, i);
-        if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_NS || !rr_owner_is(rr, zone))
+        if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_NS || !dr_scrub_owner_is(rr, zone))
             continue;
-        const uint8_t *nsname = rdf_name(ldns_rr_rdf(rr, 0));
+        const uint8_t *nsname = dr_scrub_name(ldns_rr_rdf(rr, 0));
         if (nsname == NULL)
             continue;
         dr_deleg_add_ns(d, nsname);
@@ -808,29 +714,12 @@ install_cut(struct dr_res *r, ldns_pkt *p, ldns_rr_list *section, const uint8_t 
     ldns_rr_list *ad = ldns_pkt_additional(p);
     for (size_t i = 0; i < ldns_rr_list_rr_count(ad); i++) {
         ldns_rr *rr = ldns_rr_list_rr(ad, i);
-        ldns_rr_type t = ldns_rr_get_type(rr);
-        const ldns_rdf *a = ldns_rr_rdf(rr, 0);
-        if ((t != LDNS_RR_TYPE_A && t != LDNS_RR_TYPE_AAAA) || a == NULL ||
-            !rr_owner_under(rr, bailiwick))
+        union dc_sockaddr sa;
+        if (!dr_scrub_address(rr, &sa) || !dr_scrub_owner_under(rr, bailiwick))
             continue;
-        for (unsigned j = 0; j < d->nns; j++) {
-            if (!rr_owner_is(rr, d->ns[j].name))
-                continue;
-            union dc_sockaddr sa;
-            memset(&sa, 0, sizeof(sa));
-            if (t == LDNS_RR_TYPE_A && ldns_rdf_size(a) == 4) {
-                sa.in.sin_family = AF_INET;
-                memcpy(&sa.in.sin_addr, ldns_rdf_data(a), 4);
-                sa.in.sin_port = htons(53);
-            } else if (t == LDNS_RR_TYPE_AAAA && ldns_rdf_size(a) == 16) {
-                sa.in6.sin6_family = AF_INET6;
-                memcpy(&sa.in6.sin6_addr, ldns_rdf_data(a), 16);
-                sa.in6.sin6_port = htons(53);
-            } else {
-                continue;
-            }
-            dr_deleg_add_addr(&d->ns[j], &sa);
-        }
+        for (unsigned j = 0; j < d->nns; j++)
+            if (dr_scrub_owner_is(rr, d->ns[j].name))
+                dr_deleg_add_addr(&d->ns[j], &sa);
     }
     if (dr_deleg_merge_addrs(d, known) == 0 && d->zone[0] == 0)
         return;
@@ -916,7 +805,7 @@ handle_reply(struct dr_res *r, ldns_pkt *p)
         server_useless(r, rcode == DR_RCODE_REFUSED ? "refused" : "rcode");
         return;
     }
-    const uint8_t *cut = find_referral(p, zone, r->sent_name);
+    const uint8_t *cut = dr_scrub_referral(p, zone, r->sent_name);
     ldns_rr_list *an = ldns_pkt_answer(p);
 
     if (r->up_minimised) {
@@ -957,18 +846,18 @@ handle_reply(struct dr_res *r, ldns_pkt *p)
     for (int hops = 0; hops < 64; hops++) {
         if (!dr_dname_is_sub(name, zone))
             break;
-        ldns_rr_list *data = collect(an, name, (ldns_rr_type)r->qtype, r->qclass);
+        ldns_rr_list *data = dr_scrub_collect(an, name, (ldns_rr_type)r->qtype, r->qclass);
         if (data) {
             finish(r, DR_RCODE_NOERROR, data, NULL);
             return;
         }
         if (r->qtype == DR_TYPE_CNAME)
             break;
-        ldns_rr_list *cn = collect(an, name, LDNS_RR_TYPE_CNAME, r->qclass);
+        ldns_rr_list *cn = dr_scrub_collect(an, name, LDNS_RR_TYPE_CNAME, r->qclass);
         if (cn == NULL)
             break;
         ldns_rr *c = ldns_rr_list_rr(cn, 0);
-        const uint8_t *target = rdf_name(ldns_rr_rdf(c, 0));
+        const uint8_t *target = dr_scrub_name(ldns_rr_rdf(c, 0));
         if (target == NULL || ++r->cnames > r->wk->conf->max_cname_chain) {
             ldns_rr_list_deep_free(cn);
             fail(r, "cname_chain");
@@ -984,17 +873,17 @@ handle_reply(struct dr_res *r, ldns_pkt *p)
          * anything else starts over at the target, through the cache and its own cut. */
         if (rcode == DR_RCODE_NXDOMAIN && dr_dname_is_sub(name, zone)) {
             dr_dname_copy_lower(r->cur, name);
-            finish(r, DR_RCODE_NXDOMAIN, NULL, negative_soa(p, zone, r->cur));
+            finish(r, DR_RCODE_NXDOMAIN, NULL, dr_scrub_negative_soa(p, zone, r->cur));
             return;
         }
         restart_at(r, name);
         return;
     }
     if (rcode == DR_RCODE_NXDOMAIN) {
-        finish(r, DR_RCODE_NXDOMAIN, NULL, negative_soa(p, zone, r->cur));
+        finish(r, DR_RCODE_NXDOMAIN, NULL, dr_scrub_negative_soa(p, zone, r->cur));
         return;
     }
-    cut = find_referral(p, zone, r->cur);
+    cut = dr_scrub_referral(p, zone, r->cur);
     if (cut && r->qtype == DR_TYPE_DS && dr_dname_equal(cut, r->cur)) {
         /* A referral to the zone whose DS we asked for: the parent should have answered
          * itself, and the child's answer would be about the wrong side of the cut. */
@@ -1005,7 +894,7 @@ handle_reply(struct dr_res *r, ldns_pkt *p)
         follow_referral(r, p, cut);
         return;
     }
-    ldns_rr_list *soa = negative_soa(p, zone, r->cur);
+    ldns_rr_list *soa = dr_scrub_negative_soa(p, zone, r->cur);
     if (soa || ldns_pkt_aa(p)) {
         finish(r, DR_RCODE_NOERROR, NULL, soa); /* NODATA */
         return;
