@@ -200,6 +200,8 @@ class Lab:
                            text=True, timeout=60)
         if r.returncode == 77:
             skip("lab prerequisites missing: " + r.stdout + r.stderr)
+        if r.returncode != 0:
+            self.stop()  # whatever did start is stopped by PID before failing
         check(r.returncode == 0, "lab start failed:\n" + r.stdout + r.stderr)
         import json
         with open(os.path.join(self.dir, "lab.json")) as f:

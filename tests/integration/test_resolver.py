@@ -263,9 +263,9 @@ def teardown():
 
 
 if __name__ == "__main__":
-    setup()
     failed = 1
     try:
+        setup()
         failed = run(test_a_and_aaaa, test_cname_chain_in_zone, test_cname_across_zones,
             test_cname_loop_and_dangling, test_glueless_delegation, test_lame_and_half_lame,
             test_negative_answers_cached, test_positive_answer_cached_with_decaying_ttl,
