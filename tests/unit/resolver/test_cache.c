@@ -9,42 +9,7 @@
 #include "resolver/msg.h"
 #include "test.h"
 
-/* ---- Counting allocator, for the "a hit allocates nothing" case. ASan brings its own
- * malloc, so the interposer exists only in plain builds. ---- */
-#ifndef DUET_SANITIZE
-extern void *__libc_malloc(size_t);
-extern void *__libc_calloc(size_t, size_t);
-extern void *__libc_realloc(void *, size_t);
-extern void __libc_free(void *);
-static size_t n_allocs;
-
-void *
-malloc(size_t n)
-{
-    n_allocs++;
-    return __libc_malloc(n);
-}
-
-void *
-calloc(size_t n, size_t size)
-{
-    n_allocs++;
-    return __libc_calloc(n, size);
-}
-
-void *
-realloc(void *p, size_t n)
-{
-    n_allocs++;
-    return __libc_realloc(p, n);
-}
-
-void
-free(void *p)
-{
-    __libc_free(p);
-}
-#endif
+#include "count_alloc.h"
 
 #define NOW    1000000
 #define AN_OFF 6
