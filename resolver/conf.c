@@ -71,6 +71,65 @@ parse_allow(struct dc_conf_ctx *ctx, const char *value, void *field)
 }
 
 static int
+parse_dnq(struct dc_conf_ctx *ctx, const char *value, void *field)
+{
+    struct dc_acl *acl = field;
+    struct dc_cidr c;
+    if (dc_cidr_parse(value, &c) < 0) {
+        dc_conf_error(ctx, "do-not-query-address: '%s' is not an address or prefix (use e.g. "
+                      "10.0.0.0/8, fd00::/8; host bits must be zero)", value);
+        return -1;
+    }
+    struct dc_cidr *slot = dc_arena_push(ctx->arena, (void **)&acl->v, &acl->n, sizeof(c));
+    if (slot == NULL) {
+        dc_conf_error(ctx, "out of memory");
+        return -1;
+    }
+    *slot = c;
+    return 0;
+}
+
+static int
+parse_forward_addr(struct dc_conf_ctx *ctx, const char *value, void *field)
+{
+    return parse_addr(ctx, value, 53, field, "forward-addr");
+}
+
+static int
+parse_stub_addr(struct dc_conf_ctx *ctx, const char *value, void *field)
+{
+    return parse_addr(ctx, value, 53, field, "stub-addr");
+}
+
+static int
+check_fwd_zone(struct dc_conf_ctx *ctx, void *section, const char *kind, const char *opt)
+{
+    struct dr_conf_fwd_zone *z = section;
+    if (dr_dname_from_str(z->name, z->wire) < 0) {
+        dc_conf_error(ctx, "[%s %s]: not a domain name", kind, z->name);
+        return -1;
+    }
+    dr_dname_lower(z->wire);
+    if (z->addrs.n == 0) {
+        dc_conf_error(ctx, "[%s %s]: needs at least one %s", kind, z->name, opt);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+check_forward_zone(struct dc_conf_ctx *ctx, void *section)
+{
+    return check_fwd_zone(ctx, section, "forward-zone", "forward-addr");
+}
+
+static int
+check_stub_zone(struct dc_conf_ctx *ctx, void *section)
+{
+    return check_fwd_zone(ctx, section, "stub-zone", "stub-addr");
+}
+
+static int
 parse_local_data(struct dc_conf_ctx *ctx, const char *value, void *field)
 {
     /* The RR text is checked when the zone is built (resolver/localzone.c), which reports
@@ -127,6 +186,17 @@ static const struct dc_conf_option top[] = {
                     "CNAMEs followed for one query before SERVFAIL"),
     DC_CONF_OPT_INT("tcp-clients", struct dr_conf, tcp_clients_per_worker, "512", 1, 100000,
                     "client TCP connections per worker; more wait in the backlog"),
+    DC_CONF_OPT_INT("num-queries-per-thread", struct dr_conf, queries_per_thread, "2048", 16,
+                    1000000,
+                    "resolutions in flight per worker (NS-name lookups included); a query "
+                    "that would start one more is answered SERVFAIL and counted"),
+    DC_CONF_OPT_INT("outgoing-range", struct dr_conf, outgoing_range, "4096", 16, 60000,
+                    "upstream sockets open per worker; a resolution that needs one more "
+                    "tries another server later, then fails"),
+    DC_CONF_OPT_CUSTOM("do-not-query-address", struct dr_conf, do_not_query, NULL, parse_dnq,
+                       DC_CONF_MULTI,
+                       "prefix never sent a query; repeat (0.0.0.0/8, ::, multicast and "
+                       "broadcast are never queried anyway)"),
     DC_CONF_OPT_STR("control-socket", struct dr_conf, control_socket, "",
                     "UNIX socket for duet-control (mode 0660); \"\" = off"),
     DC_CONF_OPT_STR("cache-file", struct dr_conf, cache_file, "",
@@ -145,7 +215,29 @@ static const struct dc_conf_option local_zone_opts[] = {
     DC_CONF_OPT_END,
 };
 
+static const struct dc_conf_option forward_zone_opts[] = {
+    DC_CONF_OPT_CUSTOM("forward-addr", struct dr_conf_fwd_zone, addrs, NULL, parse_forward_addr,
+                       DC_CONF_MULTI, "a recursive server to send the zone's queries to: "
+                       "ADDR or ADDR:PORT ([V6]:PORT); repeat"),
+    DC_CONF_OPT_BOOL("forward-first", struct dr_conf_fwd_zone, first, "no",
+                     "yes: resolve from the root when every forwarder failed"),
+    DC_CONF_OPT_END,
+};
+
+static const struct dc_conf_option stub_zone_opts[] = {
+    DC_CONF_OPT_CUSTOM("stub-addr", struct dr_conf_fwd_zone, addrs, NULL, parse_stub_addr,
+                       DC_CONF_MULTI, "an authoritative server of the zone: ADDR or "
+                       "ADDR:PORT; repeat"),
+    DC_CONF_OPT_END,
+};
+
 static const struct dc_conf_section sections[] = {
+    DC_CONF_SECTION("forward-zone", struct dr_conf_fwd_zone, forward_zone_opts, struct dr_conf,
+                    forward_zones, nforward_zones, name, true, check_forward_zone,
+                    "names at or below NAME are sent to recursive servers (\".\": all)"),
+    DC_CONF_SECTION("stub-zone", struct dr_conf_fwd_zone, stub_zone_opts, struct dr_conf,
+                    stub_zones, nstub_zones, name, true, check_stub_zone,
+                    "NAME is served by these authoritative servers"),
     DC_CONF_SECTION("local-zone", struct dr_conf_local_zone, local_zone_opts, struct dr_conf,
                     local_zones, nlocal_zones, name, true, NULL,
                     "names answered from this file instead of resolved"),

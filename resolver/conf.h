@@ -37,6 +37,17 @@ struct dr_conf_local_zone {
     size_t ndata_lines;
 };
 
+/* [forward-zone NAME] and [stub-zone NAME] (Unbound's names): names at or below NAME are
+ * sent to the listed servers instead of found from the root. A forward zone's servers are
+ * recursive (asked with RD=1, their answers taken whole); a stub zone's are authoritative
+ * for NAME (iteration starts there, referrals below it are followed). */
+struct dr_conf_fwd_zone {
+    char *name;                 /* as written in the header */
+    uint8_t wire[256];          /* the name in wire form, lower case (filled by the check) */
+    struct dr_addrs addrs;      /* forward-addr / stub-addr, port 53 unless given */
+    bool first;                 /* forward-first: iterate when every forwarder failed */
+};
+
 struct dr_conf {
     struct dc_arena arena;
     struct dc_daemon_conf daemon;
@@ -54,9 +65,16 @@ struct dr_conf {
     int64_t max_upstream_queries;
     int64_t max_cname_chain;
     int64_t tcp_clients_per_worker;
+    int64_t queries_per_thread;      /* resolutions in flight per worker (subs included) */
+    int64_t outgoing_range;          /* upstream sockets open per worker */
+    struct dc_acl do_not_query;      /* never sent a query (besides the built-in ranges) */
     char *control_socket;            /* "" = off */
     char *cache_file;                /* loaded at start, written at a clean stop; "" = off */
     char *metrics;                   /* "addr:port" of the Prometheus endpoint, "" = off */
+    struct dr_conf_fwd_zone *forward_zones;
+    size_t nforward_zones;
+    struct dr_conf_fwd_zone *stub_zones;
+    size_t nstub_zones;
     struct dr_conf_local_zone *local_zones;
     size_t nlocal_zones;
     struct dr_local *local; /* built from local_zones when the file is loaded */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "resolver/msg.h"
+#include "resolver/scrub.h"
 
 struct dr_deleg_ns *
 dr_deleg_add_ns(struct dr_deleg *d, const uint8_t *name)
@@ -154,4 +155,91 @@ dr_deleg_merge_addrs(struct dr_deleg *d, const struct dr_deleg *known)
         total += ns->naddrs;
     }
     return total;
+}
+
+void
+dr_deleg_from_reply(ldns_pkt *p, ldns_rr_list *section, const uint8_t *zone,
+                    const uint8_t *bailiwick, struct dr_deleg *d, uint32_t *ttl)
+{
+    memset(d, 0, sizeof(*d));
+    dr_dname_copy_lower(d->zone, zone);
+    *ttl = UINT32_MAX;
+    for (size_t i = 0; i < ldns_rr_list_rr_count(section); i++) {
+        ldns_rr *rr = ldns_rr_list_rr(section, i);
+        if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_NS || !dr_scrub_owner_is(rr, zone))
+            continue;
+        const uint8_t *nsname = dr_scrub_name(ldns_rr_rdf(rr, 0));
+        if (nsname == NULL)
+            continue;
+        dr_deleg_add_ns(d, nsname);
+        if (ldns_rr_ttl(rr) < *ttl)
+            *ttl = ldns_rr_ttl(rr);
+    }
+    ldns_rr_list *ad = ldns_pkt_additional(p);
+    for (size_t i = 0; i < ldns_rr_list_rr_count(ad); i++) {
+        ldns_rr *rr = ldns_rr_list_rr(ad, i);
+        union dc_sockaddr sa;
+        if (!dr_scrub_address(rr, &sa) || !dr_scrub_owner_under(rr, bailiwick))
+            continue;
+        for (unsigned j = 0; j < d->nns; j++)
+            if (dr_scrub_owner_is(rr, d->ns[j].name))
+                dr_deleg_add_addr(&d->ns[j], &sa);
+    }
+}
+
+/* A DNAME's key: a byte no wire name starts with (label lengths are < 64), then the owner. */
+#define DNAME_KEY 0xFE
+
+int
+dr_deleg_store_dname(struct dc_lru *t, const uint8_t *owner, const uint8_t *target,
+                     uint32_t ttl, int64_t expire)
+{
+    uint8_t key[1 + DR_NAME_MAX], val[4 + DR_NAME_MAX];
+    key[0] = DNAME_KEY;
+    size_t kl = 1 + dr_dname_copy_lower(key + 1, owner);
+    dr_put32(val, ttl);
+    size_t vl = 4 + dr_dname_copy_lower(val + 4, target);
+    return dc_lru_put(t, key, kl, val, vl, expire);
+}
+
+struct dname_visit {
+    uint8_t *target;
+    uint32_t *ttl;
+    int64_t now;
+};
+
+static int
+visit_dname(void *arg, const void *val, size_t vlen, int64_t expire)
+{
+    struct dname_visit *v = arg;
+    const uint8_t *b = val;
+    size_t off = 4;
+    if (vlen < 5 || dr_dname_read(b, vlen, &off, v->target) < 0 || off != vlen)
+        return 0;
+    int64_t left = expire - v->now;
+    *v->ttl = left <= 0 ? 0 : left > (int64_t)dr_get32(b) ? dr_get32(b) : (uint32_t)left;
+    return 1;
+}
+
+int
+dr_deleg_find_dname(struct dc_lru *t, const uint8_t *name, int64_t now,
+                    uint8_t owner[DR_NAME_MAX], uint8_t target[DR_NAME_MAX], uint32_t *ttl)
+{
+    uint8_t key[1 + DR_NAME_MAX];
+    key[0] = DNAME_KEY;
+    dr_dname_copy_lower(key + 1, name);
+    int labels = dr_dname_labels(key + 1);
+    struct dname_visit v = {target, ttl, now};
+    for (int i = 1; i <= labels; i++) {
+        const uint8_t *o = dr_dname_strip(key + 1, i);
+        size_t ol = dr_dname_len(o);
+        uint8_t k[1 + DR_NAME_MAX];
+        k[0] = DNAME_KEY;
+        memcpy(k + 1, o, ol);
+        if (dc_lru_get(t, k, 1 + ol, now, visit_dname, &v) == 1) {
+            memcpy(owner, o, ol);
+            return 0;
+        }
+    }
+    return -ENOENT;
 }

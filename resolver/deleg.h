@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <ldns/ldns.h>
+
 #include "common/addr.h"
 #include "common/lru.h"
 #include "resolver/dname.h"
@@ -53,5 +55,25 @@ int dr_deleg_find_for(struct dc_lru *t, const uint8_t *qname, uint16_t qtype, in
  * (e.g. the root hints, for a priming reply without glue). Returns how many addresses d
  * holds afterwards, over all its NS. known may be NULL (nothing is added). */
 unsigned dr_deleg_merge_addrs(struct dr_deleg *d, const struct dr_deleg *known);
+
+/*
+ * Builds the cut for zone out of a reply: the NS records owned by zone in `section` (the
+ * authority section of a referral, the answer of an NS query) and the address records in
+ * the additional section that lie inside bailiwick (the zone of the server that sent them:
+ * glue from anywhere else could poison another zone) and belong to one of those NS names.
+ * Sets *ttl to the smallest NS TTL (UINT32_MAX when no NS was found). Pure.
+ */
+void dr_deleg_from_reply(ldns_pkt *p, ldns_rr_list *section, const uint8_t *zone,
+                         const uint8_t *bailiwick, struct dr_deleg *d, uint32_t *ttl);
+
+/* DNAME records (RFC 6672) live in the same table as cuts, keyed apart from them: the
+ * target that owner (lower case) redirects to, until expire. 0 or a negative errno. */
+int dr_deleg_store_dname(struct dc_lru *t, const uint8_t *owner, const uint8_t *target,
+                         uint32_t ttl, int64_t expire);
+/* The closest cached DNAME strictly above name: its owner, target and remaining TTL.
+ * 0, or -ENOENT. */
+int dr_deleg_find_dname(struct dc_lru *t, const uint8_t *name, int64_t now,
+                        uint8_t owner[DR_NAME_MAX], uint8_t target[DR_NAME_MAX],
+                        uint32_t *ttl);
 
 #endif

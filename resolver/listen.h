@@ -17,7 +17,7 @@ int dr_listen_start(struct dr_worker *wk);
 /* Graceful stop: no new queries; connections close once their answers are out; the UDP
  * sockets close once no resolution is left. */
 void dr_listen_stop(struct dr_worker *wk);
-/* Closes every handle now (after dr_iter_abort_all has answered what was pending). */
+/* Closes every handle now (after dr_mesh_abort_all has answered what was pending). */
 void dr_listen_abort(struct dr_worker *wk);
 
 #endif

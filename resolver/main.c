@@ -16,7 +16,7 @@
 #include "resolver/conf.h"
 #include "resolver/control.h"
 #include "resolver/hints.h"
-#include "resolver/iter.h"
+#include "resolver/driver.h"
 #include "resolver/listen.h"
 #include "resolver/localzone.h"
 #include "resolver/worker.h"
@@ -106,13 +106,13 @@ worker_start(struct dc_worker *w)
     wk->stats = dc_stats_row(&sh->stats, wk->id);
     int rc = dr_infra_init(&wk->infra);
     if (rc == 0)
-        rc = dr_iter_init(wk);
+        rc = dr_driver_start(wk);
     if (rc == 0)
         rc = dr_listen_start(wk);
     if (rc < 0)
         return rc;
     if (wk->id == 0)
-        dr_iter_prime(wk);
+        dr_mesh_prime(wk->mesh);
     return 0;
 }
 
@@ -128,9 +128,10 @@ static void
 on_drain_poll(uv_timer_t *t)
 {
     struct dr_worker *wk = t->data;
-    if (wk->all_res != NULL || wk->conns != NULL)
+    if ((wk->mesh && dr_mesh_count(wk->mesh) > 0) || wk->conns != NULL)
         return;
     dr_listen_abort(wk);
+    dr_driver_close(wk);
     uv_close((uv_handle_t *)t, drain_closed);
 }
 
@@ -147,6 +148,8 @@ worker_stop(struct dc_worker *w)
 {
     struct dr_worker *wk = dc_worker_data(w);
     wk->stopping = true;
+    if (wk->mesh)
+        dr_mesh_stop(wk->mesh);
     dr_listen_stop(wk);
     uv_timer_t *t = drain_timer(wk);
     uv_timer_init(wk->loop, t);
@@ -159,8 +162,10 @@ worker_abort(struct dc_worker *w)
 {
     struct dr_worker *wk = dc_worker_data(w);
     wk->stopping = true;
-    dr_iter_abort_all(wk);
+    if (wk->mesh)
+        dr_mesh_abort_all(wk->mesh);
     dr_listen_abort(wk);
+    dr_driver_close(wk);
     uv_timer_t *t = drain_timer(wk);
     if (t->loop && !uv_is_closing((uv_handle_t *)t))
         uv_close((uv_handle_t *)t, drain_closed);
@@ -306,7 +311,7 @@ cleanup(struct dc_daemon *d)
         struct dr_worker *wk = dc_worker_data(dc_daemon_worker(d, w));
         if (wk == NULL)
             continue;
-        dr_iter_deinit(wk);
+        dr_driver_free(wk);
         dr_infra_deinit(&wk->infra);
         free(wk->udp);
         free(wk->tcp);

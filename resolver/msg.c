@@ -338,3 +338,29 @@ dr_msg_walk(const uint8_t *pkt, size_t len, dr_msg_rr_cb fn, void *arg)
         return r;
     return walk_pass(pkt, len, fn, arg);
 }
+
+size_t
+dr_msg_build_query(uint8_t *out, uint16_t id, uint16_t flags, const uint8_t *name,
+                   uint16_t qtype, uint16_t qclass, uint16_t edns_size)
+{
+    memset(out, 0, DR_HEADER_LEN);
+    dr_put16(out, id);
+    dr_put16(out + 2, flags);
+    dr_put16(out + 4, 1);
+    dr_put16(out + 10, edns_size ? 1 : 0);
+    size_t n = dr_dname_len(name);
+    memcpy(out + DR_HEADER_LEN, name, n);
+    size_t off = DR_HEADER_LEN + n;
+    dr_put16(out + off, qtype);
+    dr_put16(out + off + 2, qclass);
+    off += 4;
+    if (edns_size) {
+        out[off] = 0;
+        dr_put16(out + off + 1, DR_TYPE_OPT);
+        dr_put16(out + off + 3, edns_size);
+        dr_put32(out + off + 5, 0);
+        dr_put16(out + off + 9, 0);
+        off += DR_OPT_LEN;
+    }
+    return off;
+}

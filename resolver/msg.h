@@ -92,6 +92,15 @@ int dr_msg_reply_empty(const struct dr_msg_query *q, int rcode, uint16_t our_udp
 int dr_msg_fit(const struct dr_msg_query *q, uint8_t *out, size_t len, size_t cap, size_t limit,
                uint16_t our_udp_size);
 
+/*
+ * Writes an upstream query into out (at least DR_NAME_MAX + 64 bytes): the given ID and
+ * flags (RD for forwarders, else 0), one question with name as given (case included: 0x20
+ * is applied by the caller), and an OPT record advertising edns_size unless it is 0.
+ * Returns the length.
+ */
+size_t dr_msg_build_query(uint8_t *out, uint16_t id, uint16_t flags, const uint8_t *name,
+                          uint16_t qtype, uint16_t qclass, uint16_t edns_size);
+
 /* Reads and writes big-endian 16/32-bit fields. */
 static inline uint16_t
 dr_get16(const uint8_t *p)

@@ -135,7 +135,7 @@ dr_query_resolve(struct dr_client *c)
     c->waiter.done = client_done;
     uint8_t lc[DR_NAME_MAX];
     memcpy(lc, c->q.qname, c->q.qname_len);
-    if (dr_iter_resolve(c->wk, lc, c->q.qtype, c->q.qclass, &c->waiter) == 0)
+    if (dr_mesh_resolve(c->wk->mesh, lc, c->q.qtype, c->q.qclass, &c->waiter) == 0)
         return 0;
     uint8_t buf[DR_HEADER_LEN + DR_NAME_MAX + 4];
     memset(buf, 0, sizeof(buf));

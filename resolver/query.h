@@ -1,6 +1,6 @@
 /*
  * One client query, from its bytes to a reply: the decisions of the client side, apart
- * from the sockets (resolver/listen.c) and the resolving (resolver/iter.c).
+ * from the sockets (resolver/listen.c) and the resolving (resolver/mesh.c).
  *
  * In order: parse (FORMERR / NOTIMP / BADVERS / drop), access control (REFUSED), local
  * zones, the answer cache (the hot path: a stored reply copied and patched, no
@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "common/addr.h"
-#include "resolver/iter.h"
+#include "resolver/mesh.h"
 #include "resolver/msg.h"
 
 struct dr_worker;

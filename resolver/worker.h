@@ -18,7 +18,7 @@
 #include "resolver/conf.h"
 #include "resolver/deleg.h"
 #include "resolver/infra.h"
-#include "resolver/iter.h"
+#include "resolver/mesh.h"
 
 /* Counters, one row per worker (common/stats.h). Keep dr_stat_names in step. */
 enum dr_stat {
@@ -43,6 +43,8 @@ enum dr_stat {
     DR_STAT_DROPPED,
     DR_STAT_TRUNCATED,
     DR_STAT_TCP_CONNECTIONS,
+    DR_STAT_INFLIGHT_FULL,     /* num-queries-per-thread reached: SERVFAIL */
+    DR_STAT_RESOLVE_DEADLINES, /* resolutions ended by their deadline */
     /* Upstream RTT histogram: replies within each bound (not cumulative), and the sum. */
     DR_STAT_RTT_1MS,
     DR_STAT_RTT_5MS,
@@ -99,12 +101,9 @@ struct dr_worker {
     size_t tcp_clients;
     struct dr_tcp_conn *conns; /* every open client connection, for stop/abort */
     struct dr_infra infra;
-    /* Resolutions in flight, by question (resolver/iter.c). */
-    struct dr_res **inflight;
-    size_t inflight_buckets, inflight_count;
-    struct dr_res *all_res;  /* every live resolution, for abort */
-    struct dr_waiter prime;  /* waits on the priming query */
-    bool priming;
+    struct dr_mesh *mesh;    /* resolutions in flight (resolver/mesh.c) */
+    uv_timer_t tick;         /* their deadlines (resolver/driver.c) */
+    size_t upstreams;        /* upstream exchanges open */
     uint32_t rnd_pool[16];   /* arc4random refills, for IDs and 0x20 */
     unsigned rnd_left;
     uint8_t udp_rbuf[65536];

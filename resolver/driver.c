@@ -1,0 +1,152 @@
+#include "resolver/driver.h"
+
+#include <errno.h>
+
+#include "resolver/mesh.h"
+#include "resolver/upstream.h"
+#include "resolver/worker.h"
+
+#define TICK_MS 100
+
+struct exchange {
+    struct dr_worker *wk;
+    struct dr_res *res;
+    struct dr_upstream *up;
+};
+
+static void
+on_upstream(void *arg, enum dr_upstream_status st, const uint8_t *reply, size_t len,
+            uint32_t rtt_ms)
+{
+    struct exchange *x = arg;
+    struct dr_worker *wk = x->wk;
+    struct dr_res *res = x->res;
+    free(x);
+    wk->upstreams--;
+    enum dr_iter_outcome o = DR_ITER_REPLY;
+    if (st == DR_UPSTREAM_TIMEOUT) {
+        o = DR_ITER_TIMEOUT;
+        dc_stats_inc(wk->stats, DR_STAT_UPSTREAM_TIMEOUTS);
+    } else if (st != DR_UPSTREAM_OK) {
+        o = DR_ITER_NETERR;
+        dc_stats_inc(wk->stats, DR_STAT_UPSTREAM_ERRORS);
+    } else {
+        dr_worker_observe_rtt(wk, (uint64_t)rtt_ms * 1000);
+    }
+    dr_mesh_upstream_done(wk->mesh, res, o, reply, len, rtt_ms);
+}
+
+static void *
+io_send(void *arg, struct dr_res *res, const struct dr_iter_action *a)
+{
+    struct dr_worker *wk = arg;
+    if (wk->upstreams >= (size_t)wk->conf->outgoing_range) {
+        dc_stats_inc(wk->stats, DR_STAT_UPSTREAM_ERRORS);
+        return NULL;
+    }
+    const union dc_sockaddr *src = NULL;
+    for (size_t i = 0; i < wk->conf->outgoing.n && src == NULL; i++)
+        if (wk->conf->outgoing.v[i].sa.sa_family == a->server->sa.sa_family)
+            src = &wk->conf->outgoing.v[i];
+    if (src == NULL)
+        return NULL;
+    struct exchange *x = malloc(sizeof(*x));
+    if (x == NULL)
+        return NULL;
+    x->wk = wk;
+    x->res = res;
+    int rc = dr_upstream_send(wk->loop, a->server, src, a->query, a->qlen, a->tcp, a->timeout_ms,
+                              on_upstream, x, &x->up);
+    if (rc < 0) {
+        free(x);
+        dc_stats_inc(wk->stats, DR_STAT_UPSTREAM_ERRORS);
+        return NULL;
+    }
+    wk->upstreams++;
+    dc_stats_inc(wk->stats, a->tcp ? DR_STAT_UPSTREAM_TCP : DR_STAT_UPSTREAM_UDP);
+    return x;
+}
+
+static void
+io_cancel(void *arg, void *exchange)
+{
+    struct dr_worker *wk = arg;
+    struct exchange *x = exchange;
+    dr_upstream_cancel(x->up);
+    free(x);
+    wk->upstreams--;
+}
+
+static uint32_t
+rnd(void *arg)
+{
+    return dr_worker_random(arg);
+}
+
+static void
+io_env(void *arg, struct dr_iter_env *env)
+{
+    struct dr_worker *wk = arg;
+    env->conf = wk->conf;
+    env->cache = wk->sh->cache;
+    env->deleg = wk->sh->deleg;
+    env->hints = &wk->sh->hints;
+    env->infra = &wk->infra;
+    env->now = dr_now();
+    env->now_ms = uv_now(wk->loop);
+    env->random = rnd;
+    env->random_arg = wk;
+}
+
+static void
+io_count(void *arg, enum dr_mesh_event ev)
+{
+    struct dr_worker *wk = arg;
+    static const unsigned stat[] = {
+        [DR_MESH_JOINED] = DR_STAT_INFLIGHT_JOINS,
+        [DR_MESH_FULL] = DR_STAT_INFLIGHT_FULL,
+        [DR_MESH_DEADLINE] = DR_STAT_RESOLVE_DEADLINES,
+    };
+    dc_stats_inc(wk->stats, stat[ev]);
+}
+
+static const struct dr_mesh_io io = {
+    .send = io_send,
+    .cancel = io_cancel,
+    .env = io_env,
+    .count = io_count,
+};
+
+static void
+on_tick(uv_timer_t *t)
+{
+    struct dr_worker *wk = t->data;
+    dr_mesh_tick(wk->mesh, uv_now(wk->loop));
+}
+
+int
+dr_driver_start(struct dr_worker *wk)
+{
+    wk->mesh = dr_mesh_new(&io, wk, (uint64_t)wk->id << 48);
+    if (wk->mesh == NULL)
+        return -ENOMEM;
+    int rc = uv_timer_init(wk->loop, &wk->tick);
+    if (rc < 0)
+        return rc;
+    wk->tick.data = wk;
+    return uv_timer_start(&wk->tick, on_tick, TICK_MS, TICK_MS);
+}
+
+void
+dr_driver_close(struct dr_worker *wk)
+{
+    if (wk->tick.loop && !uv_is_closing((uv_handle_t *)&wk->tick))
+        uv_close((uv_handle_t *)&wk->tick, NULL);
+}
+
+void
+dr_driver_free(struct dr_worker *wk)
+{
+    dr_mesh_free(wk->mesh);
+    wk->mesh = NULL;
+}

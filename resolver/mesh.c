@@ -1,0 +1,428 @@
+#include "resolver/mesh.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "resolver/cache.h"
+#include "resolver/inflight.h"
+#include "resolver/msg.h"
+#include "resolver/reply.h"
+
+#define GUARD_ACTIONS 1024 /* actions carried out per event, a bound on our own loops */
+
+struct dr_res {
+    struct dr_mesh *mesh;
+    struct dr_inflight_node node;    /* in m->inflight while running */
+    struct dr_res *older, *newer;    /* m's list, in creation (= deadline) order */
+    struct dr_waiter *waiters;
+    struct dr_waiter as_waiter;      /* how this resolution waits on its sub */
+    struct dr_res *sub;              /* the sub-resolution waited on, or NULL */
+    void *exchange;                  /* the upstream exchange out, or NULL */
+    uint64_t deadline_ms;
+    struct dr_iter it;
+};
+
+struct dr_mesh {
+    const struct dr_mesh_io *io;
+    void *arg;
+    struct dr_inflight inflight;
+    struct dr_res *oldest, *newest;
+    size_t count;
+    uint64_t id_base, next_id;
+    struct dr_waiter prime;
+    bool priming, stopping;
+};
+
+static void act_on(struct dr_mesh *m, struct dr_res *r, struct dr_iter_env *env,
+                   struct dr_iter_action *a);
+
+struct dr_mesh *
+dr_mesh_new(const struct dr_mesh_io *io, void *arg, uint64_t id_base)
+{
+    struct dr_mesh *m = calloc(1, sizeof(*m));
+    if (m == NULL)
+        return NULL;
+    if (dr_inflight_init(&m->inflight, 4096) < 0) {
+        free(m);
+        return NULL;
+    }
+    m->io = io;
+    m->arg = arg;
+    m->id_base = id_base;
+    return m;
+}
+
+void
+dr_mesh_free(struct dr_mesh *m)
+{
+    if (m == NULL)
+        return;
+    dr_inflight_deinit(&m->inflight);
+    free(m);
+}
+
+size_t
+dr_mesh_count(const struct dr_mesh *m)
+{
+    return m->count;
+}
+
+const struct dr_iter *
+dr_mesh_iter(const struct dr_res *res)
+{
+    return &res->it;
+}
+
+static void sub_done(struct dr_waiter *w, const uint8_t *reply, size_t len);
+
+static struct dr_res *
+res_new(struct dr_mesh *m, const struct dr_iter_env *env, const uint8_t *qname, uint16_t qtype,
+        uint16_t qclass, int depth, struct dr_budget *budget)
+{
+    struct dr_res *r = calloc(1, sizeof(*r));
+    if (r == NULL)
+        return NULL;
+    bool own = budget == NULL;
+    if (own) {
+        budget = calloc(1, sizeof(*budget));
+        if (budget == NULL) {
+            free(r);
+            return NULL;
+        }
+        budget->max = (int)env->conf->max_upstream_queries;
+    }
+    if (dr_iter_init(&r->it, qname, qtype, qclass, depth, budget) < 0) {
+        dr_iter_deinit(&r->it);
+        if (own)
+            free(budget);
+        free(r);
+        return NULL;
+    }
+    budget->refs++;
+    r->mesh = m;
+    r->it.id = m->id_base + ++m->next_id;
+    r->as_waiter.done = sub_done;
+    r->deadline_ms = env->now_ms + DR_MESH_DEADLINE_MS;
+    r->node.qname = r->it.qname;
+    r->node.qtype = qtype;
+    r->node.qclass = qclass;
+    dr_inflight_add(&m->inflight, &r->node);
+    r->older = m->newest;
+    if (m->newest)
+        m->newest->newer = r;
+    else
+        m->oldest = r;
+    m->newest = r;
+    m->count++;
+    return r;
+}
+
+/* Takes r out of the mesh's table and list and stops what it has running; the waiters are
+ * still to be called. */
+static void cancel_res(struct dr_mesh *m, struct dr_res *r);
+
+static void
+unlink_res(struct dr_mesh *m, struct dr_res *r)
+{
+    dr_inflight_remove(&m->inflight, &r->node);
+    if (r->older)
+        r->older->newer = r->newer;
+    else
+        m->oldest = r->newer;
+    if (r->newer)
+        r->newer->older = r->older;
+    else
+        m->newest = r->older;
+    r->older = r->newer = NULL;
+    m->count--;
+    if (r->exchange) {
+        m->io->cancel(m->arg, r->exchange);
+        r->exchange = NULL;
+    }
+    /* Stop waiting on the sub; a sub that nobody waits for any more is cancelled (its
+     * queries would only spend someone's budget). */
+    struct dr_res *s = r->sub;
+    r->sub = NULL;
+    if (s) {
+        struct dr_waiter **p = &s->waiters;
+        while (*p && *p != &r->as_waiter)
+            p = &(*p)->next;
+        if (*p)
+            *p = r->as_waiter.next;
+        r->as_waiter.next = NULL;
+        if (s->waiters == NULL)
+            cancel_res(m, s);
+    }
+}
+
+static void
+res_free(struct dr_res *r)
+{
+    struct dr_budget *b = r->it.budget;
+    dr_iter_deinit(&r->it);
+    if (b && --b->refs == 0)
+        free(b);
+    free(r);
+}
+
+static void
+cancel_res(struct dr_mesh *m, struct dr_res *r)
+{
+    unlink_res(m, r);
+    if (dc_log_enabled(DC_LOG_DEBUG))
+        dc_log(DC_LOG_DEBUG, "resolve_cancel", "res=%" PRIu64, r->it.id);
+    res_free(r);
+}
+
+/* Ends r: builds the reply, caches it, hands it to every waiter and frees r. */
+static void
+finish(struct dr_mesh *m, struct dr_res *r, const struct dr_iter_env *env)
+{
+    unlink_res(m, r);
+    struct dr_iter *it = &r->it;
+    int rcode = it->rcode;
+    uint8_t *wire = NULL;
+    size_t len = 0;
+    uint8_t minimal[DR_REPLY_MIN_MAX];
+    if (dr_reply_build(it->qname, it->qtype, it->qclass, rcode, it->chain, it->answer,
+                       it->authority, &wire, &len) < 0) {
+        rcode = DR_RCODE_SERVFAIL; /* out of memory: a bare SERVFAIL still answers */
+        len = dr_reply_minimal(it->qname, it->qtype, it->qclass, rcode, minimal);
+    } else if (rcode == DR_RCODE_NOERROR || rcode == DR_RCODE_NXDOMAIN) {
+        dr_cache_store(env->cache, it->qname, it->qtype, it->qclass, wire, len, env->now);
+    }
+    if (dc_log_enabled(DC_LOG_DEBUG)) {
+        char qs[DR_NAME_STRLEN];
+        if (dr_dname_to_str(it->qname, qs, sizeof(qs)) < 0)
+            qs[0] = '\0';
+        dc_log(DC_LOG_DEBUG, "resolve_done",
+               "res=%" PRIu64 " qname=%s qtype=%u rcode=%d sent=%d why=%s", it->id, qs,
+               it->qtype, rcode, it->budget->sent, it->why ? it->why : "-");
+    }
+    /* Waiters may start new resolutions or end others; r is out of every list already. */
+    struct dr_waiter *w = r->waiters;
+    r->waiters = NULL;
+    for (int guard = 0; w && guard < 1000000; guard++) {
+        struct dr_waiter *next = w->next;
+        w->next = NULL;
+        w->done(w, wire ? wire : minimal, len);
+        w = next;
+    }
+    free(wire);
+    res_free(r);
+}
+
+/* ---- sub-resolutions ---- */
+
+/* Whether r waiting on s would close a cycle: s (through the subs it waits on) already
+ * waits on r. */
+static bool
+would_cycle(const struct dr_res *r, const struct dr_res *s)
+{
+    for (int guard = 0; s && guard < 64; guard++, s = s->sub)
+        if (s == r)
+            return true;
+    return s != NULL;
+}
+
+/* Makes r wait on a resolution of (name, type). Returns true when r now waits (and may
+ * already have been resumed, or even freed: the caller must not touch r), false when the
+ * lookup cannot be made. */
+static bool
+start_sub(struct dr_mesh *m, struct dr_res *r, const struct dr_iter_env *env,
+          const struct dr_iter_action *a)
+{
+    struct dr_inflight_node *n = dr_inflight_find(&m->inflight, a->sub_name, a->sub_type,
+                                                  DR_CLASS_IN);
+    if (n) {
+        struct dr_res *s = (struct dr_res *)((char *)n - offsetof(struct dr_res, node));
+        if (would_cycle(r, s))
+            return false;
+        r->as_waiter.next = s->waiters;
+        s->waiters = &r->as_waiter;
+        r->sub = s;
+        m->io->count(m->arg, DR_MESH_JOINED);
+        return true;
+    }
+    if (m->count >= (size_t)env->conf->queries_per_thread) {
+        m->io->count(m->arg, DR_MESH_FULL);
+        return false;
+    }
+    struct dr_res *s = res_new(m, env, a->sub_name, a->sub_type, DR_CLASS_IN, r->it.depth + 1,
+                               r->it.budget);
+    if (s == NULL)
+        return false;
+    s->waiters = &r->as_waiter;
+    r->as_waiter.next = NULL;
+    r->sub = s;
+    if (dc_log_enabled(DC_LOG_DEBUG))
+        dc_log(DC_LOG_DEBUG, "sub_start", "res=%" PRIu64 " sub=%" PRIu64, r->it.id, s->it.id);
+    struct dr_iter_env senv = *env;
+    struct dr_iter_action sa;
+    dr_iter_start(&s->it, &senv, &sa);
+    act_on(m, s, &senv, &sa);
+    return true;
+}
+
+static void
+sub_done(struct dr_waiter *w, const uint8_t *reply, size_t len)
+{
+    struct dr_res *r = (struct dr_res *)((char *)w - offsetof(struct dr_res, as_waiter));
+    struct dr_mesh *m = r->mesh;
+    r->sub = NULL;
+    struct dr_iter_env env;
+    m->io->env(m->arg, &env);
+    uint16_t rcode = len >= DR_HEADER_LEN ? DR_RCODE(dr_get16(reply + 2)) : DR_RCODE_SERVFAIL;
+    struct dr_iter_action a;
+    dr_iter_on_sub(&r->it, &env, rcode == DR_RCODE_SERVFAIL ? NULL : reply, len, &a);
+    act_on(m, r, &env, &a);
+}
+
+/* ---- priming ---- */
+
+static void
+prime_done(struct dr_waiter *w, const uint8_t *reply, size_t len)
+{
+    struct dr_mesh *m = (struct dr_mesh *)((char *)w - offsetof(struct dr_mesh, prime));
+    (void)reply;
+    (void)len;
+    m->priming = false;
+}
+
+void
+dr_mesh_prime(struct dr_mesh *m)
+{
+    if (m->priming || m->stopping)
+        return;
+    m->priming = true;
+    m->prime.done = prime_done;
+    static const uint8_t root[1] = {0};
+    DC_LOG_DEBUG("prime_start", NULL);
+    if (dr_mesh_resolve(m, root, DR_TYPE_NS, DR_CLASS_IN, &m->prime) < 0)
+        m->priming = false;
+}
+
+void
+dr_mesh_stop(struct dr_mesh *m)
+{
+    m->stopping = true;
+}
+
+/* ---- carrying out actions ---- */
+
+/* Carries out a, and whatever follows at once, until r waits (on an exchange or a sub) or
+ * has ended. r must not be touched by the caller afterwards. */
+static void
+act_on(struct dr_mesh *m, struct dr_res *r, struct dr_iter_env *env, struct dr_iter_action *a)
+{
+    for (int guard = 0; guard < GUARD_ACTIONS; guard++) {
+        if (r->it.want_prime) {
+            r->it.want_prime = false;
+            dr_mesh_prime(m);
+        }
+        switch (a->kind) {
+        case DR_ITER_SEND:
+            r->exchange = m->io->send(m->arg, r, a);
+            if (r->exchange)
+                return;
+            dr_iter_on_send_failed(&r->it, env, a);
+            continue;
+        case DR_ITER_SUB:
+            if (start_sub(m, r, env, a))
+                return;
+            dr_iter_on_sub(&r->it, env, NULL, 0, a);
+            continue;
+        case DR_ITER_DONE:
+            finish(m, r, env);
+            return;
+        }
+    }
+    r->it.rcode = DR_RCODE_SERVFAIL;
+    r->it.why = "action_guard";
+    finish(m, r, env);
+}
+
+int
+dr_mesh_resolve(struct dr_mesh *m, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
+                struct dr_waiter *w)
+{
+    uint8_t lc[DR_NAME_MAX];
+    dr_dname_copy_lower(lc, qname);
+    struct dr_inflight_node *n = dr_inflight_find(&m->inflight, lc, qtype, qclass);
+    if (n) {
+        struct dr_res *r = (struct dr_res *)((char *)n - offsetof(struct dr_res, node));
+        w->next = r->waiters;
+        r->waiters = w;
+        m->io->count(m->arg, DR_MESH_JOINED);
+        DC_LOG_DEBUG("inflight_join", "res=%" PRIu64, r->it.id);
+        return 0;
+    }
+    struct dr_iter_env env;
+    m->io->env(m->arg, &env);
+    if (m->count >= (size_t)env.conf->queries_per_thread) {
+        m->io->count(m->arg, DR_MESH_FULL);
+        return -EBUSY;
+    }
+    struct dr_res *r = res_new(m, &env, lc, qtype, qclass, 0, NULL);
+    if (r == NULL)
+        return -ENOMEM;
+    w->next = NULL;
+    r->waiters = w;
+    struct dr_iter_action a;
+    dr_iter_start(&r->it, &env, &a);
+    act_on(m, r, &env, &a);
+    return 0;
+}
+
+void
+dr_mesh_upstream_done(struct dr_mesh *m, struct dr_res *r, enum dr_iter_outcome outcome,
+                      const uint8_t *reply, size_t len, uint32_t rtt_ms)
+{
+    r->exchange = NULL;
+    struct dr_iter_env env;
+    m->io->env(m->arg, &env);
+    struct dr_iter_action a;
+    dr_iter_on_reply(&r->it, &env, outcome, reply, len, rtt_ms, &a);
+    act_on(m, r, &env, &a);
+}
+
+void
+dr_mesh_tick(struct dr_mesh *m, uint64_t now_ms)
+{
+    struct dr_iter_env env;
+    m->io->env(m->arg, &env);
+    /* The list is in creation order, which is deadline order. Ending one may cancel (free)
+     * its subs, which are newer: take the oldest again each time. */
+    for (int guard = 0; m->oldest && m->oldest->deadline_ms <= now_ms && guard < 100000;
+         guard++) {
+        struct dr_res *r = m->oldest;
+        if (dc_log_enabled(DC_LOG_INFO)) {
+            char q[DR_NAME_STRLEN];
+            if (dr_dname_to_str(r->it.qname, q, sizeof(q)) < 0)
+                q[0] = '\0';
+            dc_log(DC_LOG_INFO, "resolve_deadline", "res=%" PRIu64 " qname=%s qtype=%u sent=%d",
+                   r->it.id, q, r->it.qtype, r->it.budget->sent);
+        }
+        m->io->count(m->arg, DR_MESH_DEADLINE);
+        r->it.rcode = DR_RCODE_SERVFAIL;
+        r->it.why = "deadline";
+        finish(m, r, &env);
+    }
+}
+
+void
+dr_mesh_abort_all(struct dr_mesh *m)
+{
+    m->stopping = true;
+    struct dr_iter_env env;
+    m->io->env(m->arg, &env);
+    for (int guard = 0; m->oldest && guard < 1000000; guard++) {
+        struct dr_res *r = m->oldest;
+        r->it.rcode = DR_RCODE_SERVFAIL;
+        r->it.why = "abort";
+        finish(m, r, &env);
+    }
+}

@@ -1,0 +1,86 @@
+/*
+ * The mesh: every resolution a worker runs, and how they wait on each other (Unbound's
+ * mesh, Knot's request tree). A client's question becomes a resolution, or joins the
+ * identical one in flight; a resolution that needs the address of an NS name waits on a
+ * sub-resolution for it. The mesh owns their lifetimes and bounds them:
+ *
+ *  - one upstream-query budget (max-upstream-queries) for everything one client query
+ *    causes, sub-resolutions included (struct dr_budget, shared);
+ *  - a deadline per resolution (DR_MESH_DEADLINE_MS), checked by dr_mesh_tick();
+ *  - at most num-queries-per-thread resolutions at once: a client beyond it is told
+ *    -EBUSY (the caller answers SERVFAIL), a sub-lookup beyond it fails;
+ *  - a sub-resolution nobody waits for any more is cancelled with its own subs;
+ *  - no wait cycles: a resolution never waits on one that (through its subs) waits on it.
+ *
+ * Deciding only: upstream exchanges, the clock and the caches come through struct
+ * dr_mesh_io, which resolver/driver.c implements with libuv and the replay tests with
+ * canned replies and a virtual clock.
+ */
+#ifndef DUET_RESOLVER_MESH_H
+#define DUET_RESOLVER_MESH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "resolver/iter.h"
+
+#define DR_MESH_DEADLINE_MS 10000 /* a resolution never takes longer than this */
+
+struct dr_mesh;
+struct dr_res;
+struct dr_waiter;
+
+/* Receives the final reply: a complete message with ID 0, the question as resolved
+ * (lower case), no OPT record. reply/len are valid only during the call. */
+typedef void (*dr_waiter_cb)(struct dr_waiter *w, const uint8_t *reply, size_t len);
+
+struct dr_waiter {
+    dr_waiter_cb done;
+    struct dr_waiter *next; /* managed by the mesh */
+};
+
+/* Events the mesh counts through io->count. */
+enum dr_mesh_event {
+    DR_MESH_JOINED,   /* a question joined one in flight */
+    DR_MESH_FULL,     /* num-queries-per-thread reached: a resolution was not started */
+    DR_MESH_DEADLINE, /* a resolution ran out of time */
+};
+
+struct dr_mesh_io {
+    /* Carries out a SEND action for res: returns an exchange handle, or NULL when nothing
+     * could be started. The outcome comes back through dr_mesh_upstream_done() exactly
+     * once, unless the mesh cancels the exchange first. */
+    void *(*send)(void *arg, struct dr_res *res, const struct dr_iter_action *act);
+    void (*cancel)(void *arg, void *exchange);
+    /* Fills env for one call: configuration, caches, clocks, random source. */
+    void (*env)(void *arg, struct dr_iter_env *env);
+    void (*count)(void *arg, enum dr_mesh_event ev);
+};
+
+/* id_base is added to resolution ids (logs), e.g. the worker number << 48. NULL: ENOMEM. */
+struct dr_mesh *dr_mesh_new(const struct dr_mesh_io *io, void *arg, uint64_t id_base);
+/* Frees the mesh; every resolution must have ended (dr_mesh_abort_all). */
+void dr_mesh_free(struct dr_mesh *m);
+
+/* Resolves the question (qname any case) for w, or joins the identical resolution in
+ * flight. w->done runs when it ends (possibly before this returns). 0, or -ENOMEM /
+ * -EBUSY (too many in flight) when nothing was started and w will not be called. */
+int dr_mesh_resolve(struct dr_mesh *m, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
+                    struct dr_waiter *w);
+/* The outcome of an exchange io->send started for res. */
+void dr_mesh_upstream_done(struct dr_mesh *m, struct dr_res *res, enum dr_iter_outcome outcome,
+                           const uint8_t *reply, size_t len, uint32_t rtt_ms);
+/* Ends, with SERVFAIL to their waiters, the resolutions whose deadline passed at now_ms. */
+void dr_mesh_tick(struct dr_mesh *m, uint64_t now_ms);
+/* Refreshes the root's cut (". NS" to the root servers) unless that runs already. */
+void dr_mesh_prime(struct dr_mesh *m);
+/* No more priming from now on (stopping). */
+void dr_mesh_stop(struct dr_mesh *m);
+/* Ends every resolution now with SERVFAIL to its waiters. */
+void dr_mesh_abort_all(struct dr_mesh *m);
+/* Resolutions running. */
+size_t dr_mesh_count(const struct dr_mesh *m);
+/* The iterator state of res, for the driver's logs and stats (read only). */
+const struct dr_iter *dr_mesh_iter(const struct dr_res *res);
+
+#endif
