@@ -127,7 +127,7 @@ on_tick(uv_timer_t *t)
 int
 dr_driver_start(struct dr_worker *wk)
 {
-    wk->mesh = dr_mesh_new(&io, wk, (uint64_t)wk->id << 48);
+    wk->mesh = dr_mesh_new(&io, wk, (uint64_t)wk->id * 1000000000u);
     if (wk->mesh == NULL)
         return -ENOMEM;
     int rc = uv_timer_init(wk->loop, &wk->tick);

@@ -57,7 +57,7 @@ struct dr_mesh_io {
     void (*count)(void *arg, enum dr_mesh_event ev);
 };
 
-/* id_base is added to resolution ids (logs), e.g. the worker number << 48. NULL: ENOMEM. */
+/* id_base is added to resolution ids (logs), e.g. the worker number * 10^9. NULL: ENOMEM. */
 struct dr_mesh *dr_mesh_new(const struct dr_mesh_io *io, void *arg, uint64_t id_base);
 /* Frees the mesh; every resolution must have ended (dr_mesh_abort_all). */
 void dr_mesh_free(struct dr_mesh *m);
