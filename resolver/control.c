@@ -59,9 +59,8 @@ deleg_match(void *arg, const void *key, size_t klen, const void *val, size_t vle
     (void)val;
     (void)vlen;
     (void)expire;
-    if (klen == 0 || klen > DR_NAME_MAX)
+    if (dr_deleg_key_name(key, klen, zone) < 0)
         return false;
-    memcpy(zone, key, klen);
     if (f->name == NULL)
         return true;
     return f->subtree ? dr_dname_is_sub(zone, f->name) : dr_dname_equal(zone, f->name);

@@ -94,7 +94,7 @@ deserialize(const uint8_t *v, size_t len, struct dr_deleg *d)
             }
         }
     }
-    return 0;
+    return off == len ? 0 : -EBADMSG;
 }
 
 int
@@ -242,4 +242,43 @@ dr_deleg_find_dname(struct dc_lru *t, const uint8_t *name, int64_t now,
         }
     }
     return -ENOENT;
+}
+
+int
+dr_deleg_key_name(const void *key, size_t klen, uint8_t out[DR_NAME_MAX])
+{
+    const uint8_t *k = key;
+    int kind = 0;
+    if (klen > 0 && k[0] == DNAME_KEY) {
+        k++;
+        klen--;
+        kind = 1;
+    }
+    /* Labels of at most 63 bytes (no compression), the root label exactly at the end. */
+    size_t off = 0;
+    while (off < klen && k[off] != 0) {
+        if (k[off] > DR_LABEL_MAX)
+            return -EBADMSG;
+        off += 1 + (size_t)k[off];
+    }
+    if (klen == 0 || klen > DR_NAME_MAX || off != klen - 1)
+        return -EBADMSG;
+    memcpy(out, k, klen);
+    dr_dname_lower(out);
+    return kind;
+}
+
+bool
+dr_deleg_entry_valid(const void *key, size_t klen, const void *val, size_t vlen)
+{
+    uint8_t name[DR_NAME_MAX];
+    int kind = dr_deleg_key_name(key, klen, name);
+    if (kind < 0)
+        return false;
+    if (kind == 1) {
+        uint8_t target[DR_NAME_MAX];
+        return vlen > 4 && dr_deleg_key_name((const uint8_t *)val + 4, vlen - 4, target) == 0;
+    }
+    struct dr_deleg d;
+    return deserialize(val, vlen, &d) == 0 && dr_dname_equal(d.zone, name);
 }

@@ -10,6 +10,7 @@
 #ifndef DUET_RESOLVER_DELEG_H
 #define DUET_RESOLVER_DELEG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -75,5 +76,13 @@ int dr_deleg_store_dname(struct dc_lru *t, const uint8_t *owner, const uint8_t *
 int dr_deleg_find_dname(struct dc_lru *t, const uint8_t *name, int64_t now,
                         uint8_t owner[DR_NAME_MAX], uint8_t target[DR_NAME_MAX],
                         uint32_t *ttl);
+
+/* The name a table key stands for (a cut's zone or a DNAME's owner), checked: a
+ * well-formed uncompressed wire name filling the key exactly. Writes it to out (lower case)
+ * and returns 0 for a cut, 1 for a DNAME, -EBADMSG for anything else. */
+int dr_deleg_key_name(const void *key, size_t klen, uint8_t out[DR_NAME_MAX]);
+/* Whether a table entry read back from a file is one this module could have written:
+ * a valid key and a value that decodes exactly (cut) or holds a TTL and a name (DNAME). */
+bool dr_deleg_entry_valid(const void *key, size_t klen, const void *val, size_t vlen);
 
 #endif

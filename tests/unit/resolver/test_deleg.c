@@ -150,6 +150,125 @@ test_merge_addrs(void)
     ASSERT(dc_addr_equal(&glued.ns[0].addrs[0], &a));
 }
 
+/* DNAMEs share the table with cuts under keys no cut can have; the closest one strictly
+ * above a name is found, the owner itself is not redirected, and expiry is honoured. */
+static void
+test_dname_store_and_find(void)
+{
+    struct dc_lru *t = dc_lru_new(1 << 20, 4);
+    ASSERT_NOT_NULL(t);
+    uint8_t owner[DR_NAME_MAX], target[DR_NAME_MAX], o[DR_NAME_MAX], tg[DR_NAME_MAX], q[DR_NAME_MAX];
+    name("Old.Example.", owner);
+    name("new.example.", target);
+    ASSERT_EQ(dr_deleg_store_dname(t, owner, target, 300, 1000 + 300), 0);
+    uint32_t ttl = 0;
+    name("a.b.old.example.", q);
+    ASSERT_EQ(dr_deleg_find_dname(t, q, 1100, o, tg, &ttl), 0);
+    ASSERT(dr_dname_equal(o, owner));
+    ASSERT(dr_dname_equal(tg, target));
+    ASSERT_EQ(ttl, 200);
+    ASSERT_EQ(dr_deleg_find_dname(t, owner, 1100, o, tg, &ttl), -ENOENT); /* owner itself */
+    /* A cut for the same name is a different entry. */
+    struct dr_deleg d = cut("old.example.", "ns.old.example.", "192.0.2.9");
+    ASSERT_EQ(dr_deleg_store(t, &d, 5000), 0);
+    struct dr_deleg out;
+    ASSERT_EQ(dr_deleg_get(t, d.zone, 1100, &out), 0);
+    ASSERT_EQ(dr_deleg_find_dname(t, q, 1100, o, tg, &ttl), 0);
+    ASSERT_EQ(dr_deleg_find_dname(t, q, 1300, o, tg, &ttl), -ENOENT); /* expired */
+    dc_lru_free(t);
+}
+
+struct collect {
+    int cuts, dnames, bad;
+};
+
+static bool
+check_entry(void *arg, const void *key, size_t klen, const void *val, size_t vlen, int64_t expire)
+{
+    struct collect *c = arg;
+    uint8_t n[DR_NAME_MAX];
+    (void)expire;
+    int kind = dr_deleg_key_name(key, klen, n);
+    if (kind == 0 && dr_deleg_entry_valid(key, klen, val, vlen))
+        c->cuts++;
+    else if (kind == 1 && dr_deleg_entry_valid(key, klen, val, vlen))
+        c->dnames++;
+    else
+        c->bad++;
+    return false;
+}
+
+static bool
+grab_value(void *arg, const void *key, size_t klen, const void *val, size_t vlen, int64_t expire)
+{
+    struct {
+        uint8_t *v;
+        size_t *n;
+    } *g = arg;
+    (void)key;
+    (void)klen;
+    (void)expire;
+    memcpy(g->v, val, vlen);
+    *g->n = vlen;
+    return false;
+}
+
+/* Keys and values as a hostile cache file could hold them are told apart from real ones. */
+static void
+test_key_and_entry_validation(void)
+{
+    struct dc_lru *t = dc_lru_new(1 << 20, 1);
+    uint8_t owner[DR_NAME_MAX], target[DR_NAME_MAX], n[DR_NAME_MAX];
+    name("x.example.", owner);
+    name("y.example.", target);
+    ASSERT_EQ(dr_deleg_store_dname(t, owner, target, 60, 100), 0);
+    struct dr_deleg d = cut("example.", "ns1.example.", "192.0.2.1");
+    ASSERT_EQ(dr_deleg_store(t, &d, 100), 0);
+    struct collect c = {0, 0, 0};
+    dc_lru_foreach(t, check_entry, &c);
+    ASSERT_EQ(c.cuts, 1);
+    ASSERT_EQ(c.dnames, 1);
+    ASSERT_EQ(c.bad, 0);
+    dc_lru_free(t);
+
+    static const uint8_t label_too_long[] = {64, 'a'};
+    static const uint8_t no_root[] = {3, 'c', 'o', 'm'};
+    static const uint8_t pointer[] = {1, 'a', 0xc0, 0};
+    static const uint8_t trailing[] = {1, 'a', 0, 7};
+    static const uint8_t overrun[] = {9, 'a', 0};
+    static const uint8_t dname_only_marker[] = {0xfe};
+    ASSERT_EQ(dr_deleg_key_name(label_too_long, sizeof(label_too_long), n), -EBADMSG);
+    ASSERT_EQ(dr_deleg_key_name(no_root, sizeof(no_root), n), -EBADMSG);
+    ASSERT_EQ(dr_deleg_key_name(pointer, sizeof(pointer), n), -EBADMSG);
+    ASSERT_EQ(dr_deleg_key_name(trailing, sizeof(trailing), n), -EBADMSG);
+    ASSERT_EQ(dr_deleg_key_name(overrun, sizeof(overrun), n), -EBADMSG);
+    ASSERT_EQ(dr_deleg_key_name(dname_only_marker, 1, n), -EBADMSG);
+    ASSERT_EQ(dr_deleg_key_name(NULL, 0, n), -EBADMSG);
+    static const uint8_t root[] = {0};
+    ASSERT_EQ(dr_deleg_key_name(root, 1, n), 0);
+
+    /* A cut value whose zone differs from its key, or with bytes left over, is refused. */
+    uint8_t key[DR_NAME_MAX];
+    name("other.", key);
+    uint8_t val[512];
+    size_t vl = 0;
+    struct dr_deleg e = cut("example.", "ns1.example.", "192.0.2.1");
+    struct dc_lru *t2 = dc_lru_new(1 << 20, 1);
+    ASSERT_EQ(dr_deleg_store(t2, &e, 100), 0);
+    struct grab {
+        uint8_t *v;
+        size_t *n;
+    } g = {val, &vl};
+    dc_lru_foreach(t2, grab_value, &g);
+    ASSERT(vl > 0);
+    ASSERT(dr_deleg_entry_valid(e.zone, dr_dname_len(e.zone), val, vl));
+    ASSERT(!dr_deleg_entry_valid(key, dr_dname_len(key), val, vl));
+    val[vl] = 0;
+    ASSERT(!dr_deleg_entry_valid(e.zone, dr_dname_len(e.zone), val, vl + 1));
+    ASSERT(!dr_deleg_entry_valid(e.zone, dr_dname_len(e.zone), val, vl - 1));
+    dc_lru_free(t2);
+}
+
 int
 main(void)
 {
@@ -157,5 +276,7 @@ main(void)
     TEST_RUN(test_limits);
     TEST_RUN(test_find_for_ds_starts_at_parent);
     TEST_RUN(test_merge_addrs);
+    TEST_RUN(test_dname_store_and_find);
+    TEST_RUN(test_key_and_entry_validation);
     return 0;
 }
