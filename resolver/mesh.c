@@ -34,6 +34,7 @@ struct dr_mesh {
     uint64_t id_base, next_id;
     struct dr_waiter prime;
     bool priming, stopping;
+    bool aborting; /* every action ends its resolution (shutdown) */
 };
 
 static void act_on(struct dr_mesh *m, struct dr_res *r, struct dr_iter_env *env,
@@ -319,6 +320,8 @@ static void
 act_on(struct dr_mesh *m, struct dr_res *r, struct dr_iter_env *env, struct dr_iter_action *a)
 {
     for (int guard = 0; guard < GUARD_ACTIONS; guard++) {
+        if (m->aborting && a->kind != DR_ITER_DONE)
+            break;
         if (r->it.want_prime) {
             r->it.want_prime = false;
             dr_mesh_prime(m);
@@ -341,7 +344,7 @@ act_on(struct dr_mesh *m, struct dr_res *r, struct dr_iter_env *env, struct dr_i
         }
     }
     r->it.rcode = DR_RCODE_SERVFAIL;
-    r->it.why = "action_guard";
+    r->it.why = m->aborting ? "abort" : "action_guard";
     finish(m, r, env);
 }
 
@@ -417,6 +420,7 @@ void
 dr_mesh_abort_all(struct dr_mesh *m)
 {
     m->stopping = true;
+    m->aborting = true;
     struct dr_iter_env env;
     m->io->env(m->arg, &env);
     for (int guard = 0; m->oldest && guard < 1000000; guard++) {
