@@ -402,11 +402,11 @@ dr_mesh_tick(struct dr_mesh *m, uint64_t now_ms)
     for (int guard = 0; m->oldest && m->oldest->deadline_ms <= now_ms && guard < 100000;
          guard++) {
         struct dr_res *r = m->oldest;
-        if (dc_log_enabled(DC_LOG_INFO)) {
+        if (dc_log_enabled(DC_LOG_DEBUG)) { /* per query: counted in stats, logged at debug */
             char q[DR_NAME_STRLEN];
             if (dr_dname_to_str(r->it.qname, q, sizeof(q)) < 0)
                 q[0] = '\0';
-            dc_log(DC_LOG_INFO, "resolve_deadline", "res=%" PRIu64 " qname=%s qtype=%u sent=%d",
+            dc_log(DC_LOG_DEBUG, "resolve_deadline", "res=%" PRIu64 " qname=%s qtype=%u sent=%d",
                    r->it.id, q, r->it.qtype, r->it.budget->sent);
         }
         m->io->count(m->arg, DR_MESH_DEADLINE);
