@@ -226,7 +226,8 @@ dr_control_metrics(void *arg, int argc, char **argv, struct dc_control_reply *r)
                           up_to[] = {DR_STAT_UPSTREAM_TIMEOUTS},
                           up_err[] = {DR_STAT_UPSTREAM_ERRORS},
                           refused[] = {DR_STAT_REFUSED_CLIENTS}, local[] = {DR_STAT_LOCAL_ANSWERS},
-                          joins[] = {DR_STAT_INFLIGHT_JOINS};
+                          joins[] = {DR_STAT_INFLIGHT_JOINS}, full[] = {DR_STAT_INFLIGHT_FULL},
+                          deadlines[] = {DR_STAT_RESOLVE_DEADLINES};
     dc_control_counter(r, &sh->stats, "duet_resolver_cache_hits_total",
                        "Queries answered from the cache.", NULL, NULL, hit, 1);
     dc_control_counter(r, &sh->stats, "duet_resolver_cache_misses_total",
@@ -245,6 +246,11 @@ dr_control_metrics(void *arg, int argc, char **argv, struct dc_control_reply *r)
                        "Queries answered from local zones.", NULL, NULL, local, 1);
     dc_control_counter(r, &sh->stats, "duet_resolver_inflight_joins_total",
                        "Queries that joined a resolution already in flight.", NULL, NULL, joins, 1);
+    dc_control_counter(r, &sh->stats, "duet_resolver_inflight_full_total",
+                       "Resolutions not started: num-queries-per-thread was reached (SERVFAIL).",
+                       NULL, NULL, full, 1);
+    dc_control_counter(r, &sh->stats, "duet_resolver_resolve_deadlines_total",
+                       "Resolutions ended by their deadline.", NULL, NULL, deadlines, 1);
     dc_control_printf(r,
                       "# HELP duet_resolver_cache_entries Answers in the cache.\n"
                       "# TYPE duet_resolver_cache_entries gauge\n"
