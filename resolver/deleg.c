@@ -64,6 +64,7 @@ static int
 deserialize(const uint8_t *v, size_t len, struct dr_deleg *d)
 {
     size_t off = 0;
+    d->configured = false;
     if (dr_dname_read(v, len, &off, d->zone) < 0 || off >= len)
         return -EBADMSG;
     d->nns = v[off++];

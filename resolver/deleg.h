@@ -31,6 +31,7 @@ struct dr_deleg_ns {
 
 struct dr_deleg {
     uint8_t zone[DR_NAME_MAX]; /* lower case */
+    bool configured;           /* servers from the configuration (stub/forward), not stored */
     unsigned nns;
     struct dr_deleg_ns ns[DR_DELEG_MAX_NS];
 };

@@ -102,8 +102,10 @@ v4_never(const uint8_t *a, bool loopback_ok)
 }
 
 bool
-dr_iter_server_allowed(const struct dr_conf *conf, const union dc_sockaddr *addr)
+dr_iter_server_allowed(const struct dr_conf *conf, const union dc_sockaddr *addr,
+                       bool configured)
 {
+    bool loopback_ok = conf->query_loopback || configured;
     bool family = false;
     int fam = addr->sa.sa_family;
     for (size_t i = 0; i < conf->outgoing.n; i++)
@@ -111,17 +113,17 @@ dr_iter_server_allowed(const struct dr_conf *conf, const union dc_sockaddr *addr
     if (!family)
         return false;
     if (fam == AF_INET) {
-        if (v4_never((const uint8_t *)&addr->in.sin_addr, conf->query_loopback))
+        if (v4_never((const uint8_t *)&addr->in.sin_addr, loopback_ok))
             return false;
     } else if (fam == AF_INET6) {
         const uint8_t *a = addr->in6.sin6_addr.s6_addr;
         static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
         static const uint8_t zero[15] = {0};
         if (memcmp(a, mapped, 12) == 0) {
-            if (v4_never(a + 12, conf->query_loopback))
+            if (v4_never(a + 12, loopback_ok))
                 return false;
         } else if (memcmp(a, zero, 15) == 0 && a[15] == 1) {
-            if (!conf->query_loopback)
+            if (!loopback_ok)
                 return false;
         } else if (memcmp(a, zero, 12) == 0) {
             return false; /* ::, IPv4-compatible */
@@ -207,6 +209,7 @@ static void
 enter_cut(struct dr_iter *it, const struct dr_iter_env *env)
 {
     it->have_deleg = true;
+    it->conf_cut = it->deleg.configured;
     memset(it->tries, 0, sizeof(it->tries));
     memset(it->ns_looked, 0, sizeof(it->ns_looked));
     it->glueless = 0;
@@ -243,6 +246,7 @@ conf_cut(struct dr_deleg *d, const struct dr_conf_fwd_zone *z)
 {
     memset(d, 0, sizeof(*d));
     memcpy(d->zone, z->wire, dr_dname_len(z->wire));
+    d->configured = true;
     for (size_t i = 0; i < z->addrs.n && d->nns < DR_DELEG_MAX_NS; i++) {
         struct dr_deleg_ns *ns = &d->ns[d->nns++];
         memcpy(ns->name, z->wire, dr_dname_len(z->wire));
@@ -349,7 +353,8 @@ pick_server(struct dr_iter *it, const struct dr_iter_env *env, int *ns_out, int 
     for (unsigned i = 0; i < it->deleg.nns; i++) {
         for (unsigned j = 0; j < it->deleg.ns[i].naddrs; j++) {
             const union dc_sockaddr *a = &it->deleg.ns[i].addrs[j];
-            if (it->tries[i][j] >= DR_ITER_TRIES || !dr_iter_server_allowed(env->conf, a))
+            if (it->tries[i][j] >= DR_ITER_TRIES ||
+                !dr_iter_server_allowed(env->conf, a, it->conf_cut))
                 continue;
             struct dr_infra_info info;
             dr_infra_get(env->infra, a, env->now_ms, (uint32_t)env->conf->upstream_timeout_ms,

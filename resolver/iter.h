@@ -103,6 +103,7 @@ struct dr_iter {
     bool forward_failed;               /* forward-first: the forwarders failed, iterate */
     bool forward_first;
     bool want_prime;                   /* the root's cut came from the hints: prime */
+    bool conf_cut;                     /* deleg lists configured servers (stub, forward) */
     struct dr_deleg deleg;             /* the zone cut (or forwarders) being asked */
     uint8_t tries[DR_DELEG_MAX_NS][DR_DELEG_MAX_ADDRS];
     uint8_t ns_looked[DR_DELEG_MAX_NS]; /* the NS name's address lookup was done */
@@ -151,9 +152,11 @@ void dr_iter_on_sub(struct dr_iter *it, const struct dr_iter_env *env, const uin
                     size_t len, struct dr_iter_action *act);
 
 /* Whether a query may ever be sent to addr: not 0.0.0.0/8, ::, multicast, broadcast or
- * reserved space, not link-local, not loopback unless query-loopback, not in
- * do-not-query-address, and of a family some outgoing-address has. v4-mapped IPv6
- * addresses are judged as the IPv4 address inside. */
-bool dr_iter_server_allowed(const struct dr_conf *conf, const union dc_sockaddr *addr);
+ * reserved space, not link-local, not loopback unless query-loopback or configured (an
+ * address the operator wrote as forward-addr or stub-addr), not in do-not-query-address,
+ * and of a family some outgoing-address has. v4-mapped IPv6 addresses are judged as the
+ * IPv4 address inside. */
+bool dr_iter_server_allowed(const struct dr_conf *conf, const union dc_sockaddr *addr,
+                            bool configured);
 
 #endif
