@@ -210,11 +210,14 @@ class Daemon:
         rc = self.proc.returncode
         if not self.checked:
             self.checked = True  # once: close() after a failed stop() does not repeat it
-            check(self.expect_exit is None or rc == self.expect_exit,
-                  "%s exited with status %s (want %s)%s; stderr:\n%s" %
-                  (self.name, rc, self.expect_exit,
-                   " (killed by signal %d)" % -rc if rc < 0 else "", self.stderr()[-3000:]))
-            self.check_clean()
+            err = self.stderr()
+            problems = log_problems(err, self.expect_errors)
+            if self.expect_exit is not None and rc != self.expect_exit:
+                # A sanitizer's report, when there is one, says more than its exit status.
+                problems.insert(0, "exited with status %s (want %s)%s%s" % (
+                    rc, self.expect_exit, " (killed by signal %d)" % -rc if rc < 0 else "",
+                    "" if problems else "; stderr:\n" + err[-3000:]))
+            check(not problems, "%s: %s" % (self.name, "\n".join(problems)))
         return rc
 
     def stderr(self):
