@@ -2,7 +2,10 @@
  * Logging: one line per event on stderr, "level=L event=E key=value ...".
  *
  * The level is process-wide. DC_LOG_DEBUG() tests it before evaluating its arguments, so a
- * debug line costs one predictable branch when debug is off. When $JOURNAL_STREAM is set
+ * debug line costs one predictable branch when debug is off. The main thread changes the
+ * level at reload while workers test it, so both sides use relaxed atomics: no ordering is
+ * needed (a worker may log one more or one fewer debug line around a reload), only the
+ * absence of a data race, and a relaxed load is a plain load on the CPUs we run on. When $JOURNAL_STREAM is set
  * (stderr is connected to journald) each line starts with "<N>" so journald keeps the
  * priority (sd-daemon(3)). Each line is written with a single write(2), so lines from
  * different threads never interleave.
@@ -19,6 +22,7 @@ enum dc_log_level {
     DC_LOG_DEBUG = 3, /* per query / per request detail */
 };
 
+/* Read with dc_log_enabled(), written with dc_log_set_level(): never directly. */
 extern int dc_log_level_current;
 
 /* Sets the level; reads $JOURNAL_STREAM once to decide on "<N>" prefixes. */
@@ -36,7 +40,8 @@ void dc_log(enum dc_log_level level, const char *event, const char *fields, ...)
 /* Redirects output to fd (tests); -1 restores stderr. */
 void dc_log_set_fd(int fd);
 
-#define dc_log_enabled(level) ((int)(level) <= dc_log_level_current)
+#define dc_log_enabled(level)                                                                      \
+    ((int)(level) <= __atomic_load_n(&dc_log_level_current, __ATOMIC_RELAXED))
 
 #define DC_LOG_ERROR(event, ...) dc_log(DC_LOG_ERROR, event, __VA_ARGS__)
 #define DC_LOG_WARN(event, ...)  dc_log(DC_LOG_WARN, event, __VA_ARGS__)

@@ -3,10 +3,21 @@
 Each test is a plain script (run by ctest) that imports this module. A Daemon runs one
 duet binary in a temp dir with a generated config, a NOTIFY_SOCKET the harness listens on
 (readiness comes from READY=1, as under systemd), stderr captured to a file, and is stopped
-by PID (TERM, then KILL after a deadline). After a test, stderr is checked for sanitizer
-reports. Every wait has a deadline.
+by PID (TERM, then KILL after a deadline). Every wait has a deadline.
+
+Every stop of a Daemon checks it (nginx-tests fails a test on any [alert]): the daemon must
+have exited 0, and its stderr must hold no sanitizer report, no error-level line and no
+sign of an unclean shutdown (handles left open, a loop that would not close) unless the
+test declared that event: Daemon(..., expect_errors=["reload_error"]). A test that
+provokes an error it did not declare fails.
+
+A test skips (exit 77, reason printed) only before its tests start, when something it needs
+is missing; scripts/test.sh fails the suite on a skip it does not allow (see there). A
+skip() from inside a test function is a failure of that test (run() below), so a missing
+tool can never turn failures already seen into "Skipped".
 """
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -17,8 +28,9 @@ import time
 SRC = os.environ.get("DUET_SRC", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
 BUILD = os.environ.get("DUET_BUILD", os.path.join(SRC, "build"))
 SANITIZE = os.environ.get("DUET_SANITIZE", "0") in ("1", "ON", "TRUE", "true")
-# Sanitizer builds are a few times slower: stretch the deadlines.
-SLOW = 4 if SANITIZE else 1
+TSAN = os.environ.get("DUET_TSAN", "0") in ("1", "ON", "TRUE", "true")
+# Sanitizer builds are a few times slower (ThreadSanitizer more so): stretch the deadlines.
+SLOW = 6 if TSAN else 4 if SANITIZE else 1
 
 SKIP = 77
 
@@ -74,11 +86,60 @@ def check(cond, what):
         raise Failure(what)
 
 
-class Daemon:
-    """One running duet daemon."""
+# What a sanitizer or a crash leaves on stderr. Never expected: no declaration allows one.
+SANITIZER_REPORTS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                     "WARNING: ThreadSanitizer", "ERROR: ThreadSanitizer",
+                     "AddressSanitizer:DEADLYSIGNAL", "Segmentation fault")
+# Events of an unclean shutdown (common/worker.c, common/lifecycle.c), whatever their level:
+# a handle still open when the worker's loop ended, a loop that would not close.
+UNCLEAN_EVENTS = ("worker_handle_left", "worker_loop_close", "main_loop_close")
+_EVENT = re.compile(r"^(?:<\d>)?level=(\w+) event=(\S+)")
 
-    def __init__(self, name, config_text, workdir=None, args=(), env=None):
+
+def log_problems(text, expect_errors=()):
+    """What in a daemon's stderr text fails a test: sanitizer reports, error-level lines and
+    unclean-shutdown events whose event name is not in expect_errors. Returns a list of
+    descriptions (empty when clean)."""
+    problems = []
+    for bad in SANITIZER_REPORTS:
+        if bad in text:
+            i = text.index(bad)
+            problems.append("sanitizer report '%s':\n%s" % (bad, text[max(0, i - 200):i + 3000]))
+    unexpected = []
+    for line in text.splitlines():
+        m = _EVENT.match(line)
+        if m is None:
+            continue
+        level, event = m.groups()
+        if (level == "error" or event in UNCLEAN_EVENTS) and event not in expect_errors:
+            unexpected.append(line)
+    if unexpected:
+        problems.append("%d unexpected error/unclean-shutdown line(s) (declare a legitimate "
+                        "one with expect_errors=[EVENT]):\n%s" %
+                        (len(unexpected), "\n".join(unexpected[:20])))
+    return problems
+
+
+def check_log(name, text, expect_errors=()):
+    """Fails (Failure) when log_problems() finds anything in text."""
+    problems = log_problems(text, expect_errors)
+    check(not problems, "%s stderr: %s" % (name, "\n".join(problems)))
+
+
+class Daemon:
+    """One running duet daemon.
+
+    expect_errors: event names this test provokes on purpose, allowed at error level (and
+    for the unclean-shutdown events); anything else at error level fails the stop.
+    expect_exit: the exit status stop() requires (default 0; None accepts any). Both may be
+    changed on the object before stop()."""
+
+    def __init__(self, name, config_text, workdir=None, args=(), env=None, expect_errors=(),
+                 expect_exit=0):
         self.name = name
+        self.expect_errors = list(expect_errors)
+        self.expect_exit = expect_exit
+        self.checked = False  # the stop check ran for the current process
         self.dir = workdir or tempfile.mkdtemp(prefix="duet-it-")
         self.conf = os.path.join(self.dir, name + ".conf")
         with open(self.conf, "w") as f:
@@ -100,6 +161,7 @@ class Daemon:
         self.notify.bind(npath)
         self.env["NOTIFY_SOCKET"] = npath
         self.errf = open(self.stderr_path, "ab")
+        self.checked = False
         self.proc = subprocess.Popen([binary(self.name), "-c", self.conf] + self.args,
                                      stdin=subprocess.DEVNULL, stdout=self.errf,
                                      stderr=self.errf, env=self.env)
@@ -130,16 +192,33 @@ class Daemon:
         self.proc.send_signal(sig)
 
     def stop(self, timeout=15):
-        """SIGTERM, wait for exit (KILL after the deadline); returns the exit status."""
-        if self.proc is None or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else None
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout * SLOW)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
-            raise Failure("%s did not stop within %ss of SIGTERM" % (self.name, timeout))
+        """SIGTERM (unless it has exited already), wait for exit (KILL after the deadline),
+        then check the stop once per process: exit status expect_exit, and check_clean().
+        Returns the exit status; raises Failure when a check fails."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout * SLOW)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+                self.checked = True
+                raise Failure("%s did not stop within %ss of SIGTERM; stderr:\n%s" %
+                              (self.name, timeout * SLOW, self.stderr()[-3000:]))
+        rc = self.proc.returncode
+        if not self.checked:
+            self.checked = True  # once: close() after a failed stop() does not repeat it
+            err = self.stderr()
+            problems = log_problems(err, self.expect_errors)
+            if self.expect_exit is not None and rc != self.expect_exit:
+                # A sanitizer's report, when there is one, says more than its exit status.
+                problems.insert(0, "exited with status %s (want %s)%s%s" % (
+                    rc, self.expect_exit, " (killed by signal %d)" % -rc if rc < 0 else "",
+                    "" if problems else "; stderr:\n" + err[-3000:]))
+            check(not problems, "%s: %s" % (self.name, "\n".join(problems)))
+        return rc
 
     def stderr(self):
         try:
@@ -149,11 +228,10 @@ class Daemon:
             return ""
 
     def check_clean(self):
-        """Fails if stderr holds a sanitizer report or a crash."""
-        err = self.stderr()
-        for bad in ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer",
-                    "Segmentation fault", "level=error event=loop_not_closed"):
-            check(bad not in err, "%s stderr has '%s':\n%s" % (self.name, bad, err[-4000:]))
+        """Fails if stderr holds a sanitizer report, an error-level line or an unclean
+        shutdown event not in expect_errors (see log_problems). stop() calls it; a test may
+        call it any time."""
+        check_log(self.name, self.stderr(), self.expect_errors)
 
     def close(self):
         try:
@@ -162,6 +240,25 @@ class Daemon:
             if self.notify:
                 self.notify.close()
                 self.notify = None
+
+
+def stop_clean(*daemons):
+    """Stops each daemon given (None is skipped): stop() checks its exit status and stderr.
+    Prints "ok"/"FAIL clean_stop NAME" per daemon, closes it whatever happened, and returns
+    the number of failures, for a test's teardown to add to run()'s."""
+    failed = 0
+    for d in daemons:
+        if d is None:
+            continue
+        try:
+            d.stop()
+            print("ok   %-40s" % ("clean_stop " + d.name))
+        except Exception as e:  # noqa: BLE001 - reported as a failure
+            print("FAIL %-40s %s" % ("clean_stop " + d.name, e))
+            failed += 1
+        finally:
+            d.close()
+    return failed
 
 
 def run(*tests, exit=True):
@@ -173,11 +270,20 @@ def run(*tests, exit=True):
         try:
             t()
             print("ok   %-40s %.2fs" % (t.__name__, time.monotonic() - start))
-        except SystemExit:
-            raise
+        except SystemExit as e:
+            if e.code != SKIP:
+                raise
+            # A skip belongs before the tests start: here it would hide what ran before it.
+            failed += 1
+            print("FAIL %-40s skip() called inside a test function (check what it needs "
+                  "before run())" % t.__name__)
         except Exception as e:  # noqa: BLE001 - report any failure with its text
             failed += 1
             print("FAIL %-40s %s: %s" % (t.__name__, type(e).__name__, e))
+            # A failure in a finally: (a daemon's stop check) replaces the test's own.
+            if isinstance(e.__context__, (Failure, AssertionError)):
+                print("     while handling %s: %s" % (type(e.__context__).__name__,
+                                                       e.__context__))
     print("%d passed, %d failed" % (len(tests) - failed, failed))
     if not exit:
         return failed

@@ -208,7 +208,16 @@ a=$(dig +short +time=5 +tries=1 @127.0.0.1 www.site1.test A 2>&1)
 [ "$a" = 127.0.0.1 ] && ok "resolver answers after reload: $a" || bad "resolver after reload: '$a'"
 
 # --- 5. systemctl stop: exit 0 within the drain deadline, with a connection open ---------
+# The daemon's own lines of the run being stopped (its invocation), not systemd's: a clean
+# stop is "event=daemon_stopping reason=SIGTERM" ... "event=daemon_exit code=0"
+# (common/lifecycle.c), with no error-level line and no handle left open on the way.
+inv_log() { journalctl -q "_SYSTEMD_INVOCATION_ID=$1" --no-pager -o cat; }
+clean_stop_logged() {
+    inv_log "$1" | grep -q 'event=daemon_stopping reason=SIGTERM' &&
+        inv_log "$1" | grep -q 'event=daemon_exit code=0'
+}
 for u in duet-origin duet-resolver; do
+    inv=$(prop "$u" InvocationID)
     t0=$(date +%s%N)
     systemctl stop "$u" >>"$T/check.log" 2>&1
     rc=$?
@@ -220,8 +229,14 @@ for u in duet-origin duet-resolver; do
     else
         bad "systemctl stop $u: rc $rc, ${ms} ms, exit status '$st', result '$res'"
     fi
-    journal_has "$u" "STOPPING|event=stop|Deactivated successfully|Stopped" &&
-        ok "journal: $u stop" || bad "journal: no stop of $u"
+    if [ -n "$inv" ] && wait_for 5 clean_stop_logged "$inv"; then
+        ok "journal: $u logged its own clean stop (daemon_stopping reason=SIGTERM, daemon_exit code=0)"
+    else
+        bad "journal: no clean stop logged by $u (invocation '$inv'): $(inv_log "$inv" 2>&1 | tail -n 3)"
+    fi
+    errs=$(inv_log "$inv" 2>&1 | grep -E '^level=error |event=(worker_handle_left|worker_loop_close|main_loop_close) ')
+    [ -z "$errs" ] && ok "journal: no error-level or unclean-shutdown line from $u's run" ||
+        bad "journal: $u logged: $(echo "$errs" | head -n 5)"
 done
 exec 7>&-
 wait_for 5 bash -c "! kill -0 $client" || kill "$client" 2>/dev/null

@@ -15,7 +15,7 @@ import time
 import urllib.request
 
 from harness import (BUILD, SLOW, Daemon, check, dead_root_hints, dig, dig_answers,
-                     free_port, run, skip)
+                     free_port, run, skip, stop_clean)
 
 res = org = None
 R_PORT = O_PORT = RM_PORT = OM_PORT = None
@@ -190,8 +190,6 @@ def metrics_lines(port):
 
 
 def test_metrics_format():
-    if shutil.which("promtool") is None:
-        skip("promtool not installed (Debian package prometheus; scripts/setup.sh)")
     for port in (RM_PORT, OM_PORT):
         body = metrics_lines(port)
         r = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True,
@@ -212,8 +210,6 @@ def test_metrics_format():
 
 
 def test_prometheus_scrapes_both():
-    if shutil.which("prometheus") is None:
-        skip("prometheus not installed (Debian package prometheus; scripts/setup.sh)")
     port = free_port()
     cfg = os.path.join(work, "prometheus.yml")
     with open(cfg, "w") as f:
@@ -279,7 +275,9 @@ def make_cert():
 def setup():
     global res, org, R_PORT, O_PORT, RM_PORT, OM_PORT
     R_PORT, O_PORT, RM_PORT, OM_PORT = (free_port() for _ in range(4))
-    res = Daemon("duet-resolver", "", workdir=tempfile.mkdtemp(dir=work))
+    # The broken reloads below are logged at error level, once per mistake.
+    res = Daemon("duet-resolver", "", workdir=tempfile.mkdtemp(dir=work),
+                 expect_errors=["reload_error"])
     with open(res.conf, "w") as f:
         f.write(resolver_conf("10.0.0.1"))
     res.start()
@@ -299,27 +297,26 @@ server-name = s1.test
 root = %s
 cert = %s
 key = %s
-""" % (work, OM_PORT, O_PORT, root, pem, key), workdir=tempfile.mkdtemp(dir=work))
+""" % (work, OM_PORT, O_PORT, root, pem, key), workdir=tempfile.mkdtemp(dir=work),
+                 expect_errors=["reload_error"])
     org.start()
     subprocess.run(["curl", "-sk", "-o", "/dev/null", "https://127.0.0.1:%d/" % O_PORT],
                    timeout=30)
 
 
 if __name__ == "__main__":
-    setup()
+    # Every tool is looked for before anything starts: a skip can only mean nothing ran.
+    for tool in ("promtool", "prometheus", "openssl", "curl", "dig"):
+        if shutil.which(tool) is None:
+            skip("%s not installed (scripts/setup.sh installs it)" % tool)
     failed = 1
     try:
+        setup()
         failed = run(test_resolver_control_commands, test_resolver_reload_good_and_broken,
                      test_control_errors, test_origin_control_commands,
                      test_origin_reload_root_and_cert, test_metrics_format,
                      test_prometheus_scrapes_both, exit=False)
     finally:
-        for d in (res, org):
-            if d:
-                rc = d.stop()
-                if rc != 0:
-                    print("FAIL %s exited %s" % (d.name, rc))
-                    failed += 1
-                d.check_clean()
-                d.close()
+        # Each daemon is stopped and checked (exit 0, no undeclared error).
+        failed += stop_clean(res, org)
     raise SystemExit(1 if failed else 0)

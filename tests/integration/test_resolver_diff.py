@@ -27,7 +27,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from harness import SLOW, SRC, Daemon, Lab, check, dig, free_port, run
+from harness import SLOW, SRC, Daemon, Lab, check, dig, free_port, run, skip, stop_clean
 
 lab = None
 res = None
@@ -551,8 +551,7 @@ def with_stub(mode, records, body, glue=True):
     try:
         d, port = stub_resolver(stub.addr, workdir)
         body(stub, d, port)
-        d.stop()
-        d.check_clean()
+        d.stop()  # checks exit 0 and a clean stderr
         shutil.rmtree(workdir, ignore_errors=True)  # kept, with the debug log, on failure
     finally:
         if d:
@@ -629,7 +628,6 @@ def setup():
     global lab, res, PORT, UB_PORT, unbound_started
     for tool in ("unbound", "dig"):
         if subprocess.run(["sh", "-c", "command -v " + tool], capture_output=True).returncode:
-            from harness import skip
             skip(tool + " is not installed")
     lab = Lab().start()
     PORT = free_port()
@@ -650,13 +648,11 @@ allow = 127.0.0.1/32
 
 
 def teardown():
+    """Stops the resolver (exit 0, clean stderr: harness.stop_clean), Unbound and the lab;
+    returns the number of failures."""
     try:
-        if res:
-            res.stop()
-            res.check_clean()
+        return stop_clean(res)
     finally:
-        if res:
-            res.close()
         if unbound_started:
             unbound_sh('lab_unbound_stop "%s"' % lab.dir)
         if lab:
@@ -672,6 +668,6 @@ if __name__ == "__main__":
                      test_case_folding_server_ignored,
                      test_priming_without_glue_keeps_hint_addresses, exit=False)
     finally:
-        teardown()
+        failed += teardown()
     print("total %.1fs" % (time.monotonic() - t0))
     raise SystemExit(1 if failed else 0)

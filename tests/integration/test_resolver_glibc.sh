@@ -74,6 +74,9 @@ rc=0
 wait "$pid" || rc=$?
 pid=
 [ "$rc" -eq 0 ] && ok "resolver stopped cleanly" || bad "resolver exit $rc"
-if grep -qE 'AddressSanitizer|runtime error|LeakSanitizer' "$work/r.log"; then bad "sanitizer report"; cat "$work/r.log"; fi
+if grep -qE 'AddressSanitizer|runtime error|LeakSanitizer|ThreadSanitizer' "$work/r.log"; then bad "sanitizer report"; cat "$work/r.log"; fi
+# As harness.py's check at every stop: no error-level line, no handle left at shutdown.
+errs=$(grep -E '^level=error |event=(worker_handle_left|worker_loop_close|main_loop_close) ' "$work/r.log" || true)
+[ -z "$errs" ] && ok "no error-level or unclean-shutdown line" || bad "resolver logged: $errs"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

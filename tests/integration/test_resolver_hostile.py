@@ -8,7 +8,7 @@ import socket
 import struct
 import time
 
-from harness import SLOW, Daemon, check, dead_root_hints, free_port, run
+from harness import SLOW, Daemon, check, dead_root_hints, free_port, run, stop_clean
 
 res = None
 PORT = None
@@ -221,21 +221,12 @@ data = www.local.test. 300 IN A 10.1.2.3
 
 
 if __name__ == "__main__":
-    setup()
     failed = 1
     try:
+        setup()
         failed = run(test_malformed_udp, test_random_bytes_udp,
                      test_tcp_pipelined_and_garbage_frames, test_tcp_stalls_are_cut,
                      test_tcp_zero_length_and_oversized_frames, exit=False)
     finally:
-        rc = res.stop()
-        res.close()
-    if rc != 0:
-        print("resolver exited %s" % rc)
-        failed += 1
-    try:
-        res.check_clean()
-    except Exception as e:  # noqa: BLE001
-        print("FAIL check_clean: %s" % e)
-        failed += 1
+        failed += stop_clean(res)  # exit 0, clean stderr
     raise SystemExit(1 if failed else 0)

@@ -9,7 +9,8 @@ import subprocess
 import tempfile
 import time
 
-from harness import BUILD, SLOW, check, dead_root_hints, dig, dig_answers, free_port, run, skip
+from harness import (BUILD, SLOW, check, check_log, dead_root_hints, dig, dig_answers,
+                     free_port, run, skip)
 
 work = tempfile.mkdtemp(prefix="duet-sa-")
 
@@ -58,7 +59,7 @@ def test_resolver_adopts_udp_socket():
     finally:
         rc = stop(p)
     check(rc == 0, "resolver exit %s" % rc)
-    check("runtime error" not in read(logp) and "AddressSanitizer" not in read(logp), read(logp))
+    check_log("duet-resolver", read(logp))
 
 
 def test_origin_adopts_tcp_socket():
@@ -84,6 +85,7 @@ def test_origin_adopts_tcp_socket():
     finally:
         rc = stop(p)
     check(rc == 0, "origin exit %s" % rc)
+    check_log("duet-origin", read(logp))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 /* Unit tests for common/log.c: line format, levels, journald prefixes, that debug arguments
- * are not evaluated when debug is off, and truncation of long lines. */
+ * are not evaluated when debug is off, truncation of long lines, and that a level set by one
+ * thread while others test it is not a data race (seen by the ThreadSanitizer build). */
 #include "common/log.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -86,6 +88,31 @@ test_level_names(void)
     ASSERT_STR_EQ(dc_log_level_name(DC_LOG_INFO), "info");
 }
 
+/* The main thread sets the level at reload while workers test it before every debug line:
+ * under -DDUET_TSAN=ON a plain read of the level beside the setter is reported as a race. */
+static void *
+set_levels(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 20000; i++)
+        dc_log_set_level(i % 2 ? DC_LOG_DEBUG : DC_LOG_INFO);
+    return NULL;
+}
+
+static void
+test_level_set_while_threads_read(void)
+{
+    pthread_t t;
+    ASSERT_EQ(pthread_create(&t, NULL, set_levels, NULL), 0);
+    int seen_debug = 0;
+    for (int i = 0; i < 20000; i++)
+        seen_debug += dc_log_enabled(DC_LOG_DEBUG);
+    ASSERT_EQ(pthread_join(t, NULL), 0);
+    ASSERT(seen_debug >= 0);
+    dc_log_set_level(DC_LOG_INFO);
+    ASSERT(!dc_log_enabled(DC_LOG_DEBUG));
+}
+
 int
 main(void)
 {
@@ -95,6 +122,7 @@ main(void)
     TEST_RUN(test_journal_prefix);
     TEST_RUN(test_long_line_is_cut);
     TEST_RUN(test_level_names);
+    TEST_RUN(test_level_set_while_threads_read);
     dc_log_set_fd(-1);
     return 0;
 }
