@@ -164,6 +164,20 @@ def test_identical_queries_resolved_once():
     # Loopback answers in microseconds: hold the daemon still while the clients ask, so
     # every query is waiting when it resumes, as under real upstream latency.
     res.signal(signal.SIGSTOP)
+    # SIGSTOP takes effect asynchronously: wait until every thread is stopped, or the first
+    # query can be resolved before the others arrive and they become cache hits.
+    task = "/proc/%d/task" % res.proc.pid
+    for _ in range(200):
+        states = []
+        for t in os.listdir(task):
+            try:
+                with open(os.path.join(task, t, "stat")) as f:
+                    states.append(f.read().rsplit(")", 1)[1].split()[0])
+            except OSError:
+                pass
+        if states and all(st in ("T", "t") for st in states):
+            break
+        time.sleep(0.01)
     for i in range(10):
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.settimeout(10)
