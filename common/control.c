@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/life.h"
 #include "common/log.h"
 #include "common/stats.h"
 
@@ -17,6 +18,7 @@
 #define CLIENT_TIMEOUT_MS 5000
 
 struct dc_control {
+    struct dc_life life; /* its own reference + one per client; the server handle */
     union {
         uv_pipe_t pipe;
         uv_tcp_t tcp;
@@ -27,11 +29,10 @@ struct dc_control {
     dc_control_cb cb;
     void *arg;
     struct client *clients;
-    bool closing;
-    bool server_closed; /* its close callback ran: free once no client is left */
 };
 
 struct client {
+    struct dc_life life; /* its own reference + the reply's write; stream and timer */
     struct dc_control *ctl;
     struct client *next, *prev;
     union {
@@ -41,8 +42,6 @@ struct client {
     uv_timer_t timer;
     uv_write_t wreq;
     char head[160];
-    int pending_closes;
-    bool closing;
     size_t len;
     char line[MAX_LINE + 1];
     struct dc_control_reply reply;
@@ -77,11 +76,24 @@ dc_control_printf(struct dc_control_reply *r, const char *fmt, ...)
 }
 
 static void
-client_closed(uv_handle_t *h)
+control_free(struct dc_life *l)
 {
-    struct client *c = h->data;
-    if (--c->pending_closes > 0)
-        return;
+    struct dc_control *ctl = DC_LIFE_OWNER(l, struct dc_control, life);
+    free(ctl->path);
+    free(ctl);
+}
+
+static void
+server_closed(uv_handle_t *h)
+{
+    struct dc_control *ctl = h->data;
+    dc_life_handle_closed(&ctl->life);
+}
+
+static void
+client_free(struct dc_life *l)
+{
+    struct client *c = DC_LIFE_OWNER(l, struct client, life);
     struct dc_control *ctl = c->ctl;
     if (c->prev)
         c->prev->next = c->next;
@@ -91,26 +103,45 @@ client_closed(uv_handle_t *h)
         c->next->prev = c->prev;
     free(c->reply.buf);
     free(c);
-    if (ctl->server_closed && ctl->clients == NULL)
-        free(ctl);
+    dc_life_unref(&ctl->life); /* the last client of a closed server frees it */
+}
+
+static void
+client_closed(uv_handle_t *h)
+{
+    struct client *c = h->data;
+    dc_life_handle_closed(&c->life);
 }
 
 static void
 client_close(struct client *c)
 {
-    if (c->closing)
+    if (dc_life_closing(&c->life))
         return;
-    c->closing = true;
-    c->pending_closes = 2;
-    uv_close((uv_handle_t *)&c->stream, client_closed);
-    uv_close((uv_handle_t *)&c->timer, client_closed);
+    uv_timer_stop(&c->timer);
+    uv_handle_t *hs[] = {(uv_handle_t *)&c->stream, (uv_handle_t *)&c->timer};
+    dc_life_close(&c->life, hs, 2, client_closed);
 }
 
 static void
 on_written(uv_write_t *w, int status)
 {
+    struct client *c = w->data;
     (void)status;
-    client_close(w->data);
+    client_close(c);
+    dc_life_unref(&c->life); /* the write's */
+}
+
+/* Writes the reply (nb buffers) and closes once it is out. */
+static void
+client_reply(struct client *c, uv_buf_t *b, unsigned nb)
+{
+    c->wreq.data = c;
+    if (uv_write(&c->wreq, (uv_stream_t *)&c->stream, b, nb, on_written) < 0) {
+        client_close(c);
+        return;
+    }
+    dc_life_ref(&c->life);
 }
 
 static void
@@ -151,9 +182,7 @@ run_command(struct client *c)
         b[nb++] = uv_buf_init(c->head, (unsigned)n);
     }
     b[nb++] = uv_buf_init(c->reply.buf ? c->reply.buf : c->head, (unsigned)c->reply.len);
-    c->wreq.data = c;
-    if (uv_write(&c->wreq, (uv_stream_t *)&c->stream, b, nb, on_written) < 0)
-        client_close(c);
+    client_reply(c, b, nb);
 }
 
 static void
@@ -184,9 +213,7 @@ on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         dc_control_printf(&c->reply, "error: command line longer than %d bytes\n", MAX_LINE);
         uv_read_stop(s);
         uv_buf_t b = uv_buf_init(c->reply.buf, (unsigned)c->reply.len);
-        c->wreq.data = c;
-        if (uv_write(&c->wreq, s, &b, 1, on_written) < 0)
-            client_close(c);
+        client_reply(c, &b, 1);
     }
 }
 
@@ -200,11 +227,13 @@ static void
 on_connection(uv_stream_t *server, int status)
 {
     struct dc_control *ctl = server->data;
-    if (status < 0 || ctl->closing)
+    if (status < 0 || dc_life_closing(&ctl->life))
         return;
     struct client *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return;
+    dc_life_init(&c->life, client_free);
+    dc_life_ref(&ctl->life); /* dropped by client_free */
     c->ctl = ctl;
     if (ctl->http)
         uv_tcp_init(ctl->loop, &c->stream.tcp);
@@ -225,13 +254,13 @@ on_connection(uv_stream_t *server, int status)
     uv_timer_start(&c->timer, on_timeout, CLIENT_TIMEOUT_MS, 0);
 }
 
+/* Closes the listening handle and drops the server's own reference: it is freed once the
+ * handle has closed and its last client is gone. */
 static void
-server_closed(uv_handle_t *h)
+server_close(struct dc_control *ctl)
 {
-    struct dc_control *ctl = h->data;
-    ctl->server_closed = true;
-    if (ctl->clients == NULL)
-        free(ctl);
+    uv_handle_t *hs[] = {(uv_handle_t *)&ctl->server};
+    dc_life_close(&ctl->life, hs, 1, server_closed);
 }
 
 struct dc_control *
@@ -243,6 +272,7 @@ dc_control_open(uv_loop_t *loop, const char *path, dc_control_cb cb, void *arg, 
         *err = -ENOMEM;
         return NULL;
     }
+    dc_life_init(&ctl->life, control_free);
     ctl->loop = loop;
     ctl->cb = cb;
     ctl->arg = arg;
@@ -258,10 +288,7 @@ dc_control_open(uv_loop_t *loop, const char *path, dc_control_cb cb, void *arg, 
         rc = uv_listen((uv_stream_t *)&ctl->server, 16, on_connection);
     if (rc < 0) {
         *err = rc;
-        free(ctl->path);
-        ctl->path = NULL;
-        ctl->closing = true;
-        uv_close((uv_handle_t *)&ctl->server, server_closed); /* frees ctl */
+        server_close(ctl); /* frees ctl */
         return NULL;
     }
     chmod(path, 0660);
@@ -277,6 +304,7 @@ dc_control_open_http(uv_loop_t *loop, const union dc_sockaddr *addr, dc_control_
         *err = -ENOMEM;
         return NULL;
     }
+    dc_life_init(&ctl->life, control_free);
     ctl->loop = loop;
     ctl->cb = cb;
     ctl->arg = arg;
@@ -289,8 +317,7 @@ dc_control_open_http(uv_loop_t *loop, const union dc_sockaddr *addr, dc_control_
         rc = uv_listen((uv_stream_t *)&ctl->server.tcp, 64, on_connection);
     if (rc < 0) {
         *err = rc;
-        ctl->closing = true;
-        uv_close((uv_handle_t *)&ctl->server, server_closed);
+        server_close(ctl); /* frees ctl */
         return NULL;
     }
     return ctl;
@@ -299,16 +326,13 @@ dc_control_open_http(uv_loop_t *loop, const union dc_sockaddr *addr, dc_control_
 void
 dc_control_close(struct dc_control *ctl)
 {
-    if (ctl == NULL || ctl->closing)
+    if (ctl == NULL || dc_life_closing(&ctl->life))
         return;
-    ctl->closing = true;
     if (ctl->path)
         unlink(ctl->path);
-    free(ctl->path);
-    ctl->path = NULL;
     for (struct client *c = ctl->clients; c; c = c->next)
         client_close(c);
-    uv_close((uv_handle_t *)&ctl->server, server_closed);
+    server_close(ctl);
 }
 
 int

@@ -177,7 +177,10 @@ static const struct dc_conf_option top[] = {
     DC_CONF_OPT_DURATION("cache-max-negative-ttl", struct dr_conf, cache_max_negative_ttl_ms,
                          "1h", 0, 86400000, "cap for NXDOMAIN/NODATA lifetimes"),
     DC_CONF_OPT_DURATION("tcp-idle-timeout", struct dr_conf, tcp_idle_timeout_ms, "10s", 100,
-                         600000, "close a client TCP connection idle this long"),
+                         600000,
+                         "client TCP deadline: a query must be complete this long after its "
+                         "first byte (bytes do not extend it); a connection with nothing in "
+                         "flight is closed after this long idle"),
     DC_CONF_OPT_DURATION("upstream-timeout", struct dr_conf, upstream_timeout_ms, "1500ms", 50,
                          30000, "longest wait for one upstream reply before trying another"),
     DC_CONF_OPT_INT("max-upstream-queries", struct dr_conf, max_upstream_queries, "64", 4, 1000,
@@ -185,7 +188,8 @@ static const struct dc_conf_option top[] = {
     DC_CONF_OPT_INT("max-cname-chain", struct dr_conf, max_cname_chain, "11", 1, 64,
                     "CNAMEs followed for one query before SERVFAIL"),
     DC_CONF_OPT_INT("tcp-clients", struct dr_conf, tcp_clients_per_worker, "512", 1, 100000,
-                    "client TCP connections per worker; more wait in the backlog"),
+                    "client TCP connections per worker; one over the limit is accepted and "
+                    "closed at once (hosts outside allow are closed at accept and never count)"),
     DC_CONF_OPT_INT("num-queries-per-thread", struct dr_conf, queries_per_thread, "2048", 16,
                     1000000,
                     "resolutions in flight per worker (NS-name lookups included); a query "

@@ -241,7 +241,7 @@ dr_control_metrics(void *arg, int argc, char **argv, struct dc_control_reply *r)
                        "Upstream queries failed otherwise (refused, lame, unreachable).", NULL,
                        NULL, up_err, 1);
     dc_control_counter(r, &sh->stats, "duet_resolver_refused_clients_total",
-                       "Queries refused by access control.", NULL, NULL, refused, 1);
+                       "Queries and TCP connections refused by access control.", NULL, NULL, refused, 1);
     dc_control_counter(r, &sh->stats, "duet_resolver_local_answers_total",
                        "Queries answered from local zones.", NULL, NULL, local, 1);
     dc_control_counter(r, &sh->stats, "duet_resolver_inflight_joins_total",

@@ -4,13 +4,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/acl.h"
+#include "common/life.h"
 #include "common/listen.h"
 #include "common/log.h"
 #include "resolver/query.h"
 #include "resolver/worker.h"
 
-#define TCP_MAX_PENDING 64      /* queries in flight per connection before reading pauses */
-#define TCP_BUF_MAX     (65535 + 2)
+#define TCP_MAX_PENDING     64          /* queries in flight per connection; more wait */
+#define TCP_WRITE_QUEUE_MAX (64 * 1024) /* reply bytes a client has not read; more wait */
+#define TCP_BUF_MAX         (65535 + 2)
 
 /* ---- UDP ---- */
 
@@ -94,8 +97,8 @@ udp_on_read(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockad
         return;
     u->c.wk = wk;
     u->c.q = q;
-    u->c.limit = q.udp_size < wk->conf->edns_buffer_size ? q.udp_size
-                                                               : (size_t)wk->conf->edns_buffer_size;
+    u->c.limit =
+        q.udp_size < wk->conf->edns_buffer_size ? q.udp_size : (size_t)wk->conf->edns_buffer_size;
     u->c.send = udp_client_send;
     u->sock = h;
     u->peer = *peer;
@@ -104,18 +107,26 @@ udp_on_read(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockad
 
 /* ---- TCP ---- */
 
+/*
+ * One client connection. Its life (common/life.h) holds the connection's own reference, one
+ * per query being resolved, one per write in flight, and one around every drain (a query
+ * answered synchronously may close the connection while the drain still runs).
+ */
 struct dr_tcp_conn {
+    struct dc_life life;
     struct dr_worker *wk;
     uv_tcp_t tcp;
-    uv_timer_t idle;
+    uv_timer_t deadline; /* tcp-idle-timeout: see listen.h */
+    uv_idle_t resume;    /* a drain deferred to the next loop turn */
     struct dr_tcp_conn *next, *prev;
-    int refs;           /* the connection's own + one per query in flight + one per write */
-    int pending_closes;
-    bool closing;
-    bool reading;
-    size_t pending;     /* queries being resolved */
-    uint8_t *buf;
-    size_t len, cap;
+    union dc_sockaddr peer;
+    bool counted;   /* in wk->tcp_clients */
+    bool reading;   /* uv_read_start is in force */
+    bool draining;  /* tcp_drain is on the stack: nested calls return at once */
+    bool wrote;     /* a queued write completed since the deadline was armed */
+    size_t pending; /* queries being resolved */
+    uint8_t *buf;   /* buf[head, len) holds bytes not yet taken as messages */
+    size_t head, len, cap;
 };
 
 struct tcp_client {
@@ -126,17 +137,13 @@ struct tcp_client {
 struct tcp_write {
     uv_write_t req;
     struct dr_tcp_conn *conn;
-    size_t len;
     uint8_t data[];
 };
 
-static void conn_close(struct dr_tcp_conn *c);
-
 static void
-conn_unref(struct dr_tcp_conn *c)
+conn_free(struct dc_life *l)
 {
-    if (--c->refs > 0 || c->pending_closes > 0)
-        return;
+    struct dr_tcp_conn *c = DC_LIFE_OWNER(l, struct dr_tcp_conn, life);
     struct dr_worker *wk = c->wk;
     if (c->prev)
         c->prev->next = c->next;
@@ -144,7 +151,8 @@ conn_unref(struct dr_tcp_conn *c)
         wk->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    wk->tcp_clients--;
+    if (c->counted)
+        wk->tcp_clients--;
     free(c->buf);
     free(c);
 }
@@ -153,45 +161,88 @@ static void
 conn_on_closed(uv_handle_t *h)
 {
     struct dr_tcp_conn *c = h->data;
-    c->pending_closes--;
-    c->refs++; /* conn_unref decrements */
-    conn_unref(c);
+    dc_life_handle_closed(&c->life);
+}
+
+static bool
+conn_closing(const struct dr_tcp_conn *c)
+{
+    return dc_life_closing(&c->life);
 }
 
 static void
 conn_close(struct dr_tcp_conn *c)
 {
-    if (c->closing)
+    if (conn_closing(c))
         return;
-    c->closing = true;
-    uv_timer_stop(&c->idle);
-    c->pending_closes = 2;
-    uv_close((uv_handle_t *)&c->tcp, conn_on_closed);
-    uv_close((uv_handle_t *)&c->idle, conn_on_closed);
-    conn_unref(c); /* the connection's own reference */
+    uv_timer_stop(&c->deadline);
+    uv_idle_stop(&c->resume);
+    c->reading = false; /* uv_close stops reading */
+    uv_handle_t *hs[] = {(uv_handle_t *)&c->tcp, (uv_handle_t *)&c->deadline,
+                         (uv_handle_t *)&c->resume};
+    dc_life_close(&c->life, hs, sizeof(hs) / sizeof(hs[0]), conn_on_closed);
+}
+
+static size_t
+write_queue(const struct dr_tcp_conn *c)
+{
+    return uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp);
+}
+
+/* Whether the connection may take another query from its buffer: not closing, the worker
+ * not stopping, fewer than TCP_MAX_PENDING queries in flight, and the replies the client
+ * has not read yet within TCP_WRITE_QUEUE_MAX. Reading runs exactly while this holds. */
+static bool
+can_take(const struct dr_tcp_conn *c)
+{
+    return !conn_closing(c) && !c->wk->stopping && c->pending < TCP_MAX_PENDING &&
+           write_queue(c) < TCP_WRITE_QUEUE_MAX;
+}
+
+static void on_deadline(uv_timer_t *t);
+
+static void
+arm_deadline(struct dr_tcp_conn *c)
+{
+    uint64_t ms = (uint64_t)c->wk->conf->tcp_idle_timeout_ms;
+    c->wrote = false;
+    uv_timer_start(&c->deadline, on_deadline, ms, 0);
+}
+
+static void on_resume(uv_idle_t *h);
+
+/* After a query finished or a write completed: if the connection may take queries again
+ * and is not reading, drain it on the next loop turn. Never drains here: the caller may be
+ * the iterator delivering an answer, or a drain further up the stack. */
+static void
+maybe_resume(struct dr_tcp_conn *c)
+{
+    if (!c->reading && !c->draining && can_take(c))
+        uv_idle_start(&c->resume, on_resume);
 }
 
 static void
 on_tcp_written(uv_write_t *req, int status)
 {
     struct tcp_write *w = req->data;
-    (void)status;
     struct dr_tcp_conn *c = w->conn;
     free(w);
-    conn_unref(c);
+    if (status == 0 && !conn_closing(c)) {
+        c->wrote = true;
+        maybe_resume(c);
+    }
+    dc_life_unref(&c->life);
 }
-
-static void tcp_resume(struct dr_tcp_conn *c);
 
 static void
 tcp_write(struct dr_tcp_conn *c, const uint8_t *reply, size_t len)
 {
-    if (c->closing)
+    if (conn_closing(c))
         return;
     uint8_t prefix[2];
     dr_put16(prefix, (uint16_t)len);
     uv_buf_t bufs[2] = {uv_buf_init((char *)prefix, 2), uv_buf_init((char *)reply, (unsigned)len)};
-    int n = uv_try_write((uv_stream_t *)&c->tcp, bufs, 2);
+    int n = uv_try_write((uv_stream_t *)&c->tcp, bufs, 2); /* UV_EAGAIN behind queued writes */
     if (n == (int)len + 2)
         return;
     size_t done = n > 0 ? (size_t)n : 0;
@@ -199,7 +250,7 @@ tcp_write(struct dr_tcp_conn *c, const uint8_t *reply, size_t len)
         conn_close(c);
         return;
     }
-    /* Queue the rest. */
+    /* Queue the rest; it counts against TCP_WRITE_QUEUE_MAX until written. */
     size_t rest = len + 2 - done;
     struct tcp_write *w = malloc(sizeof(*w) + rest);
     if (w == NULL) {
@@ -212,7 +263,6 @@ tcp_write(struct dr_tcp_conn *c, const uint8_t *reply, size_t len)
     } else {
         memcpy(w->data, reply + (done - 2), rest);
     }
-    w->len = rest;
     w->conn = c;
     w->req.data = w;
     uv_buf_t b = uv_buf_init((char *)w->data, (unsigned)rest);
@@ -221,9 +271,11 @@ tcp_write(struct dr_tcp_conn *c, const uint8_t *reply, size_t len)
         conn_close(c);
         return;
     }
-    c->refs++;
+    dc_life_ref(&c->life);
 }
 
+/* The answer to one query: written, then the connection may take more. Runs from the
+ * iterator, or synchronously inside dr_query_resolve when a resolution fails at once. */
 static void
 tcp_client_send(struct dr_client *cl, const uint8_t *reply, size_t len)
 {
@@ -235,13 +287,16 @@ tcp_client_send(struct dr_client *cl, const uint8_t *reply, size_t len)
         tcp_write(c, wk->out, (size_t)n);
     free(t);
     c->pending--;
-    if (!c->closing) {
-        if (c->pending == 0 && wk->stopping)
+    if (!conn_closing(c)) {
+        if (c->pending == 0 && wk->stopping) {
             conn_close(c);
-        else
-            tcp_resume(c);
+        } else {
+            if (c->pending == 0 && c->len == c->head)
+                arm_deadline(c); /* idle from now */
+            maybe_resume(c);
+        }
     }
-    conn_unref(c);
+    dc_life_unref(&c->life);
 }
 
 static void
@@ -259,61 +314,101 @@ tcp_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
             c->cap = ncap;
         }
     }
+    /* No room (out of memory): libuv reports UV_ENOBUFS and the connection closes. */
     *buf = uv_buf_init((char *)c->buf + c->len, (unsigned)(c->cap - c->len));
 }
 
-/* Handles every complete message in the buffer. */
+static void tcp_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
+/* Starts or stops reading so that it runs exactly while can_take() holds. */
 static void
-tcp_drain_buffer(struct dr_tcp_conn *c)
+update_reading(struct dr_tcp_conn *c)
 {
-    struct dr_worker *wk = c->wk;
-    size_t off = 0;
-    while (!c->closing && c->len - off >= 2 && c->pending < TCP_MAX_PENDING) {
-        size_t mlen = dr_get16(c->buf + off);
-        if (mlen == 0) {
+    bool want = can_take(c);
+    if (want && !c->reading) {
+        if (uv_read_start((uv_stream_t *)&c->tcp, tcp_alloc, tcp_on_read) < 0) {
             conn_close(c);
             return;
         }
-        if (c->len - off < mlen + 2)
-            break;
-        const uint8_t *msg = c->buf + off + 2;
-        off += mlen + 2;
-        union dc_sockaddr peer;
-        int plen = sizeof(peer);
-        if (uv_tcp_getpeername(&c->tcp, &peer.sa, &plen) < 0) {
-            conn_close(c);
-            return;
-        }
-        struct dr_msg_query q;
-        int n = dr_query_process(wk, msg, mlen, &peer, true, &q, wk->out, sizeof(wk->out));
-        if (n > 0) {
-            tcp_write(c, wk->out, (size_t)n);
-            continue;
-        }
-        if (n < 0)
-            continue;
-        struct tcp_client *t = malloc(sizeof(*t));
-        if (t == NULL)
-            continue;
-        t->c.wk = wk;
-        t->c.q = q;
-        t->c.limit = 65535;
-        t->c.send = tcp_client_send;
-        t->conn = c;
-        c->refs++;
-        c->pending++;
-        dr_query_resolve(&t->c);
-    }
-    if (c->closing)
-        return;
-    if (off > 0) {
-        memmove(c->buf, c->buf + off, c->len - off);
-        c->len -= off;
-    }
-    if (c->pending >= TCP_MAX_PENDING && c->reading) {
+        c->reading = true;
+    } else if (!want && c->reading) {
         uv_read_stop((uv_stream_t *)&c->tcp);
         c->reading = false;
     }
+}
+
+/* Takes one message from the buffer and handles it: answered at once (local data, cache,
+ * errors) or handed to the iterator. */
+static void
+tcp_take(struct dr_tcp_conn *c, const uint8_t *msg, size_t mlen)
+{
+    struct dr_worker *wk = c->wk;
+    struct dr_msg_query q;
+    int n = dr_query_process(wk, msg, mlen, &c->peer, true, &q, wk->out, sizeof(wk->out));
+    if (n > 0) {
+        tcp_write(c, wk->out, (size_t)n);
+        return;
+    }
+    if (n < 0)
+        return;
+    struct tcp_client *t = malloc(sizeof(*t));
+    if (t == NULL)
+        return;
+    t->c.wk = wk;
+    t->c.q = q;
+    t->c.limit = 65535;
+    t->c.send = tcp_client_send;
+    t->conn = c;
+    dc_life_ref(&c->life);
+    c->pending++;
+    dr_query_resolve(&t->c); /* may call tcp_client_send before it returns */
+}
+
+/*
+ * Handles the complete messages in the buffer while the connection may take them. It cannot
+ * re-enter: a reply delivered synchronously (inside dr_query_resolve) only updates counters
+ * and never drains, and each message is consumed (head advanced) before it is handled, so
+ * nothing is seen twice whatever happens inside. The buffer is compacted once, at the end,
+ * when no message pointer into it is live.
+ */
+static void
+tcp_drain(struct dr_tcp_conn *c)
+{
+    if (c->draining || conn_closing(c))
+        return;
+    c->draining = true;
+    dc_life_ref(&c->life);
+    while (can_take(c) && c->len - c->head >= 2) {
+        size_t mlen = dr_get16(c->buf + c->head);
+        if (mlen == 0) {
+            conn_close(c);
+            break;
+        }
+        if (c->len - c->head < mlen + 2)
+            break;
+        const uint8_t *msg = c->buf + c->head + 2;
+        c->head += mlen + 2;
+        arm_deadline(c); /* the next query's time starts now */
+        tcp_take(c, msg, mlen);
+    }
+    c->draining = false;
+    if (!conn_closing(c)) {
+        if (c->head > 0) {
+            memmove(c->buf, c->buf + c->head, c->len - c->head);
+            c->len -= c->head;
+            c->head = 0;
+        }
+        update_reading(c);
+    }
+    dc_life_unref(&c->life);
+}
+
+static void
+on_resume(uv_idle_t *h)
+{
+    struct dr_tcp_conn *c = h->data;
+    uv_idle_stop(h);
+    tcp_drain(c);
 }
 
 static void
@@ -327,35 +422,35 @@ tcp_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
     if (nread == 0)
         return;
+    if (c->len == c->head)
+        arm_deadline(c); /* the first bytes of a query: it has tcp-idle-timeout to finish */
     c->len += (size_t)nread;
-    uv_timer_again(&c->idle);
-    c->refs++; /* replies sent synchronously may close it inside */
-    tcp_drain_buffer(c);
-    if (!c->closing && c->len == c->cap && c->cap >= TCP_BUF_MAX)
-        conn_close(c); /* cannot happen with a 2-byte length; a guard all the same */
-    conn_unref(c);
+    tcp_drain(c);
 }
 
+/* The connection's deadline passed. A query still incomplete is cut (bytes arriving do not
+ * extend it); a connection waiting for its own answers, or whose client is reading them,
+ * gets another period; an idle one, or one whose client reads none of its replies, closes. */
 static void
-tcp_resume(struct dr_tcp_conn *c)
-{
-    if (c->reading || c->closing || c->wk->stopping)
-        return;
-    c->refs++;
-    tcp_drain_buffer(c);
-    if (!c->closing && c->pending < TCP_MAX_PENDING &&
-        uv_read_start((uv_stream_t *)&c->tcp, tcp_alloc, tcp_on_read) == 0)
-        c->reading = true;
-    conn_unref(c);
-}
-
-static void
-on_idle_timeout(uv_timer_t *t)
+on_deadline(uv_timer_t *t)
 {
     struct dr_tcp_conn *c = t->data;
-    if (c->pending > 0)
-        return; /* answers are still coming; the repeat fires again */
-    DC_LOG_DEBUG("tcp_idle_close", "worker=%u", c->wk->id);
+    const char *why;
+    if (c->reading && c->len > c->head) {
+        why = "query_incomplete";
+    } else if (c->pending > 0 || (c->len > c->head && write_queue(c) == 0)) {
+        arm_deadline(c);
+        return;
+    } else if (write_queue(c) > 0) {
+        if (c->wrote) {
+            arm_deadline(c);
+            return;
+        }
+        why = "replies_unread";
+    } else {
+        why = "idle";
+    }
+    DC_LOG_DEBUG("tcp_close", "worker=%u why=%s", c->wk->id, why);
     conn_close(c);
 }
 
@@ -369,36 +464,49 @@ on_connection(uv_stream_t *server, int status)
     if (c == NULL)
         return;
     c->wk = wk;
-    if (uv_tcp_init(wk->loop, &c->tcp) < 0) {
-        free(c);
-        return;
-    }
-    uv_timer_init(wk->loop, &c->idle);
-    c->tcp.data = c;
-    c->idle.data = c;
-    c->refs = 1;
+    dc_life_init(&c->life, conn_free);
     c->next = wk->conns;
     if (wk->conns)
         wk->conns->prev = c;
     wk->conns = c;
-    wk->tcp_clients++;
-    dc_stats_inc(wk->stats, DR_STAT_TCP_CONNECTIONS);
+    if (uv_tcp_init(wk->loop, &c->tcp) < 0 || uv_timer_init(wk->loop, &c->deadline) < 0 ||
+        uv_idle_init(wk->loop, &c->resume) < 0) {
+        conn_close(c); /* closes what was initialised (loop set), frees c */
+        return;
+    }
+    c->tcp.data = c;
+    c->deadline.data = c;
+    c->resume.data = c;
     if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0) {
         conn_close(c);
         return;
     }
+    /* Access control first: a refused host is closed at once and takes no slot. */
+    int plen = sizeof(c->peer);
+    if (uv_tcp_getpeername(&c->tcp, &c->peer.sa, &plen) < 0) {
+        conn_close(c);
+        return;
+    }
+    if (!dc_acl_match(&wk->conf->allow, &c->peer)) {
+        dc_stats_inc(wk->stats, DR_STAT_REFUSED_CLIENTS);
+        if (dc_log_enabled(DC_LOG_DEBUG)) {
+            char a[DC_ADDR_STRLEN];
+            dc_addr_format(&c->peer, false, a, sizeof(a));
+            dc_log(DC_LOG_DEBUG, "tcp_refused", "worker=%u client=%s", wk->id, a);
+        }
+        conn_close(c);
+        return;
+    }
+    c->counted = true;
+    wk->tcp_clients++;
+    dc_stats_inc(wk->stats, DR_STAT_TCP_CONNECTIONS);
     if (wk->tcp_clients > (size_t)wk->conf->tcp_clients_per_worker) {
         DC_LOG_DEBUG("tcp_limit", "worker=%u clients=%zu", wk->id, wk->tcp_clients);
         conn_close(c);
         return;
     }
-    uint64_t idle = (uint64_t)wk->conf->tcp_idle_timeout_ms;
-    uv_timer_start(&c->idle, on_idle_timeout, idle, idle);
-    if (uv_read_start((uv_stream_t *)&c->tcp, tcp_alloc, tcp_on_read) < 0) {
-        conn_close(c);
-        return;
-    }
-    c->reading = true;
+    arm_deadline(c);
+    update_reading(c);
 }
 
 /* ---- start and stop ---- */
@@ -445,10 +553,10 @@ dr_listen_stop(struct dr_worker *wk)
     }
     for (struct dr_tcp_conn *c = wk->conns, *next; c; c = next) {
         next = c->next;
-        if (c->reading) {
-            uv_read_stop((uv_stream_t *)&c->tcp);
-            c->reading = false;
-        }
+        if (conn_closing(c))
+            continue;
+        uv_idle_stop(&c->resume);
+        update_reading(c); /* stops: the worker is stopping */
         if (c->pending == 0)
             conn_close(c);
     }

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/life.h"
 #include "common/log.h"
 #include "resolver/dname.h"
 #include "resolver/msg.h"
@@ -12,6 +13,7 @@
 #define UDP_BUF 4096
 
 struct dr_upstream {
+    struct dc_life life; /* frees after the socket's and the timer's close callbacks */
     uv_loop_t *loop;
     union {
         uv_udp_t udp;
@@ -21,8 +23,8 @@ struct dr_upstream {
     uv_connect_t connect;
     uv_write_t write;
     bool tcp;
-    bool done;    /* callback called or cancelled */
-    int pending_closes;
+    bool done;   /* callback called or cancelled */
+    bool h_open; /* h was initialised: it must be closed */
     union dc_sockaddr server;
     dr_upstream_cb cb;
     void *arg;
@@ -60,21 +62,27 @@ dr_upstream_reply_matches(const uint8_t *query, size_t qlen, const uint8_t *repl
 }
 
 static void
+upstream_free(struct dc_life *l)
+{
+    struct dr_upstream *u = DC_LIFE_OWNER(l, struct dr_upstream, life);
+    free(u->rbuf);
+    free(u);
+}
+
+static void
 on_closed(uv_handle_t *h)
 {
     struct dr_upstream *u = h->data;
-    if (--u->pending_closes == 0) {
-        free(u->rbuf);
-        free(u);
-    }
+    dc_life_handle_closed(&u->life);
 }
 
+/* Closes the timer and the socket (if it was made); u is freed after both callbacks. */
 static void
 close_all(struct dr_upstream *u)
 {
     uv_timer_stop(&u->timer);
-    uv_close((uv_handle_t *)&u->timer, on_closed);
-    uv_close((uv_handle_t *)&u->h, on_closed);
+    uv_handle_t *hs[] = {(uv_handle_t *)&u->timer, u->h_open ? (uv_handle_t *)&u->h : NULL};
+    dc_life_close(&u->life, hs, 2, on_closed);
 }
 
 static void
@@ -149,7 +157,7 @@ udp_start(struct dr_upstream *u, const union dc_sockaddr *source)
     if (rc < 0)
         return rc;
     u->h.udp.data = u;
-    u->pending_closes++;
+    u->h_open = true;
     union dc_sockaddr src = *source;
     dc_addr_set_port(&src, 0);
     if ((rc = uv_udp_bind(&u->h.udp, &src.sa, 0)) < 0)
@@ -244,7 +252,7 @@ tcp_start(struct dr_upstream *u, const union dc_sockaddr *source)
     if (rc < 0)
         return rc;
     u->h.tcp.data = u;
-    u->pending_closes++;
+    u->h_open = true;
     union dc_sockaddr src = *source;
     dc_addr_set_port(&src, 0);
     if ((rc = uv_tcp_bind(&u->h.tcp, &src.sa, 0)) < 0)
@@ -263,6 +271,7 @@ dr_upstream_send(uv_loop_t *loop, const union dc_sockaddr *server,
     struct dr_upstream *u = calloc(1, sizeof(*u) + len + 2);
     if (u == NULL)
         return UV_ENOMEM;
+    dc_life_init(&u->life, upstream_free);
     u->loop = loop;
     u->tcp = tcp;
     u->server = *server;
@@ -289,17 +298,13 @@ dr_upstream_send(uv_loop_t *loop, const union dc_sockaddr *server,
         return rc;
     }
     u->timer.data = u;
-    u->pending_closes = 1;
     rc = tcp ? tcp_start(u, source) : udp_start(u, source);
     if (rc == 0)
         rc = uv_timer_start(&u->timer, on_timeout, timeout_ms, 0);
     if (rc < 0) {
-        /* Handles that were initialised close and free u; if only the timer was made,
-         * pending_closes is 1 and the same path frees it. */
+        /* The handles that were initialised close, then u is freed. */
         u->done = true;
-        uv_close((uv_handle_t *)&u->timer, on_closed);
-        if (u->pending_closes > 1)
-            uv_close((uv_handle_t *)&u->h, on_closed);
+        close_all(u);
         return rc;
     }
     *out = u;
