@@ -184,7 +184,8 @@ static const struct dc_conf_option top[] = {
     DC_CONF_OPT_DURATION("upstream-timeout", struct dr_conf, upstream_timeout_ms, "1500ms", 50,
                          30000, "longest wait for one upstream reply before trying another"),
     DC_CONF_OPT_INT("max-upstream-queries", struct dr_conf, max_upstream_queries, "64", 4, 1000,
-                    "upstream queries one client query may cause before SERVFAIL"),
+                    "upstream queries one client query may cause, NS-name lookups included, "
+                    "before SERVFAIL"),
     DC_CONF_OPT_INT("max-cname-chain", struct dr_conf, max_cname_chain, "11", 1, 64,
                     "CNAMEs followed for one query before SERVFAIL"),
     DC_CONF_OPT_INT("tcp-clients", struct dr_conf, tcp_clients_per_worker, "512", 1, 100000,
