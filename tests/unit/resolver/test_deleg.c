@@ -6,6 +6,7 @@
 
 #include "resolver/msg.h"
 
+#include "reply_text.h"
 #include "test.h"
 
 static void
@@ -269,6 +270,245 @@ test_key_and_entry_validation(void)
     dc_lru_free(t2);
 }
 
+/* ---- dr_deleg_from_reply: a cut built out of a referral ---- */
+
+/* The cut for zone from the authority section of p, with glue inside bailiwick. */
+static struct dr_deleg
+from_reply(ldns_pkt *p, const char *zone, const char *bailiwick, uint32_t *ttl)
+{
+    uint8_t z[DR_NAME_MAX], b[DR_NAME_MAX];
+    wname(zone, z);
+    wname(bailiwick, b);
+    struct dr_deleg d;
+    dr_deleg_from_reply(p, ldns_pkt_authority(p), z, b, &d, ttl);
+    return d;
+}
+
+static const struct dr_deleg_ns *
+ns_of(const struct dr_deleg *d, const char *ns)
+{
+    uint8_t n[DR_NAME_MAX];
+    wname(ns, n);
+    for (unsigned i = 0; i < d->nns; i++)
+        if (dr_dname_equal(d->ns[i].name, n))
+            return &d->ns[i];
+    return NULL;
+}
+
+static bool
+ns_has_addr(const struct dr_deleg_ns *ns, const char *addr)
+{
+    union dc_sockaddr a;
+    ASSERT_EQ(dc_addr_parse(addr, 53, &a), 0);
+    for (unsigned i = 0; ns && i < ns->naddrs; i++)
+        if (dc_addr_equal(&ns->addrs[i], &a))
+            return true;
+    return false;
+}
+
+static void
+test_from_reply_referral_with_glue(void)
+{
+    ldns_pkt *p = reply_text(DR_RCODE_NOERROR, false,
+                             "au Site1.TEST. 300 IN NS NS1.site1.test.\n"
+                             "au site1.test. 300 IN NS ns2.site1.test.\n"
+                             "au site1.test. 300 IN NS ns.other.\n"
+                             "ad ns1.site1.test. 300 IN A 192.0.2.1\n"
+                             "ad NS1.SITE1.test. 300 IN AAAA 2001:db8::1\n"
+                             "ad ns2.site1.test. 300 IN A 192.0.2.2\n");
+    uint32_t ttl;
+    struct dr_deleg d = from_reply(p, "SITE1.test.", "test.", &ttl);
+    uint8_t want[DR_NAME_MAX];
+    wname("site1.test.", want);
+    ASSERT(dr_dname_equal_case(d.zone, want)); /* lower case */
+    ASSERT_EQ(d.nns, 3);
+    const struct dr_deleg_ns *ns1 = ns_of(&d, "ns1.site1.test.");
+    ASSERT_NOT_NULL(ns1);
+    wname("ns1.site1.test.", want);
+    ASSERT(dr_dname_equal_case(ns1->name, want));
+    ASSERT_EQ(ns1->naddrs, 2);
+    ASSERT(ns_has_addr(ns1, "192.0.2.1"));
+    ASSERT(ns_has_addr(ns1, "2001:db8::1"));
+    ASSERT_EQ(dc_addr_port(&ns1->addrs[0]), 53);
+    ASSERT(ns_has_addr(ns_of(&d, "ns2.site1.test."), "192.0.2.2"));
+    ASSERT_EQ(ns_of(&d, "ns.other.")->naddrs, 0); /* glueless: looked up later */
+    ASSERT_UINT_EQ(ttl, 300);
+    ldns_pkt_free(p);
+}
+
+/* The poisoning case: servers for evil.test. delegate sub.evil.test. to victim's name
+ * server and "helpfully" give it an address. Believing it would send every query for
+ * victim.test. to the attacker once that NS name is used. */
+static void
+test_from_reply_out_of_bailiwick_glue_dropped(void)
+{
+    ldns_pkt *p = reply_text(DR_RCODE_NOERROR, false,
+                             "au sub.evil.test. 300 IN NS ns1.victim.test.\n"
+                             "au sub.evil.test. 300 IN NS ns1.sub.evil.test.\n"
+                             "au sub.evil.test. 300 IN NS ns.xevil.test.\n"
+                             "ad ns1.victim.test. 300 IN A 6.6.6.6\n"
+                             "ad ns1.victim.test. 300 IN AAAA 2001:db8::666\n"
+                             "ad ns.xevil.test. 300 IN A 6.6.6.7\n"
+                             "ad ns1.sub.evil.test. 300 IN A 192.0.2.1\n");
+    uint32_t ttl;
+    struct dr_deleg d = from_reply(p, "sub.evil.test.", "evil.test.", &ttl);
+    ASSERT_EQ(d.nns, 3);
+    const struct dr_deleg_ns *victim = ns_of(&d, "ns1.victim.test.");
+    ASSERT_NOT_NULL(victim); /* the NS name itself is the child's to choose */
+    ASSERT_EQ(victim->naddrs, 0);
+    ASSERT(!ns_has_addr(victim, "6.6.6.6"));
+    ASSERT_EQ(ns_of(&d, "ns.xevil.test.")->naddrs, 0); /* a suffix is not a bailiwick */
+    const struct dr_deleg_ns *own = ns_of(&d, "ns1.sub.evil.test.");
+    ASSERT_EQ(own->naddrs, 1);
+    ASSERT(ns_has_addr(own, "192.0.2.1"));
+    ldns_pkt_free(p);
+
+    /* The same reply from the root's servers: everything is in the root's bailiwick. */
+    p = reply_text(DR_RCODE_NOERROR, false,
+                   "au test. 300 IN NS ns1.victim.test.\n"
+                   "ad ns1.victim.test. 300 IN A 192.0.2.9\n");
+    d = from_reply(p, "test.", ".", &ttl);
+    ASSERT(ns_has_addr(ns_of(&d, "ns1.victim.test."), "192.0.2.9"));
+    ldns_pkt_free(p);
+}
+
+/* Glue in bailiwick but for a name that is no NS of the cut goes nowhere. */
+static void
+test_from_reply_glue_for_other_names_dropped(void)
+{
+    ldns_pkt *p = reply_text(DR_RCODE_NOERROR, false,
+                             "au sub.evil.test. 300 IN NS ns1.sub.evil.test.\n"
+                             "ad www.sub.evil.test. 300 IN A 6.6.6.6\n"
+                             "ad sub.evil.test. 300 IN A 6.6.6.7\n"
+                             "ad ns2.sub.evil.test. 300 IN A 6.6.6.8\n"
+                             "an ns1.sub.evil.test. 300 IN A 6.6.6.9\n"
+                             "au ns1.sub.evil.test. 300 IN A 6.6.6.10\n"
+                             "ad ns1.sub.evil.test. 300 IN TXT \"1.2.3.4\"\n");
+    uint32_t ttl;
+    struct dr_deleg d = from_reply(p, "sub.evil.test.", "evil.test.", &ttl);
+    ASSERT_EQ(d.nns, 1); /* glue never adds an NS */
+    ASSERT_EQ(d.ns[0].naddrs, 0);
+    ldns_pkt_free(p);
+}
+
+static void
+test_from_reply_foreign_ns_ignored(void)
+{
+    ldns_pkt *p = reply_text(DR_RCODE_NOERROR, false,
+                             "au evil.test. 300 IN NS ns.attacker.\n"
+                             "au test. 300 IN NS ns.attacker.\n"
+                             "au other.evil.test. 300 IN NS ns.attacker.\n"
+                             "au x.sub.evil.test. 300 IN NS ns.attacker.\n"
+                             "au xsub.evil.test. 300 IN NS ns.attacker.\n"
+                             "an sub.evil.test. 300 IN NS ns.answer.\n"
+                             "ad sub.evil.test. 300 IN NS ns.additional.\n"
+                             "au sub.evil.test. 300 IN A 192.0.2.1\n"
+                             "au sub.evil.test. 60 IN DS 1 8 2 "
+                             "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"
+                             "au SUB.evil.test. 300 IN NS ns1.sub.evil.test.\n"
+                             "ad ns.attacker. 300 IN A 6.6.6.6\n");
+    uint32_t ttl;
+    struct dr_deleg d = from_reply(p, "sub.evil.test.", "evil.test.", &ttl);
+    ASSERT_EQ(d.nns, 1);
+    ASSERT_NOT_NULL(ns_of(&d, "ns1.sub.evil.test."));
+    ASSERT_NULL(ns_of(&d, "ns.attacker."));
+    ASSERT_UINT_EQ(ttl, 300); /* only the NS records' TTLs count */
+    ldns_pkt_free(p);
+
+    /* No NS for the cut at all: an empty cut, TTL "none". */
+    p = reply_text(DR_RCODE_NOERROR, false, "au other.test. 300 IN NS ns1.other.test.\n");
+    d = from_reply(p, "sub.evil.test.", "evil.test.", &ttl);
+    ASSERT_EQ(d.nns, 0);
+    ASSERT_UINT_EQ(ttl, UINT32_MAX);
+    ldns_pkt_free(p);
+}
+
+static void
+test_from_reply_bounded(void)
+{
+    ldns_pkt *p = reply_text(DR_RCODE_NOERROR, false, NULL);
+    for (int i = 0; i < DR_DELEG_MAX_NS + 7; i++) {
+        char s[128];
+        snprintf(s, sizeof(s), "big.test. 300 IN NS ns%d.big.test.", i);
+        ASSERT(ldns_pkt_push_rr(p, LDNS_SECTION_AUTHORITY, rr_text(s)));
+    }
+    for (int i = 0; i < DR_DELEG_MAX_ADDRS + 4; i++) {
+        char s[128];
+        snprintf(s, sizeof(s), "ns0.big.test. 300 IN A 192.0.2.%d", i + 1);
+        ASSERT(ldns_pkt_push_rr(p, LDNS_SECTION_ADDITIONAL, rr_text(s)));
+        snprintf(s, sizeof(s), "ns1.big.test. 300 IN A 192.0.2.1"); /* the same one again */
+        ASSERT(ldns_pkt_push_rr(p, LDNS_SECTION_ADDITIONAL, rr_text(s)));
+    }
+    /* Glue for an NS beyond the limit has nowhere to go. */
+    ASSERT(ldns_pkt_push_rr(p, LDNS_SECTION_ADDITIONAL,
+                            rr_text("ns19.big.test. 300 IN A 192.0.2.99")));
+    uint32_t ttl;
+    struct dr_deleg d = from_reply(p, "big.test.", "test.", &ttl);
+    ASSERT_EQ(d.nns, DR_DELEG_MAX_NS);
+    ASSERT_EQ(d.ns[0].naddrs, DR_DELEG_MAX_ADDRS);
+    ASSERT(ns_has_addr(&d.ns[0], "192.0.2.1"));
+    ASSERT(!ns_has_addr(&d.ns[0], "192.0.2.5"));
+    ASSERT_EQ(ns_of(&d, "ns1.big.test.")->naddrs, 1); /* duplicates counted once */
+    ASSERT_NULL(ns_of(&d, "ns19.big.test."));
+    for (unsigned i = 0; i < d.nns; i++)
+        ASSERT_LE(d.ns[i].naddrs, DR_DELEG_MAX_ADDRS);
+    ldns_pkt_free(p);
+}
+
+static void
+test_from_reply_ttl_is_smallest_ns_ttl(void)
+{
+    ldns_pkt *p = reply_text(DR_RCODE_NOERROR, false,
+                             "au site1.test. 86400 IN NS ns1.site1.test.\n"
+                             "au site1.test. 120 IN NS ns2.site1.test.\n"
+                             "au site1.test. 3600 IN NS ns3.site1.test.\n"
+                             "au other.test. 5 IN NS ns1.other.test.\n"
+                             "ad ns1.site1.test. 1 IN A 192.0.2.1\n");
+    uint32_t ttl;
+    struct dr_deleg d = from_reply(p, "site1.test.", "test.", &ttl);
+    ASSERT_EQ(d.nns, 3);
+    ASSERT_UINT_EQ(ttl, 120); /* not the foreign NS's 5, not the glue's 1 */
+    ldns_pkt_free(p);
+}
+
+/* Address records the scrubber refuses (wrong rdata size) never become addresses. */
+static void
+test_from_reply_malformed_glue_dropped(void)
+{
+    ldns_pkt *p = reply_text(DR_RCODE_NOERROR, false, "au site1.test. 300 IN NS ns1.site1.test.\n");
+    static const uint8_t five[5] = {192, 0, 2, 1, 7};
+    ASSERT(ldns_pkt_push_rr(p, LDNS_SECTION_ADDITIONAL,
+                            rr_raw("ns1.site1.test.", LDNS_RR_TYPE_A, LDNS_RDF_TYPE_A, five, 3)));
+    ASSERT(ldns_pkt_push_rr(p, LDNS_SECTION_ADDITIONAL,
+                            rr_raw("ns1.site1.test.", LDNS_RR_TYPE_A, LDNS_RDF_TYPE_A, five, 5)));
+    uint32_t ttl;
+    struct dr_deleg d = from_reply(p, "site1.test.", "test.", &ttl);
+    ASSERT_EQ(d.nns, 1);
+    ASSERT_EQ(d.ns[0].naddrs, 0);
+    ldns_pkt_free(p);
+}
+
+/* Priming: the root's NS set comes in the answer section, and the root's bailiwick holds
+ * every name. */
+static void
+test_from_reply_priming_answer_section(void)
+{
+    ldns_pkt *p = reply_text(DR_RCODE_NOERROR, true,
+                             "an . 518400 IN NS a.root-servers.lab.\n"
+                             "au . 518400 IN NS b.root-servers.lab.\n"
+                             "ad a.root-servers.lab. 518400 IN A 192.0.2.1\n"
+                             "ad b.root-servers.lab. 518400 IN A 192.0.2.2\n");
+    uint8_t root[DR_NAME_MAX];
+    wname(".", root);
+    struct dr_deleg d;
+    uint32_t ttl;
+    dr_deleg_from_reply(p, ldns_pkt_answer(p), root, root, &d, &ttl);
+    ASSERT_EQ(d.nns, 1); /* only the section given */
+    ASSERT(ns_has_addr(ns_of(&d, "a.root-servers.lab."), "192.0.2.1"));
+    ASSERT_UINT_EQ(ttl, 518400);
+    ldns_pkt_free(p);
+}
+
 int
 main(void)
 {
@@ -278,5 +518,13 @@ main(void)
     TEST_RUN(test_merge_addrs);
     TEST_RUN(test_dname_store_and_find);
     TEST_RUN(test_key_and_entry_validation);
+    TEST_RUN(test_from_reply_referral_with_glue);
+    TEST_RUN(test_from_reply_out_of_bailiwick_glue_dropped);
+    TEST_RUN(test_from_reply_glue_for_other_names_dropped);
+    TEST_RUN(test_from_reply_foreign_ns_ignored);
+    TEST_RUN(test_from_reply_bounded);
+    TEST_RUN(test_from_reply_ttl_is_smallest_ns_ttl);
+    TEST_RUN(test_from_reply_malformed_glue_dropped);
+    TEST_RUN(test_from_reply_priming_answer_section);
     return 0;
 }
