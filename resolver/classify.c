@@ -79,23 +79,21 @@ follow_dname(struct dr_classified *out, const ldns_rr *dn, const uint8_t *name,
         return n;
     push(&out->chain, dn);
     push(&out->dnames, dn);
-    ldns_rr *c = ldns_rr_new_frm_type(LDNS_RR_TYPE_CNAME);
+    /* ldns_rr_new(), not ldns_rr_new_frm_type(): the latter pre-sizes the rdata with an
+     * empty slot, and filling it by push as well left the target in the record twice. */
+    ldns_rr *c = ldns_rr_new();
     ldns_rdf *o = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, dr_dname_len(name), name);
     ldns_rdf *t = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, (size_t)n, next);
-    if (c == NULL || o == NULL || t == NULL) {
+    if (c == NULL || o == NULL || t == NULL || !ldns_rr_push_rdf(c, t)) {
         ldns_rr_free(c);
         ldns_rdf_deep_free(o);
         ldns_rdf_deep_free(t);
         return -ENOMEM;
     }
     ldns_rr_set_owner(c, o);
+    ldns_rr_set_type(c, LDNS_RR_TYPE_CNAME);
     ldns_rr_set_class(c, ldns_rr_get_class(dn));
     ldns_rr_set_ttl(c, ldns_rr_ttl(dn));
-    ldns_rdf *old = ldns_rr_set_rdf(c, t, 0);
-    if (old)
-        ldns_rdf_deep_free(old);
-    else
-        ldns_rr_push_rdf(c, t);
     if (out->chain)
         ldns_rr_list_push_rr(out->chain, c);
     else
