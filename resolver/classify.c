@@ -207,6 +207,12 @@ dr_classify(ldns_pkt *p, const struct dr_classify_in *in, struct dr_classified *
         return;
     }
     out->soa = dr_scrub_negative_soa(p, zone, name);
+    if (in->forwarder && out->soa == NULL && !ldns_pkt_ra(p) &&
+        dr_scrub_referral(p, zone, name) != NULL) {
+        /* A "forwarder" that refers instead of recursing: not an empty answer. */
+        set_lame(out, "not_recursive");
+        return;
+    }
     if (out->soa || ldns_pkt_aa(p) || in->forwarder) {
         out->verdict = DR_VERDICT_NODATA;
         return;

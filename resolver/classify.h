@@ -43,7 +43,7 @@ struct dr_classify_in {
 /* The verdict and the records kept; every list is owned here (dr_classified_clear). */
 struct dr_classified {
     enum dr_verdict verdict;
-    const char *why;           /* LAME: refused, rcode, lame, ds_referral, chain, malformed */
+    const char *why;           /* LAME: refused, rcode, lame, ds_referral, chain, not_recursive */
     ldns_rr_list *chain;       /* CNAMEs and DNAMEs followed (with synthesized CNAMEs) */
     ldns_rr_list *dnames;      /* the DNAME records used, for caching */
     ldns_rr_list *answer;      /* ANSWER: the data */

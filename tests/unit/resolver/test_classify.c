@@ -661,6 +661,10 @@ test_forwarder_mode(void)
                             "ad ns1.site1.test. 300 IN A 6.6.6.6\n"),
                  ".", "www.site1.test.", DR_TYPE_A, &c);
     ASSERT(c.verdict != DR_VERDICT_REFERRAL);
+    /* Nor taken for an empty answer (it would be cached as NODATA): the server is not
+     * recursive, so it is lame. */
+    ASSERT_STR_EQ(verdict(&c), "lame");
+    ASSERT_STR_EQ(c.why, "not_recursive");
     dr_classified_clear(&c);
 
     /* Error rcodes are still errors. */
