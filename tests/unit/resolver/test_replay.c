@@ -50,7 +50,7 @@
 #define WALL_BASE     1700000000 /* virtual wall clock at time 0, seconds */
 #define TICK_MS       100        /* the driver's dr_mesh_tick period */
 #define RUN_LIMIT_MS  60000      /* `run` never advances the clock further than this */
-#define MAX_ADDRS     8
+#define MAX_ADDRS     16
 #define MAX_ZONES     8
 #define DEFAULT_DELAY 10 /* ms a canned reply takes unless told */
 
@@ -60,6 +60,7 @@
 struct mods {
     bool timeout;   /* never replies */
     bool udp_timeout; /* never replies over UDP */
+    uint64_t silent_until; /* no reply to a query sent before this virtual time */
     int64_t delay;  /* ms; -1: inherit */
     bool tc;        /* over UDP: TC=1 and empty sections */
     bool no_edns;   /* FORMERR to a query with EDNS */
@@ -403,9 +404,13 @@ engine_answer(const struct server *sv, const uint8_t *qname, uint16_t qtype, ldn
                 uint8_t tl[DR_NAME_MAX];
                 dr_dname_copy_lower(tl, t);
                 int head = (int)(dr_dname_strip(name, nl - l) - name);
+                ldns_rr_list_push_rr(an, ldns_rr_clone(rr));
+                if ((size_t)head + dr_dname_len(tl) > DR_NAME_MAX) {
+                    ldns_pkt_set_rcode(p, 6); /* YXDOMAIN (RFC 6672 section 2.2) */
+                    return;
+                }
                 memcpy(next, name, (size_t)head);
                 memcpy(next + head, tl, dr_dname_len(tl));
-                ldns_rr_list_push_rr(an, ldns_rr_clone(rr));
                 char buf[2 * DR_NAME_STRLEN + 64], ns[DR_NAME_STRLEN], ts[DR_NAME_STRLEN];
                 dr_dname_to_str(name, ns, sizeof(ns));
                 dr_dname_to_str(next, ts, sizeof(ts));
@@ -544,6 +549,8 @@ make_reply(struct scn *s, struct server *sv, const uint8_t *q, size_t qlen, bool
         }
     if (mt) {
         m.timeout |= mt->m.timeout;
+        if (mt->m.silent_until > m.silent_until)
+            m.silent_until = mt->m.silent_until;
         m.udp_timeout |= mt->m.udp_timeout;
         if (mt->m.delay >= 0)
             m.delay = mt->m.delay;
@@ -557,7 +564,7 @@ make_reply(struct scn *s, struct server *sv, const uint8_t *q, size_t qlen, bool
         memcpy(m.sec, mt->m.sec, sizeof(m.sec));
     }
     *delay = m.delay >= 0 ? m.delay : DEFAULT_DELAY;
-    if (m.timeout || (m.udp_timeout && !tcp)) {
+    if (m.timeout || (m.udp_timeout && !tcp) || s->now < m.silent_until) {
         ldns_pkt_free(qp);
         return NULL;
     }
@@ -1270,6 +1277,8 @@ mods_line(struct scn *s, struct mods *m, char **tok, int n, const char *rest, bo
         m->timeout = true;
     } else if (strcmp(k, "udp-timeout") == 0) {
         m->udp_timeout = true;
+    } else if (strcmp(k, "silent-until") == 0 && n == 2) {
+        m->silent_until = strtoull(tok[1], NULL, 10);
     } else if (strcmp(k, "delay") == 0 && n == 2) {
         m->delay = atoll(tok[1]);
     } else if (strcmp(k, "tc") == 0) {
