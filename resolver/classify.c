@@ -6,6 +6,8 @@
 #include "resolver/msg.h"
 #include "resolver/scrub.h"
 
+#define RCODE_YXDOMAIN 6 /* RFC 6672: a DNAME substitution overflowed */
+
 const char *const dr_verdict_names[] = {"answer",   "cname",    "referral", "nxdomain",
                                         "nodata",   "yxdomain", "lame"};
 
@@ -75,10 +77,10 @@ follow_dname(struct dr_classified *out, const ldns_rr *dn, const uint8_t *name,
     const uint8_t *owner = dr_scrub_name(ldns_rr_owner(dn));
     const uint8_t *target = dr_scrub_name(ldns_rr_rdf(dn, 0));
     int n = dr_classify_dname_subst(name, owner, target, next);
+    push(&out->chain, dn); /* YXDOMAIN too: the DNAME is the answer's reason (RFC 6672) */
+    push(&out->dnames, dn);
     if (n < 0)
         return n;
-    push(&out->chain, dn);
-    push(&out->dnames, dn);
     /* ldns_rr_new(), not ldns_rr_new_frm_type(): the latter pre-sizes the rdata with an
      * empty slot, and filling it by push as well left the target in the record twice. */
     ldns_rr *c = ldns_rr_new();
@@ -116,7 +118,9 @@ dr_classify(ldns_pkt *p, const struct dr_classify_in *in, struct dr_classified *
     static const uint8_t root[1] = {0};
     const uint8_t *zone = in->forwarder ? root : in->zone;
     int rcode = ldns_pkt_get_rcode(p);
-    if (rcode != DR_RCODE_NOERROR && rcode != DR_RCODE_NXDOMAIN) {
+    /* YXDOMAIN is believed only where a DNAME in the answer makes a name too long (RFC
+     * 6672 section 2.2): the loop below returns that verdict, anything else is lame. */
+    if (rcode != DR_RCODE_NOERROR && rcode != DR_RCODE_NXDOMAIN && rcode != RCODE_YXDOMAIN) {
         set_lame(out, rcode == DR_RCODE_REFUSED ? "refused" : "rcode");
         return;
     }
@@ -130,6 +134,8 @@ dr_classify(ldns_pkt *p, const struct dr_classify_in *in, struct dr_classified *
         if (!dr_dname_is_sub(name, zone))
             break;
         out->answer = dr_scrub_collect(an, name, (ldns_rr_type)in->qtype, in->qclass);
+        if (out->answer && rcode == RCODE_YXDOMAIN)
+            break;
         if (out->answer) {
             out->verdict = DR_VERDICT_ANSWER;
             return;
@@ -168,6 +174,10 @@ dr_classify(ldns_pkt *p, const struct dr_classify_in *in, struct dr_classified *
         push(&out->chain, c);
         dr_dname_copy_lower(name, target);
         ldns_rr_list_deep_free(cn);
+    }
+    if (rcode == RCODE_YXDOMAIN) {
+        set_lame(out, "rcode");
+        return;
     }
     if (out->links > 0) {
         /* The chain led to a name without its data here. NXDOMAIN from this zone's server
