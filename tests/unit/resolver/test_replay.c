@@ -60,6 +60,8 @@
 struct mods {
     bool timeout;   /* never replies */
     bool udp_timeout; /* never replies over UDP */
+    bool send_fail;   /* io.send cannot even start the exchange (returns NULL) */
+    bool neterr;      /* the exchange ends in a network error after the delay */
     uint64_t silent_until; /* no reply to a query sent before this virtual time */
     int64_t delay;  /* ms; -1: inherit */
     bool tc;        /* over UDP: TC=1 and empty sections */
@@ -143,7 +145,7 @@ struct scn {
     struct qlog *log;
     size_t nlog, caplog, mark;
     struct client *clients;
-    unsigned busy, deadlines, joins, full;
+    unsigned busy, deadlines, joins, full, send_fails;
 };
 
 static void
@@ -549,6 +551,7 @@ make_reply(struct scn *s, struct server *sv, const uint8_t *q, size_t qlen, bool
         }
     if (mt) {
         m.timeout |= mt->m.timeout;
+        m.neterr |= mt->m.neterr;
         if (mt->m.silent_until > m.silent_until)
             m.silent_until = mt->m.silent_until;
         m.udp_timeout |= mt->m.udp_timeout;
@@ -564,7 +567,7 @@ make_reply(struct scn *s, struct server *sv, const uint8_t *q, size_t qlen, bool
         memcpy(m.sec, mt->m.sec, sizeof(m.sec));
     }
     *delay = m.delay >= 0 ? m.delay : DEFAULT_DELAY;
-    if (m.timeout || (m.udp_timeout && !tcp) || s->now < m.silent_until) {
+    if (m.neterr || m.timeout || (m.udp_timeout && !tcp) || s->now < m.silent_until) {
         ldns_pkt_free(qp);
         return NULL;
     }
@@ -638,6 +641,11 @@ static void *
 io_send(void *arg, struct dr_res *res, const struct dr_iter_action *a)
 {
     struct scn *s = arg;
+    struct server *sv = server_at(s, a->server);
+    if (sv && sv->m.send_fail) {
+        s->send_fails++;
+        return NULL;
+    }
     if (s->nlog == s->caplog) {
         s->caplog = s->caplog ? 2 * s->caplog : 64;
         s->log = realloc(s->log, s->caplog * sizeof(*s->log));
@@ -666,11 +674,14 @@ io_send(void *arg, struct dr_res *res, const struct dr_iter_action *a)
     if (e == NULL)
         abort();
     e->res = res;
-    struct server *sv = server_at(s, a->server);
     int64_t delay = DEFAULT_DELAY;
     if (sv)
         e->reply = make_reply(s, sv, a->query, a->qlen, a->tcp, &e->len, &delay);
-    if (e->reply && (uint64_t)delay < a->timeout_ms) {
+    if (sv && sv->m.neterr && (uint64_t)delay < a->timeout_ms) {
+        e->outcome = DR_ITER_NETERR;
+        e->rtt = (uint32_t)delay;
+        schedule(s, e, s->now + (uint64_t)delay);
+    } else if (e->reply && (uint64_t)delay < a->timeout_ms) {
         e->outcome = DR_ITER_REPLY;
         e->rtt = (uint32_t)delay;
         schedule(s, e, s->now + (uint64_t)delay);
@@ -1169,6 +1180,26 @@ step_expect(struct scn *s, char *line)
         expect_count(s, "resolutions", (int64_t)dr_mesh_count(s->mesh), tok + 1, n - 1);
     } else if (strcmp(tok[0], "busy") == 0) {
         expect_count(s, "busy", s->busy, tok + 1, n - 1);
+    } else if (strcmp(tok[0], "clients") == 0 && n >= 2) {
+        /* expect clients RCODE|pending OP N: how many client queries ended so */
+        bool pend = strcmp(tok[1], "pending") == 0;
+        int rc = pend ? -1 : rcode_parse(tok[1]);
+        if (!pend && rc < 0) {
+            fail_at(s, "bad rcode %s", tok[1]);
+            return;
+        }
+        int64_t got = 0;
+        for (struct client *c = s->clients; c; c = c->next) {
+            if (pend)
+                got += c->rc == 0 && !c->done;
+            else
+                got += c->done && c->pkt && (int)ldns_pkt_get_rcode(c->pkt) == rc;
+        }
+        expect_count(s, "clients", got, tok + 2, n - 2);
+    } else if (strcmp(tok[0], "full") == 0) {
+        expect_count(s, "full", s->full, tok + 1, n - 1);
+    } else if (strcmp(tok[0], "send-fails") == 0) {
+        expect_count(s, "send-fails", s->send_fails, tok + 1, n - 1);
     } else if (strcmp(tok[0], "deadlines") == 0) {
         expect_count(s, "deadlines", s->deadlines, tok + 1, n - 1);
     } else if (strcmp(tok[0], "joins") == 0) {
@@ -1277,6 +1308,10 @@ mods_line(struct scn *s, struct mods *m, char **tok, int n, const char *rest, bo
         m->timeout = true;
     } else if (strcmp(k, "udp-timeout") == 0) {
         m->udp_timeout = true;
+    } else if (strcmp(k, "send-fail") == 0) {
+        m->send_fail = true;
+    } else if (strcmp(k, "neterr") == 0) {
+        m->neterr = true;
     } else if (strcmp(k, "silent-until") == 0 && n == 2) {
         m->silent_until = strtoull(tok[1], NULL, 10);
     } else if (strcmp(k, "delay") == 0 && n == 2) {
