@@ -345,9 +345,11 @@ send_to(struct dr_iter *it, const struct dr_iter_env *env, int ns, int ai, bool 
 }
 
 /* Picks the server to ask next: the lowest smoothed RTT among allowed addresses not yet
- * tried DR_ITER_TRIES times, dead servers last. Returns false when none is left. */
+ * tried DR_ITER_TRIES times, dead servers last and only when dead_ok. Returns false when
+ * none is left. */
 static bool
-pick_server(struct dr_iter *it, const struct dr_iter_env *env, int *ns_out, int *addr_out)
+pick_server(struct dr_iter *it, const struct dr_iter_env *env, bool dead_ok, int *ns_out,
+            int *addr_out)
 {
     uint64_t best = UINT64_MAX;
     for (unsigned i = 0; i < it->deleg.nns; i++) {
@@ -359,6 +361,8 @@ pick_server(struct dr_iter *it, const struct dr_iter_env *env, int *ns_out, int 
             struct dr_infra_info info;
             dr_infra_get(env->infra, a, env->now_ms, (uint32_t)env->conf->upstream_timeout_ms,
                          &info);
+            if (info.dead && !dead_ok)
+                continue;
             uint64_t score = (uint64_t)info.srtt_ms * 1024 + (env->random(env->random_arg) & 1023);
             score += (uint64_t)it->tries[i][j] << 40; /* untried ones first */
             if (info.dead)
@@ -495,8 +499,16 @@ step(struct dr_iter *it, const struct dr_iter_env *env, struct dr_iter_action *a
                 return;
             load_deleg(it, env);
         }
+        /* Live servers first, then NS names without an address (looked up), and servers
+         * known dead only when nothing else is left: otherwise a zone whose glued servers
+         * are all dead is never reached through its glueless NS. */
         int ns, ai;
-        if (pick_server(it, env, &ns, &ai)) {
+        bool found = pick_server(it, env, false, &ns, &ai);
+        if (!found && start_ns_lookup(it, env, act))
+            return;
+        if (!found)
+            found = pick_server(it, env, true, &ns, &ai);
+        if (found) {
             /* What to ask: the next minimised name (RFC 9156: type A for intermediate
              * names, as Unbound does), or the full question. */
             int labels = dr_dname_labels(it->cur);
@@ -514,10 +526,6 @@ step(struct dr_iter *it, const struct dr_iter_env *env, struct dr_iter_action *a
             send_to(it, env, ns, ai, false, act);
             return;
         }
-        if (start_ns_lookup(it, env, act))
-            return;
-        if (pick_server(it, env, &ns, &ai))
-            continue; /* the cache gave an NS name its address */
         if (it->forwarding && it->forward_first) {
             it->forward_failed = true;
             it->have_deleg = false;
