@@ -58,18 +58,18 @@
 
 /* How a server (or one of its matches) deviates from the authoritative engine. */
 struct mods {
-    bool timeout;   /* never replies */
-    bool udp_timeout; /* never replies over UDP */
-    bool send_fail;   /* io.send cannot even start the exchange (returns NULL) */
-    bool neterr;      /* the exchange ends in a network error after the delay */
+    bool timeout;          /* never replies */
+    bool udp_timeout;      /* never replies over UDP */
+    bool send_fail;        /* io.send cannot even start the exchange (returns NULL) */
+    bool neterr;           /* the exchange ends in a network error after the delay */
     uint64_t silent_until; /* no reply to a query sent before this virtual time */
-    int64_t delay;  /* ms; -1: inherit */
-    bool tc;        /* over UDP: TC=1 and empty sections */
-    bool no_edns;   /* FORMERR to a query with EDNS */
-    int noaa;       /* 1: AA cleared, 0: inherit */
-    int rcode;      /* -1: inherit / engine's */
-    bool explicit_; /* sections below replace the engine's reply */
-    ldns_rr_list *sec[3]; /* answer, authority, additional */
+    int64_t delay;         /* ms; -1: inherit */
+    bool tc;               /* over UDP: TC=1 and empty sections */
+    bool no_edns;          /* FORMERR to a query with EDNS */
+    int noaa;              /* 1: AA cleared, 0: inherit */
+    int rcode;             /* -1: inherit / engine's */
+    bool explicit_;        /* sections below replace the engine's reply */
+    ldns_rr_list *sec[3];  /* answer, authority, additional */
 };
 
 struct match {
@@ -115,9 +115,9 @@ struct client {
     struct dr_waiter w;
     struct client *next;
     char id[64];
-    int rc;         /* dr_mesh_resolve's */
+    int rc; /* dr_mesh_resolve's */
     bool done, from_cache;
-    ldns_pkt *pkt;  /* the final reply */
+    ldns_pkt *pkt; /* the final reply */
     uint64_t at;
 };
 
@@ -528,8 +528,8 @@ schedule(struct scn *s, struct ev *e, uint64_t at)
 
 /* Builds the canned reply to the query q (as sent) from sv; NULL: no reply (timeout). */
 static uint8_t *
-make_reply(struct scn *s, struct server *sv, const uint8_t *q, size_t qlen, bool tcp,
-           size_t *len, int64_t *delay)
+make_reply(struct scn *s, struct server *sv, const uint8_t *q, size_t qlen, bool tcp, size_t *len,
+           int64_t *delay)
 {
     ldns_pkt *qp = NULL;
     if (ldns_wire2pkt(&qp, q, qlen) != LDNS_STATUS_OK) {
