@@ -270,7 +270,7 @@ load_deleg(struct dr_iter *it, const struct dr_iter_env *env)
     if (fz && sz && dr_dname_labels(sz->wire) > dr_dname_labels(fz->wire))
         fz = NULL; /* a stub zone below the forward zone takes that part */
     it->forwarding = false;
-    if (fz && !it->forward_failed) {
+    if (fz && !(it->forward_failed && dr_dname_equal(fz->wire, it->forward_failed_zone))) {
         conf_cut(&it->deleg, fz);
         it->forwarding = true;
         it->forward_first = fz->first;
@@ -527,7 +527,8 @@ step(struct dr_iter *it, const struct dr_iter_env *env, struct dr_iter_action *a
             return;
         }
         if (it->forwarding && it->forward_first) {
-            it->forward_failed = true;
+            it->forward_failed = true; /* for this zone: a chain may lead to another */
+            memcpy(it->forward_failed_zone, it->deleg.zone, dr_dname_len(it->deleg.zone));
             it->have_deleg = false;
             continue;
         }

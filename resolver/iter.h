@@ -101,6 +101,7 @@ struct dr_iter {
     bool have_deleg;
     bool forwarding;                   /* deleg holds forwarders (RD=1, answers whole) */
     bool forward_failed;               /* forward-first: the forwarders failed, iterate */
+    uint8_t forward_failed_zone[DR_NAME_MAX]; /* ... of this forward zone (lower case) */
     bool forward_first;
     bool want_prime;                   /* the root's cut came from the hints: prime */
     bool conf_cut;                     /* deleg lists configured servers (stub, forward) */
