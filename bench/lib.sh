@@ -9,11 +9,11 @@
 # bench_pin (CPU pinning choice); median / ratio (numbers); check_range (knob validation).
 # Nothing here starts a process that outlives the call.
 
-: "${BENCH_NAME:=bench}"
+: "${BENCH_NAME:=bench}" "${BENCH_LOG_TAG:=bench}"
 
 skip() { echo "bench/$BENCH_NAME: SKIP: $*" >&2; exit 77; }
 die() { echo "bench/$BENCH_NAME: $*" >&2; exit 1; }
-log() { echo "[bench] $*" >&2; }
+log() { echo "[$BENCH_LOG_TAG] $*" >&2; }
 now_us() { echo "${EPOCHREALTIME/./}"; }
 
 # check_range NAME VALUE MIN MAX: die unless VALUE is an integer in MIN..MAX
@@ -60,7 +60,7 @@ stop_pid() {
     deadline=$(($(now_us) + ${3:-5} * 1000000))
     while kill -0 "$pid" 2>/dev/null && [ "$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null)" != Z ]; do
       if [ "$(now_us)" -ge "$deadline" ]; then
-        echo "bench: $2 $pid ignored TERM; KILL" >&2
+        echo "$BENCH_LOG_TAG: $2 $pid ignored TERM; KILL" >&2
         kill -KILL "$pid" 2>/dev/null || true
         break
       fi
