@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/origin.sh — duet-origin beside nginx and h2o, HTTPS/HTTP/1.1 on loopback, one run.
 #
-#   bash bench/origin.sh              (as root; ~4.5 min with the defaults)
+#   bash bench/origin.sh              (as root; ~4 min with the defaults)
 #
 # One self-signed ECDSA P-256 certificate, one site dir (1 KB index.html, 5 KB page, 100 KB
 # and 10 MB files); duet-origin, nginx and h2o with the same worker count, files,

@@ -2,7 +2,7 @@
 # bench/resolver.sh — duet-resolver beside Unbound, Knot Resolver and the machine's floor,
 # against the NSD lab, in one run.
 #
-#   bash bench/resolver.sh            (as root; ~2.5 min with the defaults)
+#   bash bench/resolver.sh            (as root; ~2 min with the defaults)
 #
 # Starts the lab DNS hierarchy (tests/lab/lab.sh) in a temp dir, then duet-resolver, Unbound
 # and Knot Resolver (kresd) with equivalent settings, and bench/floor.c in its two modes
@@ -432,14 +432,14 @@ FLOOR1=$(med cached floor-single 5)
   echo "cpu_us/q = server CPU (user+sys, schedstat) per answered query; x_duet = cpu_us/q / duet's, x_floor = cpu_us/q / floor-single's (cached phase): > 1 = more CPU per query"
   for t in cached miss; do
     echo
-    printf '%-7s %-13s %8s %8s %8s %9s %7s %8s %6s %-13s %s\n' phase server QPS p50_ms p99_ms cpu_us/q x_duet x_floor lost rcodes "cpu_us/q per round"
+    printf '%-7s %-13s %8s %8s %8s %9s %7s %8s %6s %-15s %s\n' phase server QPS p50_ms p99_ms cpu_us/q x_duet x_floor lost rcodes "cpu_us/q per round"
     if [ "$t" = cached ]; then rows=("${SERVERS[@]}"); else rows=("${RESOLVERS[@]}"); fi
     DUETCPU=$(med "$t" duet 5)
     for s in "${rows[@]}"; do
       qps=$(med "$t" "$s" 1) p50=$(med "$t" "$s" 3) p99=$(med "$t" "$s" 4) cpu=$(med "$t" "$s" 5)
       lost=$(col "$t" "$s" 6 | awk '{ n += $1 } END { print n + 0 }')
       codes=$(col "$t" "$s" 8 | head -1)
-      printf '%-7s %-13s %8s %8s %8s %9s %7s %8s %6s %-13s %s\n' "$t" "$s" "$(fmt "$qps" 0)" \
+      printf '%-7s %-13s %8s %8s %8s %9s %7s %8s %6s %-15s %s\n' "$t" "$s" "$(fmt "$qps" 0)" \
         "$(fmt "$p50" 3)" "$(fmt "$p99" 3)" "$(fmt "$cpu" 2)" "$(ratio "$cpu" "$DUETCPU")" \
         "$(ratio "$cpu" "$FLOOR1")" "$lost" "${codes:--}" "$(per_round "$t" "$s" 5)"
     done
