@@ -1,35 +1,44 @@
 #!/usr/bin/env bash
-# bench/origin.sh — duet-origin vs nginx, side by side, HTTPS/HTTP/1.1 on loopback.
+# bench/origin.sh — duet-origin beside nginx and h2o, HTTPS/HTTP/1.1 on loopback, one run.
 #
-#   bash bench/origin.sh              (as root; ~2.5 min with the defaults)
+#   bash bench/origin.sh              (as root; ~4 min with the defaults)
 #
-# One self-signed ECDSA P-256 certificate, one site dir (1 KB index.html, 100 KB and 10 MB
-# files); duet-origin and nginx with the same worker count, files, certificate and
-# keep-alive limits, each on its own 127.0.0.1 port.  wrk runs the same scenarios against
-# each, interleaved, BENCH_ROUNDS times:
+# One self-signed ECDSA P-256 certificate, one site dir (1 KB index.html, 5 KB page, 100 KB
+# and 10 MB files); duet-origin, nginx and h2o with the same worker count, files,
+# certificate and keep-alive limits, each on its own 127.0.0.1 port, all pinned to the same
+# core.  wrk runs the same scenarios against each, BENCH_ROUNDS times, the server order
+# alternating each round:
 #
-#   small-ka     keep-alive GET /index.html (1 KB), 64 connections: request path cost
-#   small-close  GET /index.html with "Connection: close" (bench/close.lua), 64 connections:
-#                a new TCP connection + TLS handshake per request.  wrk keeps the TLS session
-#                across its reconnects, so these are mostly *resumed* TLS 1.3 handshakes
-#                (PSK + ECDHE, no certificate signature); see bench/README.md
+#   1k-ka        keep-alive GET /index.html (1 KB), 64 connections (not in the default set)
+#   5k-ka        keep-alive GET /5k.html (5 KB), 64 connections: request path cost
+#   tls-full     GET /index.html with "Connection: close" (bench/close.lua), 64 connections,
+#                the client dropping its TLS session before each reconnect (bench/tlsshim.c,
+#                BENCH_TLS_RESUME=0): a TCP connection + a full TLS 1.3 handshake (X25519 +
+#                the server's ECDSA signature) per request
+#   tls-resumed  the same with wrk's own session reuse: a TCP connection + a resumed TLS 1.3
+#                handshake (ticket PSK + X25519, no signature) per request
 #   100k-ka      keep-alive GET /100k.bin, 64 connections
 #   10m-ka       keep-alive GET /10m.bin, 8 connections: bulk TLS throughput
 #
 # For each it prints requests/s, MB/s (wrk Transfer/sec), p50/p99 latency (wrk --latency),
-# errors (socket errors + non-2xx), the servers' CPU time per request (all threads /
-# processes, from /proc/PID/task/*/schedstat: robust when wrk is the bottleneck), and
-# duet/nginx ratios.  The median round (by requests/s) is reported.
+# errors (socket errors + non-2xx), the server's CPU time per request (every thread of every
+# process of the server, from /proc/PID/task/*/schedstat: robust when wrk is the bottleneck),
+# and ratios to nginx; for the two handshake scenarios the share of handshakes that were
+# resumptions, as wrk saw them (bench/tlsshim.c counts).  Every figure is the median of the
+# rounds, column by column.
 #
 # Environment:
 #   DUET_BUILD        build dir (default REPO/build); DUET_ORIGIN overrides the binary
 #   BENCH_WORKERS     server workers, 1..8 (default 2): duet workers = nginx worker_processes
-#   BENCH_PIN         auto | no (default auto): on >= 2 CPUs, both servers on CPU 1 and wrk
+#                     = h2o num-threads
+#   BENCH_PIN         auto | no (default auto): on >= 2 CPUs, every server on CPU 1 and wrk
 #                     (-t1) on CPU 0, so each side has one core and the servers never fight
 #                     wrk; no: nothing pinned, wrk -t2
 #   BENCH_SECONDS     wrk -d per measurement, 1..10 (default 5)
 #   BENCH_ROUNDS      1..5 (default 3)
-#   BENCH_SCENARIOS   subset, space separated (default "small-ka small-close 100k-ka 10m-ka")
+#   BENCH_SCENARIOS   subset, space separated (default "5k-ka tls-full tls-resumed 100k-ka
+#                     10m-ka"; also 1k-ka; the old names small-ka / small-close mean 1k-ka /
+#                     tls-resumed)
 #   BENCH_OUT         also write the result table to this file
 #   BENCH_KEEP=1      keep the temp dir (configs, logs, raw wrk output)
 # Exit status: 0 done, 77 prerequisite missing, 1 failure.
@@ -37,67 +46,57 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
+BENCH_NAME=origin.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$HERE/lib.sh"
 BUILD=${DUET_BUILD:-$REPO/build}
 DUET_ORIGIN=${DUET_ORIGIN:-$BUILD/origin/duet-origin}
 WORKERS=${BENCH_WORKERS:-2}
 PIN=${BENCH_PIN:-auto}
 SECS=${BENCH_SECONDS:-5}
 ROUNDS=${BENCH_ROUNDS:-3}
-SCENARIOS=${BENCH_SCENARIOS:-small-ka small-close 100k-ka 10m-ka}
+SCENARIOS=${BENCH_SCENARIOS:-5k-ka tls-full tls-resumed 100k-ka 10m-ka}
 KA_REQUESTS=100000
+SERVERS=(duet nginx h2o)
 
-skip() { echo "bench/origin.sh: SKIP: $*" >&2; exit 77; }
-die() { echo "bench/origin.sh: $*" >&2; exit 1; }
-log() { echo "[bench] $*" >&2; }
-now_us() { echo "${EPOCHREALTIME/./}"; }
-
-[ "$(id -u)" -eq 0 ] || skip "must run as root (nginx runs as root in the foreground)"
-for t in nginx wrk openssl curl ss taskset awk sort sha256sum; do
-  command -v "$t" >/dev/null || skip "$t not installed"
+[ "$(id -u)" -eq 0 ] || skip "must run as root (nginx and h2o run as root in the foreground)"
+for t in nginx h2o wrk openssl curl ss taskset awk sort sha256sum cc; do
+  command -v "$t" >/dev/null || skip "$t not installed (scripts/setup.sh installs it)"
 done
 [ -x "$DUET_ORIGIN" ] || skip "no $DUET_ORIGIN (build first: cmake -S . -B build && cmake --build build -j2)"
 [ -r "$HERE/close.lua" ] || die "missing $HERE/close.lua"
-[[ $WORKERS =~ ^[1-8]$ ]] || die "BENCH_WORKERS must be 1..8"
-if ! [[ $SECS =~ ^[0-9]+$ ]] || [ "$SECS" -lt 1 ] || [ "$SECS" -gt 10 ]; then
-  die "BENCH_SECONDS must be 1..10"
-fi
-[[ $ROUNDS =~ ^[1-5]$ ]] || die "BENCH_ROUNDS must be 1..5"
+check_range BENCH_WORKERS "$WORKERS" 1 8
+check_range BENCH_SECONDS "$SECS" 1 10
+check_range BENCH_ROUNDS "$ROUNDS" 1 5
+sc_list=""
 for s in $SCENARIOS; do
-  case $s in small-ka|small-close|100k-ka|10m-ka) ;; *) die "unknown scenario '$s'" ;; esac
+  case $s in
+    small-ka) s=1k-ka ;;
+    small-close) s=tls-resumed ;;
+    1k-ka|5k-ka|tls-full|tls-resumed|100k-ka|10m-ka) ;;
+    *) die "unknown scenario '$s'" ;;
+  esac
+  sc_list+="$s "
 done
+SCENARIOS=${sc_list% }
 
 # ─── temp dir, cleanup ──────────────────────────────────────────────────────────────────
 D=$(mktemp -d /tmp/duet-bench-origin.XXXXXX)
-DUET_PID="" NGINX_PID=""
+declare -A PID=()   # PID[server]: the process we started (nginx master, h2o, duet)
 
-stop_pid() { # PID NAME: TERM, KILL after 5 s, reap
-  local pid=$1 deadline
-  [ -n "$pid" ] || return 0
-  if kill -TERM "$pid" 2>/dev/null; then
-    deadline=$(($(now_us) + 5000000))
-    while kill -0 "$pid" 2>/dev/null; do
-      if [ "$(now_us)" -ge "$deadline" ]; then
-        echo "bench: $2 $pid ignored TERM; KILL" >&2
-        kill -KILL "$pid" 2>/dev/null || true
-        break
-      fi
-      sleep 0.02
-    done
-  fi
-  wait "$pid" 2>/dev/null || true
-}
 cleanup() {
-  local rc=$?
+  local rc=$? s strays
   trap - EXIT INT TERM
-  # nginx workers exit with their master (TERM = fast shutdown); catch strays by PPID
-  local strays=""
-  [ -n "$NGINX_PID" ] && strays=$(ps -o pid= --ppid "$NGINX_PID" 2>/dev/null || true)
-  stop_pid "$NGINX_PID" nginx
-  if [ -n "$strays" ]; then
-    # shellcheck disable=SC2086
-    kill -KILL $strays 2>/dev/null || true
-  fi
-  stop_pid "$DUET_PID" duet-origin
+  for s in "${!PID[@]}"; do
+    # children (nginx workers, h2o's neverbleed and backtrace helpers) exit with their
+    # parent; note them first and KILL whichever outlives it
+    strays=$(descendants "${PID[$s]}")
+    stop_pid "${PID[$s]}" "$s"
+    if [ -n "$strays" ]; then
+      # shellcheck disable=SC2086
+      kill -KILL $strays 2>/dev/null || true
+    fi
+  done
   if [ "${BENCH_KEEP:-0}" = 1 ] || [ "$rc" -ne 0 ]; then
     echo "bench: files kept in $D" >&2
   else
@@ -109,58 +108,44 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-port_busy() { [ -n "$(ss -H -lnt "sport = :$1" 2>/dev/null)" ]; }
-pick_port() {
-  local p=$1
-  while port_busy "$p"; do p=$((p + 1)); [ "$p" -lt 65000 ] || die "no free port"; done
-  echo "$p"
-}
-wait_tcp_port() { # PORT PID TIMEOUT_S
-  local deadline=$(($(now_us) + $3 * 1000000))
-  until [ -n "$(ss -H -lnt "sport = :$1" 2>/dev/null)" ]; do
-    kill -0 "$2" 2>/dev/null || return 1
-    [ "$(now_us)" -lt "$deadline" ] || return 1
-    sleep 0.02
-  done
-}
-cpu_ns_pids() { # CPU ns used so far by every thread of the given PIDs
-  local s=0 p f a rest
-  for p in "$@"; do
-    for f in /proc/"$p"/task/*/schedstat; do
-      read -r a rest <"$f" 2>/dev/null || continue
-      s=$((s + a))
-    done
-  done
-  echo "$s"
-}
-
-# ─── cert + site ────────────────────────────────────────────────────────────────────────
+# ─── cert + site + the wrk TLS shim ─────────────────────────────────────────────────────
 SITE=$D/site
-mkdir -p "$SITE" "$D/nginx"
+mkdir -p "$SITE" "$D/nginx" "$D/h2o"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
   -subj "/CN=bench.test" -addext "subjectAltName=DNS:bench.test,IP:127.0.0.1" \
   -keyout "$D/key.pem" -out "$D/cert.pem" >/dev/null 2>&1 || die "openssl could not make a cert"
-# exactly 1024 bytes of HTML
-awk 'BEGIN {
-  head = "<!doctype html>\n<html><head><title>duet bench</title></head><body>\n<p>"
-  tail = "</p>\n</body></html>\n"
-  body = ""
-  for (n = 1024 - length(head) - length(tail); n > 0; n--) body = body ((n % 64 == 1) ? "\n" : "x")
-  printf "%s%s%s", head, body, tail
-}' >"$SITE/index.html"
+html() { # SIZE: exactly SIZE bytes of HTML
+  awk -v size="$1" 'BEGIN {
+    head = "<!doctype html>\n<html><head><title>duet bench</title></head><body>\n<p>"
+    tail = "</p>\n</body></html>\n"
+    body = ""
+    for (n = size - length(head) - length(tail); n > 0; n--) body = body ((n % 64 == 1) ? "\n" : "x")
+    printf "%s%s%s", head, body, tail
+  }'
+}
+html 1024 >"$SITE/index.html"
+html 5120 >"$SITE/5k.html"
 openssl rand -out "$SITE/100k.bin" 102400
 openssl rand -out "$SITE/10m.bin" 10485760
 [ "$(stat -c %s "$SITE/index.html")" = 1024 ] || die "index.html is not 1024 bytes"
+[ "$(stat -c %s "$SITE/5k.html")" = 5120 ] || die "5k.html is not 5120 bytes"
+FILES=(index.html 5k.html 100k.bin 10m.bin)
+cc -shared -fPIC -O2 -Wall -Wextra -o "$D/tlsshim.so" "$HERE/tlsshim.c" -lssl -ldl \
+  >"$D/tlsshim-build.out" 2>&1 || { cat "$D/tlsshim-build.out" >&2; die "bench/tlsshim.c does not build"; }
 
-DUET_PORT=$(pick_port 18443)
-NGINX_PORT=$(pick_port $((DUET_PORT + 1)))
+declare -A PORT=()
+taken=()
+for s in "${SERVERS[@]}"; do
+  PORT[$s]=$(pick_port 18443 ${taken[@]+"${taken[@]}"})
+  taken+=("${PORT[$s]}")
+done
 
-if [ "$PIN" = auto ] && [ "$(nproc)" -ge 2 ]; then
-  SERVER_CPU=1 CLIENT_CPU=0
-  SRV_PIN=(taskset -c "$SERVER_CPU") CLI_PIN=(taskset -c "$CLIENT_CPU") WRK_T=1
+bench_pin "$PIN" yes
+if [ -n "$SERVER_CPU" ]; then
+  WRK_T=1
   PIN_TXT="servers ($WORKERS workers each) pinned to CPU $SERVER_CPU, wrk -t1 pinned to CPU $CLIENT_CPU"
 else
-  SRV_PIN=() CLI_PIN=() WRK_T=2
+  WRK_T=2
   PIN_TXT="no pinning: servers ($WORKERS workers each) and wrk -t2 share all $(nproc) CPUs"
 fi
 
@@ -174,7 +159,7 @@ access-log = off
 keepalive-timeout = 75s
 keepalive-requests = $KA_REQUESTS
 
-[listen 127.0.0.1:$DUET_PORT]
+[listen 127.0.0.1:${PORT[duet]}]
 tls = yes
 
 [site bench]
@@ -222,7 +207,7 @@ http {
     ssl_session_timeout 1h;
     ssl_session_tickets on;
     server {
-        listen 127.0.0.1:$NGINX_PORT ssl reuseport;
+        listen 127.0.0.1:${PORT[nginx]} ssl reuseport;
         server_name bench.test;
         ssl_certificate $D/cert.pem;
         ssl_certificate_key $D/key.pem;
@@ -235,74 +220,126 @@ NGINX_G="daemon off; pid $N/nginx.pid;"
 nginx -t -q -p "$N" -e "$N/error.log" -c "$N/nginx.conf" -g "$NGINX_G" >"$N/check.out" 2>&1 ||
   { cat "$N/check.out" "$N/error.log" >&2 2>/dev/null; die "nginx rejects its config"; }
 
-# ─── start both ─────────────────────────────────────────────────────────────────────────
+# ─── h2o ────────────────────────────────────────────────────────────────────────────────
+# One process, num-threads workers; session cache + tickets (ssl-session-resumption mode
+# all, internal stores: what nginx's shared cache + tickets are); HTTP/1.1 only to wrk (no
+# ALPN from wrk, no upgrade); no access log; OCSP stapling off (self-signed).  h2o keeps
+# the private key in a separate "neverbleed" process by default and signs there (full
+# handshakes); that process's CPU is counted with h2o's.
+H=$D/h2o
+cat >"$H/h2o.conf" <<EOF
+# bench/origin.sh
+num-threads: $WORKERS
+user: root
+pid-file: $H/h2o.pid
+error-log: $H/error.log
+max-connections: 8192
+http1-request-timeout: 75
+http1-upgrade-to-http2: OFF
+ssl-session-resumption:
+  mode: all
+  cache-store: internal
+  ticket-store: internal
+listen:
+  host: 127.0.0.1
+  port: ${PORT[h2o]}
+  ssl:
+    certificate-file: $D/cert.pem
+    key-file: $D/key.pem
+    minimum-version: TLSv1.2
+    cipher-preference: client
+    ocsp-update-interval: 0
+hosts:
+  "bench.test":
+    paths:
+      "/":
+        file.dir: $SITE
+EOF
+h2o -t -c "$H/h2o.conf" >"$H/check.out" 2>&1 || { cat "$H/check.out" >&2; die "h2o rejects its config"; }
+
+# ─── start all three ────────────────────────────────────────────────────────────────────
 ${SRV_PIN[@]+"${SRV_PIN[@]}"} "$DUET_ORIGIN" -c "$D/duet-origin.conf" </dev/null \
   >"$D/duet-origin.log" 2>&1 &
-DUET_PID=$!
+PID[duet]=$!
 ${SRV_PIN[@]+"${SRV_PIN[@]}"} nginx -p "$N" -e "$N/error.log" -c "$N/nginx.conf" -g "$NGINX_G" \
   </dev/null >"$N/stderr.log" 2>&1 &
-NGINX_PID=$!
-wait_tcp_port "$DUET_PORT" "$DUET_PID" 5 ||
-  { tail -n 20 "$D/duet-origin.log" >&2; die "duet-origin not listening on :$DUET_PORT"; }
-wait_tcp_port "$NGINX_PORT" "$NGINX_PID" 5 ||
-  { tail -n 20 "$N/error.log" "$N/stderr.log" >&2; die "nginx not listening on :$NGINX_PORT"; }
+PID[nginx]=$!
+${SRV_PIN[@]+"${SRV_PIN[@]}"} h2o -c "$H/h2o.conf" </dev/null >"$H/stderr.log" 2>&1 &
+PID[h2o]=$!
+wait_port t "${PORT[duet]}" "${PID[duet]}" 5 ||
+  { tail -n 20 "$D/duet-origin.log" >&2; die "duet-origin not listening on :${PORT[duet]}"; }
+wait_port t "${PORT[nginx]}" "${PID[nginx]}" 5 ||
+  { tail -n 20 "$N/error.log" "$N/stderr.log" >&2; die "nginx not listening on :${PORT[nginx]}"; }
+wait_port t "${PORT[h2o]}" "${PID[h2o]}" 5 ||
+  { tail -n 20 "$H/error.log" "$H/stderr.log" >&2; die "h2o not listening on :${PORT[h2o]}"; }
 deadline=$(($(now_us) + 5000000))
-while [ "$(ps -o pid= --ppid "$NGINX_PID" | wc -l)" -lt "$WORKERS" ]; do
+while [ "$(ps -o pid= --ppid "${PID[nginx]}" | wc -l)" -lt "$WORKERS" ]; do
   [ "$(now_us)" -lt "$deadline" ] || die "nginx started fewer than $WORKERS workers"
   sleep 0.02
 done
-server_pids() { # NAME → every process of that server
-  if [ "$1" = duet ]; then
-    echo "$DUET_PID"
-  else
-    echo "$NGINX_PID"
-    ps -o pid= --ppid "$NGINX_PID"
-  fi
-}
-port_of() { if [ "$1" = duet ]; then echo "$DUET_PORT"; else echo "$NGINX_PORT"; fi; }
+server_pids() { echo "${PID[$1]}"; descendants "${PID[$1]}"; } # every process of SERVER
 
-# ─── sanity: same bytes, same TLS ───────────────────────────────────────────────────────
-for s in duet nginx; do
-  p=$(port_of "$s")
-  for f in index.html 100k.bin 10m.bin; do
-    got=$(curl -sk --max-time 10 "https://127.0.0.1:$p/$f" | sha256sum | cut -d' ' -f1)
-    want=$(sha256sum <"$SITE/$f" | cut -d' ' -f1)
-    [ "$got" = "$want" ] || die "$s serves /$f wrong (sha256 $got, want $want)"
+# ─── sanity: same bytes over HTTP/1.1, TLS 1.3 with the ECDSA cert, resumption works ────
+declare -A RESUMES=()
+for s in "${SERVERS[@]}"; do
+  p=${PORT[$s]}
+  for f in "${FILES[@]}"; do
+    curl -sk --http1.1 --max-time 10 -o "$D/got-$s" "https://127.0.0.1:$p/$f" ||
+      die "$s: curl /$f failed"
+    [ "$(stat -c %s "$D/got-$s")" = "$(stat -c %s "$SITE/$f")" ] ||
+      die "$s serves /$f with $(stat -c %s "$D/got-$s") bytes, want $(stat -c %s "$SITE/$f")"
+    cmp -s "$D/got-$s" "$SITE/$f" || die "$s serves /$f with different bytes"
   done
-  curl -sk -o /dev/null -D "$D/headers-$s.txt" "https://127.0.0.1:$p/index.html"
-  openssl s_client -connect "127.0.0.1:$p" -servername bench.test </dev/null 2>/dev/null |
+  rm -f "$D/got-$s"
+  curl -sk --http1.1 -o /dev/null -D "$D/headers-$s.txt" "https://127.0.0.1:$p/index.html"
+  # a request, and -ign_eof: s_client reads until the server closes, so the TLS 1.3
+  # tickets (sent after the handshake) are in the saved session
+  printf 'GET /index.html HTTP/1.1\r\nHost: bench.test\r\nConnection: close\r\n\r\n' |
+    timeout 10 openssl s_client -ign_eof -connect "127.0.0.1:$p" -servername bench.test \
+    -sess_out "$D/sess-$s.pem" 2>/dev/null |
     awk '/^(New|Protocol|Cipher|Server Temp Key|Peer signature type)/' | sort -u >"$D/tls-$s.txt" || true
+  grep -q 'TLSv1.3' "$D/tls-$s.txt" || die "$s does not negotiate TLS 1.3: $(tr '\n' ';' <"$D/tls-$s.txt")"
+  grep -q 'ECDSA' "$D/tls-$s.txt" || die "$s does not sign with the ECDSA key: $(tr '\n' ';' <"$D/tls-$s.txt")"
+  RESUMES[$s]=no
+  if timeout 10 openssl s_client -connect "127.0.0.1:$p" -servername bench.test \
+    -sess_in "$D/sess-$s.pem" </dev/null 2>/dev/null | grep -q '^Reused'; then RESUMES[$s]=yes; fi
+  [ "${RESUMES[$s]}" = yes ] || die "$s does not resume a TLS 1.3 session from its ticket"
 done
-log "duet-origin: $DUET_ORIGIN  port $DUET_PORT (pid $DUET_PID)"
-log "nginx:       $(nginx -v 2>&1 | sed 's/.*: //')  port $NGINX_PORT (pid $NGINX_PID)"
+log "duet-origin: $DUET_ORIGIN  port ${PORT[duet]} (pid ${PID[duet]})"
+log "nginx:       $(nginx -v 2>&1 | sed 's/.*: //')  port ${PORT[nginx]} (pid ${PID[nginx]})"
+log "h2o:         $(h2o --version 2>&1 | head -1)  port ${PORT[h2o]} (pid ${PID[h2o]})"
 log "cpu: $PIN_TXT"
-for s in duet nginx; do
-  log "$s TLS: $(tr '\n' ';' <"$D/tls-$s.txt")"
+for s in "${SERVERS[@]}"; do
+  log "$s TLS: $(tr '\n' ';' <"$D/tls-$s.txt") session resumed by openssl s_client: ${RESUMES[$s]}"
   log "$s headers for /index.html: $(tr -d '\r' <"$D/headers-$s.txt" | tr '\n' '|')"
 done
 
 # ─── scenarios ──────────────────────────────────────────────────────────────────────────
-scenario_args() { # SCENARIO → "connections path extra-args"
+scenario_args() { # SCENARIO → "connections path resume(-|0|1) [wrk args]"
   case $1 in
-    small-ka) echo "64 /index.html" ;;
-    small-close) echo "64 /index.html -s $HERE/close.lua" ;;
-    100k-ka) echo "64 /100k.bin" ;;
-    10m-ka) echo "8 /10m.bin" ;;
+    1k-ka) echo "64 /index.html -" ;;
+    5k-ka) echo "64 /5k.html -" ;;
+    tls-full) echo "64 /index.html 0 -s $HERE/close.lua" ;;
+    tls-resumed) echo "64 /index.html 1 -s $HERE/close.lua" ;;
+    100k-ka) echo "64 /100k.bin -" ;;
+    10m-ka) echo "8 /10m.bin -" ;;
   esac
 }
 
-# run wrk; print "rps MBps p50_ms p99_ms errors cpu_us_per_req requests"
+# run wrk; print "rps MBps p50_ms p99_ms errors cpu_us_per_req requests resumed_pct"
 measure() { # SERVER SCENARIO OUTFILE
-  local s=$1 sc=$2 out=$3 c path extra c0 c1 pids
-  read -r c path extra <<<"$(scenario_args "$sc")"
+  local s=$1 sc=$2 out=$3 c path resume extra c0 c1 pids pre=()
+  read -r c path resume extra <<<"$(scenario_args "$sc")"
+  [ "$resume" = - ] || pre=(env "BENCH_TLS_RESUME=$resume" "LD_PRELOAD=$D/tlsshim.so")
   pids=$(server_pids "$s")
   # shellcheck disable=SC2086
-  c0=$(cpu_ns_pids $pids)
+  c0=$(cpu_ns $pids)
   # shellcheck disable=SC2086
-  ${CLI_PIN[@]+"${CLI_PIN[@]}"} wrk -t"$WRK_T" -c"$c" -d"${SECS}s" --timeout 5s --latency $extra \
-    "https://127.0.0.1:$(port_of "$s")$path" >"$out" 2>&1 || true
+  ${CLI_PIN[@]+"${CLI_PIN[@]}"} ${pre[@]+"${pre[@]}"} wrk -t"$WRK_T" -c"$c" -d"${SECS}s" \
+    --timeout 5s --latency $extra "https://127.0.0.1:${PORT[$s]}$path" >"$out" 2>&1 || true
   # shellcheck disable=SC2086
-  c1=$(cpu_ns_pids $pids)
+  c1=$(cpu_ns $pids)
+  kill -0 "${PID[$s]}" 2>/dev/null || die "$s died during the run"
   awk -v cpu=$((c1 - c0)) '
     function ms(v) {
       if (v ~ /us$/) return v * 0.001
@@ -325,64 +362,65 @@ measure() { # SERVER SCENARIO OUTFILE
     /Non-2xx or 3xx responses:/ { err += $NF }
     /^Requests\/sec:/ { rps = $2 }
     /^Transfer\/sec:/ { mbs = mb($2) }
+    /^tlsshim:/ { split($3, f, "="); split($4, r, "="); full = f[2]; resumed = r[2] }
     END {
       if (rps == "") { print "ERROR"; exit }
-      printf "%.0f %.2f %.3f %.3f %d %.1f %d\n", rps, mbs, p50, p99, err,
-        (reqs > 0 ? cpu / reqs / 1000 : 0), reqs
+      res = (full + resumed > 0) ? sprintf("%.1f", 100 * resumed / (full + resumed)) : "-"
+      printf "%.0f %.2f %.3f %.3f %d %.1f %d %s\n", rps, mbs, p50, p99, err,
+        (reqs > 0 ? cpu / reqs / 1000 : 0), reqs, res
     }' "$out"
 }
 
-log "wrk -t$WRK_T -d${SECS}s --timeout 5s --latency; rounds: $ROUNDS (order alternates; median round by req/s)"
+log "wrk -t$WRK_T -d${SECS}s --timeout 5s --latency; scenarios: $SCENARIOS"
+log "rounds: $ROUNDS (server order alternates; medians of the rounds)"
 declare -A RES=()
 t_start=$(now_us)
 for r in $(seq 1 "$ROUNDS"); do
-  if [ $((r % 2)) = 1 ]; then order="duet nginx"; else order="nginx duet"; fi
+  if [ $((r % 2)) = 1 ]; then order=(duet nginx h2o); else order=(h2o nginx duet); fi
   for sc in $SCENARIOS; do
-    for s in $order; do
+    for s in "${order[@]}"; do
       RES[$sc,$s,$r]=$(measure "$s" "$sc" "$D/wrk-$sc-$s-$r.out")
       log "round $r $sc $s: ${RES[$sc,$s,$r]}"
     done
   done
 done
 t_total=$((($(now_us) - t_start) / 1000000))
-kill -0 "$DUET_PID" 2>/dev/null || die "duet-origin died during the run (see $D/duet-origin.log)"
-kill -0 "$NGINX_PID" 2>/dev/null || die "nginx died during the run (see $N/error.log)"
 
 # ─── the table ──────────────────────────────────────────────────────────────────────────
-median_line() {
+col() { # SCENARIO SERVER FIELD → that field of every round
   local r
-  for r in $(seq 1 "$ROUNDS"); do echo "${RES[$1,$2,$r]}"; done | grep -v '^ERROR' |
-    sort -n -k1,1 | awk '{ l[NR] = $0 } END { if (NR) print l[int((NR + 1) / 2)] }'
+  for r in $(seq 1 "$ROUNDS"); do echo "${RES[$1,$2,$r]:-ERROR}"; done | awk -v f="$3" '$1 != "ERROR" { print $f }'
 }
-all_rps() {
-  local r out=""
-  for r in $(seq 1 "$ROUNDS"); do out+="${RES[$1,$2,$r]%% *}/"; done
+med() { col "$@" | median; }
+per_round() {
+  local r out="" v
+  for r in $(seq 1 "$ROUNDS"); do
+    v=${RES[$1,$2,$r]:-ERROR}
+    if [ "$v" = ERROR ]; then out+="-/"; else out+="$(awk -v f="$3" '{ print $f }' <<<"$v")/"; fi
+  done
   echo "${out%/}"
 }
+fmt() { awk -v v="$1" -v p="$2" 'BEGIN { if (v == "-") print "-"; else printf "%." p "f\n", v }'; }
 {
-  echo "duet-origin vs nginx $(nginx -v 2>&1 | sed 's/.*nginx\///') — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "TLS: $(grep -h '^New' "$D/tls-duet.txt" | head -1) (duet) | $(grep -h '^New' "$D/tls-nginx.txt" | head -1) (nginx); ECDSA P-256 cert"
-  echo "$PIN_TXT; wrk -d${SECS}s; keepalive-requests $KA_REQUESTS both; median of $ROUNDS rounds"
-  printf '%-12s %-11s %5s %9s %9s %8s %8s %6s %9s  %s\n' scenario server conns 'req/s' 'MB/s' p50_ms p99_ms errors 'cpu_us/req' 'req/s per round'
+  echo "duet-origin vs nginx $(nginx -v 2>&1 | sed 's/.*nginx\///') and h2o $(h2o --version 2>&1 | head -1 | sed 's/.*version //') — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "TLS: $(grep -h '^New' "$D/tls-duet.txt" | head -1) (all three); ECDSA P-256 cert; $PIN_TXT; wrk -d${SECS}s; every figure the median of $ROUNDS rounds (order alternating)"
+  echo "cpu_us/req = server CPU (user+sys, all its processes and threads) per request; RATIOS ARE nginx/x FOR CPU (cpu_vs_nginx = nginx cpu_us/req / this server's: > 1 = less CPU per request than nginx, better) and x/nginx FOR req/s (> 1 = faster)"
+  printf '%-12s %-6s %5s %9s %9s %8s %8s %6s %10s %12s %11s %7s  %s\n' scenario server conns 'req/s' 'MB/s' p50_ms p99_ms errors 'cpu_us/req' 'cpu_vs_nginx' 'rps_vs_nginx' 'resumed' 'cpu_us/req per round'
   for sc in $SCENARIOS; do
     read -r c _ <<<"$(scenario_args "$sc")"
-    declare -a V_duet=() V_nginx=()
-    for s in duet nginx; do
-      m=$(median_line "$sc" "$s")
-      [ -n "$m" ] || m="0 0 0 0 -1 0 0"
-      read -r rps mbs p50 p99 err cpu _reqs <<<"$m"
-      printf '%-12s %-11s %5s %9s %9s %8s %8s %6s %9s  %s\n' "$sc" "$s" "$c" "$rps" "$mbs" "$p50" \
-        "$p99" "$err" "$cpu" "$(all_rps "$sc" "$s")"
-      eval "V_$s=(\$rps \$mbs \$p50 \$p99 \$cpu)"
+    NCPU=$(med "$sc" nginx 6) NRPS=$(med "$sc" nginx 1)
+    for s in "${SERVERS[@]}"; do
+      rps=$(med "$sc" "$s" 1) mbs=$(med "$sc" "$s" 2) p50=$(med "$sc" "$s" 3) p99=$(med "$sc" "$s" 4)
+      cpu=$(med "$sc" "$s" 6) res=$(med "$sc" "$s" 8)
+      err=$(col "$sc" "$s" 5 | awk '{ n += $1 } END { print n + 0 }')
+      [ "$res" = - ] || res="$(fmt "$res" 1)%"
+      printf '%-12s %-6s %5s %9s %9s %8s %8s %6s %10s %12s %11s %7s  %s\n' "$sc" "$s" "$c" \
+        "$(fmt "$rps" 0)" "$(fmt "$mbs" 2)" "$(fmt "$p50" 3)" "$(fmt "$p99" 3)" "$err" \
+        "$(fmt "$cpu" 1)" "$(ratio "$NCPU" "$cpu")" "$(ratio "$rps" "$NRPS")" "$res" \
+        "$(per_round "$sc" "$s" 6)"
     done
-    awk -v sc="$sc" -v r1="${V_duet[0]}" -v r2="${V_nginx[0]}" -v m1="${V_duet[1]}" -v m2="${V_nginx[1]}" \
-      -v a1="${V_duet[2]}" -v a2="${V_nginx[2]}" -v p1="${V_duet[3]}" -v p2="${V_nginx[3]}" \
-      -v c1="${V_duet[4]}" -v c2="${V_nginx[4]}" '
-      function r(x, y) { return y > 0 ? sprintf("%.2fx", x / y) : "n/a" }
-      BEGIN { printf "%-12s %-11s %5s %9s %9s %8s %8s %6s %9s\n", sc, "duet/nginx", "", r(r1, r2),
-              r(m1, m2), r(a1, a2), r(p1, p2), "", r(c1, c2) }'
   done
-  echo "ratios are duet/nginx: req/s and MB/s > 1 = duet faster; latency and cpu_us/req > 1 = duet slower"
+  echo "errors = sum over the rounds; resumed = share of the handshakes wrk completed that were resumptions (bench/tlsshim.c; '-' = keep-alive, not counted)"
   echo "(${t_total}s of measuring)"
 } | tee "$D/result.txt"
 if [ -n "${BENCH_OUT:-}" ]; then cp "$D/result.txt" "$BENCH_OUT"; fi

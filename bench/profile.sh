@@ -31,10 +31,9 @@ TOOL=${PROFILE_TOOL:-callgrind}
 QUERIES=${PROFILE_QUERIES:-30000}
 TOP=${PROFILE_TOP:-25}
 
-skip() { echo "bench/profile.sh: SKIP: $*" >&2; exit 77; }
-die() { echo "bench/profile.sh: $*" >&2; exit 1; }
-log() { echo "[profile] $*" >&2; }
-now_us() { echo "${EPOCHREALTIME/./}"; }
+BENCH_NAME=profile.sh BENCH_LOG_TAG=profile
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$HERE/lib.sh"
 
 WHAT=${1:-}
 PEER=no
@@ -74,24 +73,10 @@ mkdir -p "$D"
 PIDS=()         # every daemon we started, stopped by PID on exit
 LAB_STARTED=no
 
-stop_pid() { # PID [TIMEOUT_S]: TERM, KILL after the deadline, reap
-  local pid=$1 deadline
-  kill -TERM "$pid" 2>/dev/null || return 0
-  deadline=$(($(now_us) + ${2:-30} * 1000000))
-  while kill -0 "$pid" 2>/dev/null; do
-    if [ "$(now_us)" -ge "$deadline" ]; then
-      echo "profile: $pid ignored TERM; KILL" >&2
-      kill -KILL "$pid" 2>/dev/null || true
-      break
-    fi
-    sleep 0.05
-  done
-  wait "$pid" 2>/dev/null || true
-}
 cleanup() {
   local rc=$? p
   trap - EXIT INT TERM
-  for p in ${PIDS[@]+"${PIDS[@]}"}; do stop_pid "$p" 10; done
+  for p in ${PIDS[@]+"${PIDS[@]}"}; do stop_pid "$p" daemon 10; done
   if [ "$LAB_STARTED" = yes ]; then
     bash "$REPO/tests/lab/lab.sh" stop "$D/lab" >/dev/null 2>&1 || true
   fi
@@ -101,21 +86,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-port_busy() { [ -n "$(ss -H -lnu "sport = :$1" 2>/dev/null)$(ss -H -lnt "sport = :$1" 2>/dev/null)" ]; }
-pick_port() {
-  local p=$1
-  while port_busy "$p"; do p=$((p + 1)); [ "$p" -lt 65000 ] || die "no free port"; done
-  echo "$p"
-}
-wait_port() { # u|t PORT PID TIMEOUT_S
-  local deadline=$(($(now_us) + $4 * 1000000))
-  until [ -n "$(ss -H -ln"$1" "sport = :$2" 2>/dev/null)" ]; do
-    kill -0 "$3" 2>/dev/null || return 1
-    [ "$(now_us)" -lt "$deadline" ] || return 1
-    sleep 0.05
-  done
-}
 
 # run_profiled NAME OUTBASE CMD...: start CMD (under valgrind when callgrind), record its PID
 run_profiled() {
@@ -278,7 +248,7 @@ EOF
     ndone=$(awk '/Queries completed:/ { print $3 }' "$D/resolver-$s.dnsperf")
     [ -n "$ndone" ] || die "dnsperf failed: $(tail -5 "$D/resolver-$s.dnsperf")"
     grep -E 'Queries (completed|lost)|Queries per second' "$D/resolver-$s.dnsperf" | sed 's/^ */  /' >&2
-    stop_pid "$pid" 60
+    stop_pid "$pid" "$s" 60
     report "$D/resolver-$s" "$ndone" query | tee "$D/resolver-$s.report"
   done
 }
@@ -351,7 +321,7 @@ EOF
     reqs=$(awk '/ requests in / { print $1 }' "$D/origin-$s.wrk")
     [ -n "$reqs" ] || die "wrk failed: $(tail -5 "$D/origin-$s.wrk")"
     grep -E 'requests in|Requests/sec|errors' "$D/origin-$s.wrk" | sed 's/^ */  /' >&2
-    stop_pid "$pid" 60
+    stop_pid "$pid" "$s" 60
     report "$D/origin-$s" "$reqs" request | tee "$D/origin-$s.report"
   done
 }

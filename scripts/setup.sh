@@ -12,7 +12,7 @@ PACKAGES=(
     # the package and its test under a real systemd (tests/integration/test_systemd.sh)
     dpkg-dev systemd-container debootstrap
     # the peers and load generators for bench/ and the side-by-side tests
-    unbound nginx-light dnsperf wrk
+    unbound nginx-light dnsperf wrk knot-resolver h2o
     # metrics: promtool checks the exposition format, a real Prometheus scrapes it
     prometheus
 )

@@ -1,0 +1,131 @@
+# shellcheck shell=bash
+# bench/lib.sh — shell pieces shared by bench/resolver.sh, bench/origin.sh, bench/profile.sh.
+# Source it after setting BENCH_NAME (used in messages):
+#
+#   BENCH_NAME=resolver.sh; . "$HERE/lib.sh"
+#
+# Provides: skip / die / log / now_us; port_busy / pick_port / wait_port (bounded);
+# stop_pid (TERM, KILL after a deadline, reap); descendants; cpu_ns (schedstat CPU of PIDs);
+# bench_pin (CPU pinning choice); median / ratio (numbers); check_range (knob validation).
+# Nothing here starts a process that outlives the call.
+
+: "${BENCH_NAME:=bench}" "${BENCH_LOG_TAG:=bench}"
+
+skip() { echo "bench/$BENCH_NAME: SKIP: $*" >&2; exit 77; }
+die() { echo "bench/$BENCH_NAME: $*" >&2; exit 1; }
+log() { echo "[$BENCH_LOG_TAG] $*" >&2; }
+now_us() { echo "${EPOCHREALTIME/./}"; }
+
+# check_range NAME VALUE MIN MAX: die unless VALUE is an integer in MIN..MAX
+check_range() {
+  if ! [[ $2 =~ ^[0-9]+$ ]] || [ "$2" -lt "$3" ] || [ "$2" -gt "$4" ]; then
+    die "$1 must be $3..$4 (got '$2')"
+  fi
+}
+
+# ─── ports ──────────────────────────────────────────────────────────────────────────────
+port_busy() { # PORT: anything listening on it, UDP or TCP, any address
+  [ -n "$(ss -H -lnu "sport = :$1" 2>/dev/null)$(ss -H -lnt "sport = :$1" 2>/dev/null)" ]
+}
+# pick_port FROM [TAKEN...]: the first port >= FROM that is free and not in TAKEN
+pick_port() {
+  local p=$1 t ok
+  shift
+  while :; do
+    ok=yes
+    for t in "$@"; do [ "$t" != "$p" ] || ok=no; done
+    if [ "$ok" = yes ] && ! port_busy "$p"; then break; fi
+    p=$((p + 1))
+    [ "$p" -lt 65000 ] || die "no free port"
+  done
+  echo "$p"
+}
+# wait_port u|t PORT PID TIMEOUT_S: until something listens on PORT (UDP u / TCP t);
+# fails early when PID dies, or after TIMEOUT_S
+wait_port() {
+  local deadline=$(($(now_us) + $4 * 1000000))
+  until [ -n "$(ss -H -ln"$1" "sport = :$2" 2>/dev/null)" ]; do
+    kill -0 "$3" 2>/dev/null || return 1
+    [ "$(now_us)" -lt "$deadline" ] || return 1
+    sleep 0.02
+  done
+}
+
+# ─── processes ──────────────────────────────────────────────────────────────────────────
+# stop_pid PID NAME [TIMEOUT_S]: TERM, KILL after TIMEOUT_S (default 5), reap if our child
+stop_pid() {
+  local pid=$1 deadline
+  [ -n "$pid" ] || return 0
+  if kill -TERM "$pid" 2>/dev/null; then
+    deadline=$(($(now_us) + ${3:-5} * 1000000))
+    while kill -0 "$pid" 2>/dev/null && [ "$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null)" != Z ]; do
+      if [ "$(now_us)" -ge "$deadline" ]; then
+        echo "$BENCH_LOG_TAG: $2 $pid ignored TERM; KILL" >&2
+        kill -KILL "$pid" 2>/dev/null || true
+        break
+      fi
+      sleep 0.02
+    done
+  fi
+  wait "$pid" 2>/dev/null || true
+}
+# descendants PID: every live descendant process of PID (children, grandchildren, ...)
+descendants() {
+  local c
+  for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+    echo "$c"
+    descendants "$c"
+  done
+}
+
+# cpu_ns PID...: CPU time (ns, user + kernel) used so far by every thread of the given PIDs,
+# from /proc/PID/task/*/schedstat (field 1: time on CPU)
+cpu_ns() {
+  local s=0 p f a rest
+  for p in "$@"; do
+    for f in /proc/"$p"/task/*/schedstat; do
+      read -r a rest <"$f" 2>/dev/null || continue
+      s=$((s + a))
+    done
+  done
+  echo "$s"
+}
+
+# bench_pin MODE SERVERS_SHARE_ONE_CORE(yes|no): sets SERVER_CPU, CLIENT_CPU, SRV_PIN=(taskset
+# …) and CLI_PIN=(taskset …) — servers on CPU 1, the load generator on CPU 0 — when MODE is
+# auto, the machine has >= 2 CPUs and the caller allows it; otherwise all empty
+# shellcheck disable=SC2034
+bench_pin() {
+  if [ "$1" = auto ] && [ "$2" = yes ] && [ "$(nproc)" -ge 2 ]; then
+    SERVER_CPU=1 CLIENT_CPU=0
+    SRV_PIN=(taskset -c "$SERVER_CPU") CLI_PIN=(taskset -c "$CLIENT_CPU")
+  else
+    SERVER_CPU="" CLIENT_CPU=""
+    SRV_PIN=() CLI_PIN=()
+  fi
+}
+# pin_running PID...: move every thread of running processes to SERVER_CPU (if pinning)
+pin_running() {
+  local p
+  [ -n "${SERVER_CPU:-}" ] || return 0
+  for p in "$@"; do taskset -a -p -c "$SERVER_CPU" "$p" >/dev/null; done
+}
+
+# ─── numbers ────────────────────────────────────────────────────────────────────────────
+# median: the median of the numbers on stdin (one a line; non-numbers ignored); "-" if none.
+# Even counts average the two middle values.
+median() {
+  awk '$1 ~ /^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$/ { v[++n] = $1 + 0 }
+    END {
+      if (n == 0) { print "-"; exit }
+      for (i = 2; i <= n; i++) { x = v[i]; for (j = i - 1; j >= 1 && v[j] > x; j--) v[j + 1] = v[j]; v[j + 1] = x }
+      m = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+      if (m == int(m)) printf "%d\n", m; else printf "%.3f\n", m
+    }'
+}
+# ratio X Y: "X/Y" formatted as 1.23x; "-" when either is missing or Y is 0
+ratio() {
+  awk -v x="$1" -v y="$2" 'BEGIN {
+    if (x == "-" || y == "-" || x == "" || y == "" || y + 0 == 0) print "-"
+    else printf "%.2fx\n", x / y }'
+}
