@@ -275,7 +275,7 @@ load_deleg(struct dr_iter *it, const struct dr_iter_env *env)
         it->forwarding = true;
         it->forward_first = fz->first;
     } else if (dr_deleg_find_for(env->deleg, it->cur, it->qtype, env->now, &it->deleg) == 0) {
-        if (sz && dr_dname_labels(sz->wire) > dr_dname_labels(it->deleg.zone))
+        if (sz && dr_dname_labels(sz->wire) >= dr_dname_labels(it->deleg.zone))
             conf_cut(&it->deleg, sz);
     } else if (sz) {
         conf_cut(&it->deleg, sz);
