@@ -562,7 +562,15 @@ def write_hints(directory, root_addr="127.70.0.1"):
     return path
 
 
-class Resolver:
+def Resolver(extra="", root_addr="127.70.0.1", workers=1):
+    """The resolver under test: duet-resolver, or Unbound when DUET_PEER=unbound (to check
+    that a test's expectations are what a reference resolver does)."""
+    if os.environ.get("DUET_PEER") == "unbound":
+        return UnboundResolver(extra, root_addr)
+    return DuetResolver(extra, root_addr, workers)
+
+
+class DuetResolver:
     """duet-resolver (harness.Daemon) configured for a scripted internet: root hints naming
     the scripted root, query-loopback = yes, debug log, one worker; `extra` is appended to
     the generated config (options, then any [sections])."""
@@ -612,6 +620,115 @@ class Resolver:
             self.d.close()
         except Exception:  # noqa: BLE001 - teardown after a failure already reported
             pass
+
+
+class _UnboundDaemon:
+    """Just enough of harness.Daemon for the tests' use of res.d."""
+
+    def __init__(self, owner):
+        self.owner = owner
+        self.proc = None
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def wait_message(self, want, timeout=10):
+        time.sleep(1.0)  # Unbound has no notify socket here: give the reload a moment
+
+
+class UnboundResolver:
+    """Unbound with the duet-resolver options the tests use translated (a reference run)."""
+
+    def __init__(self, extra="", root_addr="127.70.0.1"):
+        import tempfile
+        import harness
+        self.h = harness
+        self.port = harness.free_port()
+        self.dir = tempfile.mkdtemp(prefix="duet-unbound-")
+        self.hints = write_hints(self.dir, root_addr)
+        self.conf = os.path.join(self.dir, "unbound.conf")
+        self.log = os.path.join(self.dir, "unbound.log")
+        self.d = _UnboundDaemon(self)
+        self.write(extra)
+
+    def write(self, extra):
+        server = ["interface: 127.0.0.1@%d" % self.port, "interface-automatic: no",
+                  "num-threads: 1", "do-ip6: yes", "username: \"\"", "chroot: \"\"",
+                  "directory: \"%s\"" % self.dir, "pidfile: \"\"", "use-syslog: no",
+                  "logfile: \"%s\"" % self.log, "verbosity: 1",
+                  "root-hints: \"%s\"" % self.hints, "do-not-query-localhost: no",
+                  "module-config: \"iterator\"", "local-zone: \"test.\" nodefault"]
+        sections, cur = [], None
+        for line in extra.splitlines():
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            if line.startswith("["):
+                kind, zname = line.strip("[]").split()
+                cur = [kind + ":", "    name: \"%s\"" % zname]
+                sections.append(cur)
+                continue
+            k, v = [x.strip() for x in line.split("=", 1)]
+            if k in ("forward-addr", "stub-addr"):
+                if v.count(":") == 1:
+                    v = v.replace(":", "@")
+                cur.append("    %s: %s" % (k, v))
+            elif k == "forward-first":
+                cur.append("    forward-first: %s" % v)
+            elif k == "qname-minimisation":
+                server.append("qname-minimisation: %s" % v)
+            elif k == "do-not-query-address":
+                server.append("do-not-query-address: %s" % v)
+            # upstream-timeout, max-upstream-queries: no direct Unbound equivalent
+        with open(self.conf, "w") as f:
+            f.write("server:\n" + "".join("    %s\n" % x for x in server))
+            for sec in sections:
+                f.write("\n".join(sec) + "\n")
+
+    def start(self):
+        self.errf = open(os.path.join(self.dir, "unbound.stderr"), "ab")
+        self.d.proc = subprocess.Popen(["unbound", "-d", "-c", self.conf],
+                                       stdin=subprocess.DEVNULL, stdout=self.errf,
+                                       stderr=self.errf)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            s = socket.socket()
+            try:
+                s.connect(("127.0.0.1", self.port))
+                return self
+            except OSError:
+                time.sleep(0.05)
+            finally:
+                s.close()
+        raise RuntimeError("unbound did not start: " + self.stderr())
+
+    def ask(self, qname, qtype="A", *extra, timeout=8):
+        return self.h.dig("127.0.0.1", self.port, qname, qtype, *extra, timeout=timeout)
+
+    def stderr(self):
+        out = ""
+        for n in ("unbound.stderr", "unbound.log"):
+            try:
+                with open(os.path.join(self.dir, n), "rb") as f:
+                    out += f.read().decode(errors="replace")
+            except OSError:
+                pass
+        return out
+
+    def alive(self):
+        return self.d.proc.poll() is None
+
+    def finish(self):
+        self.close()
+
+    def close(self):
+        if self.d.proc and self.d.proc.poll() is None:
+            self.d.proc.terminate()
+            try:
+                self.d.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.d.proc.kill()
+                self.d.proc.wait(5)
 
 
 if __name__ == "__main__":
