@@ -24,6 +24,7 @@ LOOP = "127.70.23.1"   # la. and lb.
 LQ1 = "127.70.24.1"    # lq.: lame for AAAA (REFUSED) and MX (referral to itself)
 LQ2 = "127.70.24.2"    # lq.: fine
 T0 = "127.70.25.1"     # t0.: TTL 0 and answers with unrelated records
+TC = "127.70.26.1"     # tc.: every UDP reply truncated (TC=1, empty); TCP answers
 
 ROOT = """
 @ NS a.root.hostile.
@@ -48,6 +49,8 @@ ns1.lq. A 127.70.24.1
 ns2.lq. A 127.70.24.2
 t0. NS ns.t0.
 ns.t0. A 127.70.25.1
+tc. NS ns.tc.
+ns.tc. A 127.70.26.1
 """
 
 DN_ZONE = """
@@ -143,6 +146,14 @@ def t0_handler(q):
     return ha.DEFAULT
 
 
+def truncate_udp(q):
+    if q.tcp:
+        return ha.DEFAULT
+    r = q.reply()
+    r.flags |= ha.dns.flags.TC
+    return r
+
+
 def scenario(net):
     Z = ha.Zone
     net.server(ROOT_A, zones=[Z(".", ROOT)])
@@ -155,6 +166,8 @@ def scenario(net):
     net.server(LQ1, zones=[Z("lq.", LQ_ZONE)], handler=lame_for_some_types)
     net.server(LQ2, zones=[Z("lq.", LQ_ZONE)], handler=drop_first)
     net.server(T0, zones=[Z("t0.", T0_ZONE)], handler=t0_handler)
+    net.server(TC, zones=[Z("tc.", "@ NS ns\nns A 127.70.26.1\nwww A 192.0.2.28")],
+               handler=truncate_udp)
 
 
 auth = None
@@ -283,6 +296,16 @@ def test_unrelated_answer_records_ignored():
     with_resolver("", body)
 
 
+def test_truncated_retried_over_tcp():
+    """tc.'s server sets TC=1 on every UDP reply: the answer comes over TCP."""
+    def body(res):
+        m = auth.mark()
+        expect(res, "www.tc.", "NOERROR", rdata=["192.0.2.28"])
+        tcp = [e for e in auth.queries(server=TC, since=m) if e["tcp"]]
+        check(tcp, "tc.'s server was never asked over TCP")
+    with_resolver("", body)
+
+
 if __name__ == "__main__":
     if not ha.have_dnspython():
         skip("dnspython is not installed (scripts/setup.sh installs python3-dnspython)")
@@ -295,7 +318,8 @@ if __name__ == "__main__":
         auth.start()
         tests = [test_dname_in_answer, test_dname_cached, test_parent_child_ns_differ,
                  test_ns_loop_with_way_out, test_ns_pure_loop_fails_fast, test_lame_for_one_type,
-                 test_ttl_zero_not_cached, test_unrelated_answer_records_ignored]
+                 test_ttl_zero_not_cached, test_unrelated_answer_records_ignored,
+                 test_truncated_retried_over_tcp]
         failed = run(*[t for t in tests if not sys.argv[1:] or t.__name__ in sys.argv[1:]],
                      exit=False)
         errs = auth.handler_errors()

@@ -26,6 +26,7 @@ WILD = "127.70.5.1"       # wild.: a wildcard
 GOOD_MIXED = "127.70.7.1"  # the one usable server of mixed.
 DNQ_BAD = "127.70.9.5"    # in do-not-query-address
 DNQ_GOOD = "127.70.10.1"
+SPOOF = "127.70.67.1"     # spoof.'s only server: replies that do not match the query
 IMPOSTOR = "127.70.66.1"  # where poisoned glue points; answers everything with FAKE
 FAKE = "127.70.66.66"
 TRUE_WWW = "192.0.2.1"
@@ -60,6 +61,8 @@ wild. NS ns.wild.
 ns.wild. A 127.70.5.1
 %s
 %s
+spoof. NS ns.spoof.
+ns.spoof. A 127.70.67.1
 mixed. NS good.mixed.
 good.mixed. A 127.70.7.1
 dnq. NS ns1.dnq.
@@ -149,6 +152,24 @@ def impostor_handler(q):
     return r
 
 
+def spoof_handler(q):
+    """Replies carrying FAKE that do not match the query: another ID (id-*), the question's
+    0x20 case swapped (case-*), another question (q-*)."""
+    first = q.qname.labels[0] if len(q.qname.labels) > 2 else b""
+    r = impostor_handler(q)
+    if first.startswith(b"id"):
+        r.id = q.msg.id ^ 0x5555
+    elif first.startswith(b"case"):
+        swapped = ha.name(q.qname_sent.to_text().swapcase())
+        r.question = [ha.dns.rrset.RRset(swapped, q.msg.question[0].rdclass,
+                                         q.msg.question[0].rdtype)]
+        r.answer = [rrset("%s 300 A %s" % (swapped, FAKE))]
+    elif first.startswith(b"q"):
+        r.question = [ha.dns.rrset.RRset(ha.name("www.victim."), 1, q.qtype)]
+        r.answer.append(rrset("www.victim. 300 A " + FAKE))
+    return r
+
+
 def slow_handler(q):
     """slow.: after 6 s, a referral for x.slow. to a glueless NS in other."""
     q.delay = 6.0
@@ -184,6 +205,7 @@ def scenario(net):
     net.server(DNQ_BAD, handler=impostor_handler)
     net.server(DNQ_GOOD, zones=[Z("dnq.", "* A 192.0.2.9")])
     net.server(IMPOSTOR, handler=impostor_handler)
+    net.server(SPOOF, handler=spoof_handler)
     net.server("127.0.0.1", handler=sink_handler)
     net.server("::1", handler=sink_handler)
 
@@ -420,6 +442,9 @@ def poison(first, check_first=None):
         for qn in first:
             out = res.ask(qn, "A")
             check(FAKE not in out, "%s: the fake address reached the client:\n%s" % (qn, out))
+            trick = ".".join(qn.split(".")[1:])
+            check(auth.count(server=EVIL, under=trick, since=m) >= 1,
+                  "%s: evil. was never asked (the attempt proves nothing)" % qn)
             if check_first:
                 check_first(qn, out)
         victim_intact(res, m)
@@ -481,6 +506,22 @@ def test_poison_additional_in_answer():
     poison(["x.add.evil."])
 
 
+def test_mismatched_replies_ignored():
+    """spoof.'s only server answers FAKE with another ID, with the question's case swapped
+    (0x20) or for another question: none of it is accepted, so SERVFAIL. The control, ok1.,
+    gets the same reply matched to its query, and FAKE is then spoof.'s true answer."""
+    def body(res):
+        m = auth.mark()
+        out = expect(res, "ok1.spoof.", "NOERROR", [FAKE])
+        for qn in ("id1.spoof.", "case1.spoof.", "q1.spoof."):
+            out = res.ask(qn, "A", timeout=12)
+            check(FAKE not in out and dig_status(out) == "SERVFAIL",
+                  "%s: a mismatched reply was accepted\n%s" % (qn, out))
+        check(auth.count(server=SPOOF, since=m) >= 3, "spoof. was not asked")
+        victim_intact(res, m)
+    with_resolver("upstream-timeout = 300ms\n", body)
+
+
 if __name__ == "__main__":
     if not ha.have_dnspython():
         skip("dnspython is not installed (scripts/setup.sh installs python3-dnspython)")
@@ -498,7 +539,7 @@ if __name__ == "__main__":
                  test_poison_answer_outside_zone, test_poison_cname_with_foreign_data,
                  test_poison_authority_ns_above_and_beside,
                  test_poison_sideways_and_upward_referral, test_poison_foreign_negative_soa,
-                 test_poison_additional_in_answer]
+                 test_poison_additional_in_answer, test_mismatched_replies_ignored]
         # Test names on the command line run only those.
         failed = run(*[t for t in tests if not sys.argv[1:] or t.__name__ in sys.argv[1:]],
                      exit=False)
