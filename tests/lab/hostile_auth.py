@@ -596,7 +596,16 @@ class DuetResolver:
         return self
 
     def ask(self, qname, qtype="A", *extra, timeout=8):
-        return self.h.dig("127.0.0.1", self.port, qname, qtype, *extra, timeout=timeout)
+        """dig's output; fails at once, with the crash report, if the daemon died."""
+        out = self.h.dig("127.0.0.1", self.port, qname, qtype, *extra, timeout=timeout)
+        rc = self.d.proc.poll()
+        if rc is not None:
+            err = self.d.stderr()
+            i = err.find("ERROR: AddressSanitizer")
+            tail = err[i:i + 2500] if i >= 0 else err[-2000:]
+            raise self.h.Failure("duet-resolver died (status %s) while answering %s %s; "
+                                 "stderr:\n%s" % (rc, qname, qtype, tail))
+        return out
 
     def stderr(self):
         return self.d.stderr()
