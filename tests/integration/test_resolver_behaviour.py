@@ -15,7 +15,8 @@ import hostile_auth as ha  # noqa: E402
 from harness import check, dig_answers, dig_status, run, skip  # noqa: E402
 
 ROOT_A = "127.70.0.1"
-DN = "127.70.20.1"     # dn.: old.dn. DNAME tgt.
+DN = "127.70.20.1"     # dn.: old.dn. DNAME tgt., and a DNAME loop and one too long to apply
+DN2 = "127.70.20.2"    # dn2.: DNAMEs sent without their CNAME, or with a wrong one
 TGT = "127.70.21.1"    # tgt.: the DNAME's target zone
 PC1 = "127.70.22.1"    # pc.: listed by parent and child
 PC2 = "127.70.22.2"    # pc.: listed by the parent only (the child dropped it): REFUSED
@@ -31,6 +32,8 @@ ROOT = """
 a.root.hostile. A 127.70.0.1
 dn. NS ns.dn.
 ns.dn. A 127.70.20.1
+dn2. NS ns.dn2.
+ns.dn2. A 127.70.20.2
 tgt. NS ns.tgt.
 ns.tgt. A 127.70.21.1
 pc. NS ns1.pc.
@@ -57,6 +60,8 @@ DN_ZONE = """
 @ NS ns
 ns A 127.70.20.1
 old DNAME tgt.
+loop DNAME x.loop.dn.
+long DNAME lllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllll.lllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllll.lllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllll.tgt.
 """
 TGT_ZONE = """
 @ NS ns
@@ -130,6 +135,20 @@ def drop_first(q):
     return ha.DEFAULT
 
 
+def dn2_handler(q):
+    """only.dn2.: the DNAME alone (the resolver must synthesize the CNAME); wrong.dn2.: the
+    DNAME with a CNAME that does not follow from it, and that CNAME's "target data"."""
+    for zone in ("only.dn2.", "wrong.dn2."):
+        if q.under(zone) and q.qname != ha.name(zone):
+            r = q.reply()
+            r.answer.append(rrset("%s 300 DNAME tgt." % zone))
+            if zone == "wrong.dn2.":
+                r.answer.append(rrset("%s 300 CNAME www.pc." % q.qname_sent))
+                r.answer.append(rrset("www.pc. 300 A 192.0.2.99"))
+            return r
+    return ha.DEFAULT
+
+
 def refused(q):
     return q.reply(ha.dns.rcode.REFUSED, aa=False)
 
@@ -158,6 +177,7 @@ def scenario(net):
     Z = ha.Zone
     net.server(ROOT_A, zones=[Z(".", ROOT)])
     net.server(DN, zones=[Z("dn.", DN_ZONE)])
+    net.server(DN2, zones=[Z("dn2.", "@ NS ns\nns A 127.70.20.2")], handler=dn2_handler)
     net.server(TGT, zones=[Z("tgt.", TGT_ZONE)])
     net.server(PC1, zones=[Z("pc.", PC_ZONE)])
     net.server(PC2, handler=refused)
@@ -222,6 +242,40 @@ def test_dname_cached():
         types = [(r[0].lower(), r[2]) for r in rows(out)]
         check(("old.dn.", "DNAME") in types and ("foo.old.dn.", "CNAME") in types,
               "second name under the DNAME: answer %s\n%s" % (types, out))
+    with_resolver("", body)
+
+
+def test_dname_without_cname():
+    """The server sends the DNAME alone: the resolver synthesizes the CNAME itself."""
+    def body(res):
+        out = expect(res, "www.only.dn2.", "NOERROR", rdata=["192.0.2.20"])
+        cn = [(r[0].lower(), r[3].lower()) for r in rows(out, "CNAME")]
+        check(("www.only.dn2.", "www.tgt.") in cn, "no synthesized CNAME: %s\n%s" % (cn, out))
+    with_resolver("", body)
+
+
+def test_dname_with_wrong_cname():
+    """The server's CNAME does not follow from its DNAME (it points at www.pc.): the DNAME
+    decides, www.tgt.'s address is the answer, the stray CNAME and A are not passed on."""
+    def body(res):
+        out = expect(res, "www.wrong.dn2.", "NOERROR", rdata=["192.0.2.20"])
+        check("www.pc." not in out.lower(), "the CNAME that contradicts the DNAME was used:\n"
+              + out)
+    with_resolver("", body)
+
+
+def test_dname_loop_and_overflow():
+    """loop.dn. DNAME x.loop.dn. rewrites a name into a longer one under itself, forever:
+    SERVFAIL (or YXDOMAIN once the name would pass 255 octets), quickly. long.dn.'s
+    target makes the substituted name too long: YXDOMAIN (RFC 6672 §2.2)."""
+    def body(res):
+        t0 = time.monotonic()
+        out = res.ask("a.loop.dn.", "A")
+        check(dig_status(out) in ("SERVFAIL", "YXDOMAIN"), "DNAME loop:\n" + out)
+        check(time.monotonic() - t0 < 5, "DNAME loop took %.1fs" % (time.monotonic() - t0))
+        out = res.ask("%s.long.dn." % ("q" * 63), "A")
+        check(dig_status(out) == "YXDOMAIN", "DNAME past 255 octets: want YXDOMAIN\n" + out)
+        expect(res, "www.old.dn.", "NOERROR", rdata=["192.0.2.20"])
     with_resolver("", body)
 
 
@@ -316,7 +370,9 @@ if __name__ == "__main__":
     auth = ha.AuthProcess(__file__, "scenario")
     try:
         auth.start()
-        tests = [test_dname_in_answer, test_dname_cached, test_parent_child_ns_differ,
+        tests = [test_dname_in_answer, test_dname_cached, test_dname_without_cname,
+                 test_dname_with_wrong_cname, test_dname_loop_and_overflow,
+                 test_parent_child_ns_differ,
                  test_ns_loop_with_way_out, test_ns_pure_loop_fails_fast, test_lame_for_one_type,
                  test_ttl_zero_not_cached, test_unrelated_answer_records_ignored,
                  test_truncated_retried_over_tcp]

@@ -164,7 +164,11 @@ class Zone:
             dname = self.get(n, dns.rdatatype.DNAME)
             if dname is not None and n != qname:
                 resp.answer.append(dname)
-                target = qname.relativize(n).derelativize(dname[0].target)
+                try:
+                    target = qname.relativize(n).derelativize(dname[0].target)
+                except dns.name.NameTooLong:  # RFC 6672 §2.2
+                    resp.set_rcode(dns.rcode.YXDOMAIN)
+                    return
                 cname = dns.rrset.from_text(qname, dname.ttl, IN, dns.rdatatype.CNAME,
                                             target.to_text())
                 resp.answer.append(cname)
