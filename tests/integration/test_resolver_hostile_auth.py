@@ -84,10 +84,11 @@ EVIL_ZONE = """
 @ NS ns
 ns A 127.70.2.1
 www A 192.0.2.2
+*.fake A %s
 %s
 %s
 %s
-""" % ("\n".join("nx NS f%d.victim." % i for i in range(1, N_FAN + 1)),
+""" % (FAKE, "\n".join("nx NS f%d.victim." % i for i in range(1, N_FAN + 1)),
        "\n".join("nest NS ns%d.l2" % i for i in range(1, N_FAN + 1)),
        "\n".join("l2 NS n%d.victim." % i for i in range(1, N_FAN + 1)))
 
@@ -136,6 +137,13 @@ def evil_handler(q):
     if q.under("neg.evil."):  # NXDOMAIN with an SOA that is no ancestor of the name
         r = q.reply(ha.dns.rcode.NXDOMAIN)
         r.authority.append(rrset("victim. 300 SOA ns.impostor.evil. h.evil. 9 3600 600 86400 300"))
+        return r
+    if q.under("dnp.evil."):  # a DNAME for another zone (victim.) riding along a CNAME
+        r = q.reply()
+        r.answer.append(rrset("victim. 300 DNAME fake.evil."))
+        r.answer.append(rrset("%s 300 CNAME www.victim." % q.qname_sent))
+        r.answer.append(rrset("www.victim. 300 CNAME www.fake.evil."))
+        r.answer.append(rrset("www.fake.evil. 300 A " + FAKE))
         return r
     if q.under("add.evil."):  # an answer with foreign addresses in the additional section
         r = q.reply()
@@ -513,6 +521,15 @@ def test_poison_additional_in_answer():
     poison(["x.add.evil."])
 
 
+def test_poison_foreign_dname():
+    """evil.'s answer carries victim. DNAME fake.evil. and a CNAME to www.victim.: the client
+    gets the victim's own address, and www.victim. stays the victim's."""
+    def true_target(qn, out):
+        check(dig_status(out) == "NOERROR" and a_records(out) == [TRUE_WWW],
+              "%s: want the victim's own A\n%s" % (qn, out))
+    poison(["x.dnp.evil."], true_target)
+
+
 def test_mismatched_replies_ignored():
     """spoof.'s only server answers FAKE with another ID, with the question's case swapped
     (0x20) or for another question: none of it is accepted, so SERVFAIL. The control, ok1.,
@@ -546,7 +563,8 @@ if __name__ == "__main__":
                  test_poison_answer_outside_zone, test_poison_cname_with_foreign_data,
                  test_poison_authority_ns_above_and_beside,
                  test_poison_sideways_and_upward_referral, test_poison_foreign_negative_soa,
-                 test_poison_additional_in_answer, test_mismatched_replies_ignored]
+                 test_poison_additional_in_answer, test_poison_foreign_dname,
+                 test_mismatched_replies_ignored]
         # Test names on the command line run only those.
         failed = run(*[t for t in tests if not sys.argv[1:] or t.__name__ in sys.argv[1:]],
                      exit=False)
