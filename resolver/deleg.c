@@ -162,7 +162,9 @@ void
 dr_deleg_from_reply(ldns_pkt *p, ldns_rr_list *section, const uint8_t *zone,
                     const uint8_t *bailiwick, struct dr_deleg *d, uint32_t *ttl)
 {
-    memset(d, 0, sizeof(*d));
+    /* Only what is read is set: entries past nns are never looked at (a cut is ~5 KB). */
+    d->nns = 0;
+    d->configured = false;
     dr_dname_copy_lower(d->zone, zone);
     *ttl = UINT32_MAX;
     for (size_t i = 0; i < ldns_rr_list_rr_count(section); i++) {
@@ -191,12 +193,17 @@ dr_deleg_from_reply(ldns_pkt *p, ldns_rr_list *section, const uint8_t *zone,
 /* A DNAME's key: a byte no wire name starts with (label lengths are < 64), then the owner. */
 #define DNAME_KEY 0xFE
 
+/* Whether any DNAME was ever stored in this process: until one is, looking for one costs
+ * nothing (most resolvers never see a DNAME, and the search is a lookup per label). */
+static int dnames_stored;
+
 int
 dr_deleg_store_dname(struct dc_lru *t, const uint8_t *owner, const uint8_t *target,
                      uint32_t ttl, int64_t expire)
 {
     uint8_t key[1 + DR_NAME_MAX], val[4 + DR_NAME_MAX];
     key[0] = DNAME_KEY;
+    __atomic_store_n(&dnames_stored, 1, __ATOMIC_RELAXED);
     size_t kl = 1 + dr_dname_copy_lower(key + 1, owner);
     dr_put32(val, ttl);
     size_t vl = 4 + dr_dname_copy_lower(val + 4, target);
@@ -226,6 +233,8 @@ int
 dr_deleg_find_dname(struct dc_lru *t, const uint8_t *name, int64_t now,
                     uint8_t owner[DR_NAME_MAX], uint8_t target[DR_NAME_MAX], uint32_t *ttl)
 {
+    if (!__atomic_load_n(&dnames_stored, __ATOMIC_RELAXED))
+        return -ENOENT;
     uint8_t key[1 + DR_NAME_MAX];
     key[0] = DNAME_KEY;
     dr_dname_copy_lower(key + 1, name);

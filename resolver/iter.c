@@ -585,22 +585,31 @@ static void
 follow_referral(struct dr_iter *it, const struct dr_iter_env *env, ldns_pkt *p,
                 const uint8_t *cut, struct dr_iter_action *act)
 {
-    struct dr_deleg d;
-    uint32_t ttl;
-    dr_deleg_from_reply(p, ldns_pkt_authority(p), cut, it->deleg.zone, &d, &ttl);
-    if (d.nns == 0) {
+    /* A referral whose NS records are all unusable is this server's fault: try another. */
+    bool usable = false;
+    ldns_rr_list *au = ldns_pkt_authority(p);
+    for (size_t i = 0; i < ldns_rr_list_rr_count(au) && !usable; i++) {
+        ldns_rr *rr = ldns_rr_list_rr(au, i);
+        usable = ldns_rr_get_type(rr) == LDNS_RR_TYPE_NS && dr_scrub_owner_is(rr, cut) &&
+                 dr_scrub_name(ldns_rr_rdf(rr, 0)) != NULL;
+    }
+    if (!usable) {
         server_useless(it, env, "empty_referral", act);
         return;
     }
-    store_cut(env, &d, ttl);
+    /* The new cut is built in place (it is large); the old zone is the glue's bailiwick. */
+    uint8_t from[DR_NAME_MAX];
+    memcpy(from, it->deleg.zone, dr_dname_len(it->deleg.zone));
+    uint32_t ttl;
+    dr_deleg_from_reply(p, au, cut, from, &it->deleg, &ttl);
+    store_cut(env, &it->deleg, ttl);
     if (dc_log_enabled(DC_LOG_DEBUG)) {
-        char from[DR_NAME_STRLEN], to[DR_NAME_STRLEN];
-        name_str(it->deleg.zone, from, sizeof(from));
-        name_str(d.zone, to, sizeof(to));
+        char fs[DR_NAME_STRLEN], ts[DR_NAME_STRLEN];
+        name_str(from, fs, sizeof(fs));
+        name_str(it->deleg.zone, ts, sizeof(ts));
         dc_log(DC_LOG_DEBUG, "referral", "res=%" PRIu64 " from=%s to=%s servers=%u", it->id,
-               from, to, d.nns);
+               fs, ts, it->deleg.nns);
     }
-    it->deleg = d;
     enter_cut(it, env);
     step(it, env, act);
 }

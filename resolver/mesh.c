@@ -83,9 +83,12 @@ static struct dr_res *
 res_new(struct dr_mesh *m, const struct dr_iter_env *env, const uint8_t *qname, uint16_t qtype,
         uint16_t qclass, int depth, struct dr_budget *budget)
 {
-    struct dr_res *r = calloc(1, sizeof(*r));
+    /* The iterator state is most of the object and dr_iter_init clears it: clear only the
+     * mesh's own fields here (a miss costs one large memset, not two). */
+    struct dr_res *r = malloc(sizeof(*r));
     if (r == NULL)
         return NULL;
+    memset(r, 0, offsetof(struct dr_res, it));
     bool own = budget == NULL;
     if (own) {
         budget = calloc(1, sizeof(*budget));
