@@ -11,67 +11,58 @@
 #include "common/sock.h"
 #include "origin/http.h"
 #include "origin/response.h"
+#include "origin/send.h"
 #include "origin/tls.h"
 #include "origin/worker.h"
 
 #define LINGER_MS        2000
 #define CLIENT_GRACE_MS  5000
 
-enum phase {
-    PH_HANDSHAKE,
-    PH_IDLE,
-    PH_HEADERS,
-    PH_RESPONDING,
-    PH_LINGER,
-};
-
-struct dw_conn {
-    struct dw_worker *wk;
-    struct dw_conn *next, *prev;
-    uv_tcp_t tcp;
-    uv_timer_t timer;
-    uv_write_t wreq;
-    uv_shutdown_t sreq;
-    uv_fs_t fsreq;
-    struct dw_conf *conf;  /* a reference: the configuration it was accepted under */
-    const struct dw_conf_listen *lis;
-    bool tls_on;
-    struct dw_tls_conn tls;
-    struct dw_http http;
-    enum phase phase;
-    bool reading;
-    bool writing;
-    bool file_reading;
-    bool closing;
-    bool end_after;     /* close our side once the response is out */
-    bool ending;        /* end_connection() waits for a write to finish */
-    bool notify_sent;   /* TLS close_notify queued */
-    bool close_when_written;
-    bool peer_done;     /* TLS close_notify or FIN after a request: answer it, then close */
-    bool peer_fin;      /* the client's FIN arrived */
-    int pending_closes;
-    int refs;           /* its own + a write + a file read + a shutdown in flight */
-    uint8_t *in;
-    size_t in_len;
-    uint8_t *out;       /* bytes of the write in flight */
-    uint8_t *chunk;     /* a file chunk being read */
-    struct dw_response resp;
-    bool responding;
-    bool head_sent;
-    uint64_t body_pos;  /* body bytes handed to the socket (or TLS) */
-    uint64_t req_start_us;
-    uint64_t requests;
-    uint64_t bytes_out; /* of the current response */
-    union dc_sockaddr peer;
-};
-
 static void process(struct dw_conn *c);
-static void send_more(struct dw_conn *c);
-static void end_connection(struct dw_conn *c);
-static void conn_close(struct dw_conn *c);
 static void start_reading(struct dw_conn *c);
 static bool pump_tls(struct dw_conn *c);
-static bool flush_tls(struct dw_conn *c);
+
+/* ---- buffers ---- */
+
+size_t
+dw_conn_in_size(const struct dw_conf *conf)
+{
+    return (size_t)conf->max_header_size + (size_t)conf->max_body_size + 4096;
+}
+
+size_t
+dw_conn_out_size(const struct dw_conf *conf)
+{
+    return (size_t)conf->chunk_size + DW_CONN_TLS_SLACK;
+}
+
+/* A reload may resize the worker's pools while connections accepted before it still use
+ * their own configuration's sizes: their buffers are their own, and a buffer never goes
+ * back to a pool of another size (nor is a short one filled to a longer length). */
+void *
+dw_conn_buf_get(struct dc_bufpool *pool, size_t size)
+{
+    return pool->size == size ? dc_buf_get(pool) : malloc(size);
+}
+
+void
+dw_conn_buf_put(struct dc_bufpool *pool, void *buf, size_t size)
+{
+    if (buf == NULL)
+        return;
+    if (pool->size == size)
+        dc_buf_put(pool, buf);
+    else
+        free(buf);
+}
+
+static bool
+ensure_in(struct dw_conn *c)
+{
+    if (c->in == NULL)
+        c->in = dw_conn_buf_get(&c->wk->inpool, c->in_cap);
+    return c->in != NULL;
+}
 
 /* ---- lifetime ---- */
 
@@ -80,9 +71,8 @@ conn_free(struct dw_conn *c)
 {
     struct dw_worker *wk = c->wk;
     dw_response_done(wk, &c->resp);
-    dc_buf_put(&wk->inpool, c->in);
-    dc_buf_put(&wk->outpool, c->out);
-    dc_buf_put(&wk->outpool, c->chunk);
+    dw_conn_buf_put(&wk->inpool, c->in, c->in_cap);
+    dw_send_release(c);
     if (c->tls_on)
         dw_tls_conn_deinit(&c->tls);
     dw_conf_unref(c->conf); /* after the TLS session: it points into the config's contexts */
@@ -96,8 +86,8 @@ conn_free(struct dw_conn *c)
     free(c);
 }
 
-static void
-conn_unref(struct dw_conn *c)
+void
+dw_conn_unref(struct dw_conn *c)
 {
     if (--c->refs == 0 && c->pending_closes == 0)
         conn_free(c);
@@ -111,8 +101,8 @@ on_closed(uv_handle_t *h)
         conn_free(c);
 }
 
-static void
-conn_close(struct dw_conn *c)
+void
+dw_conn_close(struct dw_conn *c)
 {
     if (c->closing)
         return;
@@ -121,7 +111,7 @@ conn_close(struct dw_conn *c)
     uv_timer_stop(&c->timer);
     uv_close((uv_handle_t *)&c->tcp, on_closed);
     uv_close((uv_handle_t *)&c->timer, on_closed);
-    conn_unref(c); /* its own reference; writes and file reads hold theirs */
+    dw_conn_unref(c); /* its own reference; writes and file reads hold theirs */
 }
 
 /* ---- timers ---- */
@@ -129,7 +119,7 @@ conn_close(struct dw_conn *c)
 static void on_timer(uv_timer_t *t);
 
 static void
-arm(struct dw_conn *c, enum phase ph, uint64_t ms)
+arm(struct dw_conn *c, enum dw_conn_phase ph, uint64_t ms)
 {
     c->phase = ph;
     uv_timer_start(&c->timer, on_timer, ms, 0);
@@ -149,8 +139,23 @@ send_error(struct dw_conn *c, int status)
         uv_read_stop((uv_stream_t *)&c->tcp);
         c->reading = false;
     }
-    arm(c, PH_RESPONDING, (uint64_t)c->conf->request_timeout_ms);
-    send_more(c);
+    arm(c, DW_PH_RESPONDING, (uint64_t)c->conf->request_timeout_ms);
+    dw_send_more(c);
+}
+
+/*
+ * Closes once what TLS has queued (an alert saying why, close_notify) is written. A write may
+ * be in flight: the queued bytes then follow it from its callback (origin/send.c). Meanwhile
+ * input is discarded (the linger phase), and the linger timer bounds the wait for a client
+ * that does not read.
+ */
+static void
+close_after_flush(struct dw_conn *c)
+{
+    c->close_when_written = true;
+    arm(c, DW_PH_LINGER, LINGER_MS);
+    if (!dw_send_flush(c))
+        dw_conn_close(c);
 }
 
 static void
@@ -159,232 +164,34 @@ on_timer(uv_timer_t *t)
     struct dw_conn *c = t->data;
     struct dw_worker *wk = c->wk;
     switch (c->phase) {
-    case PH_HEADERS:
+    case DW_PH_HEADERS:
         dc_stats_inc(wk->stats, DW_STAT_TIMEOUTS);
         if (!c->responding) {
             send_error(c, 408);
             return;
         }
-        conn_close(c);
+        dw_conn_close(c);
         return;
-    case PH_HANDSHAKE:
-    case PH_RESPONDING:
+    case DW_PH_HANDSHAKE:
+    case DW_PH_RESPONDING:
         dc_stats_inc(wk->stats, DW_STAT_TIMEOUTS);
-        conn_close(c);
+        dw_conn_close(c);
         return;
-    case PH_IDLE:
+    case DW_PH_IDLE:
         /* An idle keep-alive connection ends: tell a TLS client properly (close_notify),
          * then close. */
-        if (c->tls_on && c->tls.handshake_done && !c->notify_sent && !c->writing) {
+        if (c->tls_on && c->tls.handshake_done && !c->notify_sent) {
             c->notify_sent = true;
             dw_tls_conn_shutdown(&c->tls);
-            c->close_when_written = true;
-            if (flush_tls(c))
-                return;
-        }
-        conn_close(c);
-        return;
-    case PH_LINGER:
-        conn_close(c);
-        return;
-    }
-}
-
-/* ---- writing ---- */
-
-static void
-on_written(uv_write_t *req, int status)
-{
-    struct dw_conn *c = req->data;
-    c->writing = false;
-    if (c->closing || status < 0) {
-        conn_close(c);
-        conn_unref(c);
-        return;
-    }
-    if (c->close_when_written) {
-        conn_close(c);
-        conn_unref(c);
-        return;
-    }
-    /* Progress: the client is reading. */
-    if (c->phase == PH_RESPONDING)
-        uv_timer_again(&c->timer);
-    send_more(c);
-    if (c->ending && !c->responding && !c->writing)
-        end_connection(c);
-    conn_unref(c);
-}
-
-static void
-write_bufs(struct dw_conn *c, uv_buf_t *bufs, unsigned n)
-{
-    size_t total = 0;
-    for (unsigned i = 0; i < n; i++)
-        total += bufs[i].len;
-    c->bytes_out += total;
-    dc_stats_add(c->wk->stats, DW_STAT_BYTES_OUT, total);
-    c->writing = true;
-    c->wreq.data = c;
-    c->refs++;
-    if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, bufs, n, on_written) < 0) {
-        c->writing = false;
-        c->refs--;
-        conn_close(c);
-    }
-}
-
-static bool
-ensure_out(struct dw_conn *c)
-{
-    if (c->out == NULL)
-        c->out = dc_buf_get(&c->wk->outpool);
-    return c->out != NULL;
-}
-
-/* TLS: sends whatever ciphertext is waiting. Returns true when a write was started. */
-static bool
-flush_tls(struct dw_conn *c)
-{
-    if (!c->tls_on || dw_tls_conn_out_pending(&c->tls) == 0)
-        return false;
-    if (!ensure_out(c)) {
-        conn_close(c);
-        return true;
-    }
-    size_t n = dw_tls_conn_out(&c->tls, c->out, c->wk->outpool.size);
-    uv_buf_t b = uv_buf_init((char *)c->out, (unsigned)n);
-    write_bufs(c, &b, 1);
-    return true;
-}
-
-static void finish_response(struct dw_conn *c);
-
-static void
-on_file_read(uv_fs_t *req)
-{
-    struct dw_conn *c = req->data;
-    ssize_t n = req->result;
-    uv_fs_req_cleanup(req);
-    c->file_reading = false;
-    if (c->closing) {
-        conn_unref(c);
-        return;
-    }
-    if (n <= 0) {
-        /* The file shrank or failed under us: the promised length cannot be kept. */
-        DC_LOG_WARN("file_read_failed", "result=%zd", n);
-        conn_close(c);
-        conn_unref(c);
-        return;
-    }
-    c->body_pos += (uint64_t)n;
-    if (c->tls_on) {
-        if (dw_tls_conn_write(&c->tls, c->chunk, (size_t)n) < 0)
-            conn_close(c);
-        else
-            flush_tls(c);
-    } else {
-        uv_buf_t b = uv_buf_init((char *)c->chunk, (unsigned)n);
-        write_bufs(c, &b, 1);
-    }
-    conn_unref(c);
-}
-
-/* Produces the next piece of the response and writes it; one write in flight at a time,
- * so a slow client holds at most one chunk (and its ciphertext) of a large file. */
-static void
-send_more(struct dw_conn *c)
-{
-    struct dw_worker *wk = c->wk;
-    if (c->closing || c->writing || c->file_reading)
-        return;
-    if (flush_tls(c))
-        return;
-    if (!c->responding)
-        return;
-    struct dw_response *r = &c->resp;
-    if (!c->head_sent) {
-        c->head_sent = true;
-        if (!ensure_out(c)) {
-            conn_close(c);
+            close_after_flush(c);
             return;
         }
-        if (c->tls_on) {
-            /* Head and a small cached body go into one TLS record (one SSL_write): each
-             * record has a fixed cost, and it saves bytes on the wire. */
-            if (r->entry && r->length > 0 && r->head_len + r->length <= sizeof(wk->record)) {
-                memcpy(wk->record, wk->hdr, r->head_len);
-                memcpy(wk->record + r->head_len, r->entry->data + r->first, r->length);
-                if (dw_tls_conn_write(&c->tls, wk->record, r->head_len + r->length) < 0) {
-                    conn_close(c);
-                    return;
-                }
-                c->body_pos = r->length;
-                flush_tls(c);
-                return;
-            }
-            if (dw_tls_conn_write(&c->tls, wk->hdr, r->head_len) < 0) {
-                conn_close(c);
-                return;
-            }
-            if (r->entry && r->length > 0 && r->length <= c->conf->chunk_size) {
-                if (dw_tls_conn_write(&c->tls, r->entry->data + r->first, r->length) < 0) {
-                    conn_close(c);
-                    return;
-                }
-                c->body_pos = r->length;
-            }
-            flush_tls(c);
-            return;
-        }
-        /* Plain: the head (copied out of the worker's scratch) and a cached body go out
-         * in one write, the body straight from the cache entry. */
-        memcpy(c->out, wk->hdr, r->head_len);
-        uv_buf_t b[2];
-        b[0] = uv_buf_init((char *)c->out, (unsigned)r->head_len);
-        unsigned n = 1;
-        if (r->entry && r->length > 0) {
-            b[1] = uv_buf_init((char *)r->entry->data + r->first, (unsigned)r->length);
-            c->body_pos = r->length;
-            n = 2;
-        }
-        write_bufs(c, b, n);
+        dw_conn_close(c);
+        return;
+    case DW_PH_LINGER:
+        dw_conn_close(c);
         return;
     }
-    if (c->body_pos < r->length) {
-        uint64_t left = r->length - c->body_pos;
-        uint64_t chunk = c->conf->chunk_size;
-        if (r->entry) {
-            size_t n = (size_t)(left < chunk ? left : chunk);
-            if (dw_tls_conn_write(&c->tls, r->entry->data + r->first + c->body_pos, n) < 0) {
-                conn_close(c);
-                return;
-            }
-            c->body_pos += n;
-            flush_tls(c);
-            return;
-        }
-        if (r->fd >= 0) {
-            if (c->chunk == NULL && (c->chunk = dc_buf_get(&wk->outpool)) == NULL) {
-                conn_close(c);
-                return;
-            }
-            size_t n = (size_t)(left < chunk ? left : chunk);
-            uv_buf_t b = uv_buf_init((char *)c->chunk, (unsigned)n);
-            c->fsreq.data = c;
-            c->file_reading = true;
-            c->refs++;
-            if (uv_fs_read(wk->loop, &c->fsreq, r->fd, &b, 1, (int64_t)(r->first + c->body_pos),
-                           on_file_read) < 0) {
-                c->file_reading = false;
-                c->refs--;
-                conn_close(c);
-            }
-            return;
-        }
-    }
-    finish_response(c);
 }
 
 /* ---- ending a connection ---- */
@@ -394,47 +201,47 @@ on_shutdown(uv_shutdown_t *req, int status)
 {
     struct dw_conn *c = req->data;
     (void)status;
-    conn_unref(c);
+    dw_conn_unref(c);
 }
 
 /* Our side is done: TLS close_notify, FIN, then read until the client's FIN (or 2 s), so
  * a client that sent more cannot make our kernel answer with a reset that destroys the
  * response it has not read yet (nginx's lingering close). */
-static void
-end_connection(struct dw_conn *c)
+void
+dw_conn_end(struct dw_conn *c)
 {
-    if (c->closing || c->phase == PH_LINGER)
+    if (c->closing || c->phase == DW_PH_LINGER)
         return;
     if (c->tls_on && c->tls.handshake_done && !c->notify_sent) {
         c->notify_sent = true;
         dw_tls_conn_shutdown(&c->tls);
     }
-    if (c->writing || flush_tls(c)) {
+    if (dw_send_flush(c)) {
         c->ending = true; /* on_written comes back here */
         return;
     }
     c->ending = false;
     if (c->peer_fin) {
-        conn_close(c); /* the client closed first: ours is the second FIN */
+        dw_conn_close(c); /* the client closed first: ours is the second FIN */
         return;
     }
     if (c->peer_done && c->lis->close_first == DW_CLOSE_CLIENT) {
         /* The client began the close (close_notify): let its FIN come first, so the
          * TIME_WAIT stays on its side; the linger timer bounds the wait. */
-        arm(c, PH_LINGER, LINGER_MS);
-        c->phase = PH_LINGER;
+        arm(c, DW_PH_LINGER, LINGER_MS);
+        c->phase = DW_PH_LINGER;
         start_reading(c);
         return;
     }
-    c->phase = PH_LINGER;
+    c->phase = DW_PH_LINGER;
     c->sreq.data = c;
     c->refs++;
     if (uv_shutdown(&c->sreq, (uv_stream_t *)&c->tcp, on_shutdown) < 0) {
         c->refs--;
-        conn_close(c);
+        dw_conn_close(c);
         return;
     }
-    arm(c, PH_LINGER, LINGER_MS);
+    arm(c, DW_PH_LINGER, LINGER_MS);
     start_reading(c);
 }
 
@@ -466,8 +273,8 @@ access_log(struct dw_conn *c)
     }
 }
 
-static void
-finish_response(struct dw_conn *c)
+void
+dw_conn_finish_response(struct dw_conn *c)
 {
     struct dw_worker *wk = c->wk;
     static const unsigned cls[] = {DW_STAT_STATUS_1XX, DW_STAT_STATUS_2XX, DW_STAT_STATUS_3XX,
@@ -490,18 +297,15 @@ finish_response(struct dw_conn *c)
     c->requests++;
     if (close || wk->stopping ||
         c->requests >= (uint64_t)c->conf->keepalive_requests) {
-        end_connection(c);
+        dw_conn_end(c);
         return;
     }
     /* Buffers go back to the pool while the connection waits. */
-    dc_buf_put(&wk->outpool, c->out);
-    c->out = NULL;
-    dc_buf_put(&wk->outpool, c->chunk);
-    c->chunk = NULL;
+    dw_send_release(c);
     uint64_t idle = (uint64_t)c->conf->keepalive_timeout_ms;
     if (c->lis->close_first == DW_CLOSE_CLIENT)
         idle += CLIENT_GRACE_MS;
-    arm(c, PH_IDLE, idle);
+    arm(c, DW_PH_IDLE, idle);
     /* Plaintext TLS decrypted beyond what fitted in the request buffer waits in the SSL
      * object, and no socket read will bring it: move it now that there is room. */
     if (c->tls_on && !c->peer_done && !pump_tls(c))
@@ -512,16 +316,16 @@ finish_response(struct dw_conn *c)
             return;
         /* Only the start of the next request is here. */
         if (c->peer_done)
-            end_connection(c);
+            dw_conn_end(c);
         else
             start_reading(c);
         return;
     }
     if (c->peer_done) {
-        end_connection(c); /* the client sent close_notify: nothing more will come */
+        dw_conn_end(c); /* the client sent close_notify: nothing more will come */
         return;
     }
-    dc_buf_put(&wk->inpool, c->in);
+    dw_conn_buf_put(&wk->inpool, c->in, c->in_cap);
     c->in = NULL;
     start_reading(c);
 }
@@ -546,25 +350,31 @@ start_response(struct dw_conn *c)
     /* Reading goes on while the response is out: stopping and restarting it per request
      * costs two epoll_ctl calls each time (bench/README.md). Pipelined bytes are kept, and
      * on_read stops reading only when they fill the buffer. */
-    arm(c, PH_RESPONDING, (uint64_t)c->conf->request_timeout_ms);
-    send_more(c);
+    arm(c, DW_PH_RESPONDING, (uint64_t)c->conf->request_timeout_ms);
+    dw_send_more(c);
 }
 
 static void
 process(struct dw_conn *c)
 {
     struct dw_worker *wk = c->wk;
-    if (c->closing || c->responding || c->phase == PH_LINGER)
+    if (c->closing || c->responding || c->phase == DW_PH_LINGER)
         return;
     if (c->in_len == 0)
         return;
-    if (c->phase == PH_IDLE) {
+    if (c->phase == DW_PH_IDLE) {
         c->req_start_us = uv_hrtime() / 1000;
-        arm(c, PH_HEADERS, (uint64_t)c->conf->header_timeout_ms);
+        arm(c, DW_PH_HEADERS, (uint64_t)c->conf->header_timeout_ms);
     }
     int r = dw_http_parse(&c->http, c->in, c->in_len);
-    if (r == DW_HTTP_AGAIN)
-        return;
+    if (r == DW_HTTP_AGAIN) {
+        if (c->in_len < c->in_cap)
+            return;
+        /* The buffer holds a whole head and body within the limits, with room to spare
+         * for chunked framing: a request that does not fit cannot be served, and waiting
+         * would only hold the connection until header-timeout. */
+        r = c->http.head_done ? 413 : 431;
+    }
     if (r == DW_HTTP_DONE) {
         start_response(c);
         return;
@@ -579,30 +389,29 @@ alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     struct dw_conn *c = h->data;
     struct dw_worker *wk = c->wk;
     (void)suggested;
-    if (c->tls_on || c->phase == PH_LINGER) {
+    if (c->tls_on || c->phase == DW_PH_LINGER) {
         *buf = uv_buf_init((char *)wk->rbuf, sizeof(wk->rbuf));
         return;
     }
-    if (c->in == NULL && (c->in = dc_buf_get(&wk->inpool)) == NULL) {
+    if (!ensure_in(c)) {
         *buf = uv_buf_init(NULL, 0);
         return;
     }
-    *buf = uv_buf_init((char *)c->in + c->in_len, (unsigned)(wk->inpool.size - c->in_len));
+    *buf = uv_buf_init((char *)c->in + c->in_len, (unsigned)(c->in_cap - c->in_len));
 }
 
 /* Decrypts what TLS has into the request buffer. Returns false when the connection ended. */
 static bool
 pump_tls(struct dw_conn *c)
 {
-    struct dw_worker *wk = c->wk;
     for (int guard = 0; guard < 1024; guard++) {
-        if (c->in == NULL && (c->in = dc_buf_get(&wk->inpool)) == NULL) {
-            conn_close(c);
+        if (!ensure_in(c)) {
+            dw_conn_close(c);
             return false;
         }
-        size_t room = wk->inpool.size - c->in_len;
+        size_t room = c->in_cap - c->in_len;
         if (room == 0)
-            return true; /* the parser fails the request before this matters */
+            return true; /* process() answers a full buffer; on_read reads no more */
         int n = dw_tls_conn_read(&c->tls, c->in + c->in_len, room);
         if (n > 0) {
             c->in_len += (size_t)n;
@@ -625,12 +434,11 @@ pump_tls(struct dw_conn *c)
             c->peer_done = true;
             if (c->lis->close_first == DW_CLOSE_CLIENT)
                 c->notify_sent = true;
-            end_connection(c);
+            dw_conn_end(c);
             return false;
         }
-        /* a TLS error (or close_notify while busy) */
-        flush_tls(c);
-        conn_close(c);
+        /* a TLS error (or close_notify while busy): the alert goes out, then we close */
+        close_after_flush(c);
         return false;
     }
     return true;
@@ -651,10 +459,10 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             c->reading = false;
             return;
         }
-        conn_close(c);
+        dw_conn_close(c);
         return;
     }
-    if (c->phase == PH_LINGER)
+    if (c->phase == DW_PH_LINGER)
         return; /* discarded */
     if (!c->tls_on) {
         c->in_len += (size_t)nread;
@@ -662,50 +470,52 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             process(c);
         /* Pipelined bytes are parsed after the response; once they fill the buffer the
          * rest waits in the kernel (libuv would otherwise ask for room that is not there). */
-        if (!c->closing && c->reading && c->in_len >= wk->inpool.size) {
+        if (!c->closing && c->reading && c->in_len >= c->in_cap) {
             uv_read_stop(s);
             c->reading = false;
         }
         return;
     }
     if (dw_tls_conn_feed(&c->tls, buf->base, (size_t)nread) < 0) {
-        conn_close(c);
+        dw_conn_close(c);
         return;
     }
     if (!c->tls.handshake_done) {
         int rc = dw_tls_conn_handshake(&c->tls);
         if (rc == DW_TLS_ERROR) {
             dc_stats_inc(wk->stats, DW_STAT_HANDSHAKE_FAILURES);
-            /* Send the alert that says why, then close. */
-            c->close_when_written = true;
-            if (!flush_tls(c))
-                conn_close(c);
+            close_after_flush(c); /* the alert that says why */
             return;
         }
         if (rc == DW_TLS_AGAIN) {
-            flush_tls(c);
+            dw_send_flush(c);
             return;
         }
         dc_stats_inc(wk->stats, dw_tls_conn_resumed(&c->tls) ? DW_STAT_HANDSHAKES_RESUMED
                                                                : DW_STAT_HANDSHAKES_FULL);
-        arm(c, PH_IDLE, (uint64_t)c->conf->header_timeout_ms);
+        arm(c, DW_PH_IDLE, (uint64_t)c->conf->header_timeout_ms);
     }
-    if (c->responding) {
-        /* Pipelined records stay in the BIO until finish_response() pumps them; past a
-         * bound, in the kernel. */
-        if (dw_tls_conn_in_pending(&c->tls) >= wk->inpool.size) {
-            uv_read_stop(s);
-            c->reading = false;
+    if (!c->responding) {
+        if (!pump_tls(c))
+            return;
+        if (!c->responding)
+            dw_send_flush(c); /* session tickets after the handshake */
+        process(c);
+        if (c->closing)
+            return;
+        if (c->peer_done && !c->responding) {
+            dw_conn_close(c); /* no more is coming, and what came is not a whole request */
+            return;
         }
-        return;
     }
-    if (!pump_tls(c))
-        return;
-    if (!c->responding)
-        flush_tls(c); /* session tickets after the handshake */
-    process(c);
-    if (c->peer_done && !c->responding && !c->closing)
-        conn_close(c); /* no more is coming, and what came is not a whole request */
+    /* Back-pressure, as the plain path has it: ciphertext the request buffer could not take
+     * stays in the kernel, not in the BIO. While a response is out, pipelined records wait
+     * in the BIO until dw_conn_finish_response() pumps them; otherwise pump_tls() left at
+     * most part of a record there, unless the buffer is full, which process() answered. */
+    if (c->reading && c->phase != DW_PH_LINGER && dw_tls_conn_in_pending(&c->tls) >= c->in_cap) {
+        uv_read_stop(s);
+        c->reading = false;
+    }
 }
 
 static void
@@ -716,7 +526,7 @@ start_reading(struct dw_conn *c)
     if (uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, on_read) == 0)
         c->reading = true;
     else
-        conn_close(c);
+        dw_conn_close(c);
 }
 
 /* ---- accepting ---- */
@@ -735,6 +545,8 @@ dw_conn_on_connection(uv_stream_t *server, int status)
     c->conf = dw_conf_ref(wk->current);
     const struct dw_conf_listen *lis = &c->conf->listens[li];
     c->lis = lis;
+    c->in_cap = dw_conn_in_size(c->conf);
+    c->out_cap = dw_conn_out_size(c->conf);
     c->resp.fd = -1;
     c->resp.site = -1;
     uv_tcp_init(wk->loop, &c->tcp);
@@ -748,13 +560,13 @@ dw_conn_on_connection(uv_stream_t *server, int status)
     wk->conns = c;
     wk->nconns++;
     if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0) {
-        conn_close(c);
+        dw_conn_close(c);
         return;
     }
     dc_stats_inc(wk->stats, DW_STAT_CONNECTIONS);
     if (wk->stopping || wk->nconns > (size_t)c->conf->max_connections) {
         dc_stats_inc(wk->stats, DW_STAT_CONNECTIONS_REFUSED);
-        conn_close(c);
+        dw_conn_close(c);
         return;
     }
     uv_os_fd_t fd;
@@ -773,13 +585,13 @@ dw_conn_on_connection(uv_stream_t *server, int status)
     dw_http_init(&c->http, &lim);
     if (lis->tls) {
         if (dw_tls_conn_init(&c->tls, conf->tls) < 0) {
-            conn_close(c);
+            dw_conn_close(c);
             return;
         }
         c->tls_on = true;
-        arm(c, PH_HANDSHAKE, (uint64_t)conf->handshake_timeout_ms);
+        arm(c, DW_PH_HANDSHAKE, (uint64_t)conf->handshake_timeout_ms);
     } else {
-        arm(c, PH_IDLE, (uint64_t)conf->header_timeout_ms);
+        arm(c, DW_PH_IDLE, (uint64_t)conf->header_timeout_ms);
     }
     start_reading(c);
 }
@@ -789,8 +601,8 @@ dw_conn_stop_all(struct dw_worker *wk)
 {
     for (struct dw_conn *c = wk->conns, *next; c; c = next) {
         next = c->next;
-        if (!c->responding && c->phase != PH_LINGER)
-            conn_close(c);
+        if (!c->responding && c->phase != DW_PH_LINGER)
+            dw_conn_close(c);
     }
 }
 
@@ -799,6 +611,6 @@ dw_conn_abort_all(struct dw_worker *wk)
 {
     for (struct dw_conn *c = wk->conns, *next; c; c = next) {
         next = c->next;
-        conn_close(c);
+        dw_conn_close(c);
     }
 }

@@ -1,7 +1,15 @@
 /*
  * One client connection of duet-origin, from accept to close: the TLS handshake over memory
- * BIOs, reading requests (origin/http.c), sending responses (origin/response.c) with
- * back-pressure, keep-alive and pipelining, every timeout, and the way it ends.
+ * BIOs, reading requests (origin/http.c), responses (decided by origin/response.c, written by
+ * origin/send.c, one write in flight at most), keep-alive and pipelining, every timeout, and
+ * the way it ends.
+ *
+ * Input is bounded on both paths: plain bytes go straight into the request buffer and
+ * reading stops when it is full; TLS ciphertext goes through the SSL's read BIO, and reading
+ * stops when the BIO holds what the request buffer could take. A request that does not fit
+ * the buffer (max-header-size + max-body-size + 4 KiB of chunked framing) is answered 431 or
+ * 413 at once rather than left to header-timeout. The buffers are sized by the
+ * configuration the connection was accepted under, whatever a reload changes later.
  *
  * Phases (one timer, re-armed per phase):
  *   HANDSHAKE   TLS handshake in progress             handshake-timeout → close
@@ -12,6 +20,9 @@
  *                                                      close
  *   LINGER      our FIN is sent; reading to EOF so a   2 s → close
  *               reset cannot destroy the last response
+ *               (also: a TLS alert or close_notify
+ *               is being flushed before closing; input
+ *               is discarded)
  *
  * Ending: a response with "Connection: close" (errors, HTTP/1.0 without keep-alive,
  * keepalive-requests reached) closes our side after the response (close_notify, FIN,
@@ -23,10 +34,79 @@
 #ifndef DUET_ORIGIN_CONN_H
 #define DUET_ORIGIN_CONN_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <uv.h>
 
+#include "common/addr.h"
+#include "origin/http.h"
+#include "origin/response.h"
+#include "origin/tls.h"
+
+struct dc_bufpool;
+struct dw_conf;
 struct dw_worker;
 struct dw_conf_listen;
+
+/* What a response's ciphertext may exceed its plaintext chunk by: record headers, tags. */
+#define DW_CONN_TLS_SLACK 2048
+
+/* Buffer sizes a configuration asks for: a request (its head, its body, 4 KiB for chunked
+ * framing), and a response piece (a file chunk, or its ciphertext). */
+size_t dw_conn_in_size(const struct dw_conf *conf);
+size_t dw_conn_out_size(const struct dw_conf *conf);
+
+/* The phases above; the timer is re-armed for each. */
+enum dw_conn_phase {
+    DW_PH_HANDSHAKE,
+    DW_PH_IDLE,
+    DW_PH_HEADERS,
+    DW_PH_RESPONDING,
+    DW_PH_LINGER,
+};
+
+/* One connection: origin/conn.c reads, parses and ends it; origin/send.c writes for it. */
+struct dw_conn {
+    struct dw_worker *wk;
+    struct dw_conn *next, *prev;
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    uv_write_t wreq; /* the one write in flight (origin/send.c) */
+    uv_shutdown_t sreq;
+    uv_fs_t fsreq;
+    struct dw_conf *conf; /* a reference: the configuration it was accepted under */
+    const struct dw_conf_listen *lis;
+    size_t in_cap;  /* bytes of `in`, from conf (a reload does not change them) */
+    size_t out_cap; /* bytes of `out` and `chunk` */
+    bool tls_on;
+    struct dw_tls_conn tls;
+    struct dw_http http;
+    enum dw_conn_phase phase;
+    bool reading;
+    bool writing;
+    bool file_reading;
+    bool closing;
+    bool end_after;          /* close our side once the response is out */
+    bool ending;             /* dw_conn_end() waits for a write to finish */
+    bool notify_sent;        /* TLS close_notify queued */
+    bool close_when_written; /* close once TLS has nothing more queued (alert, close_notify) */
+    bool peer_done;          /* TLS close_notify or FIN after a request: answer it, then close */
+    bool peer_fin;           /* the client's FIN arrived */
+    int pending_closes;
+    int refs; /* its own + a write + a file read + a shutdown in flight */
+    uint8_t *in;
+    size_t in_len;
+    uint8_t *out;   /* bytes of the write in flight */
+    uint8_t *chunk; /* a file chunk being read */
+    struct dw_response resp;
+    bool responding;
+    bool head_sent;
+    uint64_t body_pos; /* body bytes handed to the socket (or TLS) */
+    uint64_t req_start_us;
+    uint64_t requests;
+    uint64_t bytes_out; /* of the current response */
+    union dc_sockaddr peer;
+};
 
 /* uv_listen callback for a listener whose handle->data is the worker and whose
  * listener index is found through wk->listeners. */
@@ -36,5 +116,20 @@ void dw_conn_on_connection(uv_stream_t *server, int status);
 void dw_conn_stop_all(struct dw_worker *wk);
 /* Closes every connection now. */
 void dw_conn_abort_all(struct dw_worker *wk);
+
+/* For origin/send.c. Closing: idempotent; the object lives on while references do. */
+void dw_conn_close(struct dw_conn *c);
+/* Drops a reference taken for a write, file read or shutdown; may free c. */
+void dw_conn_unref(struct dw_conn *c);
+/* The response's last byte is handed to the socket or TLS: log it, then keep-alive or end. */
+void dw_conn_finish_response(struct dw_conn *c);
+/* Our side is done: close_notify, FIN, lingering read (see above). */
+void dw_conn_end(struct dw_conn *c);
+
+/* A buffer of size bytes: from pool when the pool's buffers have that size (the pools follow
+ * the configuration in force), else its own allocation, for a connection accepted under an
+ * earlier one. dw_conn_buf_put takes the same size back. */
+void *dw_conn_buf_get(struct dc_bufpool *pool, size_t size);
+void dw_conn_buf_put(struct dc_bufpool *pool, void *buf, size_t size);
 
 #endif

@@ -35,6 +35,8 @@ on_message_begin(llhttp_t *p)
     h->headers = 0;
     h->cl_seen = h->te_seen = 0;
     h->field.len = h->value.len = 0;
+    h->in_body = false;
+    h->ext_bytes = h->trailer_bytes = 0;
     return 0;
 }
 
@@ -48,12 +50,23 @@ on_url(llhttp_t *p, const char *at, size_t len)
     return 0;
 }
 
+/* Trailers (fields after a chunked body) are held to max-header-size in all, as the head
+ * is; the field count includes them. */
+static int
+count_trailer(struct dw_http *h, size_t len)
+{
+    if (!h->in_body)
+        return 0;
+    h->trailer_bytes += len;
+    return h->trailer_bytes > h->lim.max_header_size ? fail(h, 431) : 0;
+}
+
 static int
 on_header_field(llhttp_t *p, const char *at, size_t len)
 {
     struct dw_http *h = state(p);
     grow(&h->field, h, at, len);
-    return 0;
+    return count_trailer(h, len);
 }
 
 static int
@@ -61,7 +74,18 @@ on_header_value(llhttp_t *p, const char *at, size_t len)
 {
     struct dw_http *h = state(p);
     grow(&h->value, h, at, len);
-    return 0;
+    return count_trailer(h, len);
+}
+
+/* Chunk extensions ("1;name=value") mean nothing to us, and llhttp takes them at any
+ * length: a request's chunk-size lines may carry DW_HTTP_MAX_CHUNK_EXT bytes of them. */
+static int
+on_chunk_extension(llhttp_t *p, const char *at, size_t len)
+{
+    struct dw_http *h = state(p);
+    (void)at;
+    h->ext_bytes += len;
+    return h->ext_bytes > DW_HTTP_MAX_CHUNK_EXT ? fail(h, 400) : 0;
 }
 
 /* Records a header that may appear once. A span with len 0 and off 0 is "absent"; a present
@@ -127,6 +151,7 @@ on_headers_complete(llhttp_t *p)
         return fail(h, 400);
     if ((p->flags & F_CONTENT_LENGTH) && p->content_length > h->lim.max_body)
         return fail(h, 413);
+    h->in_body = true;
     return 0;
 }
 
@@ -158,6 +183,8 @@ static const llhttp_settings_t settings = {
     .on_header_value_complete = on_header_value_complete,
     .on_headers_complete = on_headers_complete,
     .on_body = on_body,
+    .on_chunk_extension_name = on_chunk_extension,
+    .on_chunk_extension_value = on_chunk_extension,
     .on_message_complete = on_message_complete,
 };
 

@@ -11,7 +11,8 @@
  * bare LF line endings, obsolete line folding, NUL or other control bytes in the head, a
  * second Host, Content-Length and Transfer-Encoding together, a repeated Content-Length,
  * any Transfer-Encoding other than a final "chunked". Limits give 414 (request line), 431
- * (header bytes or count), 413 (body), 505 (HTTP version other than 1.0/1.1).
+ * (header bytes or count; trailers count too), 413 (body), 400 (chunk extensions beyond
+ * DW_HTTP_MAX_CHUNK_EXT bytes), 505 (HTTP version other than 1.0/1.1).
  */
 #ifndef DUET_ORIGIN_HTTP_H
 #define DUET_ORIGIN_HTTP_H
@@ -24,6 +25,8 @@
 
 #define DW_HTTP_AGAIN 0 /* dw_http_parse: need more bytes */
 #define DW_HTTP_DONE  1 /* a complete request is in h->req */
+
+#define DW_HTTP_MAX_CHUNK_EXT 4096 /* chunk-extension bytes per request */
 
 struct dw_span {
     uint32_t off, len; /* into the request's buffer; len 0 = absent */
@@ -62,6 +65,9 @@ struct dw_http {
     struct dw_span field;     /* header name being collected */
     struct dw_span value;
     int cl_seen, te_seen;
+    bool in_body;             /* llhttp is past the head: header callbacks are trailers */
+    size_t ext_bytes;         /* chunk-extension bytes so far */
+    size_t trailer_bytes;     /* trailer field bytes so far */
     struct dw_req req;
 };
 

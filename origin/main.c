@@ -19,8 +19,6 @@
 #include "origin/tls.h"
 #include "origin/worker.h"
 
-#define TLS_SLACK 2048 /* ciphertext of a chunk: record headers, tags, padding */
-
 const char *const dw_stat_names[DW_STAT_COUNT] = {
     "connections",       "connections_refused", "handshakes_full", "handshakes_resumed",
     "handshake_failures", "requests",           "status_1xx",      "status_2xx",
@@ -115,6 +113,24 @@ on_rotate(uv_timer_t *t)
 
 static _Thread_local uv_timer_t rotate_timer;
 
+/* The worker's buffer pools hand out what the configuration in force asks for (request
+ * bytes, a file chunk and its ciphertext). A reload that changes a size starts pools of the
+ * new size; connections accepted before it keep buffers of their own configuration's sizes,
+ * which are freed rather than pooled when they come back (dw_conn_buf_put). */
+static void
+size_pools(struct dw_worker *wk, const struct dw_conf *c)
+{
+    size_t in = dw_conn_in_size(c), out = dw_conn_out_size(c);
+    if (wk->inpool.size != in) {
+        dc_bufpool_deinit(&wk->inpool);
+        dc_bufpool_init(&wk->inpool, in, 256);
+    }
+    if (wk->outpool.size != out) {
+        dc_bufpool_deinit(&wk->outpool);
+        dc_bufpool_init(&wk->outpool, out, 256);
+    }
+}
+
 static int
 worker_start(struct dc_worker *w)
 {
@@ -131,8 +147,7 @@ worker_start(struct dc_worker *w)
     wk->loop = dc_worker_loop(w);
     wk->id = dc_worker_id(w);
     wk->stats = dc_stats_row(&sh->stats, wk->id);
-    dc_bufpool_init(&wk->inpool, (size_t)c->max_header_size + c->max_body_size + 4096, 256);
-    dc_bufpool_init(&wk->outpool, c->chunk_size + TLS_SLACK, 256);
+    size_pools(wk, c);
     size_t per_worker = c->file_cache_size / sh->workers;
     int rc = dw_fcache_init(&wk->fcache, per_worker, c->file_cache_max_file,
                             (uint64_t)c->file_cache_valid_ms);
@@ -212,6 +227,7 @@ swap_on_worker(struct dc_worker *w, void *arg)
     struct dw_conf *old = wk->current;
     wk->current = nc;
     wk->conf = nc;
+    size_pools(wk, nc);
     dw_conf_unref(old);
 }
 

@@ -125,6 +125,39 @@ dw_path_normalize(const char *target, size_t len, char *out, size_t cap, int *tr
     return (int)w;
 }
 
+static bool
+uri_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c != 0 && strchr("-._~!$&'()*+,;=:@/", c) != NULL);
+}
+
+/* A '\' is encoded even where RFC 3986 would not care: browsers treat it as '/'. */
+int
+dw_path_encode(const char *rel, size_t len, char *out, size_t cap)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = 0;
+    if (cap < 1)
+        return -ENOSPC;
+    out[n++] = '/';
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)rel[i];
+        if (uri_char(c)) {
+            if (n + 1 > cap)
+                return -ENOSPC;
+            out[n++] = (char)c;
+        } else {
+            if (n + 3 > cap)
+                return -ENOSPC;
+            out[n++] = '%';
+            out[n++] = hex[c >> 4];
+            out[n++] = hex[c & 15];
+        }
+    }
+    return n > INT_MAX ? -ENOSPC : (int)n;
+}
+
 /*
  * The fallback for kernels before 5.6 (no openat2): open with O_PATH, which neither reads
  * nor triggers a device's open side effects, ask /proc where that fd really is and compare

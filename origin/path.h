@@ -23,6 +23,14 @@ int dw_path_normalize(const char *target, size_t len, char *out, size_t cap,
                       int *trailing_slash);
 
 /*
+ * Writes "/" + rel (from dw_path_normalize) into out as a URI path: bytes other than RFC
+ * 3986 pchar and '/' become %XX ('%', '\', '?', '#', spaces, controls, non-ASCII). rel has no
+ * leading '/', so the result never starts with "//" or "/\", which a browser would take for
+ * another host. Returns the length written (no NUL), or -ENOSPC when cap is too small.
+ */
+int dw_path_encode(const char *rel, size_t len, char *out, size_t cap);
+
+/*
  * Opens rel (from dw_path_normalize; "" is the root itself) beneath the directory rootfd,
  * read-only, refusing symlinks that resolve outside the root and any ".." leaving it:
  * openat2 with RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS. Fills *st with fstat. Returns the fd, or a

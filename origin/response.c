@@ -133,7 +133,7 @@ dw_response_error(struct dw_worker *wk, int status, bool close, bool head_only,
 }
 
 /* 301 to prefix (a scheme and host, or "" for the same origin), an optional port, and
- * path as the client wrote it. */
+ * path (the target as sent after "https://host", else from dir_location()). */
 static void
 redirect(struct dw_worker *wk, const struct dw_conf_listen *lis, const struct dw_req *req,
          const char *prefix, unsigned port, const char *path, size_t pathlen, bool close,
@@ -158,6 +158,34 @@ redirect(struct dw_worker *wk, const struct dw_conf_listen *lis, const struct dw
     resp->length = 0;
     resp->close = close;
     resp->head_len = h.len;
+}
+
+/*
+ * The Location that adds a directory's missing slash: the normalised path rel, re-encoded,
+ * + "/" + the query as sent ("/dir?x=1" → "/dir/?x=1", as nginx keeps it). Never the target
+ * as the client wrote it: "//evil.com/../dir" names our "dir", but sent back it is a
+ * reference to another host. Returns the length, or -1 when cap is too small.
+ */
+static int
+dir_location(const char *rel, size_t rl, const char *target, size_t tlen, char *out, size_t cap)
+{
+    int n = dw_path_encode(rel, rl, out, cap);
+    if (n < 0 || (size_t)n + 1 > cap)
+        return -1;
+    out[n++] = '/';
+    /* The query: from the first '?' of the target to a fragment, if a client sent one. */
+    size_t q = 0;
+    while (q < tlen && target[q] != '?' && target[q] != '#')
+        q++;
+    if (q < tlen && target[q] == '?') {
+        const char *hash = memchr(target + q, '#', tlen - q);
+        size_t ql = hash ? (size_t)(hash - (target + q)) : tlen - q;
+        if ((size_t)n + ql > cap)
+            return -1;
+        memcpy(out + n, target + q, ql);
+        n += (int)ql;
+    }
+    return n;
 }
 
 static bool
@@ -315,24 +343,13 @@ dw_response_build(struct dw_worker *wk, const struct dw_conf_listen *lis, int sn
         fd = open_target(wk, site, rel, (size_t)rl, trailing, &st);
 open_failed:
         if (fd == -301) {
-            char loc[PATH_MAX_LEN + 2];
-            size_t n = 0;
-            /* Redirect to the path as the client wrote it, plus the slash, keeping the
-             * query as nginx does ("/dir?x=1" → "/dir/?x=1"). */
-            const char *q = memchr(target, '?', tlen);
-            size_t plen = q ? (size_t)(q - target) : tlen;
-            if (tlen + 2 > sizeof(loc)) {
+            char loc[3 * PATH_MAX_LEN + 2];
+            int n = dir_location(rel, (size_t)rl, target, tlen, loc, sizeof(loc));
+            if (n < 0) {
                 dw_response_error(wk, 414, true, head, resp);
                 return 0;
             }
-            memcpy(loc, target, plen);
-            n = plen;
-            loc[n++] = '/';
-            if (q) {
-                memcpy(loc + n, q, tlen - plen);
-                n += tlen - plen;
-            }
-            redirect(wk, lis, req, "", 0, loc, n, shut, resp);
+            redirect(wk, lis, req, "", 0, loc, (size_t)n, shut, resp);
             return 0;
         }
         if (fd < 0) {

@@ -86,6 +86,8 @@ struct dw_worker {
     struct dw_conn *conns;
     size_t nconns;
     bool stopping;
+    /* Sized for the configuration in force (dw_conn_in_size / dw_conn_out_size), resized by
+     * a reload; connections keep the sizes they were accepted with (dw_conn_buf_get). */
     struct dc_bufpool inpool;  /* request bytes: max-header-size + max-body-size + slack */
     struct dc_bufpool outpool; /* response bytes: chunk-size + TLS overhead */
     struct dw_fcache fcache;

@@ -166,6 +166,47 @@ test_normalize_capacity(void)
     ASSERT_EQ(dw_path_normalize(NULL, 1, out, 8, &slash), -EINVAL);
 }
 
+/* Normalises target, encodes the result, and expects want: what a 301 Location holds. */
+static void
+expect_uri(const char *target, const char *want)
+{
+    char rel[256], uri[256];
+    int slash;
+    int n = norm(target, rel, sizeof(rel), &slash);
+    if (n < 0)
+        TEST_FAIL("\"%s\": error %d", target, n);
+    int u = dw_path_encode(rel, (size_t)n, uri, sizeof(uri) - 1);
+    ASSERT_GT(u, 0);
+    uri[u] = '\0';
+    ASSERT_STR_EQ(uri, want);
+    /* One '/', then neither '/' nor '\\': never a reference to another host. */
+    ASSERT(uri[0] == '/' && uri[1] != '/' && uri[1] != '\\');
+}
+
+static void
+test_encode(void)
+{
+    expect_uri("//evil.com/../dir", "/dir");
+    expect_uri("/\\evil.com/../dir", "/dir");
+    expect_uri("/\\evil.com/dir", "/%5Cevil.com/dir");
+    expect_uri("/\\\\evil.com", "/%5C%5Cevil.com");
+    expect_uri("//evil.com/%2e%2e/dir", "/dir");
+    expect_uri("///a//b", "/a/b");
+    expect_uri("/a%20b/%25/%3F%23", "/a%20b/%25/%3F%23");
+    expect_uri("/caf%C3%A9", "/caf%C3%A9");
+    expect_uri("/a;b=c:d@e~f", "/a;b=c:d@e~f");
+    expect_uri("/x?//evil.com", "/x");
+    expect_uri("/", "/");
+
+    char out[8];
+    ASSERT_EQ(dw_path_encode("abc", 3, out, 4), 4);
+    ASSERT_EQ(dw_path_encode("abc", 3, out, 3), -ENOSPC);
+    ASSERT_EQ(dw_path_encode("a b", 3, out, 5), -ENOSPC);
+    ASSERT_EQ(dw_path_encode("a b", 3, out, 6), 6);
+    ASSERT_EQ(dw_path_encode("", 0, out, 1), 1);
+    ASSERT_EQ(dw_path_encode("", 0, out, 0), -ENOSPC);
+}
+
 /* --- opening beneath a real root --- */
 
 static char tmpdir[64];
@@ -482,6 +523,7 @@ main(void)
     TEST_RUN(test_normalize_traversal);
     TEST_RUN(test_normalize_rejects);
     TEST_RUN(test_normalize_capacity);
+    TEST_RUN(test_encode);
     setup_tree();
     TEST_RUN(test_open_openat2);
     TEST_RUN(test_open_fallback_without_openat2);
