@@ -51,14 +51,16 @@ parse_outgoing(struct dc_conf_ctx *ctx, const char *value, void *field)
     return 0;
 }
 
+/* Appends the prefix in value to the list in field; what names the option in errors. */
 static int
-parse_allow(struct dc_conf_ctx *ctx, const char *value, void *field)
+parse_prefix(struct dc_conf_ctx *ctx, const char *value, void *field, const char *what,
+             const char *example)
 {
     struct dc_acl *acl = field;
     struct dc_cidr c;
     if (dc_cidr_parse(value, &c) < 0) {
-        dc_conf_error(ctx, "allow: '%s' is not an address or prefix (use e.g. 10.0.0.0/8, "
-                      "::1/128; host bits must be zero)", value);
+        dc_conf_error(ctx, "%s: '%s' is not an address or prefix (use e.g. %s; host bits must "
+                      "be zero)", what, value, example);
         return -1;
     }
     struct dc_cidr *slot = dc_arena_push(ctx->arena, (void **)&acl->v, &acl->n, sizeof(c));
@@ -71,22 +73,15 @@ parse_allow(struct dc_conf_ctx *ctx, const char *value, void *field)
 }
 
 static int
+parse_allow(struct dc_conf_ctx *ctx, const char *value, void *field)
+{
+    return parse_prefix(ctx, value, field, "allow", "10.0.0.0/8, ::1/128");
+}
+
+static int
 parse_dnq(struct dc_conf_ctx *ctx, const char *value, void *field)
 {
-    struct dc_acl *acl = field;
-    struct dc_cidr c;
-    if (dc_cidr_parse(value, &c) < 0) {
-        dc_conf_error(ctx, "do-not-query-address: '%s' is not an address or prefix (use e.g. "
-                      "10.0.0.0/8, fd00::/8; host bits must be zero)", value);
-        return -1;
-    }
-    struct dc_cidr *slot = dc_arena_push(ctx->arena, (void **)&acl->v, &acl->n, sizeof(c));
-    if (slot == NULL) {
-        dc_conf_error(ctx, "out of memory");
-        return -1;
-    }
-    *slot = c;
-    return 0;
+    return parse_prefix(ctx, value, field, "do-not-query-address", "10.0.0.0/8, fd00::/8");
 }
 
 static int

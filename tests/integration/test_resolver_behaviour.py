@@ -361,27 +361,16 @@ def test_truncated_retried_over_tcp():
 
 
 if __name__ == "__main__":
-    if not ha.have_dnspython():
-        skip("dnspython is not installed (scripts/setup.sh installs python3-dnspython)")
-    why = ha.enter_netns()
-    if why:
-        skip(why)
-    failed = 1
-    auth = ha.AuthProcess(__file__, "scenario")
-    try:
-        auth.start()
-        tests = [test_dname_in_answer, test_dname_cached, test_dname_without_cname,
-                 test_dname_with_wrong_cname, test_dname_loop_and_overflow,
-                 test_parent_child_ns_differ,
-                 test_ns_loop_with_way_out, test_ns_pure_loop_fails_fast, test_lame_for_one_type,
-                 test_ttl_zero_not_cached, test_unrelated_answer_records_ignored,
-                 test_truncated_retried_over_tcp]
-        failed = run(*[t for t in tests if not sys.argv[1:] or t.__name__ in sys.argv[1:]],
-                     exit=False)
-        errs = auth.handler_errors()
-        if errs:
-            print("FAIL scripted servers: handler errors %s" % errs[:3])
-            failed += 1
-    finally:
-        auth.stop()
-    raise SystemExit(1 if failed else 0)
+    ha.test_main(__file__, globals(), [
+        test_dname_in_answer,
+        test_dname_cached,
+        test_dname_without_cname,
+        test_dname_with_wrong_cname,
+        test_dname_loop_and_overflow,
+        test_parent_child_ns_differ,
+        test_ns_loop_with_way_out,
+        test_ns_pure_loop_fails_fast,
+        test_lame_for_one_type,
+        test_ttl_zero_not_cached,
+        test_unrelated_answer_records_ignored,
+        test_truncated_retried_over_tcp])

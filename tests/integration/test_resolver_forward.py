@@ -167,24 +167,10 @@ def test_forward_reload():
 
 
 if __name__ == "__main__":
-    if not ha.have_dnspython():
-        skip("dnspython is not installed (scripts/setup.sh installs python3-dnspython)")
-    why = ha.enter_netns()
-    if why:
-        skip(why)
-    failed = 1
-    auth = ha.AuthProcess(__file__, "scenario")
-    try:
-        auth.start()
-        tests = [test_forward_zone, test_forward_everything_with_port, test_stub_zone,
-                 test_forward_first_yes_falls_back, test_forward_first_no_servfails,
-                 test_forward_reload]
-        failed = run(*[t for t in tests if not sys.argv[1:] or t.__name__ in sys.argv[1:]],
-                     exit=False)
-        errs = auth.handler_errors()
-        if errs:
-            print("FAIL scripted servers: handler errors %s" % errs[:3])
-            failed += 1
-    finally:
-        auth.stop()
-    raise SystemExit(1 if failed else 0)
+    ha.test_main(__file__, globals(), [
+        test_forward_zone,
+        test_forward_everything_with_port,
+        test_stub_zone,
+        test_forward_first_yes_falls_back,
+        test_forward_first_no_servfails,
+        test_forward_reload])

@@ -547,31 +547,21 @@ def test_mismatched_replies_ignored():
 
 
 if __name__ == "__main__":
-    if not ha.have_dnspython():
-        skip("dnspython is not installed (scripts/setup.sh installs python3-dnspython)")
-    why = ha.enter_netns()
-    if why:
-        skip(why)
-    failed = 1
-    auth = ha.AuthProcess(__file__, "scenario")
-    try:
-        auth.start()
-        tests = [test_sub_outlives_parent, test_nxns_fanout_bounded, test_nxns_nested_bounded,
-                 test_nxns_negative_cache_used, test_qmin_long_name_bounded,
-                 test_bogus_glue_never_queried, test_bogus_glue_skipped_for_good_server,
-                 test_do_not_query_address, test_poison_out_of_bailiwick_glue,
-                 test_poison_answer_outside_zone, test_poison_cname_with_foreign_data,
-                 test_poison_authority_ns_above_and_beside,
-                 test_poison_sideways_and_upward_referral, test_poison_foreign_negative_soa,
-                 test_poison_additional_in_answer, test_poison_foreign_dname,
-                 test_mismatched_replies_ignored]
-        # Test names on the command line run only those.
-        failed = run(*[t for t in tests if not sys.argv[1:] or t.__name__ in sys.argv[1:]],
-                     exit=False)
-        errs = auth.handler_errors()
-        if errs:
-            print("FAIL scripted servers: handler errors %s" % errs[:3])
-            failed += 1
-    finally:
-        auth.stop()
-    raise SystemExit(1 if failed else 0)
+    ha.test_main(__file__, globals(), [
+        test_sub_outlives_parent,
+        test_nxns_fanout_bounded,
+        test_nxns_nested_bounded,
+        test_nxns_negative_cache_used,
+        test_qmin_long_name_bounded,
+        test_bogus_glue_never_queried,
+        test_bogus_glue_skipped_for_good_server,
+        test_do_not_query_address,
+        test_poison_out_of_bailiwick_glue,
+        test_poison_answer_outside_zone,
+        test_poison_cname_with_foreign_data,
+        test_poison_authority_ns_above_and_beside,
+        test_poison_sideways_and_upward_referral,
+        test_poison_foreign_negative_soa,
+        test_poison_additional_in_answer,
+        test_poison_foreign_dname,
+        test_mismatched_replies_ignored])

@@ -543,6 +543,32 @@ class AuthProcess:
         return [e for e in self.log() if "handler_error" in e]
 
 
+def test_main(test_file, namespace, tests):
+    """The main of a test file built on this module: skips without dnspython or a network
+    namespace, starts the file's `scenario` servers, sets namespace["auth"] to them, runs
+    the tests (only those named on the command line, if any), fails on any handler error
+    of the scripted servers, stops them, and exits with the result."""
+    from harness import run, skip
+    if not have_dnspython():
+        skip("dnspython is not installed (scripts/setup.sh installs python3-dnspython)")
+    why = enter_netns()
+    if why:
+        skip(why)
+    failed = 1
+    auth = namespace["auth"] = AuthProcess(test_file, "scenario")
+    try:
+        auth.start()
+        failed = run(*[t for t in tests if not sys.argv[1:] or t.__name__ in sys.argv[1:]],
+                     exit=False)
+        errs = auth.handler_errors()
+        if errs:
+            print("FAIL scripted servers: handler errors %s" % errs[:3])
+            failed += 1
+    finally:
+        auth.stop()
+    raise SystemExit(1 if failed else 0)
+
+
 def enter_netns():
     """Moves this process into a new network namespace with loopback up. Returns None on
     success, else why not (the caller skips)."""
