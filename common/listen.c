@@ -105,9 +105,9 @@ dc_listen_tcp_fd(const union dc_sockaddr *addr, const struct dc_sock_opts *o)
  * socket's bind time, so clearing it after the open closes that door again.
  */
 int
-dc_listen_adopt_udp(uv_loop_t *loop, uv_udp_t *h, int fd)
+dc_listen_adopt_udp(uv_loop_t *loop, uv_udp_t *h, int fd, bool mmsg)
 {
-    int rc = uv_udp_init(loop, h);
+    int rc = mmsg ? uv_udp_init_ex(loop, h, AF_UNSPEC | UV_UDP_RECVMMSG) : uv_udp_init(loop, h);
     if (rc < 0)
         return rc;
     rc = uv_udp_open(h, fd);

@@ -10,6 +10,7 @@
 #ifndef DUET_COMMON_LISTEN_H
 #define DUET_COMMON_LISTEN_H
 
+#include <stdbool.h>
 #include <uv.h>
 
 #include "common/addr.h"
@@ -30,8 +31,10 @@ int dc_listen_udp_fd(const union dc_sockaddr *addr, const struct dc_sock_opts *o
 int dc_listen_tcp_fd(const union dc_sockaddr *addr, const struct dc_sock_opts *o);
 
 /* Adopt fds made above into a loop: uv_udp_init + uv_udp_open / uv_tcp_init + uv_tcp_open.
- * On success the handle owns the fd. Return 0 or a libuv error (the fd is then not owned). */
-int dc_listen_adopt_udp(uv_loop_t *loop, uv_udp_t *h, int fd);
+ * On success the handle owns the fd. Return 0 or a libuv error (the fd is then not owned).
+ * mmsg: read with recvmmsg (UV_UDP_RECVMMSG): the alloc callback then hands out room for
+ * several 64 KiB datagrams, and the read callback sees UV_UDP_MMSG_CHUNK / _FREE flags. */
+int dc_listen_adopt_udp(uv_loop_t *loop, uv_udp_t *h, int fd, bool mmsg);
 int dc_listen_adopt_tcp(uv_loop_t *loop, uv_tcp_t *h, int fd);
 
 /*

@@ -9,101 +9,12 @@
 #include "common/listen.h"
 #include "common/log.h"
 #include "resolver/query.h"
+#include "resolver/udp.h"
 #include "resolver/worker.h"
 
 #define TCP_MAX_PENDING     64          /* queries in flight per connection; more wait */
 #define TCP_WRITE_QUEUE_MAX (64 * 1024) /* reply bytes a client has not read; more wait */
 #define TCP_BUF_MAX         (65535 + 2)
-
-/* ---- UDP ---- */
-
-struct udp_client {
-    struct dr_client c; /* first: the waiter callback gets this pointer */
-    uv_udp_t *sock;
-    union dc_sockaddr peer;
-};
-
-struct udp_send {
-    uv_udp_send_t req;
-    size_t len;
-    uint8_t data[];
-};
-
-static void
-on_udp_sent(uv_udp_send_t *req, int status)
-{
-    (void)status;
-    free(req->data);
-}
-
-/* Sends from the caller's buffer: directly when the socket takes it now (no allocation),
- * else through a queued copy. */
-static void
-udp_send(uv_udp_t *sock, const union dc_sockaddr *peer, const uint8_t *data, size_t len)
-{
-    uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
-    int rc = uv_udp_try_send(sock, &b, 1, &peer->sa);
-    if (rc >= 0 || rc != UV_EAGAIN)
-        return;
-    struct udp_send *s = malloc(sizeof(*s) + len);
-    if (s == NULL)
-        return;
-    memcpy(s->data, data, len);
-    s->len = len;
-    s->req.data = s;
-    b = uv_buf_init((char *)s->data, (unsigned)len);
-    if (uv_udp_send(&s->req, sock, &b, 1, &peer->sa, on_udp_sent) < 0)
-        free(s);
-}
-
-static void
-udp_client_send(struct dr_client *c, const uint8_t *reply, size_t len)
-{
-    struct udp_client *u = (struct udp_client *)c;
-    struct dr_worker *wk = c->wk;
-    int n = dr_query_patch(wk, &c->q, c->limit, reply, len, wk->out, sizeof(wk->out));
-    if (n > 0 && !uv_is_closing((uv_handle_t *)u->sock))
-        udp_send(u->sock, &u->peer, wk->out, (size_t)n);
-    free(u);
-}
-
-static void
-udp_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-    struct dr_worker *wk = h->data;
-    (void)suggested;
-    *buf = uv_buf_init((char *)wk->udp_rbuf, sizeof(wk->udp_rbuf));
-}
-
-static void
-udp_on_read(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
-            unsigned flags)
-{
-    struct dr_worker *wk = h->data;
-    if (nread <= 0 || addr == NULL || (flags & UV_UDP_PARTIAL))
-        return;
-    const union dc_sockaddr *peer = (const union dc_sockaddr *)addr;
-    struct dr_msg_query q;
-    int n = dr_query_process(wk, (const uint8_t *)buf->base, (size_t)nread, peer, false, &q,
-                             wk->out, sizeof(wk->out));
-    if (n > 0) {
-        udp_send(h, peer, wk->out, (size_t)n);
-        return;
-    }
-    if (n < 0)
-        return;
-    struct udp_client *u = malloc(sizeof(*u));
-    if (u == NULL)
-        return;
-    u->c.wk = wk;
-    u->c.q = q;
-    u->c.limit =
-        q.udp_size < wk->conf->edns_buffer_size ? q.udp_size : (size_t)wk->conf->edns_buffer_size;
-    u->c.send = udp_client_send;
-    u->sock = h;
-    u->peer = *peer;
-    dr_query_resolve(&u->c);
-}
 
 /* ---- TCP ---- */
 
@@ -522,14 +433,10 @@ dr_listen_start(struct dr_worker *wk)
         return -ENOMEM;
     int *fds = wk->sh->fds + (size_t)wk->id * 2 * n;
     for (size_t i = 0; i < n; i++) {
-        int rc = dc_listen_adopt_udp(wk->loop, &wk->udp[i], fds[i]);
+        int rc = dr_udp_open(wk, &wk->udp[i], fds[i]);
         if (rc < 0)
             return rc;
         fds[i] = -1;
-        wk->udp[i].data = wk;
-        rc = uv_udp_recv_start(&wk->udp[i], udp_alloc, udp_on_read);
-        if (rc < 0)
-            return rc;
         rc = dc_listen_adopt_tcp(wk->loop, &wk->tcp[i], fds[n + i]);
         if (rc < 0)
             return rc;

@@ -19,6 +19,7 @@
 #include "resolver/driver.h"
 #include "resolver/listen.h"
 #include "resolver/localzone.h"
+#include "resolver/udp.h"
 #include "resolver/worker.h"
 
 #define DRAIN_POLL_MS 50
@@ -313,6 +314,7 @@ cleanup(struct dc_daemon *d)
             continue;
         dr_driver_free(wk);
         dr_infra_deinit(&wk->infra);
+        dr_udp_free(wk);
         free(wk->udp);
         free(wk->tcp);
         free(wk);

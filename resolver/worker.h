@@ -106,7 +106,7 @@ struct dr_worker {
     size_t upstreams;        /* upstream exchanges open */
     uint32_t rnd_pool[16];   /* arc4random refills, for IDs and 0x20 */
     unsigned rnd_left;
-    uint8_t udp_rbuf[65536];
+    struct dr_udp_batch *udp_batch; /* receive buffer and replies of a batch (udp.c) */
     uint8_t out[65536 + 2];  /* reply scratch: one reply at a time */
 };
 

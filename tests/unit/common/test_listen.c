@@ -380,7 +380,7 @@ adopt_udp(void)
     ASSERT_EQ(dc_listen_local_addr(fd, &bound), 0);
 
     start_loop();
-    ASSERT_EQ(dc_listen_adopt_udp(&T.loop, &T.udp, fd), 0);
+    ASSERT_EQ(dc_listen_adopt_udp(&T.loop, &T.udp, fd, false), 0);
     ASSERT_EQ(get_int(fd, SOL_SOCKET, SO_REUSEADDR), 0); /* uv_udp_open set it; we clear it */
     ASSERT_EQ(uv_udp_recv_start(&T.udp, on_alloc, on_udp_recv), 0);
 
@@ -402,7 +402,7 @@ static void
 adopt_errors(void)
 {
     start_loop();
-    ASSERT_LT(dc_listen_adopt_udp(&T.loop, &T.udp, -1), 0);
+    ASSERT_LT(dc_listen_adopt_udp(&T.loop, &T.udp, -1, true), 0);
     ASSERT_LT(dc_listen_adopt_tcp(&T.loop, &T.server, -1), 0);
     T.done = true;
     uv_close((uv_handle_t *)&T.deadline, NULL);
