@@ -48,7 +48,9 @@ dr_cache_new(size_t max_bytes, unsigned shards, const struct dr_cache_policy *po
     struct dr_cache *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return NULL;
-    c->lru = dc_lru_new(max_bytes, shards);
+    /* This struct is part of the budget too. */
+    size_t own = dc_lru_heap_cost(sizeof(*c));
+    c->lru = dc_lru_new(max_bytes > own ? max_bytes - own : 0, shards);
     if (c->lru == NULL) {
         free(c);
         return NULL;
@@ -64,6 +66,15 @@ dr_cache_free(struct dr_cache *c)
         return;
     dc_lru_free(c->lru);
     free(c);
+}
+
+/* The cut table's share is small: a cut is a few hundred bytes and one serves every name
+ * below it, so even an eighth holds thousands of zones at the default 64M. */
+void
+dr_cache_split(size_t cache_size, size_t *answer_bytes, size_t *cut_bytes)
+{
+    *cut_bytes = cache_size / DR_CACHE_CUT_SHARE;
+    *answer_bytes = cache_size - *cut_bytes;
 }
 
 /* ---- Storing ---- */
@@ -363,7 +374,7 @@ dr_cache_count(struct dr_cache *c)
 size_t
 dr_cache_bytes(struct dr_cache *c)
 {
-    return dc_lru_bytes(c->lru);
+    return dc_lru_heap_cost(sizeof(*c)) + dc_lru_bytes(c->lru);
 }
 
 struct dc_lru *

@@ -28,12 +28,30 @@
 struct dr_cache;
 
 struct dr_cache_policy {
-    uint32_t min_ttl;          /* seconds */
+    uint32_t min_ttl; /* seconds */
     uint32_t max_ttl;
     uint32_t max_negative_ttl;
 };
 
-/* max_bytes: the memory budget (cache-size). NULL on ENOMEM. */
+/*
+ * The memory budget. cache-size bounds all the memory the resolver's caches hold: this
+ * answer cache plus the zone-cut table (resolver/deleg.h, a dc_lru of its own, which other
+ * iterator data keyed by name may share). The budget is split once, at start:
+ * an eighth (DR_CACHE_CUT_SHARE) to the cut table, the rest to answers, so the two never
+ * compete and each evicts its own least recently used entries. Each part counts every heap
+ * byte its table holds: the table's structures, bucket arrays, and each entry's header,
+ * key and value rounded as the allocator rounds (common/lru.h). So at cache-size = 64M the
+ * caches hold at most 64M of heap (56M answers, 8M cuts); the two part sizes always add up
+ * to cache-size. Not counted: the few hundred bytes of a stored reply being built during
+ * dr_cache_store(), freed before it returns.
+ */
+#define DR_CACHE_CUT_SHARE 8
+
+/* The split described above: answer_bytes + cut_bytes == cache_size. */
+void dr_cache_split(size_t cache_size, size_t *answer_bytes, size_t *cut_bytes);
+
+/* max_bytes: this cache's part of the budget (answer_bytes above), this struct included; the
+ * shard count may be lowered for a small budget (common/lru.h). NULL on ENOMEM. */
 struct dr_cache *dr_cache_new(size_t max_bytes, unsigned shards,
                               const struct dr_cache_policy *policy);
 void dr_cache_free(struct dr_cache *c);
@@ -71,6 +89,7 @@ size_t dr_cache_count(struct dr_cache *c);
 bool dr_cache_value_valid(const void *val, size_t vlen);
 /* The table under the cache, for saving and restoring it whole (resolver/cachefile.c). */
 struct dc_lru *dr_cache_table(struct dr_cache *c);
+/* Heap bytes the cache holds now, as the budget counts them (never above max_bytes). */
 size_t dr_cache_bytes(struct dr_cache *c);
 
 #endif

@@ -42,9 +42,10 @@ prepare(struct dc_daemon *d)
         .max_ttl = (uint32_t)(c->cache_max_ttl_ms / 1000),
         .max_negative_ttl = (uint32_t)(c->cache_max_negative_ttl_ms / 1000),
     };
-    /* Zone cuts are few and small next to answers: an eighth of the budget, at least 1M. */
-    size_t deleg_bytes = c->cache_size / 8 > (1u << 20) ? c->cache_size / 8 : (1u << 20);
-    sh->cache = dr_cache_new(c->cache_size - deleg_bytes / 2, 16, &pol);
+    /* cache-size is all the caches' memory, split between answers and cuts (cache.h). */
+    size_t answer_bytes, deleg_bytes;
+    dr_cache_split(c->cache_size, &answer_bytes, &deleg_bytes);
+    sh->cache = dr_cache_new(answer_bytes, 16, &pol);
     sh->deleg = dc_lru_new(deleg_bytes, 16);
     if (sh->cache == NULL || sh->deleg == NULL ||
         dc_stats_init(&sh->stats, sh->workers, DR_STAT_COUNT, dr_stat_names) < 0)
