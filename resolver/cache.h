@@ -84,9 +84,21 @@ int dr_cache_lookup(struct dr_cache *c, const uint8_t *qname, uint16_t qtype, ui
 size_t dr_cache_flush(struct dr_cache *c, const uint8_t *name, bool subtree);
 
 size_t dr_cache_count(struct dr_cache *c);
-/* Whether a table value read back from a file is one this cache could have written: sizes
- * and every TTL offset inside the reply. */
-bool dr_cache_value_valid(const void *val, size_t vlen);
+/* No TTL or lifetime the cache keeps is longer than this (cache-max-ttl is at most 7 days):
+ * a longer one in an entry read back from a file means damage. */
+#define DR_CACHE_TTL_LIMIT (30 * 86400)
+
+/*
+ * Whether a table entry read back from a file (resolver/cachefile.c) is one this cache could
+ * have written, so that serving and flushing it stay inside it: the key is a lower-case,
+ * uncompressed wire name plus type and class; the value's sizes agree; the stored reply is
+ * a well-formed DNS message whose one question is the key's, whose rcode and flags are
+ * cacheable, with no OPT, and whose every record's TTL sits at the stored offset, in order;
+ * TTLs and the lifetime (expire minus store time) are at most DR_CACHE_TTL_LIMIT. On false,
+ * why (whylen bytes) says what is wrong, in a phrase without quotes.
+ */
+bool dr_cache_entry_valid(const void *key, size_t klen, const void *val, size_t vlen,
+                          int64_t expire, char *why, size_t whylen);
 /* The table under the cache, for saving and restoring it whole (resolver/cachefile.c). */
 struct dc_lru *dr_cache_table(struct dr_cache *c);
 /* Heap bytes the cache holds now, as the budget counts them (never above max_bytes). */

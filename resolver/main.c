@@ -53,12 +53,17 @@ prepare(struct dc_daemon *d)
     sh->daemon = d;
     sh->started = dr_now();
     if (c->cache_file[0] != '\0') {
-        long got = dr_cachefile_load(sh->cache, sh->deleg, c->cache_file, dr_now());
+        struct dr_cachefile_error why;
+        long got = dr_cachefile_load_diag(sh->cache, sh->deleg, c->cache_file, dr_now(), &why);
         if (got >= 0)
             dc_log(DC_LOG_INFO, "cache_loaded", "file=%s entries=%ld", c->cache_file, got);
+        else if (got == -EINVAL)
+            dc_log(DC_LOG_WARN, "cache_load_failed",
+                   "file=%s entry=%ld offset=%" PRIu64 " error=\"%s\" action=start_empty",
+                   c->cache_file, why.entry, why.offset, why.why);
         else if (got != -ENOENT)
-            dc_log(DC_LOG_WARN, "cache_load_failed", "file=%s error=\"%s\"", c->cache_file,
-                   got == -EINVAL ? "not a duet cache file, or damaged" : strerror((int)-got));
+            dc_log(DC_LOG_WARN, "cache_load_failed", "file=%s error=\"%s\" action=start_empty",
+                   c->cache_file, strerror((int)-got));
     }
     size_t n = c->listen.n;
     sh->nlisten = n;
