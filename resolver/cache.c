@@ -81,10 +81,38 @@ dr_cache_split(size_t cache_size, size_t *answer_bytes, size_t *cut_bytes)
 
 /* ---- Storing ---- */
 
+/*
+ * Whether the name at off (in a message dr_msg_walk() accepted, so every step stays inside
+ * it and pointers go strictly backwards) is read from the question onwards only. A pointer
+ * into the 12-byte header would read the ID or flags as labels: serving rewrites those, so
+ * the name would change under the client, typically into a malformed message.
+ */
+static bool
+clear_of_header(const uint8_t *pkt, size_t len, size_t off)
+{
+    for (int steps = 0; steps < 512 && off < len; steps++) {
+        uint8_t b = pkt[off];
+        if (b == 0)
+            return true;
+        if ((b & 0xc0) == 0xc0) {
+            if (off + 1 >= len)
+                return false;
+            off = (size_t)(b & 0x3f) << 8 | pkt[off + 1];
+            if (off < DR_HEADER_LEN)
+                return false;
+            continue;
+        }
+        off += (size_t)b + 1;
+    }
+    return false;
+}
+
 /* What the first walk over a reply learns, before anything is allocated. */
 struct scan {
     const uint8_t *pkt;
-    size_t nrr; /* records other than OPT: the TTLs to patch */
+    size_t len;
+    bool header_ptr; /* an owner name points into the header (see clear_of_header) */
+    size_t nrr;      /* records other than OPT: the TTLs to patch */
     size_t nopt;
     int opt_section;
     size_t opt_off, opt_end; /* the OPT record's first and past-the-end offsets */
@@ -97,6 +125,8 @@ scan_rr(void *arg, int section, size_t owner_off, uint16_t type, uint16_t rclass
         size_t rdata_off, uint16_t rdlen)
 {
     struct scan *s = arg;
+    if (!clear_of_header(s->pkt, s->len, owner_off))
+        s->header_ptr = true;
     if (type == DR_TYPE_OPT) {
         s->nopt++;
         s->opt_section = section;
@@ -193,10 +223,12 @@ dr_cache_store(struct dr_cache *c, const uint8_t *qname, uint16_t qtype, uint16_
     int rc = check_question(qname, qtype, qclass, reply, len, &qname_len);
     if (rc < 0)
         return rc;
-    struct scan s = {.pkt = reply};
+    struct scan s = {.pkt = reply, .len = len};
     rc = dr_msg_walk(reply, len, scan_rr, &s);
     if (rc < 0)
         return rc;
+    if (s.header_ptr)
+        return -EBADMSG;
     if (s.nopt > 1 || (s.nopt == 1 && s.opt_section != 2))
         return -EBADMSG;
     if (s.nopt == 1 && (s.opt_end != len || (s.opt_ttl >> 24) != 0))
@@ -389,6 +421,7 @@ dr_cache_table(struct dr_cache *c)
 
 struct recheck {
     const uint8_t *msg;
+    size_t len;
     const uint8_t *offs; /* the stored TTL offsets */
     size_t nttl, n;
     char *why;
@@ -409,6 +442,10 @@ recheck_rr(void *arg, int section, size_t owner_off, uint16_t type, uint16_t rcl
     if (r->n >= r->nttl) {
         snprintf(r->why, r->whylen, "stored reply has more records than its %zu TTL offsets",
                  r->nttl);
+        return 1;
+    }
+    if (!clear_of_header(r->msg, r->len, owner_off)) {
+        snprintf(r->why, r->whylen, "record %zu's owner name points into the header", r->n + 1);
         return 1;
     }
     uint16_t off;
@@ -498,7 +535,8 @@ dr_cache_entry_valid(const void *key, size_t klen, const void *val, size_t vlen,
     if (negative != ((h.flags & STORED_NEGATIVE) != 0))
         BAD("negative flag does not match the stored reply");
 
-    struct recheck r = {.msg = msg, .offs = offs, .nttl = h.nttl, .why = why, .whylen = whylen};
+    struct recheck r = {
+        .msg = msg, .len = len, .offs = offs, .nttl = h.nttl, .why = why, .whylen = whylen};
     int rc = dr_msg_walk(msg, len, recheck_rr, &r);
     if (rc > 0)
         return false;

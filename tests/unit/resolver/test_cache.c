@@ -566,6 +566,31 @@ test_malformed_replies(void)
     dr_cache_free(c);
 }
 
+/*
+ * Found by fuzz_cachefile: an owner name compressed to a pointer into the header reads the
+ * ID or flags as labels. It parses as stored (ID 0 reads as the root name), but serving
+ * rewrites the ID and flags, so the client got a malformed message. Such a reply is refused.
+ */
+static void
+test_owner_pointing_into_header(void)
+{
+    struct dr_cache *c = dr_cache_new(1 << 20, 4, &default_policy);
+    struct pkt p;
+    static const size_t targets[] = {0, 2, 4, 11};
+    for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
+        reply_a2(&p, "www.example.", 300, 300);
+        dr_put16(p.b, 0); /* ID 0 and a zero byte at 4, 6, ...: each is a valid root name */
+        dr_put16(p.b + 2, 0);
+        size_t second = DR_HEADER_LEN + 17 + 16; /* question, first record */
+        ASSERT_EQ(p.b[second], 0xc0);
+        p.b[second + 1] = (uint8_t)targets[i];
+        ASSERT_EQ(dr_msg_walk(p.b, p.len, NULL, NULL), 0);
+        ASSERT_EQ(store(c, "www.example.", DR_TYPE_A, &p, NOW), -EBADMSG);
+    }
+    ASSERT_EQ(dr_cache_count(c), 0);
+    dr_cache_free(c);
+}
+
 static void
 test_budget_and_e2big(void)
 {
@@ -662,6 +687,7 @@ test_hit_allocates_nothing(void)
 #define BUDGET_64K (64 * 1024)
 #define FILL       20000
 
+#if COUNT_ALLOC
 /* A zone cut like a TLD's: four NS names, each with an IPv4 and an IPv6 glue address. */
 static void
 make_cut(struct dr_deleg *d, int i)
@@ -708,6 +734,8 @@ fill_cuts(struct dc_lru *t)
         ASSERT(rc == 0 || rc == -E2BIG);
     }
 }
+
+#endif
 
 /*
  * Defect 7: with cache-size = 64K, the answer cache got 64K - 512K (wrapped: no eviction at
@@ -823,6 +851,7 @@ main(void)
     TEST_RUN(test_buffer_too_small);
     TEST_RUN(test_opt_is_stripped);
     TEST_RUN(test_malformed_replies);
+    TEST_RUN(test_owner_pointing_into_header);
     TEST_RUN(test_budget_and_e2big);
     TEST_RUN(test_flush_name_subtree_all);
     TEST_RUN(test_hit_allocates_nothing);
