@@ -30,7 +30,7 @@ void __sanitizer_set_death_callback(void (*callback)(void)) __attribute__((weak)
 
 #define MAX_SEEDS     512
 #define MAX_SEED_SIZE (1u << 20) /* larger files are run, then mutated from their start */
-#define MUTATED_MAX     (64u * 1024)
+#define MUTATED_MAX   (64u * 1024)
 
 static uint64_t state = 0x9e3779b97f4a7c15ull;
 

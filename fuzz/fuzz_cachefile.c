@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
             abort();                                                                               \
     } while (0)
 
-#define MAGIC_LEN  13
+#define MAGIC_LEN   13
 #define DEFAULT_NOW 1700000000
 
 static struct dr_cache *answers;

@@ -52,7 +52,7 @@ get_be(const uint8_t *p, int n)
 
 /* ---- Checks ---- */
 
-static bool
+__attribute__((format(printf, 3, 4))) static bool
 bad(char *why, size_t whylen, const char *fmt, ...)
 {
     va_list ap;
@@ -220,7 +220,7 @@ dr_cachefile_dump(struct dr_cache *answers, struct dc_lru *deleg, const char *pa
 
 /* ---- Loading ---- */
 
-static long
+__attribute__((format(printf, 4, 5))) static long
 refuse(struct dr_cachefile_error *err, long entry, uint64_t offset, const char *fmt, ...)
 {
     if (err) {
