@@ -82,37 +82,95 @@ dr_cache_split(size_t cache_size, size_t *answer_bytes, size_t *cut_bytes)
 /* ---- Storing ---- */
 
 /*
- * Whether the name at off (in a message dr_msg_walk() accepted, so every step stays inside
- * it and pointers go strictly backwards) is read from the question onwards only. A pointer
- * into the 12-byte header would read the ID or flags as labels: serving rewrites those, so
- * the name would change under the client, typically into a malformed message.
+ * Serving rewrites some bytes of a stored reply: the header's ID and flags, and every TTL. A
+ * record's owner name must not be read through any of them (a compression pointer into the
+ * header or into a TTL field), or it would change under the client as the TTLs decay,
+ * typically into a malformed message. No encoder points there; a hostile server or file can.
  */
-static bool
-clear_of_header(const uint8_t *pkt, size_t len, size_t off)
+struct stable {
+    const uint8_t *msg;
+    size_t len;
+    const uint8_t *offs; /* the TTL offsets (uint16, host order), ascending */
+    size_t n;
+    size_t bad; /* 1 + the index of the first record that fails, or 0 */
+    size_t rec;
+};
+
+static uint16_t
+ttl_at(const struct stable *st, size_t i)
 {
-    for (int steps = 0; steps < 512 && off < len; steps++) {
-        uint8_t b = pkt[off];
+    uint16_t off;
+    memcpy(&off, st->offs + 2 * i, sizeof(off));
+    return off;
+}
+
+/* Whether bytes [from, to] of the message meet the header or a TTL field. */
+static bool
+rewritten(const struct stable *st, size_t from, size_t to)
+{
+    if (from < DR_HEADER_LEN)
+        return true;
+    size_t lo = 0, hi = st->n; /* first TTL field that ends after from */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if ((size_t)ttl_at(st, mid) + 4 <= from)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < st->n && ttl_at(st, lo) <= to;
+}
+
+/* The name at off was accepted by dr_msg_walk(): every step stays inside the message and
+ * pointers go strictly backwards, so this walk ends. */
+static bool
+name_stable(const struct stable *st, size_t off)
+{
+    for (int steps = 0; steps < 512 && off < st->len; steps++) {
+        uint8_t b = st->msg[off];
         if (b == 0)
-            return true;
+            return !rewritten(st, off, off);
         if ((b & 0xc0) == 0xc0) {
-            if (off + 1 >= len)
+            if (off + 1 >= st->len || rewritten(st, off, off + 1))
                 return false;
-            off = (size_t)(b & 0x3f) << 8 | pkt[off + 1];
-            if (off < DR_HEADER_LEN)
-                return false;
+            off = (size_t)(b & 0x3f) << 8 | st->msg[off + 1];
             continue;
         }
+        if (rewritten(st, off, off + b))
+            return false;
         off += (size_t)b + 1;
     }
     return false;
+}
+
+static int
+stable_rr(void *arg, int section, size_t owner_off, uint16_t type, uint16_t rclass, size_t ttl_off,
+          size_t rdata_off, uint16_t rdlen)
+{
+    struct stable *st = arg;
+    st->rec++;
+    if (!name_stable(st, owner_off)) {
+        st->bad = st->rec;
+        return 1;
+    }
+    return 0;
+}
+
+/* 0 when every owner name is stable, else 1 + the index of the first record that is not. */
+static size_t
+owners_stable(const uint8_t *msg, size_t len, const uint8_t *offs, size_t n)
+{
+    struct stable st = {.msg = msg, .len = len, .offs = offs, .n = n};
+    if (dr_msg_walk(msg, len, stable_rr, &st) < 0)
+        return 1;
+    return st.bad;
 }
 
 /* What the first walk over a reply learns, before anything is allocated. */
 struct scan {
     const uint8_t *pkt;
     size_t len;
-    bool header_ptr; /* an owner name points into the header (see clear_of_header) */
-    size_t nrr;      /* records other than OPT: the TTLs to patch */
+    size_t nrr; /* records other than OPT: the TTLs to patch */
     size_t nopt;
     int opt_section;
     size_t opt_off, opt_end; /* the OPT record's first and past-the-end offsets */
@@ -125,8 +183,6 @@ scan_rr(void *arg, int section, size_t owner_off, uint16_t type, uint16_t rclass
         size_t rdata_off, uint16_t rdlen)
 {
     struct scan *s = arg;
-    if (!clear_of_header(s->pkt, s->len, owner_off))
-        s->header_ptr = true;
     if (type == DR_TYPE_OPT) {
         s->nopt++;
         s->opt_section = section;
@@ -227,8 +283,6 @@ dr_cache_store(struct dr_cache *c, const uint8_t *qname, uint16_t qtype, uint16_
     rc = dr_msg_walk(reply, len, scan_rr, &s);
     if (rc < 0)
         return rc;
-    if (s.header_ptr)
-        return -EBADMSG;
     if (s.nopt > 1 || (s.nopt == 1 && s.opt_section != 2))
         return -EBADMSG;
     if (s.nopt == 1 && (s.opt_end != len || (s.opt_ttl >> 24) != 0))
@@ -275,6 +329,10 @@ dr_cache_store(struct dr_cache *c, const uint8_t *qname, uint16_t qtype, uint16_
     if (f.lifetime == 0 || f.n == 0) {
         free(val);
         return 1;
+    }
+    if (owners_stable(msg, stored_len, val + sizeof(struct stored), f.n) != 0) {
+        free(val);
+        return -EBADMSG;
     }
 
     struct stored st = {
@@ -421,7 +479,6 @@ dr_cache_table(struct dr_cache *c)
 
 struct recheck {
     const uint8_t *msg;
-    size_t len;
     const uint8_t *offs; /* the stored TTL offsets */
     size_t nttl, n;
     char *why;
@@ -442,10 +499,6 @@ recheck_rr(void *arg, int section, size_t owner_off, uint16_t type, uint16_t rcl
     if (r->n >= r->nttl) {
         snprintf(r->why, r->whylen, "stored reply has more records than its %zu TTL offsets",
                  r->nttl);
-        return 1;
-    }
-    if (!clear_of_header(r->msg, r->len, owner_off)) {
-        snprintf(r->why, r->whylen, "record %zu's owner name points into the header", r->n + 1);
         return 1;
     }
     uint16_t off;
@@ -535,8 +588,7 @@ dr_cache_entry_valid(const void *key, size_t klen, const void *val, size_t vlen,
     if (negative != ((h.flags & STORED_NEGATIVE) != 0))
         BAD("negative flag does not match the stored reply");
 
-    struct recheck r = {
-        .msg = msg, .len = len, .offs = offs, .nttl = h.nttl, .why = why, .whylen = whylen};
+    struct recheck r = {.msg = msg, .offs = offs, .nttl = h.nttl, .why = why, .whylen = whylen};
     int rc = dr_msg_walk(msg, len, recheck_rr, &r);
     if (rc > 0)
         return false;
@@ -544,5 +596,9 @@ dr_cache_entry_valid(const void *key, size_t klen, const void *val, size_t vlen,
         BAD("stored reply is not a well-formed DNS message");
     if (r.n != h.nttl)
         BAD("stored reply has %zu records, its header %zu TTL offsets", r.n, (size_t)h.nttl);
+    size_t unstable = owners_stable(msg, len, offs, h.nttl);
+    if (unstable)
+        BAD("record %zu's owner name reads bytes that serving rewrites (header or a TTL)",
+            unstable);
     return true;
 }

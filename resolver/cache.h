@@ -61,7 +61,8 @@ void dr_cache_free(struct dr_cache *c);
  * its question) received at wall-clock time now. Decides the lifetime as described above.
  * Returns 0 when stored, 1 when the reply is not cacheable (rcode, no SOA on a negative,
  * TTL 0 after clamping), -EBADMSG when it does not parse or a record's owner name is
- * compressed into the header (serving rewrites the header), -ENOMEM / -E2BIG from the table.
+ * compressed into bytes that serving rewrites (the header, a TTL), -ENOMEM / -E2BIG from the
+ * table.
  */
 int dr_cache_store(struct dr_cache *c, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
                    const uint8_t *reply, size_t len, int64_t now);
@@ -94,8 +95,8 @@ size_t dr_cache_count(struct dr_cache *c);
  * have written, so that serving and flushing it stay inside it: the key is a lower-case,
  * uncompressed wire name plus type and class; the value's sizes agree; the stored reply is
  * a well-formed DNS message whose one question is the key's, whose rcode and flags are
- * cacheable, with no OPT, no owner name pointing into the header, and whose every record's
- * TTL sits at the stored offset, in order;
+ * cacheable, with no OPT, no owner name read through the header or a TTL, and whose every
+ * record's TTL sits at the stored offset, in order;
  * TTLs and the lifetime (expire minus store time) are at most DR_CACHE_TTL_LIMIT. On false,
  * why (whylen bytes) says what is wrong, in a phrase without quotes.
  */

@@ -567,27 +567,37 @@ test_malformed_replies(void)
 }
 
 /*
- * Found by fuzz_cachefile: an owner name compressed to a pointer into the header reads the
- * ID or flags as labels. It parses as stored (ID 0 reads as the root name), but serving
- * rewrites the ID and flags, so the client got a malformed message. Such a reply is refused.
+ * Found by fuzz_cachefile: an owner name compressed to a pointer into bytes that serving
+ * rewrites. Into the header, it reads the ID or flags as labels: it parses as stored (ID 0
+ * reads as the root name), but serving rewrites the ID and flags. Into a TTL field, it
+ * parses with the stored TTL and breaks once the TTL has decayed. Such a reply is refused.
  */
 static void
-test_owner_pointing_into_header(void)
+test_owner_read_through_rewritten_bytes(void)
 {
     struct dr_cache *c = dr_cache_new(1 << 20, 4, &default_policy);
     struct pkt p;
+    size_t first = DR_HEADER_LEN + 17, second = first + 16; /* after the question */
     static const size_t targets[] = {0, 2, 4, 11};
     for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
         reply_a2(&p, "www.example.", 300, 300);
         dr_put16(p.b, 0); /* ID 0 and a zero byte at 4, 6, ...: each is a valid root name */
         dr_put16(p.b + 2, 0);
-        size_t second = DR_HEADER_LEN + 17 + 16; /* question, first record */
         ASSERT_EQ(p.b[second], 0xc0);
         p.b[second + 1] = (uint8_t)targets[i];
         ASSERT_EQ(dr_msg_walk(p.b, p.len, NULL, NULL), 0);
         ASSERT_EQ(store(c, "www.example.", DR_TYPE_A, &p, NOW), -EBADMSG);
     }
+    /* The first record's TTL is 300 = 00 00 01 2c: from its third byte, "\1," then the
+     * RDLENGTH's zero byte is a valid name, until the TTL decays to 255. */
+    reply_a2(&p, "www.example.", 300, 300);
+    p.b[second + 1] = (uint8_t)(first + 6 + 2);
+    ASSERT_EQ(dr_msg_walk(p.b, p.len, NULL, NULL), 0);
+    ASSERT_EQ(store(c, "www.example.", DR_TYPE_A, &p, NOW), -EBADMSG);
     ASSERT_EQ(dr_cache_count(c), 0);
+    /* Pointing at the question, as encoders do, is fine. */
+    p.b[second + 1] = DR_HEADER_LEN;
+    ASSERT_EQ(store(c, "www.example.", DR_TYPE_A, &p, NOW), 0);
     dr_cache_free(c);
 }
 
@@ -851,7 +861,7 @@ main(void)
     TEST_RUN(test_buffer_too_small);
     TEST_RUN(test_opt_is_stripped);
     TEST_RUN(test_malformed_replies);
-    TEST_RUN(test_owner_pointing_into_header);
+    TEST_RUN(test_owner_read_through_rewritten_bytes);
     TEST_RUN(test_budget_and_e2big);
     TEST_RUN(test_flush_name_subtree_all);
     TEST_RUN(test_hit_allocates_nothing);

@@ -571,13 +571,18 @@ test_bad_answer_values(void)
     expect_refused(im, 1, 13, "value is");
 
     /* A record owner pointing into the header (at QDCOUNT's zero byte: parses, but the
-     * header is rewritten when served). Found by fuzz_cachefile. */
+     * header is rewritten when served), or into a TTL (300 = 00 00 01 2c: from its third
+     * byte, a valid name until it decays). Found by fuzz_cachefile. */
     e = a;
     ASSERT_EQ(e.val[REPLY_AT + DR_HEADER_LEN + 17 + 16], 0xc0);
     e.val[REPLY_AT + DR_HEADER_LEN + 17 + 16 + 1] = 4;
     img_header(im);
     img_entry(im, &e);
-    expect_refused(im, 1, 13, "record 2's owner name points into the header");
+    expect_refused(im, 1, 13, "record 2's owner name reads bytes that serving rewrites");
+    e.val[REPLY_AT + DR_HEADER_LEN + 17 + 16 + 1] = DR_HEADER_LEN + 17 + 6 + 2;
+    img_header(im);
+    img_entry(im, &e);
+    expect_refused(im, 1, 13, "record 2's owner name reads bytes that serving rewrites");
 
     /* A compressed question name. */
     e = a;
