@@ -20,6 +20,7 @@
  * bytes of a message) and a message of at most 64K. A cut is a zone name, then up to 13 NS
  * names with up to 4 addresses of 17 bytes each. */
 #define ANSWER_KEY_MAX   (DR_NAME_MAX + 4)
+#define DELEG_KEY_MAX    (1 + DR_NAME_MAX) /* a DNAME's marker byte and owner */
 #define ANSWER_VALUE_MAX (16 + 2 * (UINT16_MAX / 11) + UINT16_MAX)
 #define CUT_VALUE_MAX                                                                              \
     (DR_NAME_MAX + 1 + DR_DELEG_MAX_NS * (DR_NAME_MAX + 1 + DR_DELEG_MAX_ADDRS * 17))
@@ -144,13 +145,47 @@ cut_valid(const uint8_t *key, size_t klen, const uint8_t *v, size_t vlen, char *
     return true;
 }
 
+/* A DNAME entry of the cut table (resolver/deleg.c, dr_deleg_store_dname()): key DNAME_KEY
+ * then the owner, value the record's TTL (4 bytes) then the target; names lower-case and
+ * uncompressed, filling their fields. */
+#define DNAME_KEY 0xFE
+
+static bool
+dname_valid(const uint8_t *key, size_t klen, const uint8_t *v, size_t vlen, char *why,
+            size_t whylen)
+{
+    size_t n;
+    if (!plain_name(key, klen, 1, &n, "DNAME owner", why, whylen))
+        return false;
+    if (1 + n != klen)
+        return bad(why, whylen, "DNAME key is %zu bytes, its owner name %zu", klen, n);
+    if (vlen < 5)
+        return bad(why, whylen, "DNAME value of %zu bytes holds no target", vlen);
+    uint32_t ttl = (uint32_t)get_be(v, 4);
+    if (ttl > DR_CACHE_TTL_LIMIT)
+        return bad(why, whylen, "DNAME TTL %" PRIu32 " (over %d)", ttl, DR_CACHE_TTL_LIMIT);
+    if (!plain_name(v, vlen, 4, &n, "DNAME target", why, whylen))
+        return false;
+    if (4 + n != vlen)
+        return bad(why, whylen, "DNAME value has %zu bytes after its target", vlen - 4 - n);
+    return true;
+}
+
 /* One record's key and value, as described in the header. */
 static bool
 entry_valid(char type, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
             int64_t expire, char *why, size_t whylen)
 {
-    if (type == 'D')
-        return cut_valid(key, klen, val, vlen, why, whylen);
+    if (type == 'D') {
+        bool dname = klen > 0 && key[0] == DNAME_KEY;
+        if (!(dname ? dname_valid : cut_valid)(key, klen, val, vlen, why, whylen))
+            return false;
+        /* And resolver/deleg.c reads it back the same way (its own decoder). */
+        if (!dr_deleg_entry_valid(key, klen, val, vlen))
+            return bad(why, whylen, "%s not readable by the cut table",
+                       dname ? "DNAME" : "zone cut");
+        return true;
+    }
     size_t n;
     if (!plain_name(key, klen, 0, &n, "answer key", why, whylen))
         return false;
@@ -273,7 +308,7 @@ pass(struct dr_cache *answers, struct dc_lru *deleg, FILE *f, int64_t now, bool 
         int64_t expire = (int64_t)get_be(hdr + 9, 8);
         if (type != 'A' && type != 'D')
             return refuse(err, entry, offset, "unknown record type 0x%02x", hdr[0]);
-        uint64_t kmax = type == 'A' ? ANSWER_KEY_MAX : DR_NAME_MAX;
+        uint64_t kmax = type == 'A' ? ANSWER_KEY_MAX : DELEG_KEY_MAX;
         uint64_t vmax = type == 'A' ? ANSWER_VALUE_MAX : CUT_VALUE_MAX;
         if (klen == 0 || klen > kmax)
             return refuse(err, entry, offset, "%s key length %" PRIu64 " (1 to %" PRIu64 ")",
@@ -288,9 +323,11 @@ pass(struct dr_cache *answers, struct dc_lru *deleg, FILE *f, int64_t now, bool 
             return refuse(err, entry, offset,
                           "record truncated: key and value need %" PRIu64 " bytes, %zu left",
                           klen + vlen, got);
-        if (expire > now && expire - now > DR_CACHE_TTL_LIMIT)
-            return refuse(err, entry, offset, "expiry %" PRId64 " s from now (at most %d)",
-                          expire - now, DR_CACHE_TTL_LIMIT);
+        /* Unsigned: expire and now are any int64 here (found by fuzz_cachefile). */
+        uint64_t ahead = (uint64_t)expire - (uint64_t)now;
+        if (expire > now && ahead > DR_CACHE_TTL_LIMIT)
+            return refuse(err, entry, offset, "expiry %" PRIu64 " s from now (at most %d)",
+                          ahead, DR_CACHE_TTL_LIMIT);
         char why[sizeof(err->why)];
         if (!entry_valid(type, buf, klen, buf + klen, vlen, expire, why, sizeof(why)))
             return refuse(err, entry, offset, "%s", why);

@@ -14,14 +14,16 @@
  *  - answers: as dr_cache_entry_valid() describes (key a lower-case uncompressed name plus
  *    type and class; value a well-formed reply to exactly that question, every TTL offset
  *    right);
- *  - zone cuts: the key is a lower-case uncompressed name; the value is the layout of
- *    resolver/deleg.c: the same zone name, 1..DR_DELEG_MAX_NS name servers, each a
- *    lower-case uncompressed name with 0..DR_DELEG_MAX_ADDRS addresses (family byte 4 or 6
- *    and 4 or 16 bytes), nothing after the last;
+ *  - the cut table ('D'), in the layouts of resolver/deleg.c: a zone cut's key is a
+ *    lower-case uncompressed name and its value the same zone name, 1..DR_DELEG_MAX_NS name
+ *    servers, each a lower-case uncompressed name with 0..DR_DELEG_MAX_ADDRS addresses
+ *    (family byte 4 or 6 and 4 or 16 bytes), nothing after the last; a DNAME's key is the
+ *    byte 0xFE and its owner, its value a TTL and its target, names as above; and
+ *    dr_deleg_entry_valid() agrees;
  *  - lengths agree with the bytes present; no expiry more than DR_CACHE_TTL_LIMIT ahead.
- * Expired records are checked, then skipped. Entries of the cut table that are not zone cuts
- * (other data the iterator keys there) are not written: give them a record type of their own
- * when they should survive a restart.
+ * Expired records are checked, then skipped. Entries of the cut table that are neither cuts
+ * nor DNAMEs (other data the iterator may key there) are not written: teach the checks
+ * their layout when they should survive a restart.
  */
 #ifndef DUET_RESOLVER_CACHEFILE_H
 #define DUET_RESOLVER_CACHEFILE_H

@@ -331,17 +331,27 @@ test_dump_round_trips(void)
     ASSERT_EQ(dr_deleg_store(a.cuts, &d, NOW + 3600), 0);
     make_cut(&d, "org.", 2);
     ASSERT_EQ(dr_deleg_store(a.cuts, &d, NOW + 100), 0);
-    /* Other data the iterator may key in the cut table is not a cut: not written. */
+    /* A DNAME shares the cut table and survives too. */
+    ASSERT_EQ(
+        dr_deleg_store_dname(a.cuts, wire("Old.Example."), wire("new.example."), 300, NOW + 300),
+        0);
+    /* Data of a layout the file does not know is not written. */
     ASSERT_EQ(dc_lru_put(a.cuts, "\x01x", 2, "not a cut", 9, NOW + 3600), 0);
 
     const char *file = path_of("good.dump");
-    ASSERT_EQ(dr_cachefile_dump(a.answers, a.cuts, file, NOW), 6);
+    ASSERT_EQ(dr_cachefile_dump(a.answers, a.cuts, file, NOW), 7);
 
     struct caches b = caches_new();
     struct dr_cachefile_error err;
-    ASSERT_EQ(dr_cachefile_load_diag(b.answers, b.cuts, file, NOW + 10, &err), 6);
+    ASSERT_EQ(dr_cachefile_load_diag(b.answers, b.cuts, file, NOW + 10, &err), 7);
     ASSERT_EQ(dr_cache_count(b.answers), 4);
-    ASSERT_EQ(dc_lru_count(b.cuts), 2);
+    ASSERT_EQ(dc_lru_count(b.cuts), 3);
+    uint8_t owner[DR_NAME_MAX], target[DR_NAME_MAX];
+    uint32_t ttl;
+    ASSERT_EQ(dr_deleg_find_dname(b.cuts, wire("www.old.example."), NOW + 10, owner, target, &ttl),
+              0);
+    ASSERT(dr_dname_equal_case(owner, wire("old.example.")));
+    ASSERT(dr_dname_equal_case(target, wire("new.example.")));
     uint8_t x[2048], y[2048];
     for (size_t i = 0; i < 3; i++) {
         int n = dr_cache_lookup(a.answers, wire(names[i]), DR_TYPE_A, DR_CLASS_IN, NOW + 10, x,
@@ -365,8 +375,8 @@ test_dump_round_trips(void)
 
     /* Expired records are checked, then skipped: the org. cut is gone 200 s later. */
     struct caches c = caches_new();
-    ASSERT_EQ(dr_cachefile_load_diag(c.answers, c.cuts, file, NOW + 200, &err), 5);
-    ASSERT_EQ(dc_lru_count(c.cuts), 1);
+    ASSERT_EQ(dr_cachefile_load_diag(c.answers, c.cuts, file, NOW + 200, &err), 6);
+    ASSERT_EQ(dc_lru_count(c.cuts), 2);
     /* Missing file. */
     ASSERT_EQ(dr_cachefile_load(c.answers, c.cuts, path_of("none.dump"), NOW), -ENOENT);
     caches_free(&a);
@@ -432,8 +442,8 @@ test_truncated_and_lying_lengths(void)
     img_record_lying(im, 'A', a.key, a.klen, 0, a.val, a.vlen, a.vlen, a.expire);
     expect_refused(im, 1, 13, "answer key length 0");
     img_header(im);
-    img_record_lying(im, 'D', d.key, d.klen, 256, d.val, d.vlen, d.vlen, d.expire);
-    expect_refused(im, 1, 13, "zone cut key length 256");
+    img_record_lying(im, 'D', d.key, d.klen, 257, d.val, d.vlen, d.vlen, d.expire);
+    expect_refused(im, 1, 13, "zone cut key length 257");
     img_header(im);
     img_record_lying(im, 'A', a.key, a.klen, a.klen, a.val, a.vlen, 0xffffffffu, a.expire);
     expect_refused(im, 1, 13, "answer value length 4294967295");
@@ -614,6 +624,18 @@ test_bad_answer_values(void)
     img_header(im);
     img_entry(im, &e);
     expect_refused(im, 1, 13, "from now");
+    /* Any clock the caller passes: expire - now must not overflow (UBSan found it with a
+     * clock near INT64_MIN). */
+    {
+        struct caches c = caches_new();
+        struct dr_cachefile_error err;
+        FILE *f = fmemopen(im->b, im->len, "rb");
+        ASSERT_NOT_NULL(f);
+        ASSERT_EQ(dr_cachefile_read(c.answers, c.cuts, f, INT64_MIN + 1, &err), -EINVAL);
+        ASSERT_STR_CONTAINS(err.why, "from now");
+        fclose(f);
+        caches_free(&c);
+    }
     /* Shorter than its own header. */
     img_header(im);
     img_record(im, 'A', a.key, a.klen, a.val, 10, a.expire);
@@ -683,6 +705,49 @@ test_bad_cut_values(void)
     free(im);
 }
 
+/* DNAME entries of the cut table: owner and target must be plain names filling their
+ * fields, the TTL sane. */
+static void
+test_bad_dname_values(void)
+{
+    struct image *im = calloc(1, sizeof(*im));
+    const uint8_t key[] = "\376\003old\007example"; /* with the string's NUL: the root */
+    const uint8_t val[] = "\000\000\001\054\003new\007example";
+    uint8_t v[64];
+    img_header(im);
+    img_record(im, 'D', key, sizeof(key), val, sizeof(val), NOW + 300);
+    struct caches c = caches_new();
+    struct dr_cachefile_error err;
+    ASSERT_EQ(load_image(im, &c, &err), 1);
+    caches_free(&c);
+
+    img_header(im);
+    img_record(im, 'D', key, sizeof(key) - 1, val, sizeof(val), NOW + 300);
+    expect_refused(im, 1, 13, "DNAME owner runs past the end");
+    img_header(im);
+    img_record(im, 'D', "\376\300\014", 3, val, sizeof(val), NOW + 300);
+    expect_refused(im, 1, 13, "DNAME owner has a compression pointer");
+    img_header(im);
+    img_record(im, 'D', key, sizeof(key), val, 4, NOW + 300);
+    expect_refused(im, 1, 13, "holds no target");
+    memcpy(v, val, sizeof(val));
+    v[sizeof(val)] = 7;
+    img_header(im);
+    img_record(im, 'D', key, sizeof(key), v, sizeof(val) + 1, NOW + 300);
+    expect_refused(im, 1, 13, "1 bytes after its target");
+    memcpy(v, val, sizeof(val));
+    v[4] = 0xc0;
+    img_header(im);
+    img_record(im, 'D', key, sizeof(key), v, sizeof(val), NOW + 300);
+    expect_refused(im, 1, 13, "DNAME target has a compression pointer");
+    memcpy(v, val, sizeof(val));
+    v[0] = 0x7f;
+    img_header(im);
+    img_record(im, 'D', key, sizeof(key), v, sizeof(val), NOW + 300);
+    expect_refused(im, 1, 13, "DNAME TTL 2130706732");
+    free(im);
+}
+
 /* One bad record anywhere refuses the file whole, and reports where it is. */
 static void
 test_bad_record_after_good_ones(void)
@@ -723,6 +788,7 @@ main(void)
     TEST_RUN(test_bad_keys);
     TEST_RUN(test_bad_answer_values);
     TEST_RUN(test_bad_cut_values);
+    TEST_RUN(test_bad_dname_values);
     TEST_RUN(test_bad_record_after_good_ones);
     rmdir(tmpdir);
     return 0;
