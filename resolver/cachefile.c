@@ -326,16 +326,23 @@ pass(struct dr_cache *answers, struct dc_lru *deleg, FILE *f, int64_t now, bool 
         /* Unsigned: expire and now are any int64 here (found by fuzz_cachefile). */
         uint64_t ahead = (uint64_t)expire - (uint64_t)now;
         if (expire > now && ahead > DR_CACHE_TTL_LIMIT)
-            return refuse(err, entry, offset, "expiry %" PRIu64 " s from now (at most %d)",
-                          ahead, DR_CACHE_TTL_LIMIT);
+            return refuse(err, entry, offset, "expiry %" PRIu64 " s from now (at most %d)", ahead,
+                          DR_CACHE_TTL_LIMIT);
         char why[sizeof(err->why)];
         if (!entry_valid(type, buf, klen, buf + klen, vlen, expire, why, sizeof(why)))
             return refuse(err, entry, offset, "%s", why);
         offset += RECORD_HDR + klen + vlen;
         if (!load || expire <= now)
             continue;
-        struct dc_lru *t = type == 'A' ? dr_cache_table(answers) : deleg;
-        if (dc_lru_put(t, buf, klen, buf + klen, vlen, expire) == 0)
+        int rc;
+        if (type == 'D' && buf[0] == DNAME_KEY)
+            /* Through deleg.c's own door: it keeps state about the DNAMEs it holds. */
+            rc = dr_deleg_store_dname(deleg, buf + 1, buf + klen + 4,
+                                      (uint32_t)get_be(buf + klen, 4), expire);
+        else
+            rc = dc_lru_put(type == 'A' ? dr_cache_table(answers) : deleg, buf, klen, buf + klen,
+                            vlen, expire);
+        if (rc == 0)
             count++;
     }
     return count;
