@@ -33,13 +33,16 @@ struct shard {
     alignas(64) pthread_mutex_t lock;
     struct entry **buckets; /* nbuckets (a power of two) chains */
     size_t nbuckets;
-    size_t count, bytes, max_bytes;
+    size_t count;
+    size_t bytes;     /* heap held: the bucket array plus every entry, as heap_cost() counts */
+    size_t max_bytes; /* this shard's share of the budget */
     /* Sentinel of the LRU list: lru.next is the most recently used, lru.prev the least. */
     struct link lru;
 };
 
 struct dc_lru {
-    struct shard *shards;
+    struct shard *shards; /* inside shards_mem, on a cache-line boundary */
+    void *shards_mem;
     unsigned nshards, shard_bits;
     uint8_t key[16];
 };
@@ -124,10 +127,56 @@ dc_lru_hash(const struct dc_lru *t, const void *data, size_t len)
 
 /* ---- Shard internals: all called with the shard locked. ---- */
 
+/*
+ * The budget counts heap, not payload: what malloc(n) really takes, bounded from above as
+ * glibc's ptmalloc lays chunks out on 64-bit systems. A chunk is n plus an 8-byte size
+ * header, rounded up to 16, at least 32; when malloc reuses a free chunk that is larger by
+ * less than its 32-byte minimum it hands the whole chunk out, so up to 16 bytes more. The
+ * bound counts those 16 too, so that the heap really held never exceeds the budget (the
+ * price: a few percent of a full table left unused). It is exact for glibc only; other
+ * allocators round to their own size classes. Without it (and without counting bucket
+ * arrays and the table's own structures), the caches held 75840 heap bytes under a 64K
+ * budget in test_cache's test_budget_64k_holds_whole_cache.
+ */
+#define CHUNK_SLACK 16
+
+size_t
+dc_lru_heap_cost(size_t n)
+{
+    size_t chunk = (n + sizeof(size_t) + 15) & ~(size_t)15;
+    return (chunk < 32 ? 32 : chunk) + CHUNK_SLACK;
+}
+
+size_t
+dc_lru_entry_cost(size_t klen, size_t vlen)
+{
+    return dc_lru_heap_cost(sizeof(struct entry) + klen + vlen);
+}
+
 static size_t
 entry_cost(size_t klen, size_t vlen)
 {
-    return sizeof(struct entry) + klen + vlen;
+    return dc_lru_entry_cost(klen, vlen);
+}
+
+static size_t
+buckets_cost(size_t nbuckets)
+{
+    return dc_lru_heap_cost(nbuckets * sizeof(struct entry *));
+}
+
+static size_t
+shards_block(unsigned nshards)
+{
+    return (size_t)nshards * sizeof(struct shard) + alignof(struct shard) - 1;
+}
+
+/* The table's own structures, allocated once in dc_lru_new(): taken off the top of the
+ * budget before it is shared out. */
+static size_t
+fixed_cost(unsigned nshards)
+{
+    return dc_lru_heap_cost(sizeof(struct dc_lru)) + dc_lru_heap_cost(shards_block(nshards));
 }
 
 /* Shards take the hash's top bits and buckets its low bits, so the two choices stay
@@ -199,14 +248,37 @@ chain_link(struct shard *s, struct entry *e)
     return pp;
 }
 
-/* Doubles the bucket array when the load passes 1. A failed allocation is not an error:
- * the table keeps working with longer chains and tries again on a later insert. */
+/* Takes the least recently used entry out and pushes it on *garbage. */
 static void
-maybe_grow(struct shard *s)
+evict_one(struct shard *s, struct entry **garbage)
 {
-    if (s->count <= s->nbuckets || s->nbuckets > SIZE_MAX / 2 / sizeof(struct entry *))
+    struct entry *victim = entry_of(s->lru.prev);
+    struct entry *old = detach(s, chain_link(s, victim));
+    old->hnext = *garbage;
+    *garbage = old;
+}
+
+/*
+ * Doubles the bucket array when the load passes 1. The array is part of the budget: when the
+ * shard is full, the coldest entries make room for it (a few percent of them; the longer
+ * array then keeps chains short for the rest). It never grows past a quarter of the shard's
+ * share, nor by evicting `keep` (the entry just inserted). A failed allocation is not an
+ * error: the table keeps working with longer chains and tries again on a later insert.
+ */
+static void
+maybe_grow(struct shard *s, struct entry *keep, struct entry **garbage)
+{
+    if (s->count <= s->nbuckets || s->nbuckets > SIZE_MAX / 4 / sizeof(struct entry *))
         return;
     size_t n = s->nbuckets * 2;
+    size_t old_cost = buckets_cost(s->nbuckets), new_cost = buckets_cost(n);
+    if (new_cost > s->max_bytes / 4)
+        return;
+    while (s->bytes - old_cost + new_cost > s->max_bytes) {
+        if (s->lru.prev == &keep->lru)
+            return;
+        evict_one(s, garbage);
+    }
     struct entry **nb = calloc(n, sizeof(*nb));
     if (nb == NULL)
         return;
@@ -223,6 +295,7 @@ maybe_grow(struct shard *s)
     free(s->buckets);
     s->buckets = nb;
     s->nbuckets = n;
+    s->bytes = s->bytes - old_cost + new_cost;
 }
 
 static void
@@ -248,8 +321,16 @@ dc_lru_new(size_t max_bytes, unsigned shards)
         n <<= 1;
         bits++;
     }
+    /* A small budget cut into many shards would leave each too little for one large entry
+     * and make eviction coarse: fewer shards then (contention hardly matters at that size). */
+    while (n > 1 && max_bytes / n < DC_LRU_MIN_SHARD_BYTES) {
+        n >>= 1;
+        bits--;
+    }
     t->nshards = n;
     t->shard_bits = bits;
+    size_t fixed = fixed_cost(n);
+    size_t share = max_bytes > fixed ? (max_bytes - fixed) / n : 0;
 
     /* A fresh random key per table keeps clients from aiming names at one bucket, and keeps
      * a collision found against one process useless against the next. getrandom() with no
@@ -266,19 +347,24 @@ dc_lru_new(size_t max_bytes, unsigned shards)
         got += (size_t)r;
     }
 
-    /* aligned_alloc so that each shard really starts on its own cache line. */
-    t->shards = aligned_alloc(alignof(struct shard), n * sizeof(struct shard));
-    if (t->shards == NULL) {
+    /* Each shard starts on its own cache line. Aligned by hand rather than by aligned_alloc,
+     * whose heap cost varies with where the block lands: the budget counts this block. */
+    t->shards_mem = malloc(shards_block(n));
+    if (t->shards_mem == NULL) {
         free(t);
         return NULL;
     }
+    uintptr_t at = ((uintptr_t)t->shards_mem + alignof(struct shard) - 1) &
+                   ~(uintptr_t)(alignof(struct shard) - 1);
+    t->shards = (struct shard *)at;
     unsigned i;
     for (i = 0; i < n; i++) {
         struct shard *s = &t->shards[i];
         memset(s, 0, sizeof(*s));
-        s->max_bytes = max_bytes / n;
+        s->max_bytes = share;
         s->lru.prev = s->lru.next = &s->lru;
         s->nbuckets = INITIAL_BUCKETS;
+        s->bytes = buckets_cost(INITIAL_BUCKETS);
         s->buckets = calloc(INITIAL_BUCKETS, sizeof(*s->buckets));
         if (s->buckets == NULL)
             goto fail_shards;
@@ -294,7 +380,7 @@ fail_shards:
         pthread_mutex_destroy(&t->shards[i].lock);
         free(t->shards[i].buckets);
     }
-    free(t->shards);
+    free(t->shards_mem);
     free(t);
     return NULL;
 }
@@ -315,7 +401,7 @@ dc_lru_free(struct dc_lru *t)
         free(s->buckets);
         pthread_mutex_destroy(&s->lock);
     }
-    free(t->shards);
+    free(t->shards_mem);
     free(t);
 }
 
@@ -336,7 +422,7 @@ dc_lru_put(struct dc_lru *t, const void *key, size_t klen, const void *val, size
     if (cost > s->max_bytes)
         return -E2BIG;
 
-    struct entry *e = malloc(cost);
+    struct entry *e = malloc(sizeof(struct entry) + klen + vlen);
     if (e == NULL)
         return -ENOMEM;
     e->hash = hash;
@@ -351,24 +437,28 @@ dc_lru_put(struct dc_lru *t, const void *key, size_t klen, const void *val, size
 
     struct entry *garbage = NULL;
     pthread_mutex_lock(&s->lock);
+    /* The bucket array shares the budget, so the room left for entries is checked here. */
+    size_t table_cost = buckets_cost(s->nbuckets);
+    if (s->max_bytes < table_cost || cost > s->max_bytes - table_cost) {
+        pthread_mutex_unlock(&s->lock);
+        free(e);
+        return -E2BIG;
+    }
     struct entry **pp = find(s, hash, key, klen);
     if (pp) {
         garbage = detach(s, pp);
     }
-    /* Evict from the cold end until the new entry fits. cost <= max_bytes, so this stops. */
-    while (s->bytes + cost > s->max_bytes) {
-        struct entry *victim = entry_of(s->lru.prev);
-        struct entry *old = detach(s, chain_link(s, victim));
-        old->hnext = garbage;
-        garbage = old;
-    }
+    /* Evict from the cold end until the new entry fits. Only entries are left besides the
+     * bucket array, whose cost was checked above, so this stops. */
+    while (s->bytes + cost > s->max_bytes)
+        evict_one(s, &garbage);
     struct entry **slot = &s->buckets[hash & (s->nbuckets - 1)];
     e->hnext = *slot;
     *slot = e;
     lru_push_front(s, e);
     s->count++;
     s->bytes += cost;
-    maybe_grow(s);
+    maybe_grow(s, e, &garbage);
     pthread_mutex_unlock(&s->lock);
 
     free_chain(garbage);
@@ -484,7 +574,7 @@ dc_lru_count(struct dc_lru *t)
 size_t
 dc_lru_bytes(struct dc_lru *t)
 {
-    size_t n = 0;
+    size_t n = fixed_cost(t->nshards);
     for (unsigned i = 0; i < t->nshards; i++) {
         pthread_mutex_lock(&t->shards[i].lock);
         n += t->shards[i].bytes;

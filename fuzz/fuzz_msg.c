@@ -3,9 +3,8 @@
  *
  * Every input goes through the query parser, the RR walker and the name reader; whatever
  * parsed is turned into replies, which must themselves be well-formed messages. Besides
- * the sanitizers' memory checks, abort() marks a broken invariant. Build:
- *   clang -fsanitize=fuzzer,address,undefined -I. fuzz/fuzz_msg.c resolver/msg.c \
- *       resolver/dname.c -o fuzz_msg
+ * the sanitizers' memory checks, abort() marks a broken invariant. Seeds: fuzz/corpus/msg/.
+ * Build and run: fuzz/CMakeLists.txt, fuzz/run.sh.
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -1,6 +1,8 @@
 #include "resolver/cache.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,7 +50,9 @@ dr_cache_new(size_t max_bytes, unsigned shards, const struct dr_cache_policy *po
     struct dr_cache *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return NULL;
-    c->lru = dc_lru_new(max_bytes, shards);
+    /* This struct is part of the budget too. */
+    size_t own = dc_lru_heap_cost(sizeof(*c));
+    c->lru = dc_lru_new(max_bytes > own ? max_bytes - own : 0, shards);
     if (c->lru == NULL) {
         free(c);
         return NULL;
@@ -66,11 +70,106 @@ dr_cache_free(struct dr_cache *c)
     free(c);
 }
 
+/* The cut table's share is small: a cut is a few hundred bytes and one serves every name
+ * below it, so even an eighth holds thousands of zones at the default 64M. */
+void
+dr_cache_split(size_t cache_size, size_t *answer_bytes, size_t *cut_bytes)
+{
+    *cut_bytes = cache_size / DR_CACHE_CUT_SHARE;
+    *answer_bytes = cache_size - *cut_bytes;
+}
+
 /* ---- Storing ---- */
+
+/*
+ * Serving rewrites some bytes of a stored reply: the header's ID and flags, and every TTL. A
+ * record's owner name must not be read through any of them (a compression pointer into the
+ * header or into a TTL field), or it would change under the client as the TTLs decay,
+ * typically into a malformed message. No encoder points there; a hostile server or file can.
+ */
+struct stable {
+    const uint8_t *msg;
+    size_t len;
+    const uint8_t *offs; /* the TTL offsets (uint16, host order), ascending */
+    size_t n;
+    size_t bad; /* 1 + the index of the first record that fails, or 0 */
+    size_t rec;
+};
+
+static uint16_t
+ttl_at(const struct stable *st, size_t i)
+{
+    uint16_t off;
+    memcpy(&off, st->offs + 2 * i, sizeof(off));
+    return off;
+}
+
+/* Whether bytes [from, to] of the message meet the header or a TTL field. */
+static bool
+rewritten(const struct stable *st, size_t from, size_t to)
+{
+    if (from < DR_HEADER_LEN)
+        return true;
+    size_t lo = 0, hi = st->n; /* first TTL field that ends after from */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if ((size_t)ttl_at(st, mid) + 4 <= from)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < st->n && ttl_at(st, lo) <= to;
+}
+
+/* The name at off was accepted by dr_msg_walk(): every step stays inside the message and
+ * pointers go strictly backwards, so this walk ends. */
+static bool
+name_stable(const struct stable *st, size_t off)
+{
+    for (int steps = 0; steps < 512 && off < st->len; steps++) {
+        uint8_t b = st->msg[off];
+        if (b == 0)
+            return !rewritten(st, off, off);
+        if ((b & 0xc0) == 0xc0) {
+            if (off + 1 >= st->len || rewritten(st, off, off + 1))
+                return false;
+            off = (size_t)(b & 0x3f) << 8 | st->msg[off + 1];
+            continue;
+        }
+        if (rewritten(st, off, off + b))
+            return false;
+        off += (size_t)b + 1;
+    }
+    return false;
+}
+
+static int
+stable_rr(void *arg, int section, size_t owner_off, uint16_t type, uint16_t rclass, size_t ttl_off,
+          size_t rdata_off, uint16_t rdlen)
+{
+    struct stable *st = arg;
+    st->rec++;
+    if (!name_stable(st, owner_off)) {
+        st->bad = st->rec;
+        return 1;
+    }
+    return 0;
+}
+
+/* 0 when every owner name is stable, else 1 + the index of the first record that is not. */
+static size_t
+owners_stable(const uint8_t *msg, size_t len, const uint8_t *offs, size_t n)
+{
+    struct stable st = {.msg = msg, .len = len, .offs = offs, .n = n};
+    if (dr_msg_walk(msg, len, stable_rr, &st) < 0)
+        return 1;
+    return st.bad;
+}
 
 /* What the first walk over a reply learns, before anything is allocated. */
 struct scan {
     const uint8_t *pkt;
+    size_t len;
     size_t nrr; /* records other than OPT: the TTLs to patch */
     size_t nopt;
     int opt_section;
@@ -180,7 +279,7 @@ dr_cache_store(struct dr_cache *c, const uint8_t *qname, uint16_t qtype, uint16_
     int rc = check_question(qname, qtype, qclass, reply, len, &qname_len);
     if (rc < 0)
         return rc;
-    struct scan s = {.pkt = reply};
+    struct scan s = {.pkt = reply, .len = len};
     rc = dr_msg_walk(reply, len, scan_rr, &s);
     if (rc < 0)
         return rc;
@@ -230,6 +329,10 @@ dr_cache_store(struct dr_cache *c, const uint8_t *qname, uint16_t qtype, uint16_
     if (f.lifetime == 0 || f.n == 0) {
         free(val);
         return 1;
+    }
+    if (owners_stable(msg, stored_len, val + sizeof(struct stored), f.n) != 0) {
+        free(val);
+        return -EBADMSG;
     }
 
     struct stored st = {
@@ -363,7 +466,7 @@ dr_cache_count(struct dr_cache *c)
 size_t
 dr_cache_bytes(struct dr_cache *c)
 {
-    return dc_lru_bytes(c->lru);
+    return dc_lru_heap_cost(sizeof(*c)) + dc_lru_bytes(c->lru);
 }
 
 struct dc_lru *
@@ -372,22 +475,130 @@ dr_cache_table(struct dr_cache *c)
     return c->lru;
 }
 
-bool
-dr_cache_value_valid(const void *val, size_t vlen)
+/* ---- Checking an entry read back from a file ---- */
+
+struct recheck {
+    const uint8_t *msg;
+    const uint8_t *offs; /* the stored TTL offsets */
+    size_t nttl, n;
+    char *why;
+    size_t whylen;
+};
+
+/* Each record must sit exactly where the stored offsets say, in order: serving patches
+ * those offsets blindly. */
+static int
+recheck_rr(void *arg, int section, size_t owner_off, uint16_t type, uint16_t rclass, size_t ttl_off,
+           size_t rdata_off, uint16_t rdlen)
 {
+    struct recheck *r = arg;
+    if (type == DR_TYPE_OPT) {
+        snprintf(r->why, r->whylen, "stored reply holds an OPT record (record %zu)", r->n);
+        return 1;
+    }
+    if (r->n >= r->nttl) {
+        snprintf(r->why, r->whylen, "stored reply has more records than its %zu TTL offsets",
+                 r->nttl);
+        return 1;
+    }
+    uint16_t off;
+    memcpy(&off, r->offs + 2 * r->n, sizeof(off));
+    if (off != ttl_off) {
+        snprintf(r->why, r->whylen, "TTL offset %zu is %u, the record's TTL is at %zu", r->n + 1,
+                 (unsigned)off, ttl_off);
+        return 1;
+    }
+    uint32_t ttl = dr_get32(r->msg + ttl_off);
+    if (ttl > DR_CACHE_TTL_LIMIT) {
+        snprintf(r->why, r->whylen, "record %zu has TTL %" PRIu32 " (over %d)", r->n + 1, ttl,
+                 DR_CACHE_TTL_LIMIT);
+        return 1;
+    }
+    r->n++;
+    return 0;
+}
+
+#define BAD(...)                                                                                   \
+    do {                                                                                           \
+        snprintf(why, whylen, __VA_ARGS__);                                                        \
+        return false;                                                                              \
+    } while (0)
+
+/*
+ * Everything serve() and the flush predicate rely on, and everything dr_cache_store() would
+ * have made true: an entry that passes can be served and flushed without reading outside
+ * it. Checked in the order the data is laid out, so the first problem is the one reported.
+ */
+bool
+dr_cache_entry_valid(const void *key, size_t klen, const void *val, size_t vlen, int64_t expire,
+                     char *why, size_t whylen)
+{
+    uint8_t kname[DR_NAME_MAX], lc[DR_NAME_MAX], qname[DR_NAME_MAX];
+    size_t off = 0;
+    int n = dr_dname_read(key, klen, &off, kname);
+    if (n < 0 || off != (size_t)n)
+        BAD("key does not start with an uncompressed domain name");
+    if (klen != (size_t)n + 4)
+        BAD("key is %zu bytes, its name %d plus type and class make %d", klen, n, n + 4);
+    dr_dname_copy_lower(lc, kname);
+    if (memcmp(lc, kname, (size_t)n) != 0)
+        BAD("key name is not lower-case");
+    const uint8_t *k = key;
+    uint16_t qtype = dr_get16(k + n), qclass = dr_get16(k + n + 2);
+
     struct stored h;
     if (vlen < sizeof(h))
-        return false;
+        BAD("value of %zu bytes is shorter than its %zu-byte header", vlen, sizeof(h));
     memcpy(&h, val, sizeof(h));
-    if (vlen != sizeof(h) + (size_t)h.nttl * 2 + h.reply_len || h.reply_len < DR_HEADER_LEN ||
-        (size_t)DR_HEADER_LEN + h.qname_len + 4 > h.reply_len)
-        return false;
+    if (vlen != sizeof(h) + (size_t)h.nttl * 2 + h.reply_len)
+        BAD("value is %zu bytes, its header says %zu", vlen,
+            sizeof(h) + (size_t)h.nttl * 2 + h.reply_len);
+    if (h.reply_len < DR_HEADER_LEN || h.reply_len > UINT16_MAX)
+        BAD("stored reply length %" PRIu32 " is not a DNS message size", h.reply_len);
+    if (h.flags & ~STORED_NEGATIVE)
+        BAD("unknown flags 0x%02x", (unsigned)h.flags);
+    if (h.nttl == 0)
+        BAD("no records to serve");
+    if (expire < h.stored || (uint64_t)expire - (uint64_t)h.stored > DR_CACHE_TTL_LIMIT)
+        BAD("expiry %" PRId64 " is not within %d s after the store time %" PRId64, expire,
+            DR_CACHE_TTL_LIMIT, h.stored);
+
     const uint8_t *offs = (const uint8_t *)val + sizeof(h);
-    for (unsigned i = 0; i < h.nttl; i++) {
-        uint16_t off;
-        memcpy(&off, offs + 2 * i, 2);
-        if ((size_t)off + 4 > h.reply_len)
-            return false;
-    }
+    const uint8_t *msg = offs + 2 * (size_t)h.nttl;
+    size_t len = h.reply_len;
+    if (dr_get16(msg + 4) != 1)
+        BAD("stored reply has %u questions, not 1", (unsigned)dr_get16(msg + 4));
+    off = DR_HEADER_LEN;
+    n = dr_dname_read(msg, len, &off, qname);
+    if (n < 0 || off != DR_HEADER_LEN + (size_t)n || off + 4 > len)
+        BAD("stored reply's question name is malformed or compressed");
+    if (n != h.qname_len || !dr_dname_equal(qname, kname) || dr_get16(msg + off) != qtype ||
+        dr_get16(msg + off + 2) != qclass)
+        BAD("stored reply's question does not match the key");
+    uint16_t flags = dr_get16(msg + 2);
+    if ((flags & DR_FLAG_TC) || DR_OPCODE(flags) != 0)
+        BAD("stored reply is truncated or not a query reply");
+    bool negative;
+    if (DR_RCODE(flags) == DR_RCODE_NXDOMAIN)
+        negative = true;
+    else if (DR_RCODE(flags) == DR_RCODE_NOERROR)
+        negative = dr_get16(msg + 6) == 0;
+    else
+        BAD("stored reply has rcode %u, which is never cached", (unsigned)DR_RCODE(flags));
+    if (negative != ((h.flags & STORED_NEGATIVE) != 0))
+        BAD("negative flag does not match the stored reply");
+
+    struct recheck r = {.msg = msg, .offs = offs, .nttl = h.nttl, .why = why, .whylen = whylen};
+    int rc = dr_msg_walk(msg, len, recheck_rr, &r);
+    if (rc > 0)
+        return false;
+    if (rc < 0)
+        BAD("stored reply is not a well-formed DNS message");
+    if (r.n != h.nttl)
+        BAD("stored reply has %zu records, its header %zu TTL offsets", r.n, (size_t)h.nttl);
+    size_t unstable = owners_stable(msg, len, offs, h.nttl);
+    if (unstable)
+        BAD("record %zu's owner name reads bytes that serving rewrites (header or a TTL)",
+            unstable);
     return true;
 }

@@ -28,12 +28,30 @@
 struct dr_cache;
 
 struct dr_cache_policy {
-    uint32_t min_ttl;          /* seconds */
+    uint32_t min_ttl; /* seconds */
     uint32_t max_ttl;
     uint32_t max_negative_ttl;
 };
 
-/* max_bytes: the memory budget (cache-size). NULL on ENOMEM. */
+/*
+ * The memory budget. cache-size bounds all the memory the resolver's caches hold: this
+ * answer cache plus the zone-cut table (resolver/deleg.h, a dc_lru of its own, which other
+ * iterator data keyed by name may share). The budget is split once, at start:
+ * an eighth (DR_CACHE_CUT_SHARE) to the cut table, the rest to answers, so the two never
+ * compete and each evicts its own least recently used entries. Each part counts every heap
+ * byte its table holds: the table's structures, bucket arrays, and each entry's header,
+ * key and value rounded as the allocator rounds (common/lru.h). So at cache-size = 64M the
+ * caches hold at most 64M of heap (56M answers, 8M cuts); the two part sizes always add up
+ * to cache-size. Not counted: the few hundred bytes of a stored reply being built during
+ * dr_cache_store(), freed before it returns.
+ */
+#define DR_CACHE_CUT_SHARE 8
+
+/* The split described above: answer_bytes + cut_bytes == cache_size. */
+void dr_cache_split(size_t cache_size, size_t *answer_bytes, size_t *cut_bytes);
+
+/* max_bytes: this cache's part of the budget (answer_bytes above), this struct included; the
+ * shard count may be lowered for a small budget (common/lru.h). NULL on ENOMEM. */
 struct dr_cache *dr_cache_new(size_t max_bytes, unsigned shards,
                               const struct dr_cache_policy *policy);
 void dr_cache_free(struct dr_cache *c);
@@ -42,7 +60,9 @@ void dr_cache_free(struct dr_cache *c);
  * Stores reply (a complete reply to the question qname/qtype/qclass, no OPT RR, any case in
  * its question) received at wall-clock time now. Decides the lifetime as described above.
  * Returns 0 when stored, 1 when the reply is not cacheable (rcode, no SOA on a negative,
- * TTL 0 after clamping), -EBADMSG when it does not parse, -ENOMEM / -E2BIG from the table.
+ * TTL 0 after clamping), -EBADMSG when it does not parse or a record's owner name is
+ * compressed into bytes that serving rewrites (the header, a TTL), -ENOMEM / -E2BIG from the
+ * table.
  */
 int dr_cache_store(struct dr_cache *c, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
                    const uint8_t *reply, size_t len, int64_t now);
@@ -66,11 +86,25 @@ int dr_cache_lookup(struct dr_cache *c, const uint8_t *qname, uint16_t qtype, ui
 size_t dr_cache_flush(struct dr_cache *c, const uint8_t *name, bool subtree);
 
 size_t dr_cache_count(struct dr_cache *c);
-/* Whether a table value read back from a file is one this cache could have written: sizes
- * and every TTL offset inside the reply. */
-bool dr_cache_value_valid(const void *val, size_t vlen);
+/* No TTL or lifetime the cache keeps is longer than this (cache-max-ttl is at most 7 days):
+ * a longer one in an entry read back from a file means damage. */
+#define DR_CACHE_TTL_LIMIT (30 * 86400)
+
+/*
+ * Whether a table entry read back from a file (resolver/cachefile.c) is one this cache could
+ * have written, so that serving and flushing it stay inside it: the key is a lower-case,
+ * uncompressed wire name plus type and class; the value's sizes agree; the stored reply is
+ * a well-formed DNS message whose one question is the key's, whose rcode and flags are
+ * cacheable, with no OPT, no owner name read through the header or a TTL, and whose every
+ * record's TTL sits at the stored offset, in order;
+ * TTLs and the lifetime (expire minus store time) are at most DR_CACHE_TTL_LIMIT. On false,
+ * why (whylen bytes) says what is wrong, in a phrase without quotes.
+ */
+bool dr_cache_entry_valid(const void *key, size_t klen, const void *val, size_t vlen,
+                          int64_t expire, char *why, size_t whylen);
 /* The table under the cache, for saving and restoring it whole (resolver/cachefile.c). */
 struct dc_lru *dr_cache_table(struct dr_cache *c);
+/* Heap bytes the cache holds now, as the budget counts them (never above max_bytes). */
 size_t dr_cache_bytes(struct dr_cache *c);
 
 #endif

@@ -43,9 +43,10 @@ prepare(struct dc_daemon *d)
         .max_ttl = (uint32_t)(c->cache_max_ttl_ms / 1000),
         .max_negative_ttl = (uint32_t)(c->cache_max_negative_ttl_ms / 1000),
     };
-    /* Zone cuts are few and small next to answers: an eighth of the budget, at least 1M. */
-    size_t deleg_bytes = c->cache_size / 8 > (1u << 20) ? c->cache_size / 8 : (1u << 20);
-    sh->cache = dr_cache_new(c->cache_size - deleg_bytes / 2, 16, &pol);
+    /* cache-size is all the caches' memory, split between answers and cuts (cache.h). */
+    size_t answer_bytes, deleg_bytes;
+    dr_cache_split(c->cache_size, &answer_bytes, &deleg_bytes);
+    sh->cache = dr_cache_new(answer_bytes, 16, &pol);
     sh->deleg = dc_lru_new(deleg_bytes, 16);
     if (sh->cache == NULL || sh->deleg == NULL ||
         dc_stats_init(&sh->stats, sh->workers, DR_STAT_COUNT, dr_stat_names) < 0)
@@ -53,12 +54,17 @@ prepare(struct dc_daemon *d)
     sh->daemon = d;
     sh->started = dr_now();
     if (c->cache_file[0] != '\0') {
-        long got = dr_cachefile_load(sh->cache, sh->deleg, c->cache_file, dr_now());
+        struct dr_cachefile_error why;
+        long got = dr_cachefile_load_diag(sh->cache, sh->deleg, c->cache_file, dr_now(), &why);
         if (got >= 0)
             dc_log(DC_LOG_INFO, "cache_loaded", "file=%s entries=%ld", c->cache_file, got);
+        else if (got == -EINVAL)
+            dc_log(DC_LOG_WARN, "cache_load_failed",
+                   "file=%s entry=%ld offset=%" PRIu64 " error=\"%s\" action=start_empty",
+                   c->cache_file, why.entry, why.offset, why.why);
         else if (got != -ENOENT)
-            dc_log(DC_LOG_WARN, "cache_load_failed", "file=%s error=\"%s\"", c->cache_file,
-                   got == -EINVAL ? "not a duet cache file, or damaged" : strerror((int)-got));
+            dc_log(DC_LOG_WARN, "cache_load_failed", "file=%s error=\"%s\" action=start_empty",
+                   c->cache_file, strerror((int)-got));
     }
     size_t n = c->listen.n;
     sh->nlisten = n;

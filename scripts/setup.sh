@@ -17,6 +17,8 @@ PACKAGES=(
     unbound nginx-light dnsperf wrk knot-resolver h2o
     # metrics: promtool checks the exposition format, a real Prometheus scrapes it
     prometheus
+    # fuzzing: clang with libFuzzer and the sanitizer runtimes (cmake -DDUET_FUZZ=ON)
+    clang-14 libclang-rt-14-dev
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -8,19 +8,22 @@
 
 #include "test.h"
 
-/* What the table charges per entry beyond key and value: measured once from an empty table,
- * so the tests do not hard-code the header's size. */
+#include "count_alloc.h"
+
+/* What an empty one-shard table already holds (its structures and first bucket array), so
+ * the tests do not hard-code struct sizes; entries cost dc_lru_entry_cost() on top. */
 static size_t
-overhead(void)
+empty_one_shard(void)
 {
-    struct dc_lru *t = dc_lru_new(1 << 20, 1);
+    struct dc_lru *t = dc_lru_new(0, 1);
     ASSERT_NOT_NULL(t);
-    ASSERT_EQ(dc_lru_put(t, "", 0, "", 0, INT64_MAX), 0);
-    size_t o = dc_lru_bytes(t);
+    size_t e = dc_lru_bytes(t);
     dc_lru_free(t);
-    ASSERT_GT(o, 0);
-    return o;
+    ASSERT_GT(e, 0);
+    return e;
 }
+
+#define COST(k, v) dc_lru_entry_cost(k, v)
 
 struct copy {
     char buf[256];
@@ -79,8 +82,8 @@ test_siphash_reference_vectors(void)
 static void
 test_put_get_replace_remove(void)
 {
-    size_t o = overhead();
     struct dc_lru *t = dc_lru_new(1 << 20, 4);
+    size_t e = dc_lru_bytes(t);
     struct copy c;
     ASSERT_EQ(get_str(t, "k1", 0, &c), DC_LRU_MISS);
     ASSERT_EQ(put_str(t, "k1", "value-one", 100), 0);
@@ -89,14 +92,14 @@ test_put_get_replace_remove(void)
     ASSERT_STR_EQ(c.buf, "value-one");
     ASSERT_EQ(c.expire, 100);
     ASSERT_EQ(dc_lru_count(t), 2);
-    ASSERT_EQ(dc_lru_bytes(t), 2 * o + 2 + 9 + 2 + 2);
+    ASSERT_EQ(dc_lru_bytes(t), e + COST(2, 9) + COST(2, 2));
 
     /* Replacing keeps one entry and charges the new size. */
     ASSERT_EQ(put_str(t, "k1", "1", 200), 0);
     ASSERT_EQ(get_str(t, "k1", 150, &c), 1);
     ASSERT_STR_EQ(c.buf, "1");
     ASSERT_EQ(dc_lru_count(t), 2);
-    ASSERT_EQ(dc_lru_bytes(t), 2 * o + 2 + 1 + 2 + 2);
+    ASSERT_EQ(dc_lru_bytes(t), e + COST(2, 1) + COST(2, 2));
 
     /* A key that is a prefix of another is a different key. */
     ASSERT_EQ(get_str(t, "k", 0, &c), DC_LRU_MISS);
@@ -108,7 +111,7 @@ test_put_get_replace_remove(void)
     ASSERT(!dc_lru_remove(t, "k1", 2));
     ASSERT_EQ(get_str(t, "k1", 0, &c), DC_LRU_MISS);
     ASSERT_EQ(dc_lru_count(t), 1);
-    ASSERT_EQ(dc_lru_bytes(t), o + 4);
+    ASSERT_EQ(dc_lru_bytes(t), e + COST(2, 2));
     dc_lru_free(t);
     dc_lru_free(NULL);
 }
@@ -117,6 +120,7 @@ static void
 test_expired_entry_misses_and_is_freed(void)
 {
     struct dc_lru *t = dc_lru_new(1 << 20, 1);
+    size_t e = dc_lru_bytes(t);
     struct copy c;
     ASSERT_EQ(put_str(t, "a", "x", 10), 0);
     ASSERT_EQ(put_str(t, "b", "y", 10), 0);
@@ -127,16 +131,16 @@ test_expired_entry_misses_and_is_freed(void)
     ASSERT_EQ(get_str(t, "a", 9, &c), DC_LRU_MISS); /* gone, not just hidden */
     ASSERT_EQ(get_str(t, "b", 11, &c), DC_LRU_MISS);
     ASSERT_EQ(dc_lru_count(t), 0);
-    ASSERT_EQ(dc_lru_bytes(t), 0);
+    ASSERT_EQ(dc_lru_bytes(t), e);
     dc_lru_free(t);
 }
 
 static void
 test_lru_order_protects_touched_entries(void)
 {
-    size_t o = overhead();
     /* Room for exactly three entries of 1-byte key + 1-byte value. */
-    struct dc_lru *t = dc_lru_new(3 * (o + 2), 1);
+    size_t max = empty_one_shard() + 3 * COST(1, 1);
+    struct dc_lru *t = dc_lru_new(max, 1);
     struct copy c;
     ASSERT_EQ(put_str(t, "a", "1", INT64_MAX), 0);
     ASSERT_EQ(put_str(t, "b", "2", INT64_MAX), 0);
@@ -157,9 +161,13 @@ test_lru_order_protects_touched_entries(void)
     ASSERT_EQ(get_str(t, "a", 0, &c), 1);
     ASSERT_STR_EQ(c.buf, "9");
     /* A bigger entry evicts as many as it needs. */
-    ASSERT_EQ(put_str(t, "f", "123", INT64_MAX), 0);
-    ASSERT_LE(dc_lru_bytes(t), 3 * (o + 2));
-    ASSERT_EQ(get_str(t, "f", 0, &c), 3);
+    const char *big = "0123456789012345678901234567890123456789";
+    ASSERT_GT(COST(1, strlen(big)), COST(1, 1));
+    ASSERT_LE(COST(1, strlen(big)), 2 * COST(1, 1));
+    ASSERT_EQ(put_str(t, "f", big, INT64_MAX), 0);
+    ASSERT_LE(dc_lru_bytes(t), max);
+    ASSERT_EQ(dc_lru_count(t), 2);
+    ASSERT_EQ(get_str(t, "f", 0, &c), (int)strlen(big));
     dc_lru_free(t);
 }
 
@@ -186,15 +194,58 @@ test_budget_never_exceeded(void)
     dc_lru_free(t);
 }
 
+/*
+ * The budget is heap, as malloc counts it: a table of many small entries (where rounding
+ * and headers weigh most) under budgets of 64K to 1M and 1 to 16 shards never holds more
+ * heap than max_bytes, measured by the counting allocator after every put, and what it
+ * reports bounds that heap from above within malloc's 16-byte reuse slack per block.
+ */
+static void
+test_heap_held_within_budget(void)
+{
+#if !COUNT_ALLOC
+    fprintf(stderr, "   skipped: sanitizer builds replace malloc, no counting interposer\n");
+#else
+    static const size_t budgets[] = {64 * 1024, 100 * 1000, 1 << 20};
+    static const unsigned shards[] = {1, 4, 16};
+    char key[32], val[300];
+    memset(val, 'v', sizeof(val));
+    for (size_t b = 0; b < 3; b++) {
+        for (size_t sh = 0; sh < 3; sh++) {
+            long long before = n_heap_bytes;
+            struct dc_lru *t = dc_lru_new(budgets[b], shards[sh]);
+            ASSERT_NOT_NULL(t);
+            for (int i = 0; i < 30000; i++) {
+                int kl = snprintf(key, sizeof(key), "k%d", i);
+                size_t vl = (size_t)(i * 7919) % (i % 10 ? 24 : sizeof(val));
+                ASSERT_EQ(dc_lru_put(t, key, (size_t)kl, val, vl, INT64_MAX), 0);
+                long long held = n_heap_bytes - before;
+                ASSERT_LE(held, (long long)budgets[b]);
+                ASSERT_LE(held, (long long)dc_lru_bytes(t));
+                ASSERT_LE((long long)dc_lru_bytes(t) - held,
+                          16 * (long long)(dc_lru_count(t) + shards[sh] + 2));
+            }
+            ASSERT_LE(dc_lru_bytes(t), budgets[b]);
+            /* Most of the budget is in use (the bound's slack costs a few percent). */
+            ASSERT_GT(dc_lru_bytes(t), budgets[b] * 8 / 10);
+            dc_lru_free(t);
+            ASSERT_EQ(n_heap_bytes, before);
+        }
+    }
+#endif
+}
+
 static void
 test_entry_larger_than_shard_share(void)
 {
-    size_t o = overhead();
-    /* Two shards of (o + 100) bytes each. */
-    struct dc_lru *t = dc_lru_new(2 * (o + 100), 2);
+    /* Room for one entry with a 100-byte value; the next size class does not fit. */
+    struct dc_lru *t = dc_lru_new(empty_one_shard() + COST(1, 100), 1);
+    size_t over = 100;
+    while (COST(1, over) == COST(1, 100))
+        over++;
     char val[200] = {0};
-    ASSERT_EQ(dc_lru_put(t, "k", 1, val, 99, INT64_MAX), 0);
-    ASSERT_EQ(dc_lru_put(t, "k", 1, val, 100, INT64_MAX), -E2BIG);
+    ASSERT_EQ(dc_lru_put(t, "k", 1, val, 100, INT64_MAX), 0);
+    ASSERT_EQ(dc_lru_put(t, "k", 1, val, over, INT64_MAX), -E2BIG);
     /* The failed replace left the old entry alone. */
     ASSERT_EQ(dc_lru_get(t, "k", 1, 0, NULL, NULL), 0);
     ASSERT_EQ(dc_lru_count(t), 1);
@@ -202,6 +253,18 @@ test_entry_larger_than_shard_share(void)
 
     t = dc_lru_new(0, 1);
     ASSERT_EQ(dc_lru_put(t, "k", 1, "v", 1, INT64_MAX), -E2BIG);
+    dc_lru_free(t);
+
+    /* A small budget is not cut into 16 useless slivers: 64K asked over 16 shards is one
+     * shard, so an entry of 60K still fits. Four shards' worth keeps four shards of about
+     * 64K each: 60K fits, 64K does not. */
+    static char huge[DC_LRU_MIN_SHARD_BYTES];
+    t = dc_lru_new(DC_LRU_MIN_SHARD_BYTES, 16);
+    ASSERT_EQ(dc_lru_put(t, "k", 1, huge, 60 * 1024, INT64_MAX), 0);
+    dc_lru_free(t);
+    t = dc_lru_new(4 * DC_LRU_MIN_SHARD_BYTES, 16);
+    ASSERT_EQ(dc_lru_put(t, "k", 1, huge, 60 * 1024, INT64_MAX), 0);
+    ASSERT_EQ(dc_lru_put(t, "k", 1, huge, sizeof(huge), INT64_MAX), -E2BIG);
     dc_lru_free(t);
 }
 
@@ -272,8 +335,7 @@ sum_entries(void *arg, const void *key, size_t klen, const void *val, size_t vle
 static void
 test_remove_if_and_foreach(void)
 {
-    size_t o = overhead();
-    struct dc_lru *t = dc_lru_new(1 << 20, 8);
+    struct dc_lru *t = dc_lru_new(1 << 20, 1);
     char k[16];
     for (int i = 0; i < 50; i++) {
         snprintf(k, sizeof(k), "x%02d", i);
@@ -287,20 +349,22 @@ test_remove_if_and_foreach(void)
     ASSERT_EQ(s.kbytes, 300);
     ASSERT_EQ(s.vbytes, 250);
     ASSERT_EQ(s.min_expire, 1000);
-    ASSERT_EQ(dc_lru_bytes(t), 100 * o + 550);
+    size_t full = dc_lru_bytes(t);
 
     int calls = 0;
     ASSERT_EQ(dc_lru_remove_if(t, starts_with_x, &calls), 50);
     ASSERT_EQ(calls, 100);
     ASSERT_EQ(dc_lru_count(t), 50);
-    ASSERT_EQ(dc_lru_bytes(t), 50 * (o + 6));
+    ASSERT_EQ(dc_lru_bytes(t), full - 50 * COST(3, 2));
     struct copy c;
     ASSERT_EQ(get_str(t, "x00", 0, &c), DC_LRU_MISS);
     ASSERT_EQ(get_str(t, "y00", 0, &c), 3);
 
     ASSERT_EQ(dc_lru_remove_if(t, NULL, NULL), 50);
     ASSERT_EQ(dc_lru_count(t), 0);
-    ASSERT_EQ(dc_lru_bytes(t), 0);
+    /* Only the table's structures remain (the bucket array keeps the size it grew to). */
+    ASSERT_EQ(dc_lru_bytes(t), full - 50 * COST(3, 2) - 50 * COST(3, 3));
+    ASSERT_GT(dc_lru_bytes(t), empty_one_shard());
     /* The emptied table is usable again. */
     ASSERT_EQ(put_str(t, "z", "1", INT64_MAX), 0);
     ASSERT_EQ(dc_lru_count(t), 1);
@@ -407,6 +471,7 @@ main(void)
     TEST_RUN(test_expired_entry_misses_and_is_freed);
     TEST_RUN(test_lru_order_protects_touched_entries);
     TEST_RUN(test_budget_never_exceeded);
+    TEST_RUN(test_heap_held_within_budget);
     TEST_RUN(test_entry_larger_than_shard_share);
     TEST_RUN(test_keys_in_same_bucket);
     TEST_RUN(test_remove_if_and_foreach);

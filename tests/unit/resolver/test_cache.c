@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/lru.h"
+#include "resolver/deleg.h"
 #include "resolver/dname.h"
 #include "resolver/msg.h"
 #include "test.h"
@@ -564,6 +566,41 @@ test_malformed_replies(void)
     dr_cache_free(c);
 }
 
+/*
+ * Found by fuzz_cachefile: an owner name compressed to a pointer into bytes that serving
+ * rewrites. Into the header, it reads the ID or flags as labels: it parses as stored (ID 0
+ * reads as the root name), but serving rewrites the ID and flags. Into a TTL field, it
+ * parses with the stored TTL and breaks once the TTL has decayed. Such a reply is refused.
+ */
+static void
+test_owner_read_through_rewritten_bytes(void)
+{
+    struct dr_cache *c = dr_cache_new(1 << 20, 4, &default_policy);
+    struct pkt p;
+    size_t first = DR_HEADER_LEN + 17, second = first + 16; /* after the question */
+    static const size_t targets[] = {0, 2, 4, 11};
+    for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
+        reply_a2(&p, "www.example.", 300, 300);
+        dr_put16(p.b, 0); /* ID 0 and a zero byte at 4, 6, ...: each is a valid root name */
+        dr_put16(p.b + 2, 0);
+        ASSERT_EQ(p.b[second], 0xc0);
+        p.b[second + 1] = (uint8_t)targets[i];
+        ASSERT_EQ(dr_msg_walk(p.b, p.len, NULL, NULL), 0);
+        ASSERT_EQ(store(c, "www.example.", DR_TYPE_A, &p, NOW), -EBADMSG);
+    }
+    /* The first record's TTL is 300 = 00 00 01 2c: from its third byte, "\1," then the
+     * RDLENGTH's zero byte is a valid name, until the TTL decays to 255. */
+    reply_a2(&p, "www.example.", 300, 300);
+    p.b[second + 1] = (uint8_t)(first + 6 + 2);
+    ASSERT_EQ(dr_msg_walk(p.b, p.len, NULL, NULL), 0);
+    ASSERT_EQ(store(c, "www.example.", DR_TYPE_A, &p, NOW), -EBADMSG);
+    ASSERT_EQ(dr_cache_count(c), 0);
+    /* Pointing at the question, as encoders do, is fine. */
+    p.b[second + 1] = DR_HEADER_LEN;
+    ASSERT_EQ(store(c, "www.example.", DR_TYPE_A, &p, NOW), 0);
+    dr_cache_free(c);
+}
+
 static void
 test_budget_and_e2big(void)
 {
@@ -592,6 +629,7 @@ static void
 test_flush_name_subtree_all(void)
 {
     struct dr_cache *c = dr_cache_new(1 << 20, 4, &default_policy);
+    size_t empty = dr_cache_bytes(c); /* the table's own structures */
     struct pkt p;
     const char *names[] = {"www.example.", "mail.example.", "example.", "a.b.example.",
                            "other.org."};
@@ -609,7 +647,7 @@ test_flush_name_subtree_all(void)
     ASSERT_EQ(store(c, "www.example.", DR_TYPE_AAAA, &p, NOW), 0);
     ASSERT_EQ(dr_cache_count(c), 6);
     size_t bytes = dr_cache_bytes(c);
-    ASSERT_GT(bytes, 6 * p.len);
+    ASSERT_GT(bytes, empty + 6 * p.len);
 
     ASSERT_EQ(dr_cache_flush(c, wire("WWW.Example."), false), 2);
     ASSERT_EQ(dr_cache_count(c), 4);
@@ -621,7 +659,7 @@ test_flush_name_subtree_all(void)
     ASSERT_GT(answer(c, "other.org.", DR_TYPE_A, NOW, out), 0);
     ASSERT_EQ(dr_cache_flush(c, NULL, false), 1);
     ASSERT_EQ(dr_cache_count(c), 0);
-    ASSERT_EQ(dr_cache_bytes(c), 0);
+    ASSERT_EQ(dr_cache_bytes(c), empty);
     dr_cache_free(c);
 }
 
@@ -654,6 +692,161 @@ test_hit_allocates_nothing(void)
 #endif
 }
 
+/* ---- The whole cache-size budget (answers and zone cuts, every byte counted) ---- */
+
+#define BUDGET_64K (64 * 1024)
+#define FILL       20000
+
+#if COUNT_ALLOC
+/* A zone cut like a TLD's: four NS names, each with an IPv4 and an IPv6 glue address. */
+static void
+make_cut(struct dr_deleg *d, int i)
+{
+    char zone[64], ns[80];
+    memset(d, 0, sizeof(*d));
+    snprintf(zone, sizeof(zone), "zone%d.example.", i);
+    ASSERT_GT(dr_dname_from_str(zone, d->zone), 0);
+    for (int k = 0; k < 4; k++) {
+        uint8_t w[DR_NAME_MAX];
+        snprintf(ns, sizeof(ns), "ns%d.%s", k, zone);
+        ASSERT_GT(dr_dname_from_str(ns, w), 0);
+        struct dr_deleg_ns *n = dr_deleg_add_ns(d, w);
+        union dc_sockaddr a4 = {.in = {.sin_family = AF_INET, .sin_port = htons(53)}};
+        a4.in.sin_addr.s_addr = htonl(0xc0000200u + (uint32_t)k);
+        union dc_sockaddr a6 = {.in6 = {.sin6_family = AF_INET6, .sin6_port = htons(53)}};
+        a6.in6.sin6_addr.s6_addr[15] = (uint8_t)k;
+        dr_deleg_add_addr(n, &a4);
+        dr_deleg_add_addr(n, &a6);
+    }
+}
+
+/* Stores FILL answers of growing size (so that every allocator size class is hit). */
+static void
+fill_answers(struct dr_cache *c)
+{
+    struct pkt p;
+    char name[128];
+    for (int i = 0; i < FILL; i++) {
+        snprintf(name, sizeof(name), "%.*shost%d.example.", i % 40,
+                 "abcdefghijabcdefghijabcdefghijabcdefghij", i);
+        reply_a2(&p, name, 300, 300);
+        ASSERT_EQ(store(c, name, DR_TYPE_A, &p, NOW), 0);
+    }
+}
+
+static void
+fill_cuts(struct dc_lru *t)
+{
+    struct dr_deleg d;
+    for (int i = 0; i < FILL; i++) {
+        make_cut(&d, i);
+        int rc = dr_deleg_store(t, &d, NOW + 300);
+        ASSERT(rc == 0 || rc == -E2BIG);
+    }
+}
+
+#endif
+
+/*
+ * Defect 7: with cache-size = 64K, the answer cache got 64K - 512K (wrapped: no eviction at
+ * all) and the cut table 1M, and neither counted allocator rounding nor bucket arrays. Here
+ * the two tables are made as prepare() makes them, filled with 20000 entries each, and the
+ * heap they hold together (measured by the counting allocator: each block's chunk size)
+ * must stay within the 64K budget, with no extra allowance at all.
+ */
+static void
+test_budget_64k_holds_whole_cache(void)
+{
+#if !COUNT_ALLOC
+    fprintf(stderr, "   skipped: sanitizer builds replace malloc, no counting interposer\n");
+#else
+    long long before = n_heap_bytes;
+    size_t answer_bytes, cut_bytes;
+    dr_cache_split(BUDGET_64K, &answer_bytes, &cut_bytes);
+    struct dr_cache *c = dr_cache_new(answer_bytes, 16, &default_policy);
+    struct dc_lru *cuts = dc_lru_new(cut_bytes, 16);
+    ASSERT_NOT_NULL(c);
+    ASSERT_NOT_NULL(cuts);
+    fill_answers(c);
+    fill_cuts(cuts);
+    long long held = n_heap_bytes - before;
+    fprintf(stderr, "   64K budget: %zu answers, %zu cuts, %lld heap bytes held\n",
+            dr_cache_count(c), dc_lru_count(cuts), held);
+    ASSERT_LE(held, BUDGET_64K);
+    /* The budget is used, not wasted: both tables hold something. */
+    ASSERT_GT(dr_cache_count(c), 100);
+    ASSERT_GT(dc_lru_count(cuts), 5);
+    dr_cache_free(c);
+    dc_lru_free(cuts);
+    ASSERT_EQ(n_heap_bytes, before);
+#endif
+}
+
+#if COUNT_ALLOC
+/*
+ * held: heap measured by the counting allocator; counted: what the table reports. The count
+ * is an upper bound of the real heap that is off by at most the 16 bytes per block that
+ * malloc may add when it reuses a free chunk (common/lru.c): per entry, per shard's bucket
+ * array (16 shards at most) and for the three fixed blocks.
+ */
+static void
+check_held(long long held, size_t counted, size_t entries, size_t share)
+{
+    ASSERT_LE(held, (long long)counted);
+    ASSERT_LE((long long)counted - held, 16 * (long long)(entries + 16 + 3));
+    ASSERT_LE(counted, share);
+}
+#endif
+
+/*
+ * Each table on its own: the heap it holds never exceeds its share, what it reports
+ * (dr_cache_bytes, dc_lru_bytes) bounds that heap closely from above, and the two shares
+ * add up to cache-size exactly. Checked after every store for a few sizes, so that
+ * bucket-array growth and eviction are crossed too.
+ */
+static void
+test_budget_exact_for_both_tables(void)
+{
+#if !COUNT_ALLOC
+    fprintf(stderr, "   skipped: sanitizer builds replace malloc, no counting interposer\n");
+#else
+    static const size_t sizes[] = {BUDGET_64K, 200 * 1024, 1 << 20};
+    for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+        size_t answer_bytes, cut_bytes;
+        dr_cache_split(sizes[k], &answer_bytes, &cut_bytes);
+        ASSERT_EQ(answer_bytes + cut_bytes, sizes[k]);
+
+        long long before = n_heap_bytes;
+        struct dr_cache *c = dr_cache_new(answer_bytes, 16, &default_policy);
+        ASSERT_NOT_NULL(c);
+        struct pkt p;
+        char name[128];
+        for (int i = 0; i < FILL / 4; i++) {
+            snprintf(name, sizeof(name), "%.*sh%d.example.", i % 50,
+                     "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghij", i);
+            reply_a2(&p, name, 300, 300);
+            ASSERT_EQ(store(c, name, DR_TYPE_A, &p, NOW), 0);
+            check_held(n_heap_bytes - before, dr_cache_bytes(c), dr_cache_count(c), answer_bytes);
+        }
+        ASSERT_LT(dr_cache_count(c), FILL / 4);
+        dr_cache_free(c);
+        ASSERT_EQ(n_heap_bytes, before);
+
+        struct dc_lru *cuts = dc_lru_new(cut_bytes, 16);
+        ASSERT_NOT_NULL(cuts);
+        struct dr_deleg d;
+        for (int i = 0; i < FILL / 4; i++) {
+            make_cut(&d, i);
+            ASSERT_EQ(dr_deleg_store(cuts, &d, NOW + 300), 0);
+            check_held(n_heap_bytes - before, dc_lru_bytes(cuts), dc_lru_count(cuts), cut_bytes);
+        }
+        ASSERT_LT(dc_lru_count(cuts), FILL / 4);
+        dc_lru_free(cuts);
+        ASSERT_EQ(n_heap_bytes, before);
+    }
+#endif
+}
+
 int
 main(void)
 {
@@ -668,8 +861,11 @@ main(void)
     TEST_RUN(test_buffer_too_small);
     TEST_RUN(test_opt_is_stripped);
     TEST_RUN(test_malformed_replies);
+    TEST_RUN(test_owner_read_through_rewritten_bytes);
     TEST_RUN(test_budget_and_e2big);
     TEST_RUN(test_flush_name_subtree_all);
     TEST_RUN(test_hit_allocates_nothing);
+    TEST_RUN(test_budget_64k_holds_whole_cache);
+    TEST_RUN(test_budget_exact_for_both_tables);
     return 0;
 }
