@@ -164,7 +164,7 @@ static const struct dc_conf_option top[] = {
     DC_CONF_OPT_INT("edns-buffer-size", struct dr_conf, edns_buffer_size, "1232", 512, 4096,
                     "EDNS0 UDP size advertised to clients and upstream servers"),
     DC_CONF_OPT_SIZE("cache-size", struct dr_conf, cache_size, "64M", 64 * 1024,
-                     (int64_t)1 << 40, "memory budget of the answer cache"),
+                     (int64_t)1 << 40, "memory of the whole cache, answers and zone cuts (cuts get an eighth)"),
     DC_CONF_OPT_DURATION("cache-min-ttl", struct dr_conf, cache_min_ttl_ms, "0", 0, 86400000,
                          "raise smaller TTLs to this"),
     DC_CONF_OPT_DURATION("cache-max-ttl", struct dr_conf, cache_max_ttl_ms, "1d", 1000,

@@ -184,9 +184,15 @@ dr_control_command(void *arg, int argc, char **argv, struct dc_control_reply *r)
             return;
         }
         bool dump = cmd[0] == 'd';
+        struct dr_cachefile_error why = {0, 0, ""};
         long n = dump ? dr_cachefile_dump(sh->cache, sh->deleg, argv[1], dr_now())
-                      : dr_cachefile_load(sh->cache, sh->deleg, argv[1], dr_now());
-        if (n < 0)
+                      : dr_cachefile_load_diag(sh->cache, sh->deleg, argv[1], dr_now(), &why);
+        if (n == -EINVAL && !dump && why.why[0] != '\0')
+            dc_control_printf(r,
+                              "error: %s %s: not a duet cache file, or damaged: record %ld at "
+                              "byte %" PRIu64 ": %s (nothing loaded)\n",
+                              cmd, argv[1], why.entry, why.offset, why.why);
+        else if (n < 0)
             dc_control_printf(r, "error: %s %s: %s\n", cmd, argv[1],
                               n == -EINVAL ? "not a duet cache file, or damaged"
                                            : strerror((int)-n));

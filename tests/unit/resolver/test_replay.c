@@ -148,6 +148,8 @@ struct scn {
     unsigned busy, deadlines, joins, full, send_fails;
 };
 
+static void fail_at(struct scn *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 static void
 fail_at(struct scn *s, const char *fmt, ...)
 {
