@@ -311,44 +311,46 @@ a.root-servers.lab.      3600000      A     ${ADDR[root]}
 EOF
 }
 
-# Expected results: ID NAME TYPE RCODE STATUS EDE ("-" = none).  The EDE is the one Unbound
-# 1.17 gives (checked by tests/integration/test_signed_lab.py); RFC 8914 allows a validator
-# to add EDE 1 (Unsupported DNSKEY Algorithm) to the insecure unknownalg answer too.
+# Expected results: ID NAME TYPE RCODE STATUS EDE ALSO ("-" = none).  EDE is the one Unbound
+# 1.17 gives (checked by tests/integration/test_signed_lab.py); ALSO is another code a
+# correct validator may give instead: 1 (Unsupported DNSKEY Algorithm, RFC 8914) for the
+# unknownalg answer, 27 (Unsupported NSEC3 Iterations Value, RFC 9276 3.2) for proofs with
+# too many iterations, 6 (DNSSEC Bogus, the generic code) for any bogus answer.
 CASES=(
-  "ROOT_SOA         .                         SOA  NOERROR  secure   -"
-  "TLD_SOA          sig.                      SOA  NOERROR  secure   -"
-  "NSEC_WWW         www.nsec.sig.             A    NOERROR  secure   -"
-  "NSEC_WILD        anything.wild.nsec.sig.   A    NOERROR  secure   -"
-  "NSEC_NXDOMAIN    nx.nsec.sig.              A    NXDOMAIN secure   -"
-  "NSEC_NODATA      www.nsec.sig.             AAAA NOERROR  secure   -"
-  "NSEC3_WWW        www.nsec3.sig.            A    NOERROR  secure   -"
-  "NSEC3_WILD       anything.wild.nsec3.sig.  A    NOERROR  secure   -"
-  "NSEC3_NXDOMAIN   nx.nsec3.sig.             A    NXDOMAIN secure   -"
-  "NSEC3_NODATA     www.nsec3.sig.            AAAA NOERROR  secure   -"
-  "OPTOUT_WWW       www.optout.sig.           A    NOERROR  secure   -"
-  "OPTOUT_NODATA    www.optout.sig.           AAAA NOERROR  secure   -"
-  "OPTOUT_WILD      anything.wild.optout.sig. A    NOERROR  insecure -"
-  "OPTOUT_NXDOMAIN  nx.optout.sig.            A    NXDOMAIN insecure -"
-  "OPTOUT_DELEG     www.unsigned.optout.sig.  A    NOERROR  insecure -"
-  "ITER_WWW         www.nsec3iter.sig.        A    NOERROR  secure   -"
-  "ITER_NXDOMAIN    nx.nsec3iter.sig.         A    NXDOMAIN insecure -"
-  "ITER_WILD        anything.wild.nsec3iter.sig. A NOERROR  insecure -"
-  "ED25519_WWW      www.ed.sig.               A    NOERROR  secure   -"
-  "INSECURE_WWW     www.insecure.sig.         A    NOERROR  insecure -"
-  "UNKNOWNALG_WWW   www.unknownalg.sig.       A    NOERROR  insecure -"
-  "EXPIRED_WWW      www.expired.sig.          A    SERVFAIL bogus    7"
-  "WRONGKEY_WWW     www.wrongkey.sig.         A    SERVFAIL bogus    9"
-  "BADDS_WWW        www.badds.sig.            A    SERVFAIL bogus    9"
-  "NORRSIG_WWW      www.norrsig.sig.          A    SERVFAIL bogus    10"
-  "NORRSIG_OK       ok.norrsig.sig.           A    NOERROR  secure   -"
-  "NONSEC_WWW       www.nonsec.sig.           A    NOERROR  secure   -"
-  "NONSEC_NXDOMAIN  nx.nonsec.sig.            A    SERVFAIL bogus    12"
+  "ROOT_SOA         .                         SOA  NOERROR  secure   - -"
+  "TLD_SOA          sig.                      SOA  NOERROR  secure   - -"
+  "NSEC_WWW         www.nsec.sig.             A    NOERROR  secure   - -"
+  "NSEC_WILD        anything.wild.nsec.sig.   A    NOERROR  secure   - -"
+  "NSEC_NXDOMAIN    nx.nsec.sig.              A    NXDOMAIN secure   - -"
+  "NSEC_NODATA      www.nsec.sig.             AAAA NOERROR  secure   - -"
+  "NSEC3_WWW        www.nsec3.sig.            A    NOERROR  secure   - -"
+  "NSEC3_WILD       anything.wild.nsec3.sig.  A    NOERROR  secure   - -"
+  "NSEC3_NXDOMAIN   nx.nsec3.sig.             A    NXDOMAIN secure   - -"
+  "NSEC3_NODATA     www.nsec3.sig.            AAAA NOERROR  secure   - -"
+  "OPTOUT_WWW       www.optout.sig.           A    NOERROR  secure   - -"
+  "OPTOUT_NODATA    www.optout.sig.           AAAA NOERROR  secure   - -"
+  "OPTOUT_WILD      anything.wild.optout.sig. A    NOERROR  insecure - -"
+  "OPTOUT_NXDOMAIN  nx.optout.sig.            A    NXDOMAIN insecure - -"
+  "OPTOUT_DELEG     www.unsigned.optout.sig.  A    NOERROR  insecure - -"
+  "ITER_WWW         www.nsec3iter.sig.        A    NOERROR  secure   - -"
+  "ITER_NXDOMAIN    nx.nsec3iter.sig.         A    NXDOMAIN insecure - 27"
+  "ITER_WILD        anything.wild.nsec3iter.sig. A NOERROR  insecure - 27"
+  "ED25519_WWW      www.ed.sig.               A    NOERROR  secure   - -"
+  "INSECURE_WWW     www.insecure.sig.         A    NOERROR  insecure - -"
+  "UNKNOWNALG_WWW   www.unknownalg.sig.       A    NOERROR  insecure - 1"
+  "EXPIRED_WWW      www.expired.sig.          A    SERVFAIL bogus    7 6"
+  "WRONGKEY_WWW     www.wrongkey.sig.         A    SERVFAIL bogus    9 6"
+  "BADDS_WWW        www.badds.sig.            A    SERVFAIL bogus    9 6"
+  "NORRSIG_WWW      www.norrsig.sig.          A    SERVFAIL bogus    10 6"
+  "NORRSIG_OK       ok.norrsig.sig.           A    NOERROR  secure   - -"
+  "NONSEC_WWW       www.nonsec.sig.           A    NOERROR  secure   - -"
+  "NONSEC_NXDOMAIN  nx.nonsec.sig.            A    SERVFAIL bogus    12 6"
 )
 
 # DIR/lab.env (NAME='value', for sh) and DIR/lab.json (the same keys, plus "cases": a list of
-# {id, name, type, rcode, status, ede})
+# {id, name, type, rcode, status, ede, ede_also})
 gen_env() {
-  local d=$1 inst json="{" cases="" c id name type rcode status ede ids=""
+  local d=$1 inst json="{" cases="" c id name type rcode status ede also ids=""
   v() {
     local line
     case $2 in *[\'\"\\]*) die "lab.env: unquotable value for $1" ;; esac
@@ -370,16 +372,18 @@ gen_env() {
     for inst in "${ALL_INSTANCES[@]}"; do v "LAB_${inst^^}_ADDR" "${ADDR[$inst]}"; done
     echo "# cases: name, type, expected rcode, validation status, EDE (- = none)"
     for c in "${CASES[@]}"; do
-      read -r id name type rcode status ede <<<"$c"
+      read -r id name type rcode status ede also <<<"$c"
       v "SLAB_CASE_${id}_NAME" "$name"
       v "SLAB_CASE_${id}_TYPE" "$type"
       v "SLAB_CASE_${id}_RCODE" "$rcode"
       v "SLAB_CASE_${id}_STATUS" "$status"
       v "SLAB_CASE_${id}_EDE" "$ede"
+      v "SLAB_CASE_${id}_EDE_ALSO" "$also"
       ids+="$id "
       [ "$ede" = - ] && ede=null
-      cases+=$(printf '\n    {"id": "%s", "name": "%s", "type": "%s", "rcode": "%s", "status": "%s", "ede": %s},' \
-        "$id" "$name" "$type" "$rcode" "$status" "$ede")
+      if [ "$also" = - ]; then also="[]"; else also="[$also]"; fi
+      cases+=$(printf '\n    {"id": "%s", "name": "%s", "type": "%s", "rcode": "%s", "status": "%s", "ede": %s, "ede_also": %s},' \
+        "$id" "$name" "$type" "$rcode" "$status" "$ede" "$also")
     done
     v SLAB_CASES "${ids% }"
   } >"$d/lab.env.tmp"
