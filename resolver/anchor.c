@@ -118,19 +118,32 @@ rr_is_key(const ldns_rr *rr)
     return ldns_rr_get_type(rr) == LDNS_RR_TYPE_DNSKEY && ldns_rr_rd_count(rr) == 4;
 }
 
-/* name is at or below parent */
+/*
+ * name is at or below parent. Both are uncompressed wire names, so the suffix of name with
+ * parent's label count is compared byte by byte, case-insensitively (a length byte is at
+ * most 63 and tolower() leaves it alone). No allocation: the validator asks this per name.
+ */
 static bool
 name_under(const ldns_rdf *name, const ldns_rdf *parent)
 {
     uint8_t n = ldns_dname_label_count(name), p = ldns_dname_label_count(parent);
     if (n < p)
         return false;
-    ldns_rdf *tail = ldns_dname_clone_from(name, n - p);
-    if (tail == NULL)
+    const uint8_t *d = ldns_rdf_data(name);
+    size_t len = ldns_rdf_size(name), off = 0;
+    for (uint8_t skip = n - p; skip > 0; skip--) {
+        if (off >= len)
+            return false;
+        off += 1u + d[off];
+    }
+    if (off > len || len - off != ldns_rdf_size(parent))
         return false;
-    bool under = ldns_dname_compare(tail, parent) == 0;
-    ldns_rdf_deep_free(tail);
-    return under;
+    const uint8_t *q = ldns_rdf_data(parent);
+    for (size_t i = 0; i < len - off; i++) {
+        if (tolower(d[off + i]) != tolower(q[i]))
+            return false;
+    }
+    return true;
 }
 
 static struct dr_anchor_zone *

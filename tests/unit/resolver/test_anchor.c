@@ -286,7 +286,7 @@ test_domain_insecure_below_an_anchor_wins_above_it_does_not(void)
     ASSERT_EQ(dr_anchors_add_insecure(&a, ""), -EINVAL);
     ASSERT_EQ(dr_anchors_add_insecure(&a, "a..b"), -EINVAL);
 
-    ldns_rdf *n = dname("www.corp.");
+    ldns_rdf *n = dname("WWW.cOrP.");
     ASSERT(dr_anchors_insecure(&a, n));
     ASSERT_NULL(dr_anchors_find(&a, n)); /* the NTA is below the root anchor */
     ldns_rdf_deep_free(n);
