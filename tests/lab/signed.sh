@@ -40,12 +40,13 @@
 #  norrsig.sig.     www's A RRset has no RRSIG                           bogus (EDE 10)
 #  nonsec.sig.      NXDOMAIN without NSEC records                        bogus (EDE 12)
 #  The expected rcode, status and EDE for each name are in DIR/lab.env and DIR/lab.json
-#  (SLAB_CASE_<ID>_*), as Unbound 1.17 (validator iterator, ede: yes) returns them: that
+#  (SLAB_CASE_<ID>_{NAME,TYPE,RCODE,STATUS,EDE,EDE_ALSO}), as Unbound 1.17 (validator
+#  iterator, ede: yes) returns them (EDE_ALSO: codes another validator may give): that
 #  is checked by tests/integration/test_signed_lab.py.
 #
 # Files in DIR: root.hints, root.ds (DS of the root KSK: trust-anchor-file), root.dnskey
 # (the root KSK DNSKEY: trust-anchor-file), lab.env + lab.json, keys/, zones/*.zone and
-# *.signed, nsd/<instance>/{nsd.conf,nsd.pid,lab.pid,nsd.log}, nonsec/{lab.pid,log}.
+# *.signed, nsd/<instance>/{nsd.conf,nsd.pid,lab.pid,nsd.log}, nonsec/{lab.pid,ready,stderr}.
 # zone heads are printf formats with literal $TTL / $ORIGIN
 # shellcheck disable=SC2016
 set -euo pipefail
