@@ -1,0 +1,176 @@
+/*
+ * resolver/anchor.h — DNSSEC trust anchors: where validation starts and where it must not.
+ *
+ * A trust anchor is a zone (the "trust point") with the DS or DNSKEY records the validator
+ * trusts without proof. They come from three config options:
+ *
+ *   trust-anchor-file = FILE       static anchors: DS and/or DNSKEY records in zone-file
+ *                                  syntax ($TTL, $ORIGIN, parentheses, comments); repeatable
+ *   auto-trust-anchor-file = FILE  one trust point managed by RFC 5011: Unbound's autotrust
+ *                                  file (DNSKEY lines with ";;state=N [ NAME ] ;;count=N
+ *                                  ;;lastchange=T" comments and ";;id:", ";;last_queried:",
+ *                                  … header lines), or plain DS/DNSKEY lines the first time;
+ *                                  an Unbound root.key works as it is, and duet writes the
+ *                                  same format back
+ *   domain-insecure = NAME         a negative trust anchor: NAME and below are not validated
+ *
+ * The RFC 5011 part is pure: dr_anchor_update() takes the trust point's state, a DNSKEY RRset
+ * the caller has validated (signed by a key the trust point trusts now, see
+ * dr_anchor_trusted()) and the time it was seen; it moves each key through the RFC 5011
+ * states (section 4) and reports what changed. The caller owns the clock, the queries
+ * (dr_anchor_next_probe() says when) and writing the file back (dr_anchor_write(), atomic).
+ *
+ * Not here: signature and denial-proof checks (the validator's), config wiring (conf.c).
+ * Everything is plain memory plus ldns objects; nothing touches a libuv loop. A struct
+ * dr_anchors is built at start or reload and then only read, so workers may share it; a
+ * managed trust point is updated by one owner (the main thread) which then publishes a new
+ * trusted set.
+ */
+#ifndef DUET_RESOLVER_ANCHOR_H
+#define DUET_RESOLVER_ANCHOR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <ldns/ldns.h>
+
+#include "common/config.h"
+
+/* RFC 5011 section 4.2 states; the numbers are those of Unbound's autotrust file. */
+enum dr_anchor_state {
+    DR_ANCHOR_START = 0,   /* not yet a trust anchor; never stored */
+    DR_ANCHOR_ADDPEND = 1, /* seen in a validated DNSKEY set; waiting out the add hold-down */
+    DR_ANCHOR_VALID = 2,   /* a trust anchor */
+    DR_ANCHOR_MISSING = 3, /* a trust anchor that the last validated DNSKEY set lacked */
+    DR_ANCHOR_REVOKED = 4, /* revoked by itself (REVOKE bit + self-signature): not trusted */
+    DR_ANCHOR_REMOVED = 5, /* revoked long enough ago to forget; never trusted again */
+};
+
+/* One key (or, for DS anchors, one DS) of a trust point. */
+struct dr_anchor_key {
+    ldns_rr *rr;                /* DNSKEY or DS; owned; a revoked key is kept as revoked */
+    enum dr_anchor_state state; /* static anchors are always DR_ANCHOR_VALID */
+    uint32_t count;             /* validated DNSKEY sets this key was seen in (while AddPend) */
+    time_t last_change;         /* when it entered its state (0 = unknown, e.g. a new file) */
+};
+
+/* One trust point. */
+struct dr_anchor_zone {
+    ldns_rdf *owner; /* owned, lower case */
+    char *file;      /* managed: the auto-trust-anchor-file; NULL for static anchors */
+    struct dr_anchor_key *keys;
+    size_t nkeys;
+    /* managed trust points: Unbound's header fields (0 = unknown) */
+    time_t last_queried, last_success, next_probe;
+    uint32_t query_failed;
+    uint32_t query_interval, retry_time;
+};
+
+/* RFC 5011 timers, in seconds; settable so tests run in seconds instead of months. */
+struct dr_anchor_timing {
+    uint32_t add_holddown;    /* 2.4.1: 30 days */
+    uint32_t remove_holddown; /* 2.4.2: 30 days */
+    uint32_t min_interval;    /* 2.3: the query interval is at least 1 hour */
+    uint32_t max_interval;    /* 2.3: at most 15 days */
+    uint32_t max_retry;       /* 2.3: the retry time is at most 1 day */
+};
+
+/* Every trust point and negative trust anchor. */
+struct dr_anchors {
+    struct dr_anchor_zone *zones;
+    size_t nzones;
+    ldns_rdf **insecure; /* domain-insecure names, owned, lower case */
+    size_t ninsecure;
+    struct dr_anchor_timing timing;
+};
+
+/* RFC 5011's defaults. */
+void dr_anchor_timing_default(struct dr_anchor_timing *t);
+
+/* Empty set with the default timing; _deinit frees everything the set owns. */
+void dr_anchors_init(struct dr_anchors *a);
+void dr_anchors_deinit(struct dr_anchors *a);
+
+/*
+ * trust-anchor-file: adds every DS and DNSKEY record of path (RRSIGs are skipped, any other
+ * type is an error) as static anchors of their owners. Each problem is appended to errs as
+ * "path:line: why". Returns 0, or -EINVAL (errors reported), -ENOMEM, or -errno when the
+ * file cannot be read (reported as "path: strerror").
+ */
+int dr_anchors_load_file(struct dr_anchors *a, const char *path, struct dc_conf_errors *errs);
+
+/*
+ * auto-trust-anchor-file: reads path (one trust point: every record must have the same
+ * owner) as a managed trust point. Records without a ";;state=" comment are VALID (a first
+ * file from IANA or unbound-anchor). A state file that cannot be parsed is an error, never
+ * silently an empty trust point: a resolver that lost its anchors must not start. Errors and
+ * returns as dr_anchors_load_file(); a trust point that is loaded twice is an error.
+ */
+int dr_anchors_load_auto(struct dr_anchors *a, const char *path, struct dc_conf_errors *errs);
+
+/* domain-insecure: adds a negative trust anchor. Returns 0, -EINVAL for a bad name. */
+int dr_anchors_add_insecure(struct dr_anchors *a, const char *name);
+
+/*
+ * The trust point closest above (or at) name, or NULL when there is none or a
+ * domain-insecure name at or below that trust point covers name (then name is insecure).
+ * name is an ldns dname rdf; the result lives as long as a.
+ */
+const struct dr_anchor_zone *dr_anchors_find(const struct dr_anchors *a, const ldns_rdf *name);
+
+/* true if name is at or below a domain-insecure name. */
+bool dr_anchors_insecure(const struct dr_anchors *a, const ldns_rdf *name);
+
+/*
+ * The keys to trust for z now: VALID and MISSING keys (and DS), never ADDPEND, REVOKED or
+ * REMOVED. Appends clones to out (which the caller owns). Returns how many, or -ENOMEM.
+ */
+int dr_anchor_trusted(const struct dr_anchor_zone *z, ldns_rr_list *out);
+
+/* What dr_anchor_update() did, for logs and for deciding to write the file back. */
+struct dr_anchor_changes {
+    unsigned added;   /* Start -> AddPend */
+    unsigned valid;   /* AddPend -> Valid, Missing -> Valid, DS -> its DNSKEY */
+    unsigned missing; /* Valid -> Missing */
+    unsigned revoked; /* -> Revoked */
+    unsigned removed; /* Revoked -> Removed, AddPend -> Start */
+    unsigned ignored; /* revoked keys without a valid self-signature (no effect) */
+};
+
+/*
+ * RFC 5011 section 4 for a managed trust point: dnskeys is the trust point's DNSKEY RRset
+ * that the caller validated at time now (signed by a key dr_anchor_trusted() returned),
+ * rrsigs the RRSIGs that came with it (needed to see which revoked keys signed it), orig_ttl
+ * the RRset's original TTL (the add hold-down is at least that long). Updates z's key
+ * states, last_queried/last_success/query_failed and next_probe; fills *changes when given.
+ * Returns 0, -EINVAL (dnskeys empty or not at z's owner; z unchanged) or -ENOMEM (every key
+ * is still in a consistent state, but the update may be partial: call again).
+ */
+int dr_anchor_update(struct dr_anchor_zone *z, const ldns_rr_list *dnskeys,
+                     const ldns_rr_list *rrsigs, uint32_t orig_ttl, time_t now,
+                     const struct dr_anchor_timing *t, struct dr_anchor_changes *changes);
+
+/* A probe at now failed (timeout, bogus): counts it and schedules the retry. */
+void dr_anchor_probe_failed(struct dr_anchor_zone *z, time_t now, const struct dr_anchor_timing *t);
+
+/*
+ * RFC 5011 2.3: the query interval for an RRset of original TTL orig_ttl whose signatures
+ * expire sig_expire seconds from now: MAX(min, MIN(max, ttl/2, expire/2)); the retry time
+ * MAX(min, MIN(max_retry, ttl/10, expire/10)).
+ */
+uint32_t dr_anchor_query_interval(uint32_t orig_ttl, uint32_t sig_expire,
+                                  const struct dr_anchor_timing *t);
+uint32_t dr_anchor_retry_time(uint32_t orig_ttl, uint32_t sig_expire,
+                              const struct dr_anchor_timing *t);
+
+/*
+ * Writes z in Unbound's autotrust format to path atomically: a temp file next to it, fsync,
+ * rename over path, fsync of the directory. Returns 0 or -errno (path is then untouched).
+ */
+int dr_anchor_write(const struct dr_anchor_zone *z, const char *path);
+
+/* "VALID", "ADDPEND", … */
+const char *dr_anchor_state_name(enum dr_anchor_state s);
+
+#endif
