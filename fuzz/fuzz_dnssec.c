@@ -7,7 +7,12 @@
  * records; the question's name and type are asked of every proof, at a fixed time. Nothing
  * may crash or leak, and abort() marks a broken promise: a verdict outside its enum, a
  * SECURE result without DR_WHY_NONE, a wildcard encloser that is not an ancestor of the
- * owner, a key tag out of range. Build:
+ * owner, a key tag out of range.
+ *
+ * Seeds in fuzz/corpus/dnssec/ are messages built once from the signed zones of
+ * tests/unit/resolver/data/dnssec_zones.h (valid at NOW): a DNSKEY set with its RRSIG and DS
+ * plus an A RRset and the NSEC chain (alg 13), a wildcard TXT answer (alg 8), a TXT RRset
+ * (alg 16), and NSEC3 chains for an NXDOMAIN and an opt-out DS question. Build:
  *   clang -fsanitize=fuzzer,address,undefined -I. fuzz/fuzz_dnssec.c resolver/dnssec.c \
  *       resolver/dnskey.c resolver/rrsig.c resolver/nsec.c resolver/nsec3.c \
  *       resolver/dname.c resolver/scrub.c common/addr.c -lldns -lcrypto -o fuzz_dnssec
@@ -78,8 +83,7 @@ verify_rrsets(const ldns_rr_list *an, const ldns_rr_list *keys, const ldns_rr_li
             CHECK(s == res.sec);
             check_sec(s, res.why);
             if (s == DR_SEC_SECURE && res.wildcard)
-                CHECK(dr_dname_is_sub(owner, res.encloser) &&
-                      !dr_dname_equal(owner, res.encloser));
+                CHECK(dr_dname_is_sub(owner, res.encloser) && !dr_dname_equal(owner, res.encloser));
         }
         if (ldns_rr_get_type(first) == LDNS_RR_TYPE_DNSKEY) {
             enum dr_why why;

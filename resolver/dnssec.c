@@ -13,10 +13,21 @@
 const char *const dr_sec_names[] = {"secure", "insecure", "bogus"};
 
 const char *const dr_why_names[] = {
-    "none",        "sig_expired", "sig_not_yet_valid", "no_key",
-    "bad_sig",     "signer",      "no_rrsig",          "no_ds_match",
-    "no_nsec",     "malformed",   "unsupported_alg",   "unsupported_digest",
-    "nsec3_iterations", "nsec3_hash", "optout",
+    "none",
+    "sig_expired",
+    "sig_not_yet_valid",
+    "no_key",
+    "bad_sig",
+    "signer",
+    "no_rrsig",
+    "no_ds_match",
+    "no_nsec",
+    "malformed",
+    "unsupported_alg",
+    "unsupported_digest",
+    "nsec3_iterations",
+    "nsec3_hash",
+    "optout",
 };
 
 int
@@ -185,8 +196,8 @@ ecdsa_der(size_t coord, const uint8_t *sig, size_t n, uint8_t *der)
 }
 
 int
-dr_dnssec_verify(uint8_t alg, const uint8_t *key, size_t keylen, const uint8_t *sig,
-                 size_t siglen, const uint8_t *data, size_t len)
+dr_dnssec_verify(uint8_t alg, const uint8_t *key, size_t keylen, const uint8_t *sig, size_t siglen,
+                 const uint8_t *data, size_t len)
 {
     EVP_PKEY *pkey = NULL;
     const EVP_MD *md = NULL;
@@ -215,8 +226,8 @@ dr_dnssec_verify(uint8_t alg, const uint8_t *key, size_t keylen, const uint8_t *
     case 16:
         /* EdDSA hashes internally: no digest (RFC 8080). */
         if (keylen == (alg == 15 ? 32u : 57u))
-            pkey = EVP_PKEY_new_raw_public_key(alg == 15 ? EVP_PKEY_ED25519 : EVP_PKEY_ED448,
-                                               NULL, key, keylen);
+            pkey = EVP_PKEY_new_raw_public_key(alg == 15 ? EVP_PKEY_ED25519 : EVP_PKEY_ED448, NULL,
+                                               key, keylen);
         break;
     default:
         return -ENOTSUP;

@@ -30,20 +30,20 @@ enum dr_sec {
 /* Why: one value per cause, for logs and EDE; DR_WHY_NONE with DR_SEC_SECURE. */
 enum dr_why {
     DR_WHY_NONE,
-    DR_WHY_SIG_EXPIRED,      /* every usable RRSIG's expiration is past (beyond the skew) */
-    DR_WHY_SIG_NOT_YET,      /* every usable RRSIG's inception is ahead (beyond the skew) */
-    DR_WHY_NO_KEY,           /* no trusted DNSKEY matches the RRSIG (tag, algorithm, flags) */
-    DR_WHY_BAD_SIG,          /* the signature does not verify */
-    DR_WHY_SIGNER,           /* signer is not the key's zone or not an ancestor of the owner */
-    DR_WHY_NO_RRSIG,         /* no RRSIG covers the RRset */
-    DR_WHY_NO_DS_MATCH,      /* supported DS records, but no DNSKEY matches one */
-    DR_WHY_NO_NSEC,          /* the denial of existence is not proven */
-    DR_WHY_MALFORMED,        /* a record that cannot be what it claims (rdata, labels) */
-    DR_WHY_UNSUPPORTED_ALG,  /* INSECURE: only algorithms duet cannot check */
+    DR_WHY_SIG_EXPIRED,        /* every usable RRSIG's expiration is past (beyond the skew) */
+    DR_WHY_SIG_NOT_YET,        /* every usable RRSIG's inception is ahead (beyond the skew) */
+    DR_WHY_NO_KEY,             /* no trusted DNSKEY matches the RRSIG (tag, algorithm, flags) */
+    DR_WHY_BAD_SIG,            /* the signature does not verify */
+    DR_WHY_SIGNER,             /* signer is not the key's zone or not an ancestor of the owner */
+    DR_WHY_NO_RRSIG,           /* no RRSIG covers the RRset */
+    DR_WHY_NO_DS_MATCH,        /* supported DS records, but no DNSKEY matches one */
+    DR_WHY_NO_NSEC,            /* the denial of existence is not proven */
+    DR_WHY_MALFORMED,          /* a record that cannot be what it claims (rdata, labels) */
+    DR_WHY_UNSUPPORTED_ALG,    /* INSECURE: only algorithms duet cannot check */
     DR_WHY_UNSUPPORTED_DIGEST, /* INSECURE: only DS digest types duet cannot check */
-    DR_WHY_NSEC3_ITERATIONS, /* INSECURE: NSEC3 iterations above the limit (RFC 9276) */
-    DR_WHY_NSEC3_HASH,       /* INSECURE: only NSEC3 hash algorithms duet cannot compute */
-    DR_WHY_OPTOUT,           /* INSECURE: an opt-out span leaves room for an unsigned cut */
+    DR_WHY_NSEC3_ITERATIONS,   /* INSECURE: NSEC3 iterations above the limit (RFC 9276) */
+    DR_WHY_NSEC3_HASH,         /* INSECURE: only NSEC3 hash algorithms duet cannot compute */
+    DR_WHY_OPTOUT,             /* INSECURE: an opt-out span leaves room for an unsigned cut */
 };
 
 extern const char *const dr_sec_names[];

@@ -214,8 +214,7 @@ ce_proof(struct proof *p, const uint8_t *qname, struct dr_nsec3_ce *out, enum dr
         if (i == 0)
             return DR_SEC_BOGUS; /* qname exists */
         /* An encloser that is a delegation or a DNAME cannot speak for names below. */
-        if (has(&m, LDNS_RR_TYPE_DNAME) ||
-            (has(&m, LDNS_RR_TYPE_NS) && !has(&m, LDNS_RR_TYPE_SOA)))
+        if (has(&m, LDNS_RR_TYPE_DNAME) || (has(&m, LDNS_RR_TYPE_NS) && !has(&m, LDNS_RR_TYPE_SOA)))
             return DR_SEC_BOGUS;
         const uint8_t *next = dr_dname_strip(qname, i - 1);
         if (!proof_lookup(p, next, true, &c))
@@ -360,8 +359,7 @@ dr_nsec3_insecure_delegation(const ldns_rr_list *nsec3s, const uint8_t *zone, co
     if (s != DR_SEC_SECURE)
         return s;
     if (proof_lookup(&p, cut, false, &m))
-        return has(&m, LDNS_RR_TYPE_NS) && !has(&m, LDNS_RR_TYPE_DS) &&
-                       !has(&m, LDNS_RR_TYPE_SOA)
+        return has(&m, LDNS_RR_TYPE_NS) && !has(&m, LDNS_RR_TYPE_DS) && !has(&m, LDNS_RR_TYPE_SOA)
                    ? DR_SEC_SECURE
                    : fail(why);
     struct dr_nsec3_ce ce;

@@ -44,9 +44,9 @@ int dr_nsec3_b32_decode(const uint8_t *text, size_t len, uint8_t *out, size_t si
 
 /* A closest encloser proof (RFC 5155 §8.3) for a name. */
 struct dr_nsec3_ce {
-    uint8_t ce[DR_NAME_MAX];  /* the closest encloser */
-    const uint8_t *next;      /* the next closer name (a pointer into the name) */
-    bool optout;              /* the NSEC3 covering next has the opt-out flag */
+    uint8_t ce[DR_NAME_MAX]; /* the closest encloser */
+    const uint8_t *next;     /* the next closer name (a pointer into the name) */
+    bool optout;             /* the NSEC3 covering next has the opt-out flag */
 };
 
 /* The closest encloser proof for qname: SECURE with *out filled, or BOGUS/INSECURE (also
@@ -57,15 +57,14 @@ enum dr_sec dr_nsec3_closest_encloser(const ldns_rr_list *nsec3s, const uint8_t 
 
 /* NXDOMAIN (§8.4): closest encloser proof plus the wildcard at it covered. INSECURE
  * (OPTOUT) when the next closer name's span is opt-out. */
-enum dr_sec dr_nsec3_nxdomain(const ldns_rr_list *nsec3s, const uint8_t *zone,
-                              const uint8_t *qname, uint16_t max_iter, enum dr_why *why);
+enum dr_sec dr_nsec3_nxdomain(const ldns_rr_list *nsec3s, const uint8_t *zone, const uint8_t *qname,
+                              uint16_t max_iter, enum dr_why *why);
 
 /* NODATA (§8.5, §8.6): the NSEC3 matching qname lists neither qtype nor CNAME (not a
  * delegation unless qtype is DS). For qtype DS without a match: INSECURE (OPTOUT) when the
  * closest encloser proof's next closer span is opt-out. */
-enum dr_sec dr_nsec3_nodata(const ldns_rr_list *nsec3s, const uint8_t *zone,
-                            const uint8_t *qname, uint16_t qtype, uint16_t max_iter,
-                            enum dr_why *why);
+enum dr_sec dr_nsec3_nodata(const ldns_rr_list *nsec3s, const uint8_t *zone, const uint8_t *qname,
+                            uint16_t qtype, uint16_t max_iter, enum dr_why *why);
 
 /* Wildcard NODATA (§8.7): closest encloser proof, and the NSEC3 matching *.CE lists
  * neither qtype nor CNAME. */
@@ -84,7 +83,6 @@ enum dr_sec dr_nsec3_wildcard_answer(const ldns_rr_list *nsec3s, const uint8_t *
  * encloser proof for cut is opt-out (RFC 5155 §8.9). Either way the child is unsigned; the
  * difference is whether DS's absence is authenticated. BOGUS otherwise. */
 enum dr_sec dr_nsec3_insecure_delegation(const ldns_rr_list *nsec3s, const uint8_t *zone,
-                                         const uint8_t *cut, uint16_t max_iter,
-                                         enum dr_why *why);
+                                         const uint8_t *cut, uint16_t max_iter, enum dr_why *why);
 
 #endif

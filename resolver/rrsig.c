@@ -93,8 +93,10 @@ signed_data(const ldns_rr_list *rrset, const ldns_rr *sigrr, const struct dr_rrs
         ldns_buffer *b = ldns_buffer_new(512);
         ok = rr && b;
         if (ok) {
-            if (wild_rdf)
-                ldns_rdf_deep_free(ldns_rr_owner(rr)), ldns_rr_set_owner(rr, ldns_rdf_clone(wild_rdf));
+            if (wild_rdf) {
+                ldns_rdf_deep_free(ldns_rr_owner(rr));
+                ldns_rr_set_owner(rr, ldns_rdf_clone(wild_rdf));
+            }
             ldns_rr_set_ttl(rr, s->orig_ttl);
             ok = ldns_rr_owner(rr) &&
                  ldns_rr2buffer_wire_canonical(b, rr, LDNS_SECTION_ANSWER) == LDNS_STATUS_OK &&
@@ -177,8 +179,7 @@ check_sig(const struct dr_rrsig *s, const uint8_t *owner, const uint8_t *zone, i
     if (!dr_dname_equal(s->signer, zone) || !dr_dname_is_sub(owner, s->signer))
         return DR_WHY_SIGNER;
     uint8_t enc[DR_NAME_MAX];
-    if (dr_rrsig_wildcard(owner, s->labels, enc) < 0 ||
-        (int32_t)(s->expiration - s->inception) < 0)
+    if (dr_rrsig_wildcard(owner, s->labels, enc) < 0 || (int32_t)(s->expiration - s->inception) < 0)
         return DR_WHY_MALFORMED;
     /* RFC 4034 §3.1.5: serial number arithmetic around now. */
     uint32_t t = (uint32_t)now;

@@ -24,7 +24,7 @@
 #include "resolver/dname.h"
 #include "resolver/dnssec.h"
 
-#define DR_RRSIG_MAX_VERIFY 8 /* crypto operations per RRset (Unbound: 8 per query) */
+#define DR_RRSIG_MAX_VERIFY 8   /* crypto operations per RRset (Unbound: 8 per query) */
 #define DR_RRSIG_SKEW       300 /* a sensible skew allowance, seconds */
 
 /* An RRSIG's fields; signer and signature point into the record. */
@@ -42,11 +42,11 @@ struct dr_rrsig_result {
     enum dr_sec sec;
     enum dr_why why;
     /* SECURE only: */
-    uint32_t ttl;                    /* min of the RRs' and RRSIG's TTLs, the original TTL
-                                        and the seconds left until expiration (§5.3.3) */
-    uint16_t key_tag;                /* of the key that verified */
-    bool wildcard;                   /* the RRset was expanded from the wildcard *.encloser */
-    uint8_t encloser[DR_NAME_MAX];   /* wildcard: the closest encloser (as in the owner) */
+    uint32_t ttl;                  /* min of the RRs' and RRSIG's TTLs, the original TTL
+                                      and the seconds left until expiration (§5.3.3) */
+    uint16_t key_tag;              /* of the key that verified */
+    bool wildcard;                 /* the RRset was expanded from the wildcard *.encloser */
+    uint8_t encloser[DR_NAME_MAX]; /* wildcard: the closest encloser (as in the owner) */
 };
 
 /* Reads rr's fields into out. 0, or -EINVAL when rr is not a well-formed RRSIG. */

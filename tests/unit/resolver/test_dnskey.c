@@ -144,9 +144,9 @@ test_sep_selection(void)
     ldns_rr_list_free(sep);
 
     /* A supported DS matching no key: bogus, EDE 9 (a stripped or rolled key). */
-    ldns_rr_list *nomatch = zone_parse(
-        "alg13.test. 3600 IN DS 12345 13 2 "
-        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n");
+    ldns_rr_list *nomatch =
+        zone_parse("alg13.test. 3600 IN DS 12345 13 2 "
+                   "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n");
     ASSERT_EQ(dr_dnskey_sep(keys, nomatch, &sep, &why), DR_SEC_BOGUS);
     ASSERT_NULL(sep);
     ASSERT_EQ(why, DR_WHY_NO_DS_MATCH);

@@ -143,10 +143,10 @@ static void
 test_insecure_delegation(void)
 {
     ASSERT(dr_nsec_insecure_delegation(nsecs, N("insec.alg13.test.")));
-    ASSERT(!dr_nsec_insecure_delegation(nsecs, N("sec.alg13.test.")));   /* has DS */
-    ASSERT(!dr_nsec_insecure_delegation(nsecs, N("www.alg13.test.")));   /* no NS */
-    ASSERT(!dr_nsec_insecure_delegation(nsecs, N("alg13.test.")));       /* apex: SOA */
-    ASSERT(!dr_nsec_insecure_delegation(nsecs, N("nope.alg13.test.")));  /* no NSEC */
+    ASSERT(!dr_nsec_insecure_delegation(nsecs, N("sec.alg13.test.")));  /* has DS */
+    ASSERT(!dr_nsec_insecure_delegation(nsecs, N("www.alg13.test.")));  /* no NS */
+    ASSERT(!dr_nsec_insecure_delegation(nsecs, N("alg13.test.")));      /* apex: SOA */
+    ASSERT(!dr_nsec_insecure_delegation(nsecs, N("nope.alg13.test."))); /* no NSEC */
 }
 
 int

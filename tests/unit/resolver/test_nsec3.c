@@ -32,8 +32,7 @@ without_match(const ldns_rr_list *l, const char *name)
         uint8_t hash[DR_NSEC3_HASH_LEN], own[DR_NSEC3_HASH_LEN];
         const ldns_rdf *salt = ldns_rr_rdf(rr, 3);
         uint16_t it = ldns_rdf2native_int16(ldns_rr_rdf(rr, 2));
-        ASSERT_EQ(dr_nsec3_hash(wire, 1, it, ldns_rdf_data(salt) + 1, ldns_rdf_data(salt)[0],
-                                hash),
+        ASSERT_EQ(dr_nsec3_hash(wire, 1, it, ldns_rdf_data(salt) + 1, ldns_rdf_data(salt)[0], hash),
                   DR_NSEC3_HASH_LEN);
         const uint8_t *owner = ldns_rdf_data(ldns_rr_owner(rr));
         ASSERT_EQ(dr_nsec3_b32_decode(owner + 1, owner[0], own, sizeof(own)), DR_NSEC3_HASH_LEN);
@@ -84,28 +83,27 @@ test_closest_encloser(void)
 {
     struct dr_nsec3_ce ce;
     enum dr_why why;
-    ASSERT_EQ(dr_nsec3_closest_encloser(n3, N("nsec3.test."), N("x.y.www.nsec3.test."), MAXI,
-                                        &ce, &why),
-              DR_SEC_SECURE);
+    ASSERT_EQ(
+        dr_nsec3_closest_encloser(n3, N("nsec3.test."), N("x.y.www.nsec3.test."), MAXI, &ce, &why),
+        DR_SEC_SECURE);
     ASSERT(dr_dname_equal(ce.ce, N("www.nsec3.test.")));
     ASSERT(dr_dname_equal(ce.next, N("y.www.nsec3.test.")));
     ASSERT(!ce.optout);
     /* An existing name has no closest encloser proof; a name outside the zone neither. */
-    ASSERT_EQ(dr_nsec3_closest_encloser(n3, N("nsec3.test."), N("www.nsec3.test."), MAXI, &ce,
-                                        &why),
-              DR_SEC_BOGUS);
+    ASSERT_EQ(
+        dr_nsec3_closest_encloser(n3, N("nsec3.test."), N("www.nsec3.test."), MAXI, &ce, &why),
+        DR_SEC_BOGUS);
     ASSERT_EQ(why, DR_WHY_NO_NSEC);
-    ASSERT_EQ(dr_nsec3_closest_encloser(n3, N("nsec3.test."), N("www.example."), MAXI, &ce,
-                                        &why),
+    ASSERT_EQ(dr_nsec3_closest_encloser(n3, N("nsec3.test."), N("www.example."), MAXI, &ce, &why),
               DR_SEC_BOGUS);
     /* Below a delegation: the encloser insec is a cut, it cannot speak for names below. */
-    ASSERT_EQ(dr_nsec3_closest_encloser(n3, N("nsec3.test."), N("x.insec.nsec3.test."), MAXI,
-                                        &ce, &why),
-              DR_SEC_BOGUS);
+    ASSERT_EQ(
+        dr_nsec3_closest_encloser(n3, N("nsec3.test."), N("x.insec.nsec3.test."), MAXI, &ce, &why),
+        DR_SEC_BOGUS);
     /* The records of another zone do not count. */
-    ASSERT_EQ(dr_nsec3_closest_encloser(n3, N("optout.test."), N("nope.optout.test."), MAXI,
-                                        &ce, &why),
-              DR_SEC_BOGUS);
+    ASSERT_EQ(
+        dr_nsec3_closest_encloser(n3, N("optout.test."), N("nope.optout.test."), MAXI, &ce, &why),
+        DR_SEC_BOGUS);
 }
 
 static void
@@ -154,8 +152,7 @@ test_nodata(void)
               DR_SEC_BOGUS);
     ASSERT_EQ(dr_nsec3_nodata(n3, z, N("sec.nsec3.test."), LDNS_RR_TYPE_DS, MAXI, &why),
               DR_SEC_BOGUS);
-    ASSERT_EQ(dr_nsec3_nodata(n3, z, N("nsec3.test."), LDNS_RR_TYPE_DS, MAXI, &why),
-              DR_SEC_BOGUS);
+    ASSERT_EQ(dr_nsec3_nodata(n3, z, N("nsec3.test."), LDNS_RR_TYPE_DS, MAXI, &why), DR_SEC_BOGUS);
     ASSERT_EQ(dr_nsec3_nodata(n3, z, N("nope.nsec3.test."), LDNS_RR_TYPE_A, MAXI, &why),
               DR_SEC_BOGUS);
     /* DS of a name without its own NSEC3 (as an unsigned delegation left out of an opt-out
@@ -164,12 +161,12 @@ test_nodata(void)
     ASSERT_EQ(dr_nsec3_nodata(opt, N("unlisted.optout.test."), N("unlisted.optout.test."),
                               LDNS_RR_TYPE_DS, MAXI, &why),
               DR_SEC_BOGUS); /* wrong zone given */
-    ASSERT_EQ(dr_nsec3_nodata(opt, N("optout.test."), N("unlisted.optout.test."),
-                              LDNS_RR_TYPE_DS, MAXI, &why),
+    ASSERT_EQ(dr_nsec3_nodata(opt, N("optout.test."), N("unlisted.optout.test."), LDNS_RR_TYPE_DS,
+                              MAXI, &why),
               DR_SEC_INSECURE);
     ASSERT_EQ(why, DR_WHY_OPTOUT);
-    ASSERT_EQ(dr_nsec3_nodata(opt, N("optout.test."), N("unlisted.optout.test."),
-                              LDNS_RR_TYPE_A, MAXI, &why),
+    ASSERT_EQ(dr_nsec3_nodata(opt, N("optout.test."), N("unlisted.optout.test."), LDNS_RR_TYPE_A,
+                              MAXI, &why),
               DR_SEC_BOGUS);
     ASSERT_EQ(dr_nsec3_nodata(n3, z, N("unlisted.nsec3.test."), LDNS_RR_TYPE_DS, MAXI, &why),
               DR_SEC_BOGUS);
@@ -180,27 +177,22 @@ test_wildcards(void)
 {
     enum dr_why why;
     const uint8_t *z = N("nsec3.test.");
-    ASSERT_EQ(dr_nsec3_wildcard_answer(n3, z, N("foo.w.nsec3.test."), N("w.nsec3.test."), MAXI,
-                                       &why),
-              DR_SEC_SECURE);
-    ASSERT_EQ(dr_nsec3_wildcard_answer(n3, z, N("a.foo.w.nsec3.test."), N("w.nsec3.test."),
-                                       MAXI, &why),
-              DR_SEC_SECURE);
+    ASSERT_EQ(
+        dr_nsec3_wildcard_answer(n3, z, N("foo.w.nsec3.test."), N("w.nsec3.test."), MAXI, &why),
+        DR_SEC_SECURE);
+    ASSERT_EQ(
+        dr_nsec3_wildcard_answer(n3, z, N("a.foo.w.nsec3.test."), N("w.nsec3.test."), MAXI, &why),
+        DR_SEC_SECURE);
     /* w exists: an expansion of *.nsec3.test. to foo.w is impossible. */
-    ASSERT_EQ(dr_nsec3_wildcard_answer(n3, z, N("foo.w.nsec3.test."), N("nsec3.test."), MAXI,
-                                       &why),
+    ASSERT_EQ(dr_nsec3_wildcard_answer(n3, z, N("foo.w.nsec3.test."), N("nsec3.test."), MAXI, &why),
               DR_SEC_BOGUS);
-    ASSERT_EQ(dr_nsec3_wildcard_answer(n3, z, N("www.nsec3.test."), N("nsec3.test."), MAXI,
-                                       &why),
+    ASSERT_EQ(dr_nsec3_wildcard_answer(n3, z, N("www.nsec3.test."), N("nsec3.test."), MAXI, &why),
               DR_SEC_BOGUS);
-    ASSERT_EQ(dr_nsec3_wildcard_nodata(n3, z, N("foo.w.nsec3.test."), LDNS_RR_TYPE_MX, MAXI,
-                                       &why),
+    ASSERT_EQ(dr_nsec3_wildcard_nodata(n3, z, N("foo.w.nsec3.test."), LDNS_RR_TYPE_MX, MAXI, &why),
               DR_SEC_SECURE);
-    ASSERT_EQ(dr_nsec3_wildcard_nodata(n3, z, N("foo.w.nsec3.test."), LDNS_RR_TYPE_TXT, MAXI,
-                                       &why),
+    ASSERT_EQ(dr_nsec3_wildcard_nodata(n3, z, N("foo.w.nsec3.test."), LDNS_RR_TYPE_TXT, MAXI, &why),
               DR_SEC_BOGUS);
-    ASSERT_EQ(dr_nsec3_wildcard_nodata(n3, z, N("nope.nsec3.test."), LDNS_RR_TYPE_MX, MAXI,
-                                       &why),
+    ASSERT_EQ(dr_nsec3_wildcard_nodata(n3, z, N("nope.nsec3.test."), LDNS_RR_TYPE_MX, MAXI, &why),
               DR_SEC_BOGUS);
 }
 
@@ -211,22 +203,19 @@ test_insecure_delegation(void)
     const uint8_t *z = N("nsec3.test.");
     ASSERT_EQ(dr_nsec3_insecure_delegation(n3, z, N("insec.nsec3.test."), MAXI, &why),
               DR_SEC_SECURE);
-    ASSERT_EQ(dr_nsec3_insecure_delegation(n3, z, N("sec.nsec3.test."), MAXI, &why),
-              DR_SEC_BOGUS);
-    ASSERT_EQ(dr_nsec3_insecure_delegation(n3, z, N("www.nsec3.test."), MAXI, &why),
-              DR_SEC_BOGUS);
-    ASSERT_EQ(dr_nsec3_insecure_delegation(n3, z, N("nope.nsec3.test."), MAXI, &why),
-              DR_SEC_BOGUS);
+    ASSERT_EQ(dr_nsec3_insecure_delegation(n3, z, N("sec.nsec3.test."), MAXI, &why), DR_SEC_BOGUS);
+    ASSERT_EQ(dr_nsec3_insecure_delegation(n3, z, N("www.nsec3.test."), MAXI, &why), DR_SEC_BOGUS);
+    ASSERT_EQ(dr_nsec3_insecure_delegation(n3, z, N("nope.nsec3.test."), MAXI, &why), DR_SEC_BOGUS);
     /* Opt-out: an unsigned delegation without its own NSEC3 is covered by an opt-out span. */
-    ASSERT_EQ(dr_nsec3_insecure_delegation(opt, N("optout.test."), N("unlisted.optout.test."),
-                                           MAXI, &why),
+    ASSERT_EQ(dr_nsec3_insecure_delegation(opt, N("optout.test."), N("unlisted.optout.test."), MAXI,
+                                           &why),
               DR_SEC_INSECURE);
     ASSERT_EQ(why, DR_WHY_OPTOUT);
     ASSERT_EQ(dr_nsec3_insecure_delegation(n3, z, N("unlisted.nsec3.test."), MAXI, &why),
               DR_SEC_BOGUS);
-    ASSERT_EQ(dr_nsec3_insecure_delegation(opt, N("optout.test."), N("insec.optout.test."),
-                                           MAXI, &why),
-              DR_SEC_SECURE);
+    ASSERT_EQ(
+        dr_nsec3_insecure_delegation(opt, N("optout.test."), N("insec.optout.test."), MAXI, &why),
+        DR_SEC_SECURE);
 }
 
 /* RFC 9276: iterations above the limit make the answer insecure (EDE 27), not bogus. */
@@ -235,8 +224,7 @@ test_iterations_limit(void)
 {
     enum dr_why why;
     const uint8_t *z = N("nsec3iter.test.");
-    ASSERT_EQ(dr_nsec3_nxdomain(iter, z, N("nope.nsec3iter.test."), MAXI, &why),
-              DR_SEC_INSECURE);
+    ASSERT_EQ(dr_nsec3_nxdomain(iter, z, N("nope.nsec3iter.test."), MAXI, &why), DR_SEC_INSECURE);
     ASSERT_EQ(why, DR_WHY_NSEC3_ITERATIONS);
     ASSERT_EQ(dr_dnssec_ede(DR_SEC_INSECURE, why), 27);
     ASSERT_EQ(dr_nsec3_nodata(iter, z, N("www.nsec3iter.test."), LDNS_RR_TYPE_MX, MAXI, &why),

@@ -111,8 +111,8 @@ test_canonical_order_case_and_duplicates(void)
     ldns_rr_list_push_rr(rev, ldns_rr_clone(ldns_rr_list_rr(set, 1)));
     for (size_t i = 0; i < 3; i++) {
         ldns_rr *rr = ldns_rr_list_rr(rev, i);
-        ldns_rdf_data(ldns_rr_owner(rr))[1] = 'W';     /* Www.alg13.test. */
-        ldns_rr_set_ttl(rr, 60);                       /* TTL decremented by a cache */
+        ldns_rdf_data(ldns_rr_owner(rr))[1] = 'W'; /* Www.alg13.test. */
+        ldns_rr_set_ttl(rr, 60);                   /* TTL decremented by a cache */
     }
     struct dr_rrsig_result res;
     name_of("alg13.test.", zn);
@@ -156,16 +156,14 @@ test_expired_and_not_yet_valid(void)
     ASSERT_EQ(res.ttl, 0);
     ASSERT_EQ(verify(zone, o, w, LDNS_RR_TYPE_A, DNSSEC_ZONES_EXPIRATION + 301, 300, &res),
               DR_SEC_BOGUS);
-    ASSERT_EQ(verify(zone, o, w, LDNS_RR_TYPE_A, DNSSEC_ZONES_EXPIRATION, 0, &res),
-              DR_SEC_SECURE);
+    ASSERT_EQ(verify(zone, o, w, LDNS_RR_TYPE_A, DNSSEC_ZONES_EXPIRATION, 0, &res), DR_SEC_SECURE);
     ASSERT_EQ(verify(zone, o, w, LDNS_RR_TYPE_A, DNSSEC_ZONES_INCEPTION - 1, 0, &res),
               DR_SEC_BOGUS);
     ASSERT_EQ(res.why, DR_WHY_SIG_NOT_YET);
     ASSERT_EQ(dr_dnssec_ede(res.sec, res.why), 8);
     ASSERT_EQ(verify(zone, o, w, LDNS_RR_TYPE_A, DNSSEC_ZONES_INCEPTION - 1, 300, &res),
               DR_SEC_SECURE);
-    ASSERT_EQ(verify(zone, o, w, LDNS_RR_TYPE_A, DNSSEC_ZONES_INCEPTION, 0, &res),
-              DR_SEC_SECURE);
+    ASSERT_EQ(verify(zone, o, w, LDNS_RR_TYPE_A, DNSSEC_ZONES_INCEPTION, 0, &res), DR_SEC_SECURE);
     /* Years later (serial arithmetic wraps after 68 years: 2026 + 10 is plainly expired). */
     ASSERT_EQ(verify(zone, o, w, LDNS_RR_TYPE_A, T_VALID + 10LL * 365 * 86400, 0, &res),
               DR_SEC_BOGUS);
@@ -373,8 +371,8 @@ test_verify_primitive_rejects_bad_shapes(void)
     memset(key, 0, sizeof(key));
     memset(sig, 0, sizeof(sig));
     key[0] = 3, key[1] = 1, key[2] = 0, key[3] = 1, key[4] = 0xc0;
-    ASSERT_EQ(dr_dnssec_verify(8, key, 4 + 64, sig, 64, data, 4), -EBADMSG);   /* 512 bits */
-    ASSERT_EQ(dr_dnssec_verify(8, key, 4 + 520, sig, 64, data, 4), -EBADMSG);  /* > 4096 */
+    ASSERT_EQ(dr_dnssec_verify(8, key, 4 + 64, sig, 64, data, 4), -EBADMSG);  /* 512 bits */
+    ASSERT_EQ(dr_dnssec_verify(8, key, 4 + 520, sig, 64, data, 4), -EBADMSG); /* > 4096 */
     ASSERT_EQ(dr_dnssec_verify(8, key, 0, sig, 64, data, 4), -EBADMSG);
     ASSERT_EQ(dr_dnssec_verify(8, key, 4 + 128, sig, 128, data, 4), -EBADMSG); /* wrong sig */
     ASSERT_EQ(dr_dnssec_verify(7, key, 4 + 128, sig, 128, data, 4), -ENOTSUP);
