@@ -352,6 +352,38 @@ test_unsupported_algorithm(void)
     ldns_rr_list_deep_free(zone);
 }
 
+/* KeyTrap (CVE-2023-50387): at most DR_RRSIG_MAX_VERIFY signature checks per RRset, so a
+ * good RRSIG after that many bad ones is not reached. */
+static void
+test_verification_budget(void)
+{
+    uint8_t zn[DR_NAME_MAX];
+    ldns_rr_list *zone = zone_parse(alg13_zone);
+    ldns_rr_list *set = pick(zone, "www.alg13.test.", LDNS_RR_TYPE_A, 0);
+    ldns_rr_list *good = pick(zone, "www.alg13.test.", LDNS_RR_TYPE_RRSIG, LDNS_RR_TYPE_A);
+    ldns_rr_list *keys = pick(zone, "alg13.test.", LDNS_RR_TYPE_DNSKEY, 0);
+    struct dr_rrsig_result res;
+    name_of("alg13.test.", zn);
+    for (int bad = DR_RRSIG_MAX_VERIFY - 1; bad <= DR_RRSIG_MAX_VERIFY; bad++) {
+        ldns_rr_list *sigs = ldns_rr_list_new();
+        for (int i = 0; i < bad; i++) {
+            ldns_rr *b = ldns_rr_clone(ldns_rr_list_rr(good, 0));
+            ldns_rdf_data(ldns_rr_rdf(b, 8))[i] ^= 0x01;
+            ldns_rr_list_push_rr(sigs, b);
+        }
+        ldns_rr_list_push_rr(sigs, ldns_rr_clone(ldns_rr_list_rr(good, 0)));
+        enum dr_sec want = bad < DR_RRSIG_MAX_VERIFY ? DR_SEC_SECURE : DR_SEC_BOGUS;
+        ASSERT_EQ(dr_rrsig_verify(set, sigs, keys, zn, T_VALID, 0, &res), want);
+        if (want == DR_SEC_BOGUS)
+            ASSERT_EQ(res.why, DR_WHY_BAD_SIG);
+        ldns_rr_list_deep_free(sigs);
+    }
+    ldns_rr_list_deep_free(set);
+    ldns_rr_list_deep_free(good);
+    ldns_rr_list_deep_free(keys);
+    ldns_rr_list_deep_free(zone);
+}
+
 /* Raw primitive: wrong key shapes are rejected, not crashed on. */
 static void
 test_verify_primitive_rejects_bad_shapes(void)
@@ -390,6 +422,7 @@ main(void)
     TEST_RUN(test_signer_mismatch);
     TEST_RUN(test_wildcard_expansion);
     TEST_RUN(test_unsupported_algorithm);
+    TEST_RUN(test_verification_budget);
     TEST_RUN(test_verify_primitive_rejects_bad_shapes);
     return 0;
 }
