@@ -55,7 +55,7 @@ static void
 check_sec(enum dr_sec s, enum dr_why w)
 {
     CHECK(s == DR_SEC_SECURE || s == DR_SEC_INSECURE || s == DR_SEC_BOGUS);
-    CHECK(w >= DR_WHY_NONE && w <= DR_WHY_OPTOUT);
+    CHECK(w >= DR_WHY_NONE && w <= DR_WHY_UNSIGNED_CUT);
     CHECK((s == DR_SEC_SECURE) == (w == DR_WHY_NONE));
     int ede = dr_dnssec_ede(s, w);
     CHECK(ede >= -1 && ede <= 27);

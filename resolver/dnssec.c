@@ -28,7 +28,11 @@ const char *const dr_why_names[] = {
     "nsec3_iterations",
     "nsec3_hash",
     "optout",
+    "unsigned_cut",
 };
+
+_Static_assert(sizeof(dr_why_names) / sizeof(dr_why_names[0]) == DR_WHY_UNSIGNED_CUT + 1,
+               "a name for every enum dr_why value");
 
 int
 dr_dnssec_ede(enum dr_sec sec, enum dr_why why)

@@ -44,6 +44,7 @@ enum dr_why {
     DR_WHY_NSEC3_ITERATIONS,   /* INSECURE: NSEC3 iterations above the limit (RFC 9276) */
     DR_WHY_NSEC3_HASH,         /* INSECURE: only NSEC3 hash algorithms duet cannot compute */
     DR_WHY_OPTOUT,             /* INSECURE: an opt-out span leaves room for an unsigned cut */
+    DR_WHY_UNSIGNED_CUT,       /* INSECURE: the name lies below a provably unsigned cut */
 };
 
 extern const char *const dr_sec_names[];

@@ -213,9 +213,17 @@ ce_proof(struct proof *p, const uint8_t *qname, struct dr_nsec3_ce *out, enum dr
         }
         if (i == 0)
             return DR_SEC_BOGUS; /* qname exists */
-        /* An encloser that is a delegation or a DNAME cannot speak for names below. */
-        if (has(&m, LDNS_RR_TYPE_DNAME) || (has(&m, LDNS_RR_TYPE_NS) && !has(&m, LDNS_RR_TYPE_SOA)))
+        /* An encloser that is a delegation or a DNAME cannot speak for names below: bogus,
+         * unless it is a provably unsigned delegation, below which everything is insecure
+         * anyway (as Unbound's nsec3_prove_closest_encloser decides). */
+        if (has(&m, LDNS_RR_TYPE_DNAME))
             return DR_SEC_BOGUS;
+        if (has(&m, LDNS_RR_TYPE_NS) && !has(&m, LDNS_RR_TYPE_SOA)) {
+            if (has(&m, LDNS_RR_TYPE_DS))
+                return DR_SEC_BOGUS;
+            *why = DR_WHY_UNSIGNED_CUT;
+            return DR_SEC_INSECURE;
+        }
         const uint8_t *next = dr_dname_strip(qname, i - 1);
         if (!proof_lookup(p, next, true, &c))
             return DR_SEC_BOGUS;

@@ -50,7 +50,9 @@ struct dr_nsec3_ce {
 };
 
 /* The closest encloser proof for qname: SECURE with *out filled, or BOGUS/INSECURE (also
- * BOGUS when qname itself has a matching NSEC3: it exists). */
+ * BOGUS when qname itself has a matching NSEC3: it exists; INSECURE with why UNSIGNED_CUT
+ * when the encloser is a delegation without DS: qname lies in an unsigned zone). Every
+ * proof below that uses it returns that INSECURE too. */
 enum dr_sec dr_nsec3_closest_encloser(const ldns_rr_list *nsec3s, const uint8_t *zone,
                                       const uint8_t *qname, uint16_t max_iter,
                                       struct dr_nsec3_ce *out, enum dr_why *why);

@@ -96,10 +96,18 @@ test_closest_encloser(void)
     ASSERT_EQ(why, DR_WHY_NO_NSEC);
     ASSERT_EQ(dr_nsec3_closest_encloser(n3, N("nsec3.test."), N("www.example."), MAXI, &ce, &why),
               DR_SEC_BOGUS);
-    /* Below a delegation: the encloser insec is a cut, it cannot speak for names below. */
+    /* Below a delegation: the encloser insec is an unsigned cut, so the name is insecure;
+     * sec is a signed one (DS), which cannot speak for names below it: bogus. */
     ASSERT_EQ(
         dr_nsec3_closest_encloser(n3, N("nsec3.test."), N("x.insec.nsec3.test."), MAXI, &ce, &why),
+        DR_SEC_INSECURE);
+    ASSERT_EQ(why, DR_WHY_UNSIGNED_CUT);
+    ASSERT_EQ(dr_nsec3_nxdomain(n3, N("nsec3.test."), N("x.insec.nsec3.test."), MAXI, &why),
+              DR_SEC_INSECURE);
+    ASSERT_EQ(
+        dr_nsec3_closest_encloser(n3, N("nsec3.test."), N("x.sec.nsec3.test."), MAXI, &ce, &why),
         DR_SEC_BOGUS);
+    ASSERT_EQ(why, DR_WHY_NO_NSEC);
     /* The records of another zone do not count. */
     ASSERT_EQ(
         dr_nsec3_closest_encloser(n3, N("optout.test."), N("nope.optout.test."), MAXI, &ce, &why),
