@@ -268,6 +268,12 @@ reload(struct dc_daemon *d)
     sh->conf = nc;
     sw->next = retired;
     retired = sw;
+    /* "Reloaded" (READY=1, the control reply) should mean the workers serve with the new
+     * configuration: wait for them to switch, briefly (each does it on its next loop turn). */
+    for (int i = 0; i < 2000 && __atomic_load_n(&sw->pending, __ATOMIC_ACQUIRE) > 0; i++)
+        usleep(1000);
+    if (__atomic_load_n(&sw->pending, __ATOMIC_ACQUIRE) > 0)
+        DC_LOG_WARN("reload_slow", "workers_pending=%u", sw->pending);
     return 0;
 }
 
