@@ -65,4 +65,9 @@ struct dw_fentry *dw_fcache_put(struct dw_fcache *c, unsigned site, const char *
                                 uint64_t now_ms);
 void dw_fcache_release(struct dw_fcache *c, struct dw_fentry *e);
 
+/* An entry outside the cache (never linked, one reference) holding size bytes the caller
+ * fills: a body built in memory (multipart/byteranges) that is sent, and released, like a
+ * cached file. NULL on ENOMEM. */
+struct dw_fentry *dw_fcache_blob(size_t size);
+
 #endif

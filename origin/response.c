@@ -14,6 +14,7 @@
 #include "origin/conf.h"
 #include "origin/file.h"
 #include "origin/path.h"
+#include "origin/filecache.h"
 #include "origin/range.h"
 #include "origin/vhost.h"
 #include "origin/worker.h"
@@ -283,25 +284,40 @@ step_not_modified(const struct ctx *x, const struct dw_file *f)
                                 f->etag, f->mtime);
 }
 
+/*
+ * Several ranges get one multipart/byteranges body (RFC 9110 §14.6) of at most
+ * MULTIPART_MAX bytes, built in memory and sent like a cached file. The ranges of a file that
+ * is not cached are read synchronously, as the file cache reads a small file; a larger
+ * answer is not built and the file goes whole (§14.2 lets a server ignore Range). With
+ * dw_range_parse_set's guards (at most MAX_RANGES, not more bytes than the file) a client
+ * cannot make the answer larger than the file plus part headers.
+ */
+#define MAX_RANGES    32
+#define MULTIPART_MAX (1024 * 1024)
+
+struct ranges {
+    size_t n;
+    struct dw_range r[MAX_RANGES];
+};
+
 /* Step 6, range: only for GET (RFC 9110 §14.2: a HEAD ignores Range), only while If-Range
- * holds. Sets resp->first/length; returns 200, 206 or 416. */
+ * holds. Returns 200, 206 (rg->n ranges) or 416. Several ranges of an encoded variant go
+ * whole: a part's Content-Range would count bytes of a coding the multipart body as a whole
+ * does not have. */
 static int
-step_range(const struct ctx *x, const struct dw_file *f)
+step_range(const struct ctx *x, const struct dw_file *f, struct ranges *rg)
 {
     const struct dw_req *req = x->req;
-    struct dw_response *r = x->resp;
-    r->first = 0;
-    r->length = f->size;
+    rg->n = 0;
     if (req->range.len == 0 || x->head)
         return 200;
     if (!dw_cond_if_range(span(x, req->if_range), req->if_range.len, f->etag, f->mtime))
         return 200;
-    uint64_t first, last;
-    switch (dw_range_parse((const char *)x->buf + req->range.off, req->range.len, f->size,
-                           &first, &last)) {
+    switch (dw_range_parse_set((const char *)x->buf + req->range.off, req->range.len, f->size,
+                               rg->r, MAX_RANGES, &rg->n)) {
     case DW_RANGE_OK:
-        r->first = first;
-        r->length = last - first + 1;
+        if (rg->n > 1 && f->enc != DW_ENC_IDENTITY)
+            return 200;
         return 206;
     case DW_RANGE_UNSATISFIABLE:
         return 416;
@@ -309,6 +325,82 @@ step_range(const struct ctx *x, const struct dw_file *f)
         break;
     }
     return 200;
+}
+
+/* The part head before range i (the first without the CRLF that ends the previous part). */
+static int
+part_head(char *out, size_t cap, size_t i, const char *boundary, const char *mime,
+          const struct dw_range *r, uint64_t size)
+{
+    return snprintf(out, cap,
+                    "%s--%s\r\nContent-Type: %s\r\nContent-Range: bytes %" PRIu64 "-%" PRIu64
+                    "/%" PRIu64 "\r\n\r\n",
+                    i ? "\r\n" : "", boundary, mime, r->first, r->last, size);
+}
+
+static bool
+read_range(const struct dw_file *f, uint64_t first, uint64_t len, uint8_t *out)
+{
+    if (f->entry) {
+        memcpy(out, f->entry->data + first, len);
+        return true;
+    }
+    uint64_t got = 0;
+    for (int tries = 0; got < len && tries < 64; tries++) {
+        ssize_t n = pread(f->fd, out + got, len - got, (off_t)(first + got));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (uint64_t)n;
+    }
+    return got == len;
+}
+
+/* The multipart body of rg into a blob held by resp (the file is released). Returns 206,
+ * 200 when it would be too large (the file stays, whole), 500 when reading failed. */
+static int
+multipart(const struct ctx *x, const struct dw_file *f, const struct ranges *rg,
+          char boundary[21])
+{
+    struct dw_response *resp = x->resp;
+    /* Unique enough not to occur in the parts: a hash of the representation and the time. */
+    uint64_t h = 1469598103934665603ull ^ x->env->now_ms;
+    for (const char *p = f->etag; *p; p++)
+        h = (h ^ (uint8_t)*p) * 1099511628211ull;
+    h ^= (uint64_t)rg->n << 56 ^ rg->r[0].first;
+    snprintf(boundary, 21, "%020" PRIu64, h);
+
+    char ph[512];
+    uint64_t total = 0;
+    for (size_t i = 0; i < rg->n; i++)
+        total += (uint64_t)part_head(ph, sizeof(ph), i, boundary, f->mime, &rg->r[i], f->size) +
+                 rg->r[i].last - rg->r[i].first + 1;
+    char tail[32];
+    int tl = snprintf(tail, sizeof(tail), "\r\n--%s--\r\n", boundary);
+    total += (uint64_t)tl;
+    if (total > MULTIPART_MAX)
+        return 200;
+    struct dw_fentry *blob = dw_fcache_blob((size_t)total);
+    if (blob == NULL)
+        return 500;
+    uint8_t *p = blob->data;
+    for (size_t i = 0; i < rg->n; i++) {
+        int n = part_head((char *)p, sizeof(ph), i, boundary, f->mime, &rg->r[i], f->size);
+        p += n;
+        uint64_t len = rg->r[i].last - rg->r[i].first + 1;
+        if (!read_range(f, rg->r[i].first, len, p)) {
+            dw_fcache_release(x->env->fcache, blob);
+            return 500;
+        }
+        p += len;
+    }
+    memcpy(p, tail, (size_t)tl);
+    drop_body(x);
+    resp->entry = blob;
+    resp->first = 0;
+    resp->length = total;
+    return 206;
 }
 
 static int
@@ -371,17 +463,33 @@ decide(const struct ctx *x, int sni_site)
         resp->length = 0;
         return 304;
     }
-    int status = step_range(x, &f);
+    struct ranges rg;
+    int status = step_range(x, &f, &rg);
     if (status == 416) {
         char cr[64];
         snprintf(cr, sizeof(cr), "Content-Range: bytes */%" PRIu64 "\r\n", f.size);
         return error_page(x, 416, x->shut, cr);
     }
+    char boundary[21] = "";
+    resp->first = 0;
+    resp->length = f.size;
+    if (status == 206 && rg.n == 1) {
+        resp->first = rg.r[0].first;
+        resp->length = rg.r[0].last - rg.r[0].first + 1;
+    } else if (status == 206) {
+        status = multipart(x, &f, &rg, boundary);
+        if (status == 500)
+            return error_page(x, 500, true, "");
+    }
     struct head h = head_start(x, status);
-    put(&h, "Content-Type: %s\r\nContent-Length: %" PRIu64 "\r\nLast-Modified: %s\r\n"
-            "ETag: %s\r\nAccept-Ranges: bytes\r\n%s",
-        f.mime, resp->length, lm, f.etag, vary);
-    if (status == 206)
+    if (boundary[0] && status == 206)
+        put(&h, "Content-Type: multipart/byteranges; boundary=%s\r\n", boundary);
+    else
+        put(&h, "Content-Type: %s\r\n", f.mime);
+    put(&h, "Content-Length: %" PRIu64 "\r\nLast-Modified: %s\r\nETag: %s\r\n"
+            "Accept-Ranges: bytes\r\n%s",
+        resp->length, lm, f.etag, vary);
+    if (status == 206 && rg.n == 1)
         put(&h, "Content-Range: bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64 "\r\n", resp->first,
             resp->first + resp->length - 1, f.size);
     head_end(x, &h, status, x->shut);

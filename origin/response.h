@@ -6,7 +6,8 @@
  * another site than the TLS connection's SNI), path (400 for anything dw_path_normalize
  * refuses), the file (404, 403 for escapes and unreadable or index-less directories, 301
  * for a directory asked without its trailing slash), then validators (304) and Range (206,
- * 416). A plain-HTTP listener with redirect-https answers every request with 301.
+ * 416; several ranges get one multipart/byteranges body built in memory, held as a
+ * blob entry). A plain-HTTP listener with redirect-https answers every request with 301.
  */
 #ifndef DUET_ORIGIN_RESPONSE_H
 #define DUET_ORIGIN_RESPONSE_H

@@ -305,6 +305,55 @@ test_304_206_416(void)
     teardown();
 }
 
+static void
+test_multipart(void)
+{
+    setup("");
+    struct dw_response r;
+    ASSERT_EQ(decide_on(0, -1,
+                        parse("GET /hello.txt HTTP/1.1\r\nHost: a.test\r\n"
+                              "Range: bytes=0-1, -3\r\n\r\n"),
+                        &r),
+              206);
+    ASSERT_STR_CONTAINS(hdr, "Content-Type: multipart/byteranges; boundary=");
+    ASSERT(strstr(hdr, "Content-Range") == NULL);
+    const char *b = strstr(hdr, "boundary=") + 9;
+    char boundary[64];
+    snprintf(boundary, sizeof(boundary), "%.*s", (int)strcspn(b, "\r"), b);
+    char want[512];
+    int n = snprintf(want, sizeof(want),
+                     "--%s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                     "Content-Range: bytes 0-1/20\r\n\r\n01"
+                     "\r\n--%s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                     "Content-Range: bytes 17-19/20\r\n\r\nhij"
+                     "\r\n--%s--\r\n",
+                     boundary, boundary, boundary);
+    ASSERT_NOT_NULL(r.entry);
+    ASSERT_UINT_EQ(r.first, 0);
+    ASSERT_UINT_EQ(r.length, (uint64_t)n);
+    ASSERT(memcmp(r.entry->data, want, (size_t)n) == 0);
+    char cl[64];
+    snprintf(cl, sizeof(cl), "Content-Length: %d\r\n", n);
+    ASSERT_STR_CONTAINS(hdr, cl);
+    dw_response_release(&fc, &r);
+    /* Overlapping beyond the size, or too many: the whole file. */
+    ASSERT_EQ(decide(parse("GET /hello.txt HTTP/1.1\r\nHost: a.test\r\n"
+                           "Range: bytes=0-15,5-19\r\n\r\n")),
+              200);
+    ASSERT_STR_CONTAINS(hdr, "Content-Length: 20\r\n");
+    char many[256] = "bytes=0-0";
+    for (int i = 1; i <= 32; i++)
+        snprintf(many + strlen(many), sizeof(many) - strlen(many), ",%d-%d", i % 20, i % 20);
+    ASSERT_EQ(decide(parse("GET /hello.txt HTTP/1.1\r\nHost: a.test\r\nRange: %s\r\n\r\n",
+                           many)),
+              200);
+    /* Only unsatisfiable ones: 416. */
+    ASSERT_EQ(decide(parse("GET /hello.txt HTTP/1.1\r\nHost: a.test\r\n"
+                           "Range: bytes=20-,30-40\r\n\r\n")),
+              416);
+    teardown();
+}
+
 /* A keep-alive request for a small cached file allocates nothing. */
 static void
 test_cached_hit_allocates_nothing(void)
@@ -332,6 +381,7 @@ main(void)
     TEST_RUN(test_301);
     TEST_RUN(test_cached_file_became_directory);
     TEST_RUN(test_304_206_416);
+    TEST_RUN(test_multipart);
     TEST_RUN(test_cached_hit_allocates_nothing);
     return 0;
 }
