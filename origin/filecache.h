@@ -32,6 +32,7 @@ struct dw_fentry {
     int64_t mtime_ns;
     char etag[DW_ETAG_MAX];
     const char *mime;
+    uint8_t variants;                 /* precompressed variants beside it (origin/file.h) */
     size_t keylen;
     uint8_t *data;                    /* size bytes */
     char key[];                       /* site key (4 bytes) + path */

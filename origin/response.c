@@ -449,12 +449,12 @@ decide(const struct ctx *x, int sni_site)
 
     char lm[DW_DATE_LEN + 1];
     dw_cond_date_format(f.mtime, lm);
-    char vary[64] = "";
-    if (f.vary)
-        snprintf(vary, sizeof(vary), "Vary: Accept-Encoding\r\n");
+    /* A site with variants of this file says so on every answer about it (caches must key
+     * on Accept-Encoding); the coding itself only where there is content. */
+    const char *vary = f.vary ? "Vary: Accept-Encoding\r\n" : "";
+    char cenc[48] = "";
     if (f.enc != DW_ENC_IDENTITY)
-        snprintf(vary + strlen(vary), sizeof(vary) - strlen(vary), "Content-Encoding: %s\r\n",
-                 dw_file_enc_name(f.enc));
+        snprintf(cenc, sizeof(cenc), "Content-Encoding: %s\r\n", dw_file_enc_name(f.enc));
 
     if (step_not_modified(x, &f)) {
         struct head h = head_start(x, 304);
@@ -466,8 +466,8 @@ decide(const struct ctx *x, int sni_site)
     struct ranges rg;
     int status = step_range(x, &f, &rg);
     if (status == 416) {
-        char cr[64];
-        snprintf(cr, sizeof(cr), "Content-Range: bytes */%" PRIu64 "\r\n", f.size);
+        char cr[96];
+        snprintf(cr, sizeof(cr), "Content-Range: bytes */%" PRIu64 "\r\n%s", f.size, vary);
         return error_page(x, 416, x->shut, cr);
     }
     char boundary[21] = "";
@@ -487,8 +487,8 @@ decide(const struct ctx *x, int sni_site)
     else
         put(&h, "Content-Type: %s\r\n", f.mime);
     put(&h, "Content-Length: %" PRIu64 "\r\nLast-Modified: %s\r\nETag: %s\r\n"
-            "Accept-Ranges: bytes\r\n%s",
-        resp->length, lm, f.etag, vary);
+            "Accept-Ranges: bytes\r\n%s%s",
+        resp->length, lm, f.etag, vary, cenc);
     if (status == 206 && rg.n == 1)
         put(&h, "Content-Range: bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64 "\r\n", resp->first,
             resp->first + resp->length - 1, f.size);

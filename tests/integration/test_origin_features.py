@@ -29,8 +29,59 @@ FILES = {
 }
 
 o = Origin(top="file-cache-max-file = 64k", site1_files=FILES,
-           site_extra="", site2_files={"page.html": TEXT})
+           site_extra="precompressed = yes",
+           site2_files={"page.html": TEXT, "page.html.gz": gzip.compress(TEXT)})
 write_file(os.path.join(o.root1, "big.bin"), BIG, mode=0o644)
+
+
+def brotli_stored(data):
+    """A valid brotli stream holding data in uncompressed meta-blocks (RFC 7932 §9.2), so
+    no brotli tool is needed; curl decodes it like any other."""
+    out = bytearray()
+    acc, n = 0, 0
+
+    def bits(v, k):
+        nonlocal acc, n
+        acc |= v << n
+        n += k
+        while n >= 8:
+            out.append(acc & 0xff)
+            acc >>= 8
+            n -= 8
+
+    def align():
+        nonlocal acc, n
+        if n:
+            out.append(acc & 0xff)
+            acc, n = 0, 0
+
+    bits(0, 1)  # WBITS = 16
+    for i in range(0, len(data), 65536):
+        chunk = data[i:i + 65536]
+        bits(0, 1)  # ISLAST = 0
+        bits(0, 2)  # MNIBBLES = 4
+        bits(len(chunk) - 1, 16)
+        bits(1, 1)  # ISUNCOMPRESSED
+        align()
+        out += chunk
+    bits(1, 1)  # ISLAST
+    bits(1, 1)  # ISLASTEMPTY
+    align()
+    return bytes(out)
+
+
+GZ = gzip.compress(TEXT, mtime=0)
+BR = brotli_stored(TEXT)
+ZST = None
+if shutil.which("zstd"):
+    ZST = subprocess.run(["zstd", "-q", "-c", "-19"], input=TEXT, capture_output=True,
+                         check=True, timeout=60).stdout
+    write_file(os.path.join(o.root1, "page.html.zst"), ZST, mode=0o644)
+write_file(os.path.join(o.root1, "page.html.gz"), GZ, mode=0o644)
+write_file(os.path.join(o.root1, "page.html.br"), BR, mode=0o644)
+write_file(os.path.join(o.root1, "gzonly.css.gz"), GZ, mode=0o644)
+write_file(os.path.join(o.root1, "index.html.gz"), gzip.compress(b"<h1>site1</h1>\n"),
+           mode=0o644)
 
 
 def multipart_parts(r):
@@ -105,6 +156,114 @@ def test_multipart_limits():
         c.close()
 
 
+def ae(path, value, args=(), host="site1.test"):
+    return curl(o, path, host=host, args=["-H", "Accept-Encoding: " + value] + list(args))
+
+
+def test_precompressed_curl_compressed():
+    """curl --compressed offers every coding it decodes; the body must come back as TEXT."""
+    r = curl(o, "/page.html", args=["--compressed"])
+    check(r.status == 200 and r.body == TEXT, r)
+    check(r.h("content-encoding") == "br" and r.h("vary") == "Accept-Encoding", r)
+    check(r.h("content-type") == "text/html; charset=utf-8", r)
+    r = curl(o, "/gzonly.css", args=["--compressed"])
+    check(r.status == 200 and r.body == TEXT and r.h("content-encoding") == "gzip", r)
+    check(r.h("content-type") == "text/css; charset=utf-8", r)
+    r = curl(o, "/", args=["--compressed"])
+    check(r.status == 200 and r.h("content-encoding") == "gzip" and
+          r.body == b"<h1>site1</h1>\n", r)
+    if ZST is not None:
+        r = curl(o, "/page.html", args=["--compressed", "-H", "Accept-Encoding: zstd"])
+        check(r.status == 200 and r.body == TEXT and r.h("content-encoding") == "zstd", r)
+
+
+def test_precompressed_choice():
+    r = ae("/page.html", "gzip")
+    check(r.status == 200 and r.body == GZ and r.h("content-encoding") == "gzip", r)
+    check(r.h("content-length") == str(len(GZ)) and r.h("vary") == "Accept-Encoding", r)
+    r = ae("/page.html", "gzip;q=0.5, br;q=0.4")
+    check(r.body == GZ and r.h("content-encoding") == "gzip", r)
+    r = ae("/page.html", "gzip, br")
+    check(r.body == BR and r.h("content-encoding") == "br", "tie: br first: %r" % r)
+    if ZST is not None:
+        r = ae("/page.html", "gzip, zstd")
+        check(r.body == ZST and r.h("content-encoding") == "zstd", "tie: zstd before gzip")
+        r = ae("/page.html", "br;q=0.2, zstd;q=0.9, gzip;q=0.5")
+        check(r.body == ZST, r)
+    # Never a coding the client did not accept.
+    for value in ("br;q=0, gzip;q=0, zstd;q=0", "deflate", "identity", "*;q=0", "",
+                  "gzip;q=0, br;q=0, zstd;q=0, *"):
+        r = ae("/page.html", value)
+        check(r.status == 200 and r.body == TEXT and r.h("content-encoding") is None,
+              "Accept-Encoding: %s: %r" % (value, r))
+        check(r.h("vary") == "Accept-Encoding", r)
+    r = curl(o, "/page.html")
+    check(r.body == TEXT and r.h("content-encoding") is None, r)
+    r = ae("/gzonly.css", "br")
+    check(r.body == TEXT and r.h("content-encoding") is None, r)
+    # A file without variants has no Vary; a site without precompressed serves none.
+    r = ae("/plain.txt", "gzip, br")
+    check(r.body == TEXT and r.h("vary") is None and r.h("content-encoding") is None, r)
+    r = ae("/page.html", "gzip", host="site2.test")
+    check(r.status == 200 and r.body == TEXT and r.h("content-encoding") is None, r)
+
+
+def test_precompressed_validators_and_ranges():
+    plain = curl(o, "/page.html")
+    gz = ae("/page.html", "gzip")
+    br = ae("/page.html", "br")
+    etags = {plain.h("etag"), gz.h("etag"), br.h("etag")}
+    check(len(etags) == 3 and None not in etags, "ETags not distinct: %r" % etags)
+    # 304 on the variant's own ETag, and only for that variant.
+    r = ae("/page.html", "gzip", args=["-H", "If-None-Match: " + gz.h("etag")])
+    check(r.status == 304 and r.h("vary") == "Accept-Encoding", r)
+    r = ae("/page.html", "br", args=["-H", "If-None-Match: " + gz.h("etag")])
+    check(r.status == 200 and r.body == BR, r)
+    r = curl(o, "/page.html", args=["-H", "If-None-Match: " + gz.h("etag")])
+    check(r.status == 200 and r.body == TEXT, r)
+    # Ranges count bytes of the encoded file.
+    r = ae("/page.html", "gzip", args=["-r", "0-9"])
+    check(r.status == 206 and r.body == GZ[:10] and r.h("content-encoding") == "gzip", r)
+    check(r.h("content-range") == "bytes 0-9/%d" % len(GZ), r)
+    r = ae("/page.html", "gzip", args=["-r", "-5", "-H", "If-Range: " + gz.h("etag")])
+    check(r.status == 206 and r.body == GZ[-5:], r)
+    r = ae("/page.html", "gzip", args=["-r", "0-9", "-H", "If-Range: " + plain.h("etag")])
+    check(r.status == 200 and r.body == GZ, r)
+    r = ae("/page.html", "gzip", args=["-r", "%d-" % len(GZ)])
+    check(r.status == 416 and r.h("content-range") == "bytes */%d" % len(GZ), r)
+    # Several ranges of an encoded file: the whole of it.
+    r = ae("/page.html", "gzip", args=["-r", "0-1,5-6"])
+    check(r.status == 200 and r.body == GZ, r)
+
+
+def test_precompressed_raw_keepalive():
+    """On one connection, alternating codings, a HEAD, then a variant that goes away."""
+    c = Conn(o.port, ca=o.ca)
+    try:
+        for _ in range(3):
+            r = c.request("/page.html", extra="Accept-Encoding: br\r\n")
+            check(r.status == 200 and r.body == BR and r.h("content-encoding") == "br", r)
+            r = c.request("/page.html", extra="Accept-Encoding: gzip;q=1.0\r\n")
+            check(r.status == 200 and r.body == GZ, r)
+            r = c.request("/page.html")
+            check(r.status == 200 and r.body == TEXT, r)
+        r = c.request("/page.html", method="HEAD", extra="Accept-Encoding: gzip\r\n")
+        check(r.status == 200 and r.h("content-length") == str(len(GZ)) and
+              r.h("content-encoding") == "gzip", r)
+        # Two Accept-Encoding fields: identity only.
+        r = c.request("/page.html", extra="Accept-Encoding: gzip\r\nAccept-Encoding: br\r\n")
+        check(r.status == 200 and r.body == TEXT, r)
+    finally:
+        c.close()
+    os.unlink(os.path.join(o.root1, "gzonly.css.gz"))
+    time.sleep(0.5)  # > file-cache-valid
+    for _ in range(4):
+        r = ae("/gzonly.css", "gzip")
+        check(r.status == 200 and r.body == TEXT and r.h("content-encoding") is None, r)
+
+
 if __name__ == "__main__":
     need("curl")
-    main(o, test_multipart_cached, test_multipart_large_file, test_multipart_limits)
+    main(o, test_multipart_cached, test_multipart_large_file, test_multipart_limits,
+         test_precompressed_curl_compressed, test_precompressed_choice,
+         test_precompressed_validators_and_ranges, test_precompressed_raw_keepalive)

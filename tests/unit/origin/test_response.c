@@ -354,22 +354,184 @@ test_multipart(void)
     teardown();
 }
 
+static int
+choose(const char *ae, unsigned avail)
+{
+    return dw_file_choose_encoding(ae, ae ? strlen(ae) : 0, avail);
+}
+
+#define BR   (1u << DW_ENC_BR)
+#define ZSTD (1u << DW_ENC_ZSTD)
+#define GZ   (1u << DW_ENC_GZIP)
+#define ALL  (BR | ZSTD | GZ)
+
+static void
+test_choose_encoding(void)
+{
+    ASSERT_EQ(choose(NULL, ALL), DW_ENC_IDENTITY); /* no Accept-Encoding */
+    ASSERT_EQ(choose("", ALL), DW_ENC_IDENTITY);
+    ASSERT_EQ(choose("gzip, deflate, br, zstd", 0), DW_ENC_IDENTITY); /* no variants */
+    /* Ties: br, then zstd, then gzip, whatever the order listed. */
+    ASSERT_EQ(choose("gzip, deflate, br, zstd", ALL), DW_ENC_BR);
+    ASSERT_EQ(choose("gzip, zstd", ALL), DW_ENC_ZSTD);
+    ASSERT_EQ(choose("gzip, zstd", BR | GZ), DW_ENC_GZIP);
+    ASSERT_EQ(choose("x-gzip", ALL), DW_ENC_GZIP);
+    ASSERT_EQ(choose("GZIP", ALL), DW_ENC_GZIP);
+    /* Only what exists. */
+    ASSERT_EQ(choose("br", GZ), DW_ENC_IDENTITY);
+    /* q-values: the highest wins. */
+    ASSERT_EQ(choose("br;q=0.5, gzip;q=0.8", ALL), DW_ENC_GZIP);
+    ASSERT_EQ(choose("br;q=0.5, gzip ; q=0.4", ALL), DW_ENC_BR);
+    ASSERT_EQ(choose("br;q=0.5", ALL), DW_ENC_BR); /* identity not named: does not compete */
+    ASSERT_EQ(choose("br;q=0.999,zstd;q=1.000", ALL), DW_ENC_ZSTD);
+    /* q=0 means no: never sent. */
+    ASSERT_EQ(choose("br;q=0, gzip;q=0", ALL), DW_ENC_IDENTITY);
+    ASSERT_EQ(choose("br;q=0, gzip;q=0.001", ALL), DW_ENC_GZIP);
+    ASSERT_EQ(choose("br;q=0.000", BR), DW_ENC_IDENTITY);
+    ASSERT_EQ(choose("*;q=0", ALL), DW_ENC_IDENTITY);
+    ASSERT_EQ(choose("gzip;q=0, *", ALL), DW_ENC_BR);
+    ASSERT_EQ(choose("gzip;q=0, *", GZ), DW_ENC_IDENTITY);
+    ASSERT_EQ(choose("*", GZ), DW_ENC_GZIP);
+    /* identity named with a higher q keeps the file unencoded; a tie goes to the coding. */
+    ASSERT_EQ(choose("gzip;q=0.5, identity", ALL), DW_ENC_IDENTITY);
+    ASSERT_EQ(choose("gzip;q=0.5, identity;q=0.5", ALL), DW_ENC_GZIP);
+    /* Malformed q or unknown parameters: the element is ignored. */
+    ASSERT_EQ(choose("br;q=2, gzip", ALL), DW_ENC_GZIP);
+    ASSERT_EQ(choose("br;q=, gzip;q=abc", ALL), DW_ENC_IDENTITY);
+    ASSERT_EQ(choose("br;level=1", ALL), DW_ENC_IDENTITY);
+    ASSERT_EQ(choose("br;q=0.5x", ALL), DW_ENC_IDENTITY);
+    /* Names are whole tokens. */
+    ASSERT_EQ(choose("brotli, gzipped, zst", ALL), DW_ENC_IDENTITY);
+    /* The first listing of a coding counts. */
+    ASSERT_EQ(choose("br;q=0, br", ALL), DW_ENC_IDENTITY);
+}
+
+static void
+test_precompressed(void)
+{
+    setup("precompressed = yes\n");
+    write_file("page.html", "<p>plain page, long enough</p>\n");
+    write_file("page.html.br", "BR");
+    write_file("page.html.gz", "GZIP");
+    write_file("dir/index.html.zst", "ZSTD");
+    struct dw_response r;
+    ASSERT_EQ(decide_on(0, -1,
+                        parse("GET /page.html HTTP/1.1\r\nHost: a.test\r\n"
+                              "Accept-Encoding: gzip, br\r\n\r\n"),
+                        &r),
+              200);
+    ASSERT_STR_CONTAINS(hdr, "Content-Encoding: br\r\n");
+    ASSERT_STR_CONTAINS(hdr, "Vary: Accept-Encoding\r\n");
+    ASSERT_STR_CONTAINS(hdr, "Content-Type: text/html");
+    ASSERT_STR_CONTAINS(hdr, "Content-Length: 2\r\n");
+    ASSERT(memcmp(r.entry->data, "BR", 2) == 0);
+    char br_etag[64];
+    etag_of(hdr, br_etag, sizeof(br_etag));
+    ASSERT_STR_CONTAINS(br_etag, "-br\"");
+    dw_response_release(&fc, &r);
+
+    ASSERT_EQ(decide(parse("GET /page.html HTTP/1.1\r\nHost: a.test\r\n"
+                           "Accept-Encoding: gzip, br;q=0\r\n\r\n")),
+              200);
+    ASSERT_STR_CONTAINS(hdr, "Content-Encoding: gzip\r\n");
+    char gz_etag[64];
+    etag_of(hdr, gz_etag, sizeof(gz_etag));
+    ASSERT(strcmp(gz_etag, br_etag) != 0);
+
+    /* No Accept-Encoding, or nothing acceptable: the file, still with Vary. */
+    ASSERT_EQ(decide(parse("GET /page.html HTTP/1.1\r\nHost: a.test\r\n\r\n")), 200);
+    ASSERT(strstr(hdr, "Content-Encoding") == NULL);
+    ASSERT_STR_CONTAINS(hdr, "Vary: Accept-Encoding\r\n");
+    char id_etag[64];
+    etag_of(hdr, id_etag, sizeof(id_etag));
+    ASSERT(strcmp(id_etag, br_etag) != 0 && strcmp(id_etag, gz_etag) != 0);
+    ASSERT_EQ(decide(parse("GET /page.html HTTP/1.1\r\nHost: a.test\r\n"
+                           "Accept-Encoding: zstd, deflate\r\n\r\n")),
+              200);
+    ASSERT(strstr(hdr, "Content-Encoding") == NULL);
+    /* Two Accept-Encoding fields: identity only. */
+    ASSERT_EQ(decide(parse("GET /page.html HTTP/1.1\r\nHost: a.test\r\n"
+                           "Accept-Encoding: br\r\nAccept-Encoding: gzip\r\n\r\n")),
+              200);
+    ASSERT(strstr(hdr, "Content-Encoding") == NULL);
+
+    /* 304 and ranges on the variant's own validator and bytes. */
+    ASSERT_EQ(decide(parse("GET /page.html HTTP/1.1\r\nHost: a.test\r\nAccept-Encoding: br\r\n"
+                           "If-None-Match: %s\r\n\r\n",
+                           br_etag)),
+              304);
+    ASSERT_STR_CONTAINS(hdr, "Vary: Accept-Encoding\r\n");
+    ASSERT_EQ(decide(parse("GET /page.html HTTP/1.1\r\nHost: a.test\r\nAccept-Encoding: gzip\r\n"
+                           "If-None-Match: %s\r\n\r\n",
+                           br_etag)),
+              200);
+    ASSERT_EQ(decide_on(0, -1,
+                        parse("GET /page.html HTTP/1.1\r\nHost: a.test\r\n"
+                              "Accept-Encoding: gzip\r\nRange: bytes=1-\r\n\r\n"),
+                        &r),
+              206);
+    ASSERT_STR_CONTAINS(hdr, "Content-Range: bytes 1-3/4\r\n");
+    ASSERT_STR_CONTAINS(hdr, "Content-Encoding: gzip\r\n");
+    ASSERT(memcmp(r.entry->data + r.first, "ZIP", 3) == 0);
+    dw_response_release(&fc, &r);
+    /* Several ranges of a variant: the whole variant. */
+    ASSERT_EQ(decide(parse("GET /page.html HTTP/1.1\r\nHost: a.test\r\n"
+                           "Accept-Encoding: gzip\r\nRange: bytes=0-0,2-2\r\n\r\n")),
+              200);
+    ASSERT_STR_CONTAINS(hdr, "Content-Length: 4\r\n");
+
+    /* A directory's index has its variants too. */
+    ASSERT_EQ(decide(parse("GET /dir/ HTTP/1.1\r\nHost: a.test\r\nAccept-Encoding: zstd\r\n\r\n")),
+              200);
+    ASSERT_STR_CONTAINS(hdr, "Content-Encoding: zstd\r\n");
+    ASSERT_STR_CONTAINS(hdr, "Content-Type: text/html");
+    /* A file without variants: no Vary. */
+    ASSERT_EQ(decide(parse("GET /hello.txt HTTP/1.1\r\nHost: a.test\r\nAccept-Encoding: br\r\n\r\n")),
+              200);
+    ASSERT(strstr(hdr, "Vary") == NULL && strstr(hdr, "Content-Encoding") == NULL);
+    /* A variant that disappears: the file (the cache re-checks: valid 0 here). */
+    char p[256];
+    snprintf(p, sizeof(p), "%s/page.html.br", root);
+    ASSERT_EQ(unlink(p), 0);
+    ASSERT_EQ(decide(parse("GET /page.html HTTP/1.1\r\nHost: a.test\r\nAccept-Encoding: br\r\n\r\n")),
+              200);
+    ASSERT(strstr(hdr, "Content-Encoding") == NULL);
+    /* Site b has precompressed off. */
+    ASSERT_EQ(decide(parse("GET /page.html HTTP/1.1\r\nHost: b.test\r\nAccept-Encoding: gzip\r\n\r\n")),
+              200);
+    ASSERT(strstr(hdr, "Vary") == NULL && strstr(hdr, "Content-Encoding") == NULL);
+    teardown();
+}
+
 /* A keep-alive request for a small cached file allocates nothing. */
 static void
-test_cached_hit_allocates_nothing(void)
+hit_allocates_nothing(const char *site_opts, const char *request)
 {
-    if (!COUNT_ALLOC)
-        return;
-    setup("");
+    setup(site_opts);
+    write_file("hello.txt.gz", "GZ");
     dw_fcache_deinit(&fc);
     ASSERT_EQ(dw_fcache_init(&fc, 1 << 20, 1 << 16, 60000), 0);
-    const struct dw_req *req = parse("GET /hello.txt HTTP/1.1\r\nHost: a.test\r\n\r\n");
+    const struct dw_req *req = parse("%s", request);
     ASSERT_EQ(decide(req), 200);
     size_t before = n_allocs;
     for (int i = 0; i < 10; i++)
         ASSERT_EQ(decide(req), 200);
     ASSERT_UINT_EQ(n_allocs - before, 0);
     teardown();
+}
+
+static void
+test_cached_hit_allocates_nothing(void)
+{
+    if (!COUNT_ALLOC)
+        return;
+    hit_allocates_nothing("", "GET /hello.txt HTTP/1.1\r\nHost: a.test\r\n\r\n");
+    hit_allocates_nothing("precompressed = yes\n",
+                          "GET /hello.txt HTTP/1.1\r\nHost: a.test\r\n"
+                          "Accept-Encoding: gzip, br\r\n\r\n");
+    ASSERT_STR_CONTAINS(hdr, "Content-Encoding: gzip\r\n");
+    hit_allocates_nothing("precompressed = yes\n",
+                          "GET /hello.txt HTTP/1.1\r\nHost: a.test\r\n\r\n");
 }
 
 int
@@ -382,6 +544,8 @@ main(void)
     TEST_RUN(test_cached_file_became_directory);
     TEST_RUN(test_304_206_416);
     TEST_RUN(test_multipart);
+    TEST_RUN(test_choose_encoding);
+    TEST_RUN(test_precompressed);
     TEST_RUN(test_cached_hit_allocates_nothing);
     return 0;
 }
