@@ -14,8 +14,8 @@
 #define PATH_MAX_LEN 4096
 
 int
-dw_file_open(const struct dw_conf_site *s, const char *rel, size_t rl, bool trailing,
-             char *path, size_t cap, struct stat *st)
+dw_file_open(const struct dw_conf_site *s, const char *rel, size_t rl, bool trailing, char *path,
+             size_t cap, struct stat *st)
 {
     if (rl + 1 > cap)
         return -404;
@@ -139,10 +139,10 @@ etag_for(char etag[DW_ETAG_MAX], int enc)
 /* How to open the representation a cache key stands for. */
 struct source {
     const struct dw_conf_site *s;
-    const char *rel;   /* identity: the request path */
+    const char *rel; /* identity: the request path */
     size_t rl;
     bool trailing;
-    const char *path;  /* a variant: the file's path */
+    const char *path; /* a variant: the file's path */
     int enc;
 };
 
@@ -162,9 +162,8 @@ source_open(const struct source *src, char *path, size_t cap, struct stat *st)
  * 0 (*ep set), an fd, or a negative HTTP status.
  */
 static int
-lookup(struct dw_fcache *fc, unsigned skey, const char *key, size_t klen,
-       const struct source *src, uint64_t now_ms, struct dw_fentry **ep, char *path,
-       size_t cap, struct stat *st)
+lookup(struct dw_fcache *fc, unsigned skey, const char *key, size_t klen, const struct source *src,
+       uint64_t now_ms, struct dw_fentry **ep, char *path, size_t cap, struct stat *st)
 {
     int fd = -1;
     struct dw_fentry *e = dw_fcache_get(fc, skey, key, klen);
@@ -193,8 +192,8 @@ lookup(struct dw_fcache *fc, unsigned skey, const char *key, size_t klen,
 
 /* Describes the cached entry e, or else the open fd with its fstat. */
 static void
-describe(struct dw_file *f, struct dw_fentry *e, int fd, const struct stat *st,
-         const char *mime, int enc)
+describe(struct dw_file *f, struct dw_fentry *e, int fd, const struct stat *st, const char *mime,
+         int enc)
 {
     f->entry = e;
     f->fd = e ? -1 : fd;
@@ -235,9 +234,8 @@ store(struct dw_fcache *fc, unsigned skey, const char *key, size_t klen, int fd,
  * revalidated, so a cached hit costs no system call whatever Accept-Encoding says.
  */
 int
-dw_file_get(struct dw_fcache *fc, const struct dw_conf *conf, int site, const char *rel,
-            size_t rl, bool trailing, const char *ae, size_t ae_len, uint64_t now_ms,
-            struct dw_file *f)
+dw_file_get(struct dw_fcache *fc, const struct dw_conf *conf, int site, const char *rel, size_t rl,
+            bool trailing, const char *ae, size_t ae_len, uint64_t now_ms, struct dw_file *f)
 {
     const struct dw_conf_site *s = &conf->sites[site];
     memset(f, 0, sizeof(*f));
@@ -262,8 +260,8 @@ dw_file_get(struct dw_fcache *fc, const struct dw_conf *conf, int site, const ch
         if (e)
             describe(f, e, -1, NULL, NULL, DW_ENC_IDENTITY);
         else
-            store(fc, skey, key, klen, fd, &st, dw_mime_type(path, strlen(path)),
-                  DW_ENC_IDENTITY, now_ms, f);
+            store(fc, skey, key, klen, fd, &st, dw_mime_type(path, strlen(path)), DW_ENC_IDENTITY,
+                  now_ms, f);
         return 0;
     }
 
@@ -410,9 +408,13 @@ const char *
 dw_file_enc_name(int enc)
 {
     switch (enc) {
-    case DW_ENC_BR: return "br";
-    case DW_ENC_ZSTD: return "zstd";
-    case DW_ENC_GZIP: return "gzip";
-    default: return NULL;
+    case DW_ENC_BR:
+        return "br";
+    case DW_ENC_ZSTD:
+        return "zstd";
+    case DW_ENC_GZIP:
+        return "gzip";
+    default:
+        return NULL;
     }
 }

@@ -41,14 +41,14 @@ const char *dw_file_enc_name(int enc);
 
 /* The file a response sends. */
 struct dw_file {
-    struct dw_fentry *entry;  /* cached bytes, referenced; or NULL */
-    int fd;                   /* the open file when not cached, else -1 */
+    struct dw_fentry *entry; /* cached bytes, referenced; or NULL */
+    int fd;                  /* the open file when not cached, else -1 */
     uint64_t size;
     time_t mtime;
-    const char *etag;         /* the entry's, or etag_buf */
-    const char *mime;         /* of the file itself, whatever the coding */
-    int enc;                  /* enum dw_file_enc of the bytes */
-    bool vary;                /* the site serves variants of this file: Vary: Accept-Encoding */
+    const char *etag; /* the entry's, or etag_buf */
+    const char *mime; /* of the file itself, whatever the coding */
+    int enc;          /* enum dw_file_enc of the bytes */
+    bool vary;        /* the site serves variants of this file: Vary: Accept-Encoding */
     char etag_buf[DW_ETAG_MAX];
 };
 

@@ -102,7 +102,7 @@ parse(const char *fmt, ...)
 static int
 decide_on(size_t li, int sni, const struct dw_req *req, struct dw_response *resp)
 {
-    struct dw_response_env env = {conf, &fc, now_ms, "Sun, 06 Dec 2026 00:00:00 GMT", hdr,
+    struct dw_response_env env = {conf,           &fc, now_ms, "Sun, 06 Dec 2026 00:00:00 GMT", hdr,
                                   sizeof(hdr) - 1};
     int st = dw_response_decide(&env, &conf->listens[li], sni, req, reqbuf, true, resp);
     ASSERT_EQ(st, resp->status);
@@ -126,8 +126,7 @@ test_ok_and_head(void)
 {
     setup("");
     struct dw_response r;
-    ASSERT_EQ(decide_on(0, -1, parse("GET /hello.txt HTTP/1.1\r\nHost: a.test\r\n\r\n"), &r),
-              200);
+    ASSERT_EQ(decide_on(0, -1, parse("GET /hello.txt HTTP/1.1\r\nHost: a.test\r\n\r\n"), &r), 200);
     ASSERT_STR_CONTAINS(hdr, "Content-Length: 20\r\n");
     ASSERT_STR_CONTAINS(hdr, "Content-Type: text/plain");
     ASSERT_STR_CONTAINS(hdr, "Accept-Ranges: bytes\r\n");
@@ -138,10 +137,11 @@ test_ok_and_head(void)
     ASSERT_UINT_EQ(r.length, 20);
     dw_response_release(&fc, &r);
     /* HEAD: the same head, no body, and Range is ignored (RFC 9110 §14.2). */
-    ASSERT_EQ(decide_on(0, -1,
-                        parse("HEAD /hello.txt HTTP/1.1\r\nHost: a.test\r\nRange: bytes=0-1\r\n\r\n"),
-                        &r),
-              200);
+    ASSERT_EQ(
+        decide_on(0, -1,
+                  parse("HEAD /hello.txt HTTP/1.1\r\nHost: a.test\r\nRange: bytes=0-1\r\n\r\n"),
+                  &r),
+        200);
     ASSERT_STR_CONTAINS(hdr, "Content-Length: 20\r\n");
     ASSERT(r.head_only);
     ASSERT_UINT_EQ(r.length, 0);
@@ -153,8 +153,9 @@ static void
 test_405_400(void)
 {
     setup("");
-    ASSERT_EQ(decide(parse("POST /hello.txt HTTP/1.1\r\nHost: a.test\r\nContent-Length: 0\r\n\r\n")),
-              405);
+    ASSERT_EQ(
+        decide(parse("POST /hello.txt HTTP/1.1\r\nHost: a.test\r\nContent-Length: 0\r\n\r\n")),
+        405);
     ASSERT_STR_CONTAINS(hdr, "Allow: GET, HEAD\r\n");
     ASSERT_EQ(decide(parse("GET /hello.txt HTTP/1.1\r\n\r\n")), 400); /* no Host */
     ASSERT_STR_CONTAINS(hdr, "Connection: close\r\n");
@@ -173,15 +174,13 @@ test_absolute_form_and_421(void)
     setup("");
     struct dw_response r;
     /* The absolute-form authority replaces Host. */
-    ASSERT_EQ(decide_on(0, 0,
-                        parse("GET http://b.test/hello.txt HTTP/1.1\r\nHost: a.test\r\n\r\n"),
-                        &r),
-              421);
+    ASSERT_EQ(
+        decide_on(0, 0, parse("GET http://b.test/hello.txt HTTP/1.1\r\nHost: a.test\r\n\r\n"), &r),
+        421);
     dw_response_release(&fc, &r);
-    ASSERT_EQ(decide_on(0, 1,
-                        parse("GET https://b.test/hello.txt HTTP/1.1\r\nHost: a.test\r\n\r\n"),
-                        &r),
-              200);
+    ASSERT_EQ(
+        decide_on(0, 1, parse("GET https://b.test/hello.txt HTTP/1.1\r\nHost: a.test\r\n\r\n"), &r),
+        200);
     ASSERT_EQ(r.site, 1);
     dw_response_release(&fc, &r);
     /* A Host naming another site than the SNI's. */
@@ -253,9 +252,9 @@ test_304_206_416(void)
     const char *l = strstr(hdr, "Last-Modified: ") + 15;
     snprintf(lm, sizeof(lm), "%.*s", (int)strcspn(l, "\r"), l);
 
-    ASSERT_EQ(decide(parse("GET /hello.txt HTTP/1.1\r\nHost: a.test\r\nIf-None-Match: %s\r\n\r\n",
-                           etag)),
-              304);
+    ASSERT_EQ(
+        decide(parse("GET /hello.txt HTTP/1.1\r\nHost: a.test\r\nIf-None-Match: %s\r\n\r\n", etag)),
+        304);
     ASSERT(strstr(hdr, "Content-Length") == NULL);
     /* 304 takes precedence over Range: preconditions first (RFC 9110 §13.2.2). */
     ASSERT_EQ(decide(parse("GET /hello.txt HTTP/1.1\r\nHost: a.test\r\nIf-None-Match: %s\r\n"
@@ -268,20 +267,20 @@ test_304_206_416(void)
               304);
 
     struct dw_response r;
-    ASSERT_EQ(decide_on(0, -1,
-                        parse("GET /hello.txt HTTP/1.1\r\nHost: a.test\r\nRange: bytes=2-4\r\n\r\n"),
-                        &r),
-              206);
+    ASSERT_EQ(
+        decide_on(0, -1,
+                  parse("GET /hello.txt HTTP/1.1\r\nHost: a.test\r\nRange: bytes=2-4\r\n\r\n"), &r),
+        206);
     ASSERT_STR_CONTAINS(hdr, "Content-Range: bytes 2-4/20\r\n");
     ASSERT_STR_CONTAINS(hdr, "Content-Length: 3\r\n");
     ASSERT_UINT_EQ(r.first, 2);
     ASSERT_UINT_EQ(r.length, 3);
     dw_response_release(&fc, &r);
 
-    ASSERT_EQ(decide_on(0, -1,
-                        parse("GET /hello.txt HTTP/1.1\r\nHost: a.test\r\nRange: bytes=20-\r\n\r\n"),
-                        &r),
-              416);
+    ASSERT_EQ(
+        decide_on(0, -1,
+                  parse("GET /hello.txt HTTP/1.1\r\nHost: a.test\r\nRange: bytes=20-\r\n\r\n"), &r),
+        416);
     ASSERT_STR_CONTAINS(hdr, "Content-Range: bytes */20\r\n");
     ASSERT_NULL(r.entry);
     ASSERT_EQ(r.fd, -1);
@@ -344,8 +343,7 @@ test_multipart(void)
     char many[256] = "bytes=0-0";
     for (int i = 1; i <= 32; i++)
         snprintf(many + strlen(many), sizeof(many) - strlen(many), ",%d-%d", i % 20, i % 20);
-    ASSERT_EQ(decide(parse("GET /hello.txt HTTP/1.1\r\nHost: a.test\r\nRange: %s\r\n\r\n",
-                           many)),
+    ASSERT_EQ(decide(parse("GET /hello.txt HTTP/1.1\r\nHost: a.test\r\nRange: %s\r\n\r\n", many)),
               200);
     /* Only unsatisfiable ones: 416. */
     ASSERT_EQ(decide(parse("GET /hello.txt HTTP/1.1\r\nHost: a.test\r\n"
@@ -486,19 +484,22 @@ test_precompressed(void)
     ASSERT_STR_CONTAINS(hdr, "Content-Encoding: zstd\r\n");
     ASSERT_STR_CONTAINS(hdr, "Content-Type: text/html");
     /* A file without variants: no Vary. */
-    ASSERT_EQ(decide(parse("GET /hello.txt HTTP/1.1\r\nHost: a.test\r\nAccept-Encoding: br\r\n\r\n")),
-              200);
+    ASSERT_EQ(
+        decide(parse("GET /hello.txt HTTP/1.1\r\nHost: a.test\r\nAccept-Encoding: br\r\n\r\n")),
+        200);
     ASSERT(strstr(hdr, "Vary") == NULL && strstr(hdr, "Content-Encoding") == NULL);
     /* A variant that disappears: the file (the cache re-checks: valid 0 here). */
     char p[256];
     snprintf(p, sizeof(p), "%s/page.html.br", root);
     ASSERT_EQ(unlink(p), 0);
-    ASSERT_EQ(decide(parse("GET /page.html HTTP/1.1\r\nHost: a.test\r\nAccept-Encoding: br\r\n\r\n")),
-              200);
+    ASSERT_EQ(
+        decide(parse("GET /page.html HTTP/1.1\r\nHost: a.test\r\nAccept-Encoding: br\r\n\r\n")),
+        200);
     ASSERT(strstr(hdr, "Content-Encoding") == NULL);
     /* Site b has precompressed off. */
-    ASSERT_EQ(decide(parse("GET /page.html HTTP/1.1\r\nHost: b.test\r\nAccept-Encoding: gzip\r\n\r\n")),
-              200);
+    ASSERT_EQ(
+        decide(parse("GET /page.html HTTP/1.1\r\nHost: b.test\r\nAccept-Encoding: gzip\r\n\r\n")),
+        200);
     ASSERT(strstr(hdr, "Vary") == NULL && strstr(hdr, "Content-Encoding") == NULL);
     teardown();
 }
@@ -526,9 +527,8 @@ test_cached_hit_allocates_nothing(void)
     if (!COUNT_ALLOC)
         return;
     hit_allocates_nothing("", "GET /hello.txt HTTP/1.1\r\nHost: a.test\r\n\r\n");
-    hit_allocates_nothing("precompressed = yes\n",
-                          "GET /hello.txt HTTP/1.1\r\nHost: a.test\r\n"
-                          "Accept-Encoding: gzip, br\r\n\r\n");
+    hit_allocates_nothing("precompressed = yes\n", "GET /hello.txt HTTP/1.1\r\nHost: a.test\r\n"
+                                                   "Accept-Encoding: gzip, br\r\n\r\n");
     ASSERT_STR_CONTAINS(hdr, "Content-Encoding: gzip\r\n");
     hit_allocates_nothing("precompressed = yes\n",
                           "GET /hello.txt HTTP/1.1\r\nHost: a.test\r\n\r\n");
