@@ -113,8 +113,8 @@ resolve(const struct spec *sp, uint64_t size, uint64_t *first, uint64_t *last)
 }
 
 enum dw_range_result
-dw_range_parse_set(const char *value, size_t len, uint64_t size, struct dw_range *out,
-                   size_t max, size_t *n)
+dw_range_parse_set(const char *value, size_t len, uint64_t size, struct dw_range *out, size_t max,
+                   size_t *n)
 {
     *n = 0;
     if (value == NULL || len < 6 || strncasecmp(value, "bytes=", 6) != 0)

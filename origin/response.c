@@ -45,7 +45,6 @@ reason(int status)
     }
 }
 
-
 /* Appends to the head buffer; the buffer is large enough for every head built here (paths
  * in Location are bounded by max-request-line, checked by the caller's limits). */
 struct head {
@@ -79,8 +78,8 @@ struct ctx {
     const struct dw_conf_listen *lis; /* NULL for an error outside any request */
     const struct dw_req *req;
     const uint8_t *buf;
-    bool shut;                        /* Connection: close */
-    bool head;                        /* HEAD */
+    bool shut; /* Connection: close */
+    bool head; /* HEAD */
     struct dw_response *resp;
 };
 
@@ -157,8 +156,7 @@ error_page(const struct ctx *x, int status, bool close, const char *extra)
 /* 301 to prefix (a scheme and host, or "" for the same origin), an optional port, and
  * path (the target as sent after "https://host", else from dir_location()). */
 static int
-redirect(const struct ctx *x, const char *prefix, unsigned port, const char *path,
-         size_t pathlen)
+redirect(const struct ctx *x, const char *prefix, unsigned port, const char *path, size_t pathlen)
 {
     struct head h = head_start(x, 301);
     put(&h, "Content-Type: text/html; charset=utf-8\r\nContent-Length: 0\r\nLocation: %s",
@@ -199,7 +197,6 @@ dir_location(const char *rel, size_t rl, const char *target, size_t tlen, char *
     }
     return n;
 }
-
 
 /* The authority and path a request names. */
 struct target {
@@ -360,8 +357,7 @@ read_range(const struct dw_file *f, uint64_t first, uint64_t len, uint8_t *out)
 /* The multipart body of rg into a blob held by resp (the file is released). Returns 206,
  * 200 when it would be too large (the file stays, whole), 500 when reading failed. */
 static int
-multipart(const struct ctx *x, const struct dw_file *f, const struct ranges *rg,
-          char boundary[21])
+multipart(const struct ctx *x, const struct dw_file *f, const struct ranges *rg, char boundary[21])
 {
     struct dw_response *resp = x->resp;
     /* Unique enough not to occur in the parts: a hash of the representation and the time. */
@@ -486,8 +482,9 @@ decide(const struct ctx *x, int sni_site)
         put(&h, "Content-Type: multipart/byteranges; boundary=%s\r\n", boundary);
     else
         put(&h, "Content-Type: %s\r\n", f.mime);
-    put(&h, "Content-Length: %" PRIu64 "\r\nLast-Modified: %s\r\nETag: %s\r\n"
-            "Accept-Ranges: bytes\r\n%s%s",
+    put(&h,
+        "Content-Length: %" PRIu64 "\r\nLast-Modified: %s\r\nETag: %s\r\n"
+        "Accept-Ranges: bytes\r\n%s%s",
         resp->length, lm, f.etag, vary, cenc);
     if (status == 206 && rg.n == 1)
         put(&h, "Content-Range: bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64 "\r\n", resp->first,

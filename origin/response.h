@@ -45,7 +45,7 @@ struct dw_response_env {
     struct dw_fcache *fcache;
     uint64_t now_ms;
     const char *date;
-    char *hdr;          /* the response head (and an error page's body) is written here */
+    char *hdr; /* the response head (and an error page's body) is written here */
     size_t hdr_cap;
 };
 
@@ -55,8 +55,8 @@ struct dw_response_env {
  * 416). Fills resp and writes its head into env->hdr; returns resp->status.
  */
 int dw_response_decide(const struct dw_response_env *env, const struct dw_conf_listen *lis,
-                       int sni_site, const struct dw_req *req, const uint8_t *buf,
-                       bool keep_alive, struct dw_response *resp);
+                       int sni_site, const struct dw_req *req, const uint8_t *buf, bool keep_alive,
+                       struct dw_response *resp);
 
 /*
  * Decides the response to req (spans into buf) on a connection of listener lis whose TLS

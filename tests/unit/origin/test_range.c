@@ -116,8 +116,7 @@ expect_set(const char *value, uint64_t size, size_t max, enum dw_range_result wa
     size_t n = 99;
     enum dw_range_result got = dw_range_parse_set(value, strlen(value), size, r, max, &n);
     if (got != want)
-        TEST_FAIL("\"%s\" size %" PRIu64 ": result %d, want %d", value, size, (int)got,
-                  (int)want);
+        TEST_FAIL("\"%s\" size %" PRIu64 ": result %d, want %d", value, size, (int)got, (int)want);
     if (got != DW_RANGE_OK)
         nwant = 0;
     if (n != nwant)
@@ -127,8 +126,8 @@ expect_set(const char *value, uint64_t size, size_t max, enum dw_range_result wa
     for (size_t i = 0; i < nwant; i++) {
         uint64_t f = va_arg(ap, uint64_t), l = va_arg(ap, uint64_t);
         if (r[i].first != f || r[i].last != l)
-            TEST_FAIL("\"%s\" range %zu: %" PRIu64 "-%" PRIu64 ", want %" PRIu64 "-%" PRIu64,
-                      value, i, r[i].first, r[i].last, f, l);
+            TEST_FAIL("\"%s\" range %zu: %" PRIu64 "-%" PRIu64 ", want %" PRIu64 "-%" PRIu64, value,
+                      i, r[i].first, r[i].last, f, l);
     }
     va_end(ap);
 }
@@ -140,8 +139,7 @@ test_several_ranges(void)
 {
     expect_set("bytes=0-0,5-6", 10, 16, DW_RANGE_OK, 2, U(0), U(0), U(5), U(6));
     /* The order asked is kept; a suffix and an open range resolve against the size. */
-    expect_set("bytes=-2, 0-1 ,5-", 100, 16, DW_RANGE_OK, 3, U(98), U(99), U(0), U(1), U(5),
-               U(99));
+    expect_set("bytes=-2, 0-1 ,5-", 100, 16, DW_RANGE_OK, 3, U(98), U(99), U(0), U(1), U(5), U(99));
     /* Unsatisfiable ones are dropped. */
     expect_set("bytes=0-0,50-60,5-6", 10, 16, DW_RANGE_OK, 2, U(0), U(0), U(5), U(6));
     expect_set("bytes=50-60,70-", 10, 16, DW_RANGE_UNSATISFIABLE, 0);
