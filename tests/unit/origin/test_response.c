@@ -504,6 +504,50 @@ test_precompressed(void)
     teardown();
 }
 
+/* Without the cache (or for large files) the same choices come from open files. */
+static void
+test_precompressed_uncached(void)
+{
+    setup("precompressed = yes\n");
+    dw_fcache_deinit(&fc);
+    ASSERT_EQ(dw_fcache_init(&fc, 0, 0, 0), 0);
+    write_file("page.html", "<p>plain page</p>\n");
+    write_file("page.html.gz", "GZIP");
+    struct dw_response r;
+    ASSERT_EQ(decide_on(0, -1,
+                        parse("GET /page.html HTTP/1.1\r\nHost: a.test\r\n"
+                              "Accept-Encoding: br, gzip\r\nRange: bytes=1-2\r\n\r\n"),
+                        &r),
+              206);
+    ASSERT_NULL(r.entry);
+    ASSERT_GE(r.fd, 0);
+    char buf[8];
+    ASSERT_EQ(pread(r.fd, buf, 4, 0), 4);
+    ASSERT(memcmp(buf, "GZIP", 4) == 0);
+    ASSERT_STR_CONTAINS(hdr, "Content-Range: bytes 1-2/4\r\n");
+    ASSERT_STR_CONTAINS(hdr, "Content-Encoding: gzip\r\n");
+    ASSERT_STR_CONTAINS(hdr, "Vary: Accept-Encoding\r\n");
+    ASSERT_STR_CONTAINS(hdr, "-gzip\"\r\n");
+    dw_response_release(&fc, &r);
+    /* Several ranges of a file read from disk: multipart. */
+    ASSERT_EQ(decide_on(0, -1,
+                        parse("GET /page.html HTTP/1.1\r\nHost: a.test\r\n"
+                              "Range: bytes=0-2,3-7\r\n\r\n"),
+                        &r),
+              206);
+    ASSERT_NOT_NULL(r.entry);
+    ASSERT_EQ(r.fd, -1);
+    char body[512];
+    ASSERT_LT(r.length, sizeof(body));
+    memcpy(body, r.entry->data, r.length);
+    body[r.length] = '\0';
+    ASSERT_STR_CONTAINS(body, "\r\n\r\n<p>\r\n--");
+    ASSERT_STR_CONTAINS(body, "Content-Range: bytes 3-7/18\r\n\r\nplain\r\n--");
+    ASSERT_STR_CONTAINS(hdr, "multipart/byteranges");
+    dw_response_release(&fc, &r);
+    teardown();
+}
+
 /* A keep-alive request for a small cached file allocates nothing. */
 #if COUNT_ALLOC
 static void
@@ -551,6 +595,7 @@ main(void)
     TEST_RUN(test_multipart);
     TEST_RUN(test_choose_encoding);
     TEST_RUN(test_precompressed);
+    TEST_RUN(test_precompressed_uncached);
     TEST_RUN(test_cached_hit_allocates_nothing);
     return 0;
 }
