@@ -238,8 +238,10 @@ dw_file_get(struct dw_fcache *fc, const struct dw_conf *conf, int site, const ch
             bool trailing, const char *ae, size_t ae_len, uint64_t now_ms, struct dw_file *f)
 {
     const struct dw_conf_site *s = &conf->sites[site];
-    memset(f, 0, sizeof(*f));
+    f->entry = NULL; /* describe() sets the rest */
     f->fd = -1;
+    f->enc = DW_ENC_IDENTITY;
+    f->vary = false;
     char key[PATH_MAX_LEN + 8];
     if (rl + 1 > PATH_MAX_LEN)
         return -404;

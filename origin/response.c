@@ -477,15 +477,20 @@ decide(const struct ctx *x, int sni_site)
         if (status == 500)
             return error_page(x, 500, true, "");
     }
+    char mp[64];
+    const char *ctype = f.mime;
+    if (boundary[0] && status == 206) {
+        snprintf(mp, sizeof(mp), "multipart/byteranges; boundary=%s", boundary);
+        ctype = mp;
+    }
+    /* One put for the common case: each is a vsnprintf. */
     struct head h = head_start(x, status);
-    if (boundary[0] && status == 206)
-        put(&h, "Content-Type: multipart/byteranges; boundary=%s\r\n", boundary);
-    else
-        put(&h, "Content-Type: %s\r\n", f.mime);
     put(&h,
-        "Content-Length: %" PRIu64 "\r\nLast-Modified: %s\r\nETag: %s\r\n"
-        "Accept-Ranges: bytes\r\n%s%s",
-        resp->length, lm, f.etag, vary, cenc);
+        "Content-Type: %s\r\nContent-Length: %" PRIu64 "\r\nLast-Modified: %s\r\n"
+        "ETag: %s\r\nAccept-Ranges: bytes\r\n",
+        ctype, resp->length, lm, f.etag);
+    if (f.vary)
+        put(&h, "%s%s", vary, cenc);
     if (status == 206 && rg.n == 1)
         put(&h, "Content-Range: bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64 "\r\n", resp->first,
             resp->first + resp->length - 1, f.size);
