@@ -2,7 +2,9 @@
 by raw TLS sockets: status codes and headers, MIME types, validators and 304, ranges (206,
 416), HEAD, keep-alive reuse, two sites by SNI, 421, 400 without Host, 405, directories and
 their index, 301 to the slash, 404/403, HTTP/1.0, pipelining, the redirect-https listener,
-file-cache invalidation, and a 20 MB file served intact."""
+file-cache invalidation, and a 20 MB file served intact; and the corners of the decision
+order: 304 before Range, If-Range by date, HEAD with Range, absolute-form targets, the
+redirect listener without Host, a cached file that became a directory."""
 import os
 import socket
 import ssl
