@@ -119,6 +119,8 @@ static const struct dc_conf_option site_opts[] = {
                     "file served for a directory"),
     DC_CONF_OPT_BOOL("default", struct dw_conf_site, is_default, "no",
                      "serve clients whose SNI names no site"),
+    DC_CONF_OPT_BOOL("precompressed", struct dw_conf_site, precompressed, "no",
+                     "serve FILE.br/.zst/.gz beside FILE when Accept-Encoding allows"),
     DC_CONF_OPT_END,
 };
 

@@ -40,6 +40,7 @@ struct dw_conf_site {
     size_t ncert_lines;
     char *index;                      /* index file for directories */
     bool is_default;
+    bool precompressed;               /* serve FILE.br/.zst/.gz when accepted (origin/file.c) */
     int line;                         /* the section header's line */
     int rootfd;                       /* root opened O_PATH at load (-1: not opened) */
 };

@@ -66,6 +66,22 @@ dw_fcache_release(struct dw_fcache *c, struct dw_fentry *e)
         entry_free(e);
 }
 
+struct dw_fentry *
+dw_fcache_blob(size_t size)
+{
+    struct dw_fentry *e = calloc(1, sizeof(*e));
+    if (e == NULL)
+        return NULL;
+    e->data = malloc(size ? size : 1);
+    if (e->data == NULL) {
+        free(e);
+        return NULL;
+    }
+    e->size = size;
+    e->refs = 1;
+    return e;
+}
+
 void
 dw_fcache_remove(struct dw_fcache *c, struct dw_fentry *e)
 {

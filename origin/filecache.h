@@ -32,6 +32,7 @@ struct dw_fentry {
     int64_t mtime_ns;
     char etag[DW_ETAG_MAX];
     const char *mime;
+    uint8_t variants;                 /* precompressed variants beside it (origin/file.h) */
     size_t keylen;
     uint8_t *data;                    /* size bytes */
     char key[];                       /* site key (4 bytes) + path */
@@ -64,5 +65,10 @@ struct dw_fentry *dw_fcache_put(struct dw_fcache *c, unsigned site, const char *
                                 size_t len, int fd, const struct stat *st, const char *mime,
                                 uint64_t now_ms);
 void dw_fcache_release(struct dw_fcache *c, struct dw_fentry *e);
+
+/* An entry outside the cache (never linked, one reference) holding size bytes the caller
+ * fills: a body built in memory (multipart/byteranges) that is sent, and released, like a
+ * cached file. NULL on ENOMEM. */
+struct dw_fentry *dw_fcache_blob(size_t size);
 
 #endif

@@ -120,7 +120,13 @@ on_header_value_complete(llhttp_t *p)
         rc = set_once(h, &h->req.range);
     else if (dw_span_eq(b, f, "if-range"))
         rc = set_once(h, &h->req.if_range);
-    else if (dw_span_eq(b, f, "content-length"))
+    else if (dw_span_eq(b, f, "accept-encoding")) {
+        /* A list header may repeat; rather than join spans, several mean identity only. */
+        if (h->req.accept_encoding.len || h->req.accept_encoding.off)
+            h->req.accept_encoding = (struct dw_span){1, 0};
+        else
+            set_once(h, &h->req.accept_encoding);
+    } else if (dw_span_eq(b, f, "content-length"))
         h->cl_seen++;
     else if (dw_span_eq(b, f, "transfer-encoding")) {
         h->te_seen++;

@@ -45,6 +45,7 @@ struct dw_req {
     uint8_t major, minor;
     struct dw_span target;
     struct dw_span host, if_none_match, if_modified_since, range, if_range;
+    struct dw_span accept_encoding; /* a repeated one: present and empty (identity only) */
     bool keep_alive;          /* llhttp_should_keep_alive */
     size_t head_len;          /* request line + headers + final CRLF */
     size_t total_len;         /* head_len + body bytes: what to drop from the buffer */

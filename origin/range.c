@@ -20,9 +20,13 @@
  *    the RFC says for any value past the end. nginx instead answers 416 to every overflow.
  *  - last-pos < first-pos makes the spec invalid (§14.1.1); §14.2 lets a server ignore an
  *    invalid Range, and we do (200). nginx answers 416 here.
- *  - Several ranges give NONE: nginx would answer multipart/byteranges; we serve the whole
- *    file, which §14.2 allows ("MAY ignore"), and it leaves no way to ask for overlapping
- *    or many small ranges (the amplification §14.1.1 warns about).
+ *  - Several ranges are answered (multipart/byteranges, origin/response.c) within nginx's
+ *    limits against the amplification §14.1.1 warns about: more than `max` satisfiable
+ *    ranges, or ranges whose lengths add up to more than the file (overlapping ones, or
+ *    many small ones), give NONE and the file is served whole (§14.2: "MAY ignore").
+ *    Unsatisfiable ranges among satisfiable ones are dropped (§14.1.1); only when none is
+ *    satisfiable is the answer 416. Ranges keep the order they were asked in, unmerged
+ *    (nginx neither reorders nor merges).
  *  - A zero-length file: "bytes=0-" (first-pos 0 is not < 0) is unsatisfiable; a suffix
  *    with a non-zero length is satisfiable per §14.1.1 but would select nothing, and a
  *    Content-Range cannot say "bytes 0--1/0", so it gives NONE (200 with an empty body), as
@@ -86,14 +90,39 @@ parse_spec(const char *p, const char *end, struct spec *sp)
     return p == end ? SPEC_OK : SPEC_INVALID;
 }
 
-enum dw_range_result
-dw_range_parse(const char *value, size_t len, uint64_t size, uint64_t *first, uint64_t *last)
+/* The bytes [*first, *last] that sp selects in a file of size bytes: 1, 0 when it selects
+ * none (unsatisfiable), -1 when it is satisfiable but selects nothing (a suffix of a
+ * zero-length file). */
+static int
+resolve(const struct spec *sp, uint64_t size, uint64_t *first, uint64_t *last)
 {
+    if (sp->suffix) {
+        if (sp->first == 0)
+            return 0;
+        if (size == 0)
+            return -1;
+        *first = sp->first >= size ? 0 : size - sp->first;
+        *last = size - 1;
+        return 1;
+    }
+    if (sp->first >= size)
+        return 0;
+    *first = sp->first;
+    *last = sp->open || sp->last >= size ? size - 1 : sp->last;
+    return 1;
+}
+
+enum dw_range_result
+dw_range_parse_set(const char *value, size_t len, uint64_t size, struct dw_range *out, size_t max,
+                   size_t *n)
+{
+    *n = 0;
     if (value == NULL || len < 6 || strncasecmp(value, "bytes=", 6) != 0)
         return DW_RANGE_NONE;
     const char *p = value + 6, *end = value + len;
-    struct spec one = {0}, sp;
-    int n = 0;
+    uint64_t total = 0;
+    bool empty_selection = false;
+    size_t specs = 0;
     for (;;) {
         const char *comma = p;
         while (comma < end && *comma != ',')
@@ -103,30 +132,55 @@ dw_range_parse(const char *value, size_t len, uint64_t size, uint64_t *first, ui
             s++;
         while (e > s && is_ows(e[-1]))
             e--;
+        struct spec sp;
         int r = parse_spec(s, e, &sp);
-        if (r == SPEC_INVALID)
+        if (r == SPEC_INVALID) {
+            *n = 0;
             return DW_RANGE_NONE;
-        if (r == SPEC_OK && n++ == 0)
-            one = sp;
+        }
+        if (r == SPEC_OK) {
+            specs++;
+            uint64_t first, last;
+            int got = resolve(&sp, size, &first, &last);
+            if (got < 0) {
+                empty_selection = true;
+            } else if (got > 0) {
+                if (*n == max) {
+                    *n = 0;
+                    return DW_RANGE_NONE; /* too many */
+                }
+                out[*n].first = first;
+                out[*n].last = last;
+                (*n)++;
+                total += last - first + 1; /* each <= size: no overflow before the check */
+                if (total > size) {
+                    *n = 0;
+                    return DW_RANGE_NONE; /* overlapping or amplifying */
+                }
+            }
+        }
         if (comma == end)
             break;
         p = comma + 1;
     }
+    if (specs == 0 || empty_selection) {
+        *n = 0;
+        return DW_RANGE_NONE;
+    }
+    return *n ? DW_RANGE_OK : DW_RANGE_UNSATISFIABLE;
+}
+
+enum dw_range_result
+dw_range_parse(const char *value, size_t len, uint64_t size, uint64_t *first, uint64_t *last)
+{
+    struct dw_range r[2];
+    size_t n;
+    enum dw_range_result res = dw_range_parse_set(value, len, size, r, 2, &n);
+    if (res != DW_RANGE_OK)
+        return res;
     if (n != 1)
         return DW_RANGE_NONE;
-
-    if (one.suffix) {
-        if (one.first == 0)
-            return DW_RANGE_UNSATISFIABLE;
-        if (size == 0)
-            return DW_RANGE_NONE;
-        *first = one.first >= size ? 0 : size - one.first;
-        *last = size - 1;
-        return DW_RANGE_OK;
-    }
-    if (one.first >= size)
-        return DW_RANGE_UNSATISFIABLE;
-    *first = one.first;
-    *last = one.open || one.last >= size ? size - 1 : one.last;
+    *first = r[0].first;
+    *last = r[0].last;
     return DW_RANGE_OK;
 }

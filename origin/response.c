@@ -12,8 +12,9 @@
 
 #include "origin/cond.h"
 #include "origin/conf.h"
-#include "origin/mime.h"
+#include "origin/file.h"
 #include "origin/path.h"
+#include "origin/filecache.h"
 #include "origin/range.h"
 #include "origin/vhost.h"
 #include "origin/worker.h"
@@ -71,93 +72,102 @@ put(struct head *h, const char *fmt, ...)
     h->len += (size_t)n;
 }
 
-static void
-common_head(struct dw_worker *wk, struct head *h, int status)
+/* One request being decided: the inputs, and where the decision goes. */
+struct ctx {
+    const struct dw_response_env *env;
+    const struct dw_conf_listen *lis; /* NULL for an error outside any request */
+    const struct dw_req *req;
+    const uint8_t *buf;
+    bool shut; /* Connection: close */
+    bool head; /* HEAD */
+    struct dw_response *resp;
+};
+
+static struct head
+head_start(const struct ctx *x, int status)
 {
-    put(h, "HTTP/1.1 %d %s\r\nServer: duet-origin\r\nDate: %s\r\n", status, reason(status),
-        dw_worker_date(wk));
+    struct head h = {x->env->hdr, 0, x->env->hdr_cap, false};
+    put(&h, "HTTP/1.1 %d %s\r\nServer: duet-origin\r\nDate: %s\r\n", status, reason(status),
+        x->env->date);
+    return h;
 }
 
+/* Connection / Keep-Alive, the blank line, and the response's bookkeeping. */
 static void
-connection_head(struct dw_worker *wk, struct head *h, const struct dw_conf_listen *lis,
-                const struct dw_req *req, bool close)
+head_end(const struct ctx *x, struct head *h, int status, bool close)
 {
+    const struct dw_req *req = x->req;
     if (close) {
         put(h, "Connection: close\r\n");
-        return;
+    } else {
+        if (req && req->minor == 0)
+            put(h, "Connection: keep-alive\r\n");
+        /* Telling the client when we give up on an idle connection lets it close first,
+         * which keeps TIME_WAIT on its side (close-first = client). */
+        if (x->lis && x->lis->close_first == DW_CLOSE_CLIENT)
+            put(h, "Keep-Alive: timeout=%" PRId64 "\r\n",
+                x->env->conf->keepalive_timeout_ms / 1000);
     }
-    if (req && req->minor == 0)
-        put(h, "Connection: keep-alive\r\n");
-    /* Telling the client when we give up on an idle connection lets it close first, which
-     * keeps TIME_WAIT on its side (close-first = client). */
-    if (lis && lis->close_first == DW_CLOSE_CLIENT)
-        put(h, "Keep-Alive: timeout=%" PRId64 "\r\n",
-            wk->conf->keepalive_timeout_ms / 1000);
+    put(h, "\r\n");
+    x->resp->status = status;
+    x->resp->close = close;
+    x->resp->head_len = h->len;
 }
 
-/* An error page. On a connection that stays open (lis and req known, !close) it carries the
- * same Connection / Keep-Alive headers as a file would: an HTTP/1.0 client only keeps the
- * connection after a 404 when told "Connection: keep-alive", as nginx tells it. */
+/* Drops whatever body the response held (a 416 decided after the file was found). */
 static void
-error_page(struct dw_worker *wk, const struct dw_conf_listen *lis, const struct dw_req *req,
-           int status, bool close, bool head_only, struct dw_response *resp)
+drop_body(const struct ctx *x)
 {
+    struct dw_response *r = x->resp;
+    if (r->entry)
+        dw_fcache_release(x->env->fcache, r->entry);
+    if (r->fd >= 0)
+        close(r->fd);
+    r->entry = NULL;
+    r->fd = -1;
+    r->first = r->length = 0;
+}
+
+/* An error page, with extra (a header line or "") before Connection. On a connection that
+ * stays open it carries the same Connection / Keep-Alive headers as a file would: an
+ * HTTP/1.0 client only keeps the connection after a 404 when told "Connection: keep-alive",
+ * as nginx tells it. */
+static int
+error_page(const struct ctx *x, int status, bool close, const char *extra)
+{
+    drop_body(x);
     char body[256];
     int blen = snprintf(body, sizeof(body),
                         "<html><head><title>%d %s</title></head><body><h1>%d %s</h1></body>"
                         "</html>\n",
                         status, reason(status), status, reason(status));
-    struct head h = {wk->hdr, 0, sizeof(wk->hdr), false};
-    common_head(wk, &h, status);
-    put(&h, "Content-Type: text/html; charset=utf-8\r\nContent-Length: %d\r\n", blen);
+    struct head h = head_start(x, status);
+    put(&h, "Content-Type: text/html; charset=utf-8\r\nContent-Length: %d\r\n%s", blen, extra);
     if (status == 405)
         put(&h, "Allow: GET, HEAD\r\n");
-    connection_head(wk, &h, lis, req, close);
-    put(&h, "\r\n");
-    if (!head_only)
+    head_end(x, &h, status, close);
+    if (!x->head)
         put(&h, "%s", body);
-    resp->status = status;
-    resp->entry = NULL;
-    resp->fd = -1;
-    resp->first = resp->length = 0;
-    resp->close = close;
-    resp->head_only = head_only;
-    resp->head_len = h.len;
-}
-
-void
-dw_response_error(struct dw_worker *wk, int status, bool close, bool head_only,
-                  struct dw_response *resp)
-{
-    error_page(wk, NULL, NULL, status, close, head_only, resp);
+    x->resp->head_only = x->head;
+    x->resp->head_len = h.len;
+    return status;
 }
 
 /* 301 to prefix (a scheme and host, or "" for the same origin), an optional port, and
  * path (the target as sent after "https://host", else from dir_location()). */
-static void
-redirect(struct dw_worker *wk, const struct dw_conf_listen *lis, const struct dw_req *req,
-         const char *prefix, unsigned port, const char *path, size_t pathlen, bool close,
-         struct dw_response *resp)
+static int
+redirect(const struct ctx *x, const char *prefix, unsigned port, const char *path, size_t pathlen)
 {
-    struct head h = {wk->hdr, 0, sizeof(wk->hdr), false};
-    common_head(wk, &h, 301);
+    struct head h = head_start(x, 301);
     put(&h, "Content-Type: text/html; charset=utf-8\r\nContent-Length: 0\r\nLocation: %s",
         prefix);
     if (port)
         put(&h, ":%u", port);
     put(&h, "%.*s\r\n", (int)pathlen, path);
-    connection_head(wk, &h, lis, req, close);
-    put(&h, "\r\n");
-    if (h.overflow) {
-        dw_response_error(wk, 414, true, false, resp);
-        return;
-    }
-    resp->status = 301;
-    resp->entry = NULL;
-    resp->fd = -1;
-    resp->length = 0;
-    resp->close = close;
-    resp->head_len = h.len;
+    head_end(x, &h, 301, x->shut);
+    if (h.overflow)
+        return error_page(x, 414, true, "");
+    return 301;
 }
 
 /*
@@ -188,55 +198,329 @@ dir_location(const char *rel, size_t rl, const char *target, size_t tlen, char *
     return n;
 }
 
-static bool
-same_file(const struct dw_fentry *e, const struct stat *st)
+/* The authority and path a request names. */
+struct target {
+    const char *host; /* NULL: none (HTTP/1.0 without Host) */
+    size_t hostlen;
+    unsigned port;
+    const char *path; /* origin-form: from the '/' on */
+    size_t pathlen;
+};
+
+/* Step 1, host: the Host header, which an absolute-form target's authority replaces
+ * (RFC 9112 §3.2.2). HTTP/1.1 requires Host (§3.2); a malformed one is 400. */
+static int
+step_host(const struct ctx *x, struct target *t)
 {
-    int64_t ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
-    return e->dev == st->st_dev && e->ino == st->st_ino && e->size == (uint64_t)st->st_size &&
-           e->mtime_ns == ns;
+    const struct dw_req *req = x->req;
+    memset(t, 0, sizeof(*t));
+    bool has_host = req->host.len > 0 || req->host.off > 0;
+    if (!has_host && req->minor >= 1)
+        return -400;
+    if (has_host && dw_vhost_split_host((const char *)x->buf + req->host.off, req->host.len,
+                                        &t->host, &t->hostlen, &t->port) < 0)
+        return -400;
+    const char *target = (const char *)x->buf + req->target.off;
+    size_t tlen = req->target.len;
+    if (tlen > 8 &&
+        (strncasecmp(target, "http://", 7) == 0 || strncasecmp(target, "https://", 8) == 0)) {
+        const char *auth = (const char *)memchr(target, '/', tlen) + 2;
+        const char *end = memchr(auth, '/', tlen - (size_t)(auth - target));
+        if (end == NULL)
+            return -400;
+        if (dw_vhost_split_host(auth, (size_t)(end - auth), &t->host, &t->hostlen, &t->port) < 0)
+            return -400;
+        tlen -= (size_t)(end - target);
+        target = end;
+    }
+    t->path = target;
+    t->pathlen = tlen;
+    return 0;
+}
+
+/* Step 2, site: the one the host names; 421 when it is another than the one the TLS SNI
+ * chose (a connection reused for a name its certificate does not speak for); else the
+ * SNI's, else the default site. */
+static int
+step_site(const struct ctx *x, const struct target *t, int sni_site)
+{
+    const struct dw_conf *conf = x->env->conf;
+    int site = t->host ? dw_vhost_match(conf, t->host, t->hostlen) : -1;
+    if (sni_site >= 0 && site >= 0 && site != sni_site)
+        return -421;
+    if (site < 0)
+        site = sni_site >= 0 ? sni_site : (int)conf->default_site;
+    return site;
+}
+
+/* The plain-HTTP listener with redirect-https: 301 to the same host and target. */
+static int
+redirect_https(const struct ctx *x, const struct target *t)
+{
+    if (t->host == NULL)
+        return error_page(x, 400, true, "");
+    unsigned p = x->lis->https_port == 443 ? 0 : (unsigned)x->lis->https_port;
+    char scheme_host[300];
+    snprintf(scheme_host, sizeof(scheme_host), "https://%.*s", (int)t->hostlen, t->host);
+    return redirect(x, scheme_host, p, t->path, t->pathlen);
+}
+
+static const char *
+span(const struct ctx *x, struct dw_span sp)
+{
+    return sp.len || sp.off ? (const char *)x->buf + sp.off : NULL;
+}
+
+/* Step 5, validators (RFC 9110 §13.2.2: preconditions before Range): 304. */
+static bool
+step_not_modified(const struct ctx *x, const struct dw_file *f)
+{
+    const struct dw_req *req = x->req;
+    return dw_cond_not_modified(span(x, req->if_none_match), req->if_none_match.len,
+                                span(x, req->if_modified_since), req->if_modified_since.len,
+                                f->etag, f->mtime);
 }
 
 /*
- * Opens what rel names under the site: the file, or a directory's index file. Returns the
- * fd, or a negative HTTP status: -404, -403, -301 (a directory without its slash).
+ * Several ranges get one multipart/byteranges body (RFC 9110 §14.6) of at most
+ * MULTIPART_MAX bytes, built in memory and sent like a cached file. The ranges of a file that
+ * is not cached are read synchronously, as the file cache reads a small file; a larger
+ * answer is not built and the file goes whole (§14.2 lets a server ignore Range). With
+ * dw_range_parse_set's guards (at most MAX_RANGES, not more bytes than the file) a client
+ * cannot make the answer larger than the file plus part headers.
  */
+#define MAX_RANGES    32
+#define MULTIPART_MAX (1024 * 1024)
+
+struct ranges {
+    size_t n;
+    struct dw_range r[MAX_RANGES];
+};
+
+/* Step 6, range: only for GET (RFC 9110 §14.2: a HEAD ignores Range), only while If-Range
+ * holds. Returns 200, 206 (rg->n ranges) or 416. Several ranges of an encoded variant go
+ * whole: a part's Content-Range would count bytes of a coding the multipart body as a whole
+ * does not have. */
 static int
-open_target(struct dw_worker *wk, int site, const char *rel, size_t rel_len, bool trailing,
-            struct stat *st)
+step_range(const struct ctx *x, const struct dw_file *f, struct ranges *rg)
 {
-    const struct dw_conf_site *s = &wk->conf->sites[site];
-    int rootfd = s->rootfd;
-    char path[PATH_MAX_LEN];
-    memcpy(path, rel, rel_len);
-    path[rel_len] = '\0';
-    int fd = dw_path_open(rootfd, path, st);
-    if (fd < 0)
-        return fd == -ENOENT || fd == -ENOTDIR ? -404 : -403;
-    /* "/file.html/" names a directory that is not there (nginx: 404). */
-    if (trailing && rel_len > 0 && S_ISREG(st->st_mode)) {
-        close(fd);
-        return -404;
+    const struct dw_req *req = x->req;
+    rg->n = 0;
+    if (req->range.len == 0 || x->head)
+        return 200;
+    if (!dw_cond_if_range(span(x, req->if_range), req->if_range.len, f->etag, f->mtime))
+        return 200;
+    switch (dw_range_parse_set((const char *)x->buf + req->range.off, req->range.len, f->size,
+                               rg->r, MAX_RANGES, &rg->n)) {
+    case DW_RANGE_OK:
+        if (rg->n > 1 && f->enc != DW_ENC_IDENTITY)
+            return 200;
+        return 206;
+    case DW_RANGE_UNSATISFIABLE:
+        return 416;
+    case DW_RANGE_NONE:
+        break;
     }
-    if (S_ISDIR(st->st_mode)) {
-        close(fd);
-        if (!trailing && rel_len > 0)
-            return -301;
-        size_t il = strlen(s->index);
-        if (rel_len + 1 + il + 1 > sizeof(path))
-            return -404;
-        size_t n = rel_len;
-        if (n > 0)
-            path[n++] = '/';
-        memcpy(path + n, s->index, il + 1);
-        fd = dw_path_open(rootfd, path, st);
-        if (fd < 0)
-            return -403; /* a directory without its index: no listing, as nginx */
+    return 200;
+}
+
+/* The part head before range i (the first without the CRLF that ends the previous part). */
+static int
+part_head(char *out, size_t cap, size_t i, const char *boundary, const char *mime,
+          const struct dw_range *r, uint64_t size)
+{
+    return snprintf(out, cap,
+                    "%s--%s\r\nContent-Type: %s\r\nContent-Range: bytes %" PRIu64 "-%" PRIu64
+                    "/%" PRIu64 "\r\n\r\n",
+                    i ? "\r\n" : "", boundary, mime, r->first, r->last, size);
+}
+
+static bool
+read_range(const struct dw_file *f, uint64_t first, uint64_t len, uint8_t *out)
+{
+    if (f->entry) {
+        memcpy(out, f->entry->data + first, len);
+        return true;
     }
-    if (!S_ISREG(st->st_mode)) {
-        close(fd);
-        return -403;
+    uint64_t got = 0;
+    for (int tries = 0; got < len && tries < 64; tries++) {
+        ssize_t n = pread(f->fd, out + got, len - got, (off_t)(first + got));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (uint64_t)n;
     }
-    return fd;
+    return got == len;
+}
+
+/* The multipart body of rg into a blob held by resp (the file is released). Returns 206,
+ * 200 when it would be too large (the file stays, whole), 500 when reading failed. */
+static int
+multipart(const struct ctx *x, const struct dw_file *f, const struct ranges *rg, char boundary[21])
+{
+    struct dw_response *resp = x->resp;
+    /* Unique enough not to occur in the parts: a hash of the representation and the time. */
+    uint64_t h = 1469598103934665603ull ^ x->env->now_ms;
+    for (const char *p = f->etag; *p; p++)
+        h = (h ^ (uint8_t)*p) * 1099511628211ull;
+    h ^= (uint64_t)rg->n << 56 ^ rg->r[0].first;
+    snprintf(boundary, 21, "%020" PRIu64, h);
+
+    char ph[512];
+    uint64_t total = 0;
+    for (size_t i = 0; i < rg->n; i++)
+        total += (uint64_t)part_head(ph, sizeof(ph), i, boundary, f->mime, &rg->r[i], f->size) +
+                 rg->r[i].last - rg->r[i].first + 1;
+    char tail[32];
+    int tl = snprintf(tail, sizeof(tail), "\r\n--%s--\r\n", boundary);
+    total += (uint64_t)tl;
+    if (total > MULTIPART_MAX)
+        return 200;
+    struct dw_fentry *blob = dw_fcache_blob((size_t)total);
+    if (blob == NULL)
+        return 500;
+    uint8_t *p = blob->data;
+    for (size_t i = 0; i < rg->n; i++) {
+        int n = part_head((char *)p, sizeof(ph), i, boundary, f->mime, &rg->r[i], f->size);
+        p += n;
+        uint64_t len = rg->r[i].last - rg->r[i].first + 1;
+        if (!read_range(f, rg->r[i].first, len, p)) {
+            dw_fcache_release(x->env->fcache, blob);
+            return 500;
+        }
+        p += len;
+    }
+    memcpy(p, tail, (size_t)tl);
+    drop_body(x);
+    resp->entry = blob;
+    resp->first = 0;
+    resp->length = total;
+    return 206;
+}
+
+static int
+decide(const struct ctx *x, int sni_site)
+{
+    const struct dw_response_env *env = x->env;
+    const struct dw_req *req = x->req;
+    struct dw_response *resp = x->resp;
+    if (req->method != HTTP_GET && !x->head)
+        return error_page(x, 405, x->shut, "");
+    struct target t;
+    if (step_host(x, &t) < 0)
+        return error_page(x, 400, true, "");
+    if (x->lis->redirect_https)
+        return redirect_https(x, &t);
+    int site = step_site(x, &t, sni_site);
+    if (site < 0)
+        return error_page(x, -site, x->shut, "");
+    resp->site = site;
+
+    /* Step 3, path. */
+    char rel[PATH_MAX_LEN];
+    int trailing = 0;
+    int rl = dw_path_normalize(t.path, t.pathlen, rel, sizeof(rel) - 1, &trailing);
+    if (rl < 0)
+        return error_page(x, 400, x->shut, "");
+
+    /* Step 4, file. */
+    struct dw_file f;
+    const char *ae = span(x, req->accept_encoding);
+    int rc = dw_file_get(env->fcache, env->conf, site, rel, (size_t)rl, trailing, ae,
+                         req->accept_encoding.len, env->now_ms, &f);
+    if (rc == -301) {
+        char loc[3 * PATH_MAX_LEN + 2];
+        int n = dir_location(rel, (size_t)rl, t.path, t.pathlen, loc, sizeof(loc));
+        if (n < 0)
+            return error_page(x, 414, true, "");
+        return redirect(x, "", 0, loc, (size_t)n);
+    }
+    if (rc < 0)
+        return error_page(x, -rc, x->shut, "");
+    resp->entry = f.entry;
+    resp->fd = f.fd;
+    resp->file_size = f.size;
+    resp->head_only = x->head;
+
+    char lm[DW_DATE_LEN + 1];
+    dw_cond_date_format(f.mtime, lm);
+    /* A site with variants of this file says so on every answer about it (caches must key
+     * on Accept-Encoding); the coding itself only where there is content. */
+    const char *vary = f.vary ? "Vary: Accept-Encoding\r\n" : "";
+    char cenc[48] = "";
+    if (f.enc != DW_ENC_IDENTITY)
+        snprintf(cenc, sizeof(cenc), "Content-Encoding: %s\r\n", dw_file_enc_name(f.enc));
+
+    if (step_not_modified(x, &f)) {
+        struct head h = head_start(x, 304);
+        put(&h, "Last-Modified: %s\r\nETag: %s\r\n%s", lm, f.etag, vary);
+        head_end(x, &h, 304, x->shut);
+        resp->length = 0;
+        return 304;
+    }
+    struct ranges rg;
+    int status = step_range(x, &f, &rg);
+    if (status == 416) {
+        char cr[96];
+        snprintf(cr, sizeof(cr), "Content-Range: bytes */%" PRIu64 "\r\n%s", f.size, vary);
+        return error_page(x, 416, x->shut, cr);
+    }
+    char boundary[21] = "";
+    resp->first = 0;
+    resp->length = f.size;
+    if (status == 206 && rg.n == 1) {
+        resp->first = rg.r[0].first;
+        resp->length = rg.r[0].last - rg.r[0].first + 1;
+    } else if (status == 206) {
+        status = multipart(x, &f, &rg, boundary);
+        if (status == 500)
+            return error_page(x, 500, true, "");
+    }
+    char mp[64];
+    const char *ctype = f.mime;
+    if (boundary[0] && status == 206) {
+        snprintf(mp, sizeof(mp), "multipart/byteranges; boundary=%s", boundary);
+        ctype = mp;
+    }
+    /* One put for the common case: each is a vsnprintf. */
+    struct head h = head_start(x, status);
+    put(&h,
+        "Content-Type: %s\r\nContent-Length: %" PRIu64 "\r\nLast-Modified: %s\r\n"
+        "ETag: %s\r\nAccept-Ranges: bytes\r\n",
+        ctype, resp->length, lm, f.etag);
+    if (f.vary)
+        put(&h, "%s%s", vary, cenc);
+    if (status == 206 && rg.n == 1)
+        put(&h, "Content-Range: bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64 "\r\n", resp->first,
+            resp->first + resp->length - 1, f.size);
+    head_end(x, &h, status, x->shut);
+    if (x->head)
+        resp->length = 0;
+    return status;
+}
+
+int
+dw_response_decide(const struct dw_response_env *env, const struct dw_conf_listen *lis,
+                   int sni_site, const struct dw_req *req, const uint8_t *buf, bool keep_alive,
+                   struct dw_response *resp)
+{
+    memset(resp, 0, sizeof(*resp));
+    resp->fd = -1;
+    resp->site = sni_site;
+    struct ctx x = {env, lis, req, buf, !keep_alive, req->method == HTTP_HEAD, resp};
+    return decide(&x, sni_site);
+}
+
+static void
+worker_env(struct dw_worker *wk, struct dw_response_env *env)
+{
+    env->conf = wk->conf;
+    env->fcache = &wk->fcache;
+    env->now_ms = uv_now(wk->loop);
+    env->date = dw_worker_date(wk);
+    env->hdr = wk->hdr;
+    env->hdr_cap = sizeof(wk->hdr);
 }
 
 int
@@ -244,234 +528,40 @@ dw_response_build(struct dw_worker *wk, const struct dw_conf_listen *lis, int sn
                   const struct dw_req *req, const uint8_t *buf, bool keep_alive,
                   struct dw_response *resp)
 {
-    const struct dw_conf *conf = wk->conf;
-    memset(resp, 0, sizeof(*resp));
-    resp->fd = -1;
-    resp->site = sni_site;
-    bool shut = !keep_alive;
-    bool head = req->method == HTTP_HEAD;
-    if (req->method != HTTP_GET && !head) {
-        error_page(wk, lis, req, 405, shut, false, resp);
-        return 0;
-    }
-    /* Host: required in HTTP/1.1 (RFC 9112 §3.2), must be well formed. */
-    const char *host = NULL;
-    size_t hostlen = 0;
-    unsigned port = 0;
-    bool has_host = req->host.len > 0 || req->host.off > 0;
-    if (!has_host && req->minor >= 1) {
-        dw_response_error(wk, 400, true, head, resp);
-        return 0;
-    }
-    if (has_host && dw_vhost_split_host((const char *)buf + req->host.off, req->host.len, &host,
-                                        &hostlen, &port) < 0) {
-        dw_response_error(wk, 400, true, head, resp);
-        return 0;
-    }
-    const char *target = (const char *)buf + req->target.off;
-    size_t tlen = req->target.len;
-    /* absolute-form (RFC 9112 §3.2.2): its authority replaces Host. */
-    if (tlen > 8 && (strncasecmp(target, "http://", 7) == 0 ||
-                     strncasecmp(target, "https://", 8) == 0)) {
-        const char *auth = memchr(target, '/', tlen) + 2;
-        const char *end = memchr(auth, '/', tlen - (size_t)(auth - target));
-        if (end == NULL) {
-            dw_response_error(wk, 400, true, head, resp);
-            return 0;
-        }
-        if (dw_vhost_split_host(auth, (size_t)(end - auth), &host, &hostlen, &port) < 0) {
-            dw_response_error(wk, 400, true, head, resp);
-            return 0;
-        }
-        tlen -= (size_t)(end - target);
-        target = end;
-    }
-    int site = host ? dw_vhost_match(conf, host, hostlen) : -1;
-    if (lis->redirect_https) {
-        if (host == NULL) {
-            dw_response_error(wk, 400, true, head, resp);
-            return 0;
-        }
-        unsigned p = lis->https_port == 443 ? 0 : (unsigned)lis->https_port;
-        char scheme_host[300];
-        snprintf(scheme_host, sizeof(scheme_host), "https://%.*s", (int)hostlen, host);
-        redirect(wk, lis, req, scheme_host, p, target, tlen, shut, resp);
-        return 0;
-    }
-    if (sni_site >= 0 && site >= 0 && site != sni_site) {
-        /* The client reused a connection for a name this certificate does not speak for. */
-        error_page(wk, lis, req, 421, shut, head, resp);
-        return 0;
-    }
-    if (site < 0)
-        site = sni_site >= 0 ? sni_site : (int)conf->default_site;
-    resp->site = site;
-
-    char rel[PATH_MAX_LEN];
-    int trailing = 0;
-    int rl = dw_path_normalize(target, tlen, rel, sizeof(rel) - 1, &trailing);
-    if (rl < 0) {
-        error_page(wk, lis, req, 400, shut, head, resp);
-        return 0;
-    }
-    /* Cache key: the path as asked (a directory keeps its slash: it names the index). */
-    char key[PATH_MAX_LEN + 1];
-    memcpy(key, rel, (size_t)rl);
-    size_t klen = (size_t)rl;
-    if (trailing)
-        key[klen++] = '/';
-
-    uint64_t now = uv_now(wk->loop);
-    struct dw_fentry *e = dw_fcache_get(&wk->fcache, conf->generation << 8 | (unsigned)site, key, klen);
-    struct stat st;
-    int fd = -1;
-    if (e && dw_fcache_stale(&wk->fcache, e, now)) {
-        fd = open_target(wk, site, rel, (size_t)rl, trailing, &st);
-        if (fd >= 0 && same_file(e, &st)) {
-            e->checked_ms = now;
-            close(fd);
-            fd = -1;
-        } else {
-            dw_fcache_remove(&wk->fcache, e);
-            dw_fcache_release(&wk->fcache, e);
-            e = NULL;
-            if (fd < 0)
-                goto open_failed;
-        }
-    }
-    if (e == NULL && fd < 0) {
-        fd = open_target(wk, site, rel, (size_t)rl, trailing, &st);
-open_failed:
-        if (fd == -301) {
-            char loc[3 * PATH_MAX_LEN + 2];
-            int n = dir_location(rel, (size_t)rl, target, tlen, loc, sizeof(loc));
-            if (n < 0) {
-                dw_response_error(wk, 414, true, head, resp);
-                return 0;
-            }
-            redirect(wk, lis, req, "", 0, loc, (size_t)n, shut, resp);
-            return 0;
-        }
-        if (fd < 0) {
-            error_page(wk, lis, req, -fd, shut, head, resp);
-            return 0;
-        }
-        const char *mime = dw_mime_type(rel, (size_t)rl);
-        if (trailing || rl == 0)
-            mime = dw_mime_type(wk->conf->sites[site].index,
-                                strlen(wk->conf->sites[site].index));
-        e = dw_fcache_put(&wk->fcache, conf->generation << 8 | (unsigned)site, key, klen, fd, &st,
-                          mime, now);
-        if (e) {
-            close(fd);
-            fd = -1;
-        }
-    }
-
-    /* What to describe: the cache entry, or the open file. */
-    uint64_t size;
-    time_t mtime;
-    char etag_buf[DW_ETAG_MAX];
-    const char *etag, *mime;
-    if (e) {
-        size = e->size;
-        mtime = e->mtime;
-        etag = e->etag;
-        mime = e->mime;
-    } else {
-        size = (uint64_t)st.st_size;
-        mtime = st.st_mtim.tv_sec;
-        dw_cond_etag(mtime, size, etag_buf);
-        etag = etag_buf;
-        mime = dw_mime_type(rel, (size_t)rl);
-        if (trailing || rl == 0)
-            mime = dw_mime_type(wk->conf->sites[site].index,
-                                strlen(wk->conf->sites[site].index));
-    }
-    resp->entry = e;
-    resp->fd = fd;
-    resp->file_size = size;
-    resp->head_only = head;
-    resp->close = shut;
-
-    char lm[DW_DATE_LEN + 1];
-    dw_cond_date_format(mtime, lm);
-    const char *inm = req->if_none_match.len || req->if_none_match.off
-                          ? (const char *)buf + req->if_none_match.off
-                          : NULL;
-    const char *ims = req->if_modified_since.len || req->if_modified_since.off
-                          ? (const char *)buf + req->if_modified_since.off
-                          : NULL;
-    struct head h = {wk->hdr, 0, sizeof(wk->hdr), false};
-    if (dw_cond_not_modified(inm, req->if_none_match.len, ims, req->if_modified_since.len, etag,
-                             mtime)) {
-        common_head(wk, &h, 304);
-        put(&h, "Last-Modified: %s\r\nETag: %s\r\n", lm, etag);
-        connection_head(wk, &h, lis, req, shut);
-        put(&h, "\r\n");
-        resp->status = 304;
-        resp->length = 0;
-        resp->head_len = h.len;
-        return 0;
-    }
-    int status = 200;
-    resp->first = 0;
-    resp->length = size;
-    if (req->range.len && !head) {
-        const char *ifr = req->if_range.len ? (const char *)buf + req->if_range.off : NULL;
-        uint64_t first, last;
-        if (dw_cond_if_range(ifr, req->if_range.len, etag, mtime)) {
-            switch (dw_range_parse((const char *)buf + req->range.off, req->range.len, size,
-                                   &first, &last)) {
-            case DW_RANGE_OK:
-                status = 206;
-                resp->first = first;
-                resp->length = last - first + 1;
-                break;
-            case DW_RANGE_UNSATISFIABLE:
-                dw_response_done(wk, resp);
-                error_page(wk, lis, req, 416, shut, head, resp);
-                /* Content-Range must say the size: insert it before the blank line. */
-                char cr[64];
-                int n = snprintf(cr, sizeof(cr), "Content-Range: bytes */%" PRIu64 "\r\n", size);
-                char *blank = strstr(wk->hdr, "\r\n\r\n");
-                if (blank && resp->head_len + (size_t)n < sizeof(wk->hdr)) {
-                    blank += 2;
-                    memmove(blank + n, blank, resp->head_len - (size_t)(blank - wk->hdr));
-                    memcpy(blank, cr, (size_t)n);
-                    resp->head_len += (size_t)n;
-                }
-                return 0;
-            case DW_RANGE_NONE:
-                break;
-            }
-        }
-    }
-    common_head(wk, &h, status);
-    put(&h, "Content-Type: %s\r\nContent-Length: %" PRIu64 "\r\nLast-Modified: %s\r\n"
-            "ETag: %s\r\nAccept-Ranges: bytes\r\n",
-        mime, resp->length, lm, etag);
-    if (status == 206)
-        put(&h, "Content-Range: bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64 "\r\n", resp->first,
-            resp->first + resp->length - 1, size);
-    connection_head(wk, &h, lis, req, shut);
-    put(&h, "\r\n");
-    resp->status = status;
-    resp->head_len = h.len;
-    if (head)
-        resp->length = 0;
+    struct dw_response_env env;
+    worker_env(wk, &env);
+    dw_response_decide(&env, lis, sni_site, req, buf, keep_alive, resp);
     return 0;
 }
 
 void
-dw_response_done(struct dw_worker *wk, struct dw_response *resp)
+dw_response_error(struct dw_worker *wk, int status, bool close, bool head_only,
+                  struct dw_response *resp)
+{
+    struct dw_response_env env;
+    worker_env(wk, &env);
+    /* Whatever body resp described is the caller's to release (dw_response_done). */
+    resp->entry = NULL;
+    resp->fd = -1;
+    struct ctx x = {&env, NULL, NULL, NULL, close, head_only, resp};
+    error_page(&x, status, close, "");
+}
+
+void
+dw_response_release(struct dw_fcache *fc, struct dw_response *resp)
 {
     if (resp->entry) {
-        dw_fcache_release(&wk->fcache, resp->entry);
+        dw_fcache_release(fc, resp->entry);
         resp->entry = NULL;
     }
     if (resp->fd >= 0) {
         close(resp->fd);
         resp->fd = -1;
     }
+}
+
+void
+dw_response_done(struct dw_worker *wk, struct dw_response *resp)
+{
+    dw_response_release(&wk->fcache, resp);
 }

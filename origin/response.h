@@ -6,7 +6,8 @@
  * another site than the TLS connection's SNI), path (400 for anything dw_path_normalize
  * refuses), the file (404, 403 for escapes and unreadable or index-less directories, 301
  * for a directory asked without its trailing slash), then validators (304) and Range (206,
- * 416). A plain-HTTP listener with redirect-https answers every request with 301.
+ * 416; several ranges get one multipart/byteranges body built in memory, held as a
+ * blob entry). A plain-HTTP listener with redirect-https answers every request with 301.
  */
 #ifndef DUET_ORIGIN_RESPONSE_H
 #define DUET_ORIGIN_RESPONSE_H
@@ -20,6 +21,7 @@
 #include "origin/http.h"
 
 struct dw_worker;
+struct dw_conf;
 struct dw_conf_listen;
 
 struct dw_response {
@@ -34,6 +36,27 @@ struct dw_response {
     bool close;                 /* Connection: close after this response */
     size_t head_len;            /* bytes of the response head in wk->hdr */
 };
+
+/* What a decision reads besides the request, explicit so that tests can call it without a
+ * worker: the configuration the connection was accepted under, the worker's file cache, the
+ * loop's clock (cache revalidation), the Date value; and where the head goes. */
+struct dw_response_env {
+    const struct dw_conf *conf;
+    struct dw_fcache *fcache;
+    uint64_t now_ms;
+    const char *date;
+    char *hdr; /* the response head (and an error page's body) is written here */
+    size_t hdr_cap;
+};
+
+/*
+ * The decision, in steps: method (405), host (400), the redirect listener (301), site
+ * (421), path (400), file (404, 403, 301; origin/file.c), validators (304), range (206,
+ * 416). Fills resp and writes its head into env->hdr; returns resp->status.
+ */
+int dw_response_decide(const struct dw_response_env *env, const struct dw_conf_listen *lis,
+                       int sni_site, const struct dw_req *req, const uint8_t *buf, bool keep_alive,
+                       struct dw_response *resp);
 
 /*
  * Decides the response to req (spans into buf) on a connection of listener lis whose TLS
@@ -52,5 +75,7 @@ void dw_response_error(struct dw_worker *wk, int status, bool close, bool head_o
 
 /* Releases the body's cache entry or file. */
 void dw_response_done(struct dw_worker *wk, struct dw_response *resp);
+/* The same, for a response of dw_response_decide with file cache fc. */
+void dw_response_release(struct dw_fcache *fc, struct dw_response *resp);
 
 #endif

@@ -2,15 +2,17 @@
 by raw TLS sockets: status codes and headers, MIME types, validators and 304, ranges (206,
 416), HEAD, keep-alive reuse, two sites by SNI, 421, 400 without Host, 405, directories and
 their index, 301 to the slash, 404/403, HTTP/1.0, pipelining, the redirect-https listener,
-file-cache invalidation, and a 20 MB file served intact."""
+file-cache invalidation, and a 20 MB file served intact; and the corners of the decision
+order: 304 before Range, If-Range by date, HEAD with Range, absolute-form targets, the
+redirect listener without Host, a cached file that became a directory."""
 import os
 import socket
 import ssl
 import time
 
 from harness import SLOW, check
-from origin_util import (Conn, Origin, curl, http_date, main, need, parse_http_date, sha256,
-                         write_file)
+from origin_util import (Conn, Origin, curl, http_date, main, need, parse_http_date,
+                         raw_exchange, sha256, status_of, write_file)
 
 BIG = os.urandom(20 * 1024 * 1024)
 RANGE = b"0123456789abcdefghijklmnopqrstuvwxyz"
@@ -434,6 +436,99 @@ def test_connection_close_and_keepalive_requests():
         c.close()
 
 
+def test_not_modified_before_range():
+    """Preconditions come before Range (RFC 9110 §13.2.2): a matching validator is 304."""
+    r = curl(o, "/range.txt")
+    etag, lm = r.h("etag"), r.h("last-modified")
+    r = curl(o, "/range.txt", args=["-H", "If-None-Match: " + etag, "-r", "0-9"])
+    check(r.status == 304 and r.body == b"" and r.h("content-range") is None, r)
+    r = curl(o, "/range.txt", args=["-H", "If-Modified-Since: " + lm, "-r", "0-9"])
+    check(r.status == 304 and r.body == b"", r)
+    # Even an unsatisfiable range: 304, not 416.
+    r = curl(o, "/range.txt", args=["-H", "If-None-Match: " + etag, "-r", "999-"])
+    check(r.status == 304, r)
+
+
+def test_if_range_by_date():
+    r = curl(o, "/range.txt")
+    lm = r.h("last-modified")
+    r = curl(o, "/range.txt", args=["-r", "0-9", "-H", "If-Range: " + lm])
+    check(r.status == 206 and r.body == RANGE[:10], r)
+    # A date other than Last-Modified (older or newer): the whole file.
+    for t in (parse_http_date(lm) - 1, parse_http_date(lm) + 1):
+        r = curl(o, "/range.txt", args=["-r", "0-9", "-H", "If-Range: " + http_date(t)])
+        check(r.status == 200 and r.body == RANGE and r.h("content-range") is None, r)
+
+
+def test_head_with_range():
+    """Range is defined for GET only (RFC 9110 §14.2): a HEAD gets the 200 head."""
+    c = Conn(o.port, ca=o.ca)
+    try:
+        r = c.request("/range.txt", method="HEAD", extra="Range: bytes=0-9\r\n")
+        check(r.status == 200 and r.h("content-length") == str(len(RANGE)), r)
+        check(r.h("content-range") is None and r.body == b"", r)
+        r = c.request("/range.txt", method="HEAD", extra="Range: bytes=999-\r\n")
+        check(r.status == 200, "HEAD with an unsatisfiable range: %r" % r)
+        r = c.request("/hello.txt")
+        check(r.status == 200 and r.body == b"Hello, duet!\n", "after HEAD: %r" % r)
+    finally:
+        c.close()
+
+
+def test_absolute_form_targets():
+    """The authority of an absolute-form target replaces Host (RFC 9112 §3.2.2)."""
+    c = Conn(o.port, ca=o.ca, sni="site2.test")
+    try:
+        r = c.request("https://site2.test/", host="site1.test")
+        check(r.status == 200 and r.body == b"<h1>site2</h1>\n", r)
+        r = c.request("http://SITE2.test:443/index.html?x", host="site2.test")
+        check(r.status == 200 and r.body == b"<h1>site2</h1>\n", r)
+        # It names another site than this connection's SNI: 421, whatever Host says.
+        r = c.request("https://site1.test/hello.txt", host="site2.test")
+        check(r.status == 421, r)
+        # No path after the authority: 400 and close.
+        r = c.request("https://site2.test", host="site2.test")
+        check(r.status == 400 and r.h("connection") == "close", r)
+    finally:
+        c.close()
+    c = Conn(o.port, ca=o.ca)
+    try:
+        r = c.request("https://www.site1.test/hello.txt", host="elsewhere.test")
+        check(r.status == 200 and r.body == b"Hello, duet!\n", r)
+    finally:
+        c.close()
+
+
+def test_redirect_without_host():
+    """The redirect listener cannot name a https:// URL without a host: 400, closed."""
+    port = o.ports["plain"]
+    got, how = raw_exchange(port, b"GET /a HTTP/1.0\r\n\r\n")
+    check(status_of(got) == 400 and how == "EOF", (got, how))
+    got, how = raw_exchange(port, b"GET /a HTTP/1.1\r\n\r\n")
+    check(status_of(got) == 400, (got, how))
+    # An absolute-form target supplies it.
+    got, how = raw_exchange(port, b"GET http://site2.test/a?b HTTP/1.0\r\n\r\n")
+    check(status_of(got) == 301 and
+          b"Location: https://site2.test:%d/a?b\r\n" % o.port in got, (got, how))
+
+
+def test_cached_file_became_directory():
+    path = os.path.join(o.root1, "turn")
+    write_file(path, "a file for now\n", mode=0o644)
+    for _ in range(4):  # both workers cache it
+        r = curl(o, "/turn")
+        check(r.status == 200 and r.body == b"a file for now\n", r)
+    os.unlink(path)
+    write_file(os.path.join(path, "index.html"), "<p>now a directory</p>\n", mode=0o644)
+    os.chmod(path, 0o755)
+    time.sleep(0.5)  # > file-cache-valid = 200ms
+    for _ in range(4):
+        r = curl(o, "/turn")
+        check(r.status == 301 and r.h("location") == "/turn/", "cached file served: %r" % r)
+        r = curl(o, "/turn/")
+        check(r.status == 200 and r.body == b"<p>now a directory</p>\n", r)
+
+
 if __name__ == "__main__":
     need("curl")
     main(o, test_status_and_headers, test_mime_types, test_not_modified, test_ranges, test_head,
@@ -442,4 +537,7 @@ if __name__ == "__main__":
          test_not_found_and_forbidden, test_http10, test_pipelining_in_order,
          test_half_close_still_answered,
          test_redirect_https, test_cache_invalidation, test_large_file,
-         test_ipv6, test_connection_close_and_keepalive_requests)
+         test_ipv6, test_connection_close_and_keepalive_requests,
+         test_not_modified_before_range, test_if_range_by_date, test_head_with_range,
+         test_absolute_form_targets, test_redirect_without_host,
+         test_cached_file_became_directory)

@@ -1,6 +1,8 @@
 /* Unit tests for origin/range.c. */
 #include "origin/range.h"
 
+#include <stdarg.h>
+
 #include "test.h"
 
 static void
@@ -90,16 +92,71 @@ test_malformed_is_ignored(void)
     ASSERT_UINT_EQ(l, 1);
 }
 
+/* The single-range form: a set selecting several ranges is not one range. */
 static void
-test_multiple_ranges_served_whole(void)
+test_single_form_refuses_several(void)
 {
-    /* nginx would build multipart/byteranges; we send 200 with the whole file. */
     NONE("bytes=0-0,5-6", 10);
     NONE("bytes=0-0, -1", 10);
-    NONE("bytes=0-1,0-1", 10);
-    NONE("bytes=100-200,300-400", 10);
     /* One bad element spoils the set. */
     NONE("bytes=0-1,x", 10);
+    /* Unsatisfiable elements are dropped (RFC 9110 §14.1.1): one range is left. */
+    OK("bytes=0-1,100-200", 10, 0, 1);
+    OK("bytes=100-, -3", 10, 7, 9);
+    /* None satisfiable: 416 (the old code served these whole). */
+    UNSAT("bytes=100-200,300-400", 10);
+}
+
+/* "bytes=...", size, the max, the result, then the ranges wanted as first,last pairs. */
+static void
+expect_set(const char *value, uint64_t size, size_t max, enum dw_range_result want, size_t nwant,
+           ...)
+{
+    struct dw_range r[64];
+    size_t n = 99;
+    enum dw_range_result got = dw_range_parse_set(value, strlen(value), size, r, max, &n);
+    if (got != want)
+        TEST_FAIL("\"%s\" size %" PRIu64 ": result %d, want %d", value, size, (int)got, (int)want);
+    if (got != DW_RANGE_OK)
+        nwant = 0;
+    if (n != nwant)
+        TEST_FAIL("\"%s\": %zu ranges, want %zu", value, n, nwant);
+    va_list ap;
+    va_start(ap, nwant);
+    for (size_t i = 0; i < nwant; i++) {
+        uint64_t f = va_arg(ap, uint64_t), l = va_arg(ap, uint64_t);
+        if (r[i].first != f || r[i].last != l)
+            TEST_FAIL("\"%s\" range %zu: %" PRIu64 "-%" PRIu64 ", want %" PRIu64 "-%" PRIu64, value,
+                      i, r[i].first, r[i].last, f, l);
+    }
+    va_end(ap);
+}
+
+#define U(x) ((uint64_t)(x))
+
+static void
+test_several_ranges(void)
+{
+    expect_set("bytes=0-0,5-6", 10, 16, DW_RANGE_OK, 2, U(0), U(0), U(5), U(6));
+    /* The order asked is kept; a suffix and an open range resolve against the size. */
+    expect_set("bytes=-2, 0-1 ,5-", 100, 16, DW_RANGE_OK, 3, U(98), U(99), U(0), U(1), U(5), U(99));
+    /* Unsatisfiable ones are dropped. */
+    expect_set("bytes=0-0,50-60,5-6", 10, 16, DW_RANGE_OK, 2, U(0), U(0), U(5), U(6));
+    expect_set("bytes=50-60,70-", 10, 16, DW_RANGE_UNSATISFIABLE, 0);
+    /* Limits (nginx's): more than max ranges, or more bytes than the file, served whole. */
+    expect_set("bytes=0-0,1-1,2-2", 10, 3, DW_RANGE_OK, 3, U(0), U(0), U(1), U(1), U(2), U(2));
+    expect_set("bytes=0-0,1-1,2-2,3-3", 10, 3, DW_RANGE_NONE, 0);
+    expect_set("bytes=0-9,0-0", 10, 16, DW_RANGE_NONE, 0);
+    expect_set("bytes=0-5,4-9", 10, 16, DW_RANGE_NONE, 0);
+    expect_set("bytes=0-,0-", 10, 16, DW_RANGE_NONE, 0);
+    /* Overlapping but within the size: allowed, as nginx (the sum is what bounds it). */
+    expect_set("bytes=0-2,1-3", 10, 16, DW_RANGE_OK, 2, U(0), U(2), U(1), U(3));
+    /* Syntax errors spoil the set. */
+    expect_set("bytes=0-1,2-1", 10, 16, DW_RANGE_NONE, 0);
+    expect_set("bytes=0-1;3-4", 10, 16, DW_RANGE_NONE, 0);
+    /* An empty file: suffixes select nothing (served whole), the rest is unsatisfiable. */
+    expect_set("bytes=0-0,-5", 0, 16, DW_RANGE_NONE, 0);
+    expect_set("bytes=0-0,1-", 0, 16, DW_RANGE_UNSATISFIABLE, 0);
 }
 
 static void
@@ -139,7 +196,8 @@ main(void)
     TEST_RUN(test_single_ranges);
     TEST_RUN(test_whitespace_and_lists);
     TEST_RUN(test_malformed_is_ignored);
-    TEST_RUN(test_multiple_ranges_served_whole);
+    TEST_RUN(test_single_form_refuses_several);
+    TEST_RUN(test_several_ranges);
     TEST_RUN(test_unsatisfiable);
     TEST_RUN(test_huge_numbers);
     return 0;
