@@ -33,6 +33,11 @@ struct dw_fentry {
     char etag[DW_ETAG_MAX];
     const char *mime;
     uint8_t variants;                 /* precompressed variants beside it (origin/file.h) */
+    /* The headers of a full 200 answer about it (origin/response.c), once formatted. */
+    uint16_t head_len;                /* 0: not yet */
+    int8_t head_enc;                  /* for this coding ... */
+    bool head_vary;                   /* ... and Vary */
+    char head[320];
     size_t keylen;
     uint8_t *data;                    /* size bytes */
     char key[];                       /* site key (4 bytes) + path */

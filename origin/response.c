@@ -83,12 +83,49 @@ struct ctx {
     struct dw_response *resp;
 };
 
+/* Appends n bytes: the common pieces of a head are copied, not formatted. */
+static void
+append(struct head *h, const char *s, size_t n)
+{
+    if (h->overflow || n >= h->cap - h->len) {
+        h->overflow = true;
+        return;
+    }
+    memcpy(h->p + h->len, s, n);
+    h->len += n;
+}
+
+#define APPEND_LIT(h, lit) append((h), (lit), sizeof(lit) - 1)
+
+static void
+append_str(struct head *h, const char *s)
+{
+    append(h, s, strlen(s));
+}
+
+static void
+append_u64(struct head *h, uint64_t v)
+{
+    char d[20];
+    size_t n = 0;
+    do {
+        d[sizeof(d) - 1 - n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v && n < sizeof(d));
+    append(h, d + sizeof(d) - n, n);
+}
+
 static struct head
 head_start(const struct ctx *x, int status)
 {
     struct head h = {x->env->hdr, 0, x->env->hdr_cap, false};
-    put(&h, "HTTP/1.1 %d %s\r\nServer: duet-origin\r\nDate: %s\r\n", status, reason(status),
-        x->env->date);
+    APPEND_LIT(&h, "HTTP/1.1 ");
+    append_u64(&h, (uint64_t)status);
+    APPEND_LIT(&h, " ");
+    append_str(&h, reason(status));
+    APPEND_LIT(&h, "\r\nServer: duet-origin\r\nDate: ");
+    append(&h, x->env->date, DW_DATE_LEN);
+    APPEND_LIT(&h, "\r\n");
     return h;
 }
 
@@ -98,20 +135,46 @@ head_end(const struct ctx *x, struct head *h, int status, bool close)
 {
     const struct dw_req *req = x->req;
     if (close) {
-        put(h, "Connection: close\r\n");
+        APPEND_LIT(h, "Connection: close\r\n");
     } else {
         if (req && req->minor == 0)
-            put(h, "Connection: keep-alive\r\n");
+            APPEND_LIT(h, "Connection: keep-alive\r\n");
         /* Telling the client when we give up on an idle connection lets it close first,
          * which keeps TIME_WAIT on its side (close-first = client). */
-        if (x->lis && x->lis->close_first == DW_CLOSE_CLIENT)
-            put(h, "Keep-Alive: timeout=%" PRId64 "\r\n",
-                x->env->conf->keepalive_timeout_ms / 1000);
+        if (x->lis && x->lis->close_first == DW_CLOSE_CLIENT) {
+            APPEND_LIT(h, "Keep-Alive: timeout=");
+            append_u64(h, (uint64_t)(x->env->conf->keepalive_timeout_ms / 1000));
+            APPEND_LIT(h, "\r\n");
+        }
     }
-    put(h, "\r\n");
+    APPEND_LIT(h, "\r\n");
     x->resp->status = status;
     x->resp->close = close;
     x->resp->head_len = h->len;
+}
+
+/* The headers of a full 200 answer about a cached file, formatted once per cache entry
+ * (and coding): the entry is replaced when the file changes, so they cannot go stale. NULL
+ * when they do not fit the entry's room (then the caller formats them). */
+static const char *
+entry_head(const struct dw_file *f, const char *vary, const char *cenc, size_t *len)
+{
+    struct dw_fentry *e = f->entry;
+    if (e->head_len == 0 || e->head_enc != f->enc || e->head_vary != f->vary) {
+        char lm[DW_DATE_LEN + 1];
+        dw_cond_date_format(f->mtime, lm);
+        int n = snprintf(e->head, sizeof(e->head),
+                         "Content-Type: %s\r\nContent-Length: %" PRIu64 "\r\nLast-Modified: %s\r\n"
+                         "ETag: %s\r\nAccept-Ranges: bytes\r\n%s%s",
+                         f->mime, f->size, lm, f->etag, vary, cenc);
+        if (n <= 0 || (size_t)n >= sizeof(e->head))
+            return NULL;
+        e->head_len = (uint16_t)n;
+        e->head_enc = (int8_t)f->enc;
+        e->head_vary = f->vary;
+    }
+    *len = e->head_len;
+    return e->head;
 }
 
 /* Drops whatever body the response held (a 416 decided after the file was found). */
@@ -443,8 +506,7 @@ decide(const struct ctx *x, int sni_site)
     resp->file_size = f.size;
     resp->head_only = x->head;
 
-    char lm[DW_DATE_LEN + 1];
-    dw_cond_date_format(f.mtime, lm);
+    char lm[DW_DATE_LEN + 1]; /* Last-Modified, formatted where a head needs it */
     /* A site with variants of this file says so on every answer about it (caches must key
      * on Accept-Encoding); the coding itself only where there is content. */
     const char *vary = f.vary ? "Vary: Accept-Encoding\r\n" : "";
@@ -454,6 +516,7 @@ decide(const struct ctx *x, int sni_site)
 
     if (step_not_modified(x, &f)) {
         struct head h = head_start(x, 304);
+        dw_cond_date_format(f.mtime, lm);
         put(&h, "Last-Modified: %s\r\nETag: %s\r\n%s", lm, f.etag, vary);
         head_end(x, &h, 304, x->shut);
         resp->length = 0;
@@ -483,8 +546,20 @@ decide(const struct ctx *x, int sni_site)
         snprintf(mp, sizeof(mp), "multipart/byteranges; boundary=%s", boundary);
         ctype = mp;
     }
-    /* One put for the common case: each is a vsnprintf. */
     struct head h = head_start(x, status);
+    size_t cached_len;
+    const char *cached = status == 200 && f.entry && !boundary[0]
+                             ? entry_head(&f, vary, cenc, &cached_len)
+                             : NULL;
+    if (cached) {
+        /* The common case: a cached file, whole. Its headers were formatted once. */
+        append(&h, cached, cached_len);
+        head_end(x, &h, status, x->shut);
+        if (x->head)
+            resp->length = 0;
+        return status;
+    }
+    dw_cond_date_format(f.mtime, lm);
     put(&h,
         "Content-Type: %s\r\nContent-Length: %" PRIu64 "\r\nLast-Modified: %s\r\n"
         "ETag: %s\r\nAccept-Ranges: bytes\r\n",
