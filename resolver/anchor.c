@@ -15,11 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#define DAY             (24u * 3600u)
-#define KEY_FLAG_ZONE   0x0100u
-#define KEY_FLAG_REVOKE 0x0080u
-#define KEY_FLAG_SEP    0x0001u
-#define LINE_MAX_LEN    65536
+#define DAY          (24u * 3600u)
+#define LINE_MAX_LEN 65536
 
 void
 dr_anchor_timing_default(struct dr_anchor_timing *t)
@@ -38,8 +35,8 @@ dr_anchors_init(struct dr_anchors *a)
     dr_anchor_timing_default(&a->timing);
 }
 
-static void
-zone_deinit(struct dr_anchor_zone *z)
+void
+dr_anchor_zone_deinit(struct dr_anchor_zone *z)
 {
     for (size_t i = 0; i < z->nkeys; i++)
         ldns_rr_free(z->keys[i].rr);
@@ -53,7 +50,7 @@ void
 dr_anchors_deinit(struct dr_anchors *a)
 {
     for (size_t i = 0; i < a->nzones; i++)
-        zone_deinit(&a->zones[i]);
+        dr_anchor_zone_deinit(&a->zones[i]);
     free(a->zones);
     for (size_t i = 0; i < a->ninsecure; i++)
         ldns_rdf_deep_free(a->insecure[i]);
@@ -83,27 +80,28 @@ dr_anchor_state_name(enum dr_anchor_state s)
 
 /* ─── key helpers ─────────────────────────────────────────────────────────────────────── */
 
-static uint16_t
-key_flags(const ldns_rr *rr)
+uint16_t
+dr_anchor_key_flags(const ldns_rr *rr)
 {
     return ldns_rdf2native_int16(ldns_rr_rdf(rr, 0));
 }
 
-static bool
-key_revoked(const ldns_rr *rr)
+bool
+dr_anchor_key_revoked(const ldns_rr *rr)
 {
-    return (key_flags(rr) & KEY_FLAG_REVOKE) != 0;
+    return (dr_anchor_key_flags(rr) & DR_ANCHOR_KEY_REVOKE) != 0;
 }
 
 /* The same key, the REVOKE bit aside (a revoked key is the same key with another tag). */
-static bool
-key_same(const ldns_rr *a, const ldns_rr *b)
+bool
+dr_anchor_key_same(const ldns_rr *a, const ldns_rr *b)
 {
     if (ldns_rr_get_type(a) != LDNS_RR_TYPE_DNSKEY || ldns_rr_get_type(b) != LDNS_RR_TYPE_DNSKEY)
         return false;
     if (ldns_rr_rd_count(a) != 4 || ldns_rr_rd_count(b) != 4)
         return false;
-    if ((key_flags(a) & ~KEY_FLAG_REVOKE) != (key_flags(b) & ~KEY_FLAG_REVOKE))
+    if ((dr_anchor_key_flags(a) & ~DR_ANCHOR_KEY_REVOKE) !=
+        (dr_anchor_key_flags(b) & ~DR_ANCHOR_KEY_REVOKE))
         return false;
     for (size_t i = 1; i < 4; i++) {
         if (ldns_rdf_compare(ldns_rr_rdf(a, i), ldns_rr_rdf(b, i)) != 0)
@@ -112,8 +110,8 @@ key_same(const ldns_rr *a, const ldns_rr *b)
     return true;
 }
 
-static bool
-rr_is_key(const ldns_rr *rr)
+bool
+dr_anchor_rr_is_key(const ldns_rr *rr)
 {
     return ldns_rr_get_type(rr) == LDNS_RR_TYPE_DNSKEY && ldns_rr_rd_count(rr) == 4;
 }
@@ -146,8 +144,8 @@ name_under(const ldns_rdf *name, const ldns_rdf *parent)
     return true;
 }
 
-static struct dr_anchor_zone *
-zone_find(struct dr_anchors *a, const ldns_rdf *owner)
+struct dr_anchor_zone *
+dr_anchors_zone_find(struct dr_anchors *a, const ldns_rdf *owner)
 {
     for (size_t i = 0; i < a->nzones; i++) {
         if (ldns_dname_compare(a->zones[i].owner, owner) == 0)
@@ -156,8 +154,8 @@ zone_find(struct dr_anchors *a, const ldns_rdf *owner)
     return NULL;
 }
 
-static struct dr_anchor_zone *
-zone_add(struct dr_anchors *a, const ldns_rdf *owner)
+struct dr_anchor_zone *
+dr_anchors_zone_add(struct dr_anchors *a, const ldns_rdf *owner)
 {
     struct dr_anchor_zone *nz = realloc(a->zones, (a->nzones + 1) * sizeof(*nz));
     if (nz == NULL)
@@ -174,8 +172,9 @@ zone_add(struct dr_anchors *a, const ldns_rdf *owner)
 }
 
 /* Appends a key (taking ownership of rr). Returns 0 or -ENOMEM (rr is then freed). */
-static int
-key_add(struct dr_anchor_zone *z, ldns_rr *rr, enum dr_anchor_state s, uint32_t count, time_t when)
+int
+dr_anchor_key_add(struct dr_anchor_zone *z, ldns_rr *rr, enum dr_anchor_state s, uint32_t count,
+                  time_t when)
 {
     struct dr_anchor_key *nk = realloc(z->keys, (z->nkeys + 1) * sizeof(*nk));
     if (nk == NULL) {
@@ -188,8 +187,8 @@ key_add(struct dr_anchor_zone *z, ldns_rr *rr, enum dr_anchor_state s, uint32_t 
     return 0;
 }
 
-static void
-key_drop(struct dr_anchor_zone *z, size_t i)
+void
+dr_anchor_key_drop(struct dr_anchor_zone *z, size_t i)
 {
     ldns_rr_free(z->keys[i].rr);
     memmove(&z->keys[i], &z->keys[i + 1], (z->nkeys - i - 1) * sizeof(z->keys[0]));
@@ -231,11 +230,11 @@ anchor_rr_ok(const ldns_rr *rr, struct dc_conf_errors *errs, const char *path, i
         report(errs, path, line, "a trust anchor must be of class IN");
         return -1;
     }
-    if (t == LDNS_RR_TYPE_DNSKEY && !rr_is_key(rr)) {
+    if (t == LDNS_RR_TYPE_DNSKEY && !dr_anchor_rr_is_key(rr)) {
         report(errs, path, line, "malformed DNSKEY");
         return -1;
     }
-    if (t == LDNS_RR_TYPE_DNSKEY && (key_flags(rr) & KEY_FLAG_ZONE) == 0) {
+    if (t == LDNS_RR_TYPE_DNSKEY && (dr_anchor_key_flags(rr) & DR_ANCHOR_KEY_ZONE) == 0) {
         report(errs, path, line, "DNSKEY without the zone key flag (256) cannot be an anchor");
         return -1;
     }
@@ -281,7 +280,7 @@ dr_anchors_load_file(struct dr_anchors *a, const char *path, struct dc_conf_erro
             ldns_rr_free(rr);
             continue;
         }
-        struct dr_anchor_zone *z = zone_find(a, ldns_rr_owner(rr));
+        struct dr_anchor_zone *z = dr_anchors_zone_find(a, ldns_rr_owner(rr));
         if (z != NULL && z->file != NULL) {
             report(errs, path, line, "trust point is also an auto-trust-anchor-file (%s)", z->file);
             bad++;
@@ -289,8 +288,8 @@ dr_anchors_load_file(struct dr_anchors *a, const char *path, struct dc_conf_erro
             continue;
         }
         if (z == NULL)
-            z = zone_add(a, ldns_rr_owner(rr));
-        if (z == NULL || key_add(z, rr, DR_ANCHOR_VALID, 0, 0) < 0) {
+            z = dr_anchors_zone_add(a, ldns_rr_owner(rr));
+        if (z == NULL || dr_anchor_key_add(z, rr, DR_ANCHOR_VALID, 0, 0) < 0) {
             if (z == NULL)
                 ldns_rr_free(rr);
             rc = -ENOMEM;
@@ -449,10 +448,10 @@ auto_record(struct auto_ctx *c, char *text, int line)
         }
     }
     if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_DNSKEY &&
-        (state == DR_ANCHOR_REVOKED) != key_revoked(rr) && state != DR_ANCHOR_REMOVED) {
+        (state == DR_ANCHOR_REVOKED) != dr_anchor_key_revoked(rr) && state != DR_ANCHOR_REMOVED) {
         report(c->errs, c->path, line, "%s key %s the REVOKE bit",
                dr_anchor_state_name((enum dr_anchor_state)state),
-               key_revoked(rr) ? "with" : "without");
+               dr_anchor_key_revoked(rr) ? "with" : "without");
         c->bad++;
         ldns_rr_free(rr);
         return 0;
@@ -461,7 +460,8 @@ auto_record(struct auto_ctx *c, char *text, int line)
         ldns_rr_free(rr);
         return 0;
     }
-    return key_add(&c->tmp, rr, (enum dr_anchor_state)state, (uint32_t)count, (time_t)last);
+    return dr_anchor_key_add(&c->tmp, rr, (enum dr_anchor_state)state, (uint32_t)count,
+                             (time_t)last);
 }
 
 /* The parenthesis depth after the record text of s (up to a comment), starting at depth. */
@@ -598,7 +598,7 @@ dr_anchors_load_auto(struct dr_anchors *a, const char *path, struct dc_conf_erro
             c.bad++;
         }
     }
-    if (c.bad == 0 && zone_find(a, c.tmp.owner) != NULL) {
+    if (c.bad == 0 && dr_anchors_zone_find(a, c.tmp.owner) != NULL) {
         char *o = ldns_rdf2str(c.tmp.owner);
         report(errs, path, 0, "trust point %s is already configured", o ? o : "?");
         free(o);
@@ -620,7 +620,7 @@ dr_anchors_load_auto(struct dr_anchors *a, const char *path, struct dc_conf_erro
 out:
     if (rc == -ENOMEM)
         report(errs, path, 0, "out of memory");
-    zone_deinit(&c.tmp);
+    dr_anchor_zone_deinit(&c.tmp);
     ldns_rdf_deep_free(c.origin);
     free(buf);
     free(rec);
@@ -760,7 +760,7 @@ static bool
 set_has(const ldns_rr_list *dnskeys, const ldns_rr *key)
 {
     for (size_t i = 0; i < ldns_rr_list_rr_count(dnskeys); i++) {
-        if (key_same(ldns_rr_list_rr(dnskeys, i), key))
+        if (dr_anchor_key_same(ldns_rr_list_rr(dnskeys, i), key))
             return true;
     }
     return false;
@@ -770,7 +770,7 @@ static struct dr_anchor_key *
 known_key(struct dr_anchor_zone *z, const ldns_rr *key)
 {
     for (size_t i = 0; i < z->nkeys; i++) {
-        if (key_same(z->keys[i].rr, key))
+        if (dr_anchor_key_same(z->keys[i].rr, key))
             return &z->keys[i];
     }
     return NULL;
@@ -814,7 +814,7 @@ dr_anchor_update(struct dr_anchor_zone *z, const ldns_rr_list *dnskeys, const ld
         return -EINVAL;
     for (size_t i = 0; i < n; i++) {
         ldns_rr *rr = ldns_rr_list_rr(dnskeys, i);
-        if (!rr_is_key(rr) || ldns_dname_compare(ldns_rr_owner(rr), z->owner) != 0)
+        if (!dr_anchor_rr_is_key(rr) || ldns_dname_compare(ldns_rr_owner(rr), z->owner) != 0)
             return -EINVAL;
     }
     /* Room for every key of the set up front: a failed allocation changes nothing. */
@@ -830,7 +830,7 @@ dr_anchor_update(struct dr_anchor_zone *z, const ldns_rr_list *dnskeys, const ld
             continue;
         for (size_t j = 0; j < n; j++) {
             ldns_rr *d = ldns_rr_list_rr(dnskeys, j);
-            if (key_revoked(d) || !(key_flags(d) & KEY_FLAG_SEP) ||
+            if (dr_anchor_key_revoked(d) || !(dr_anchor_key_flags(d) & DR_ANCHOR_KEY_SEP) ||
                 !ldns_rr_compare_ds(z->keys[i].rr, d))
                 continue;
             ldns_rr *c = ldns_rr_clone(d);
@@ -847,7 +847,7 @@ dr_anchor_update(struct dr_anchor_zone *z, const ldns_rr_list *dnskeys, const ld
     for (size_t j = 0; j < n; j++) {
         ldns_rr *d = ldns_rr_list_rr(dnskeys, j);
         struct dr_anchor_key *k = known_key(z, d);
-        if (key_revoked(d)) {
+        if (dr_anchor_key_revoked(d)) {
             /* RevBit: only the key itself can revoke itself */
             if (k == NULL || k->state == DR_ANCHOR_REVOKED || k->state == DR_ANCHOR_REMOVED)
                 continue;
@@ -866,7 +866,8 @@ dr_anchor_update(struct dr_anchor_zone *z, const ldns_rr_list *dnskeys, const ld
         }
         if (k == NULL) {
             /* NewKey: a new SEP key in a validated set */
-            if ((key_flags(d) & (KEY_FLAG_SEP | KEY_FLAG_ZONE)) != (KEY_FLAG_SEP | KEY_FLAG_ZONE))
+            if ((dr_anchor_key_flags(d) & (DR_ANCHOR_KEY_SEP | DR_ANCHOR_KEY_ZONE)) !=
+                (DR_ANCHOR_KEY_SEP | DR_ANCHOR_KEY_ZONE))
                 continue;
             ldns_rr *c = ldns_rr_clone(d);
             if (c == NULL)
@@ -896,7 +897,7 @@ dr_anchor_update(struct dr_anchor_zone *z, const ldns_rr_list *dnskeys, const ld
     /* KeyRem for every known key the set lacks; RemTime for revoked keys */
     for (size_t i = 0; i < z->nkeys;) {
         struct dr_anchor_key *k = &z->keys[i];
-        bool present = k->rr != NULL && rr_is_key(k->rr) && set_has(dnskeys, k->rr);
+        bool present = k->rr != NULL && dr_anchor_rr_is_key(k->rr) && set_has(dnskeys, k->rr);
         if (ldns_rr_get_type(k->rr) == LDNS_RR_TYPE_DS) {
             i++;
             continue;
@@ -905,7 +906,7 @@ dr_anchor_update(struct dr_anchor_zone *z, const ldns_rr_list *dnskeys, const ld
             set_state(k, DR_ANCHOR_REMOVED, now);
             ch.removed++;
         } else if (!present && k->state == DR_ANCHOR_ADDPEND) {
-            key_drop(z, i); /* back to Start: forgotten */
+            dr_anchor_key_drop(z, i); /* back to Start: forgotten */
             ch.removed++;
             continue;
         } else if (!present && k->state == DR_ANCHOR_VALID) {

@@ -128,6 +128,43 @@ bool dr_anchors_insecure(const struct dr_anchors *a, const ldns_rdf *name);
  */
 int dr_anchor_trusted(const struct dr_anchor_zone *z, ldns_rr_list *out);
 
+/*
+ * Zones and keys, for the code that fills and updates a set (anchor files, RFC 5011).
+ */
+
+/* DNSKEY flags bits (RFC 4034 2.1.1, RFC 5011 3). */
+#define DR_ANCHOR_KEY_ZONE   0x0100u
+#define DR_ANCHOR_KEY_REVOKE 0x0080u
+#define DR_ANCHOR_KEY_SEP    0x0001u
+
+/* The flags field of a DNSKEY rr (one with 4 rdata fields, see dr_anchor_rr_is_key()). */
+uint16_t dr_anchor_key_flags(const ldns_rr *rr);
+
+/* true if the DNSKEY rr has the REVOKE bit. */
+bool dr_anchor_key_revoked(const ldns_rr *rr);
+
+/* true if a and b are the same DNSKEY, the REVOKE bit aside (a revoked key keeps its key). */
+bool dr_anchor_key_same(const ldns_rr *a, const ldns_rr *b);
+
+/* true if rr is a DNSKEY with its 4 rdata fields. */
+bool dr_anchor_rr_is_key(const ldns_rr *rr);
+
+/* The trust point of a whose owner is exactly owner, or NULL. */
+struct dr_anchor_zone *dr_anchors_zone_find(struct dr_anchors *a, const ldns_rdf *owner);
+
+/* Appends an empty trust point for owner (cloned, lower-cased) to a; NULL on -ENOMEM. */
+struct dr_anchor_zone *dr_anchors_zone_add(struct dr_anchors *a, const ldns_rdf *owner);
+
+/* Frees everything z owns and zeroes it (z itself is the caller's). */
+void dr_anchor_zone_deinit(struct dr_anchor_zone *z);
+
+/* Appends a key to z, taking rr. Returns 0 or -ENOMEM (rr is then freed). */
+int dr_anchor_key_add(struct dr_anchor_zone *z, ldns_rr *rr, enum dr_anchor_state s, uint32_t count,
+                      time_t when);
+
+/* Frees key i of z and closes the gap (later keys move down by one). */
+void dr_anchor_key_drop(struct dr_anchor_zone *z, size_t i);
+
 /* What dr_anchor_update() did, for logs and for deciding to write the file back. */
 struct dr_anchor_changes {
     unsigned added;   /* Start -> AddPend */
