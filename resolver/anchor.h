@@ -14,11 +14,8 @@
  *                                  same format back
  *   domain-insecure = NAME         a negative trust anchor: NAME and below are not validated
  *
- * The RFC 5011 part is pure: dr_anchor_update() takes the trust point's state, a DNSKEY RRset
- * the caller has validated (signed by a key the trust point trusts now, see
- * dr_anchor_trusted()) and the time it was seen; it moves each key through the RFC 5011
- * states (section 4) and reports what changed. The caller owns the clock, the queries
- * (dr_anchor_next_probe() says when) and writing the file back (dr_anchor_write(), atomic).
+ * The RFC 5011 state machine that moves the keys of a managed trust point between the
+ * states below is resolver/autotrust.h.
  *
  * Not here: signature and denial-proof checks (the validator's), config wiring (conf.c).
  * Everything is plain memory plus ldns objects; nothing touches a libuv loop. A struct
@@ -164,42 +161,6 @@ int dr_anchor_key_add(struct dr_anchor_zone *z, ldns_rr *rr, enum dr_anchor_stat
 
 /* Frees key i of z and closes the gap (later keys move down by one). */
 void dr_anchor_key_drop(struct dr_anchor_zone *z, size_t i);
-
-/* What dr_anchor_update() did, for logs and for deciding to write the file back. */
-struct dr_anchor_changes {
-    unsigned added;   /* Start -> AddPend */
-    unsigned valid;   /* AddPend -> Valid, Missing -> Valid, DS -> its DNSKEY */
-    unsigned missing; /* Valid -> Missing */
-    unsigned revoked; /* -> Revoked */
-    unsigned removed; /* Revoked -> Removed, AddPend -> Start */
-    unsigned ignored; /* revoked keys without a valid self-signature (no effect) */
-};
-
-/*
- * RFC 5011 section 4 for a managed trust point: dnskeys is the trust point's DNSKEY RRset
- * that the caller validated at time now (signed by a key dr_anchor_trusted() returned),
- * rrsigs the RRSIGs that came with it (needed to see which revoked keys signed it), orig_ttl
- * the RRset's original TTL (the add hold-down is at least that long). Updates z's key
- * states, last_queried/last_success/query_failed and next_probe; fills *changes when given.
- * Returns 0, -EINVAL (dnskeys empty or not at z's owner; z unchanged) or -ENOMEM (every key
- * is still in a consistent state, but the update may be partial: call again).
- */
-int dr_anchor_update(struct dr_anchor_zone *z, const ldns_rr_list *dnskeys,
-                     const ldns_rr_list *rrsigs, uint32_t orig_ttl, time_t now,
-                     const struct dr_anchor_timing *t, struct dr_anchor_changes *changes);
-
-/* A probe at now failed (timeout, bogus): counts it and schedules the retry. */
-void dr_anchor_probe_failed(struct dr_anchor_zone *z, time_t now, const struct dr_anchor_timing *t);
-
-/*
- * RFC 5011 2.3: the query interval for an RRset of original TTL orig_ttl whose signatures
- * expire sig_expire seconds from now: MAX(min, MIN(max, ttl/2, expire/2)); the retry time
- * MAX(min, MIN(max_retry, ttl/10, expire/10)).
- */
-uint32_t dr_anchor_query_interval(uint32_t orig_ttl, uint32_t sig_expire,
-                                  const struct dr_anchor_timing *t);
-uint32_t dr_anchor_retry_time(uint32_t orig_ttl, uint32_t sig_expire,
-                              const struct dr_anchor_timing *t);
 
 /*
  * Writes z in Unbound's autotrust format to path atomically: a temp file next to it, fsync,
