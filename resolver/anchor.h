@@ -2,22 +2,22 @@
  * resolver/anchor.h — DNSSEC trust anchors: where validation starts and where it must not.
  *
  * A trust anchor is a zone (the "trust point") with the DS or DNSKEY records the validator
- * trusts without proof. They come from three config options:
+ * trusts without proof. A struct dr_anchors holds every trust point and every negative trust
+ * anchor; they come from three config options:
  *
- *   trust-anchor-file = FILE       static anchors: DS and/or DNSKEY records in zone-file
- *                                  syntax ($TTL, $ORIGIN, parentheses, comments); repeatable
- *   auto-trust-anchor-file = FILE  one trust point managed by RFC 5011: Unbound's autotrust
- *                                  file (DNSKEY lines with ";;state=N [ NAME ] ;;count=N
- *                                  ;;lastchange=T" comments and ";;id:", ";;last_queried:",
- *                                  … header lines), or plain DS/DNSKEY lines the first time;
- *                                  an Unbound root.key works as it is, and duet writes the
- *                                  same format back
+ *   trust-anchor-file = FILE       static trust points (read by anchorfile.h)
+ *   auto-trust-anchor-file = FILE  one trust point managed by RFC 5011 (read and written by
+ *                                  anchorfile.h, its key states moved by autotrust.h)
  *   domain-insecure = NAME         a negative trust anchor: NAME and below are not validated
+ *                                  (dr_anchors_add_insecure())
  *
- * The RFC 5011 state machine that moves the keys of a managed trust point between the
- * states below is resolver/autotrust.h.
+ * This header is the set, its shared types (the RFC 5011 key states and timers included, as
+ * every trust point carries them) and the small zone and key operations that anchorfile.c
+ * and autotrust.c build on.
  *
- * Not here: signature and denial-proof checks (the validator's), config wiring (conf.c).
+ * Not here: the files (anchorfile.h), RFC 5011 (autotrust.h), signature and denial-proof
+ * checks (the validator's), config wiring (conf.c).
+ *
  * Everything is plain memory plus ldns objects; nothing touches a libuv loop. A struct
  * dr_anchors is built at start or reload and then only read, so workers may share it; a
  * managed trust point is updated by one owner (the main thread) which then publishes a new
@@ -31,8 +31,6 @@
 #include <time.h>
 
 #include <ldns/ldns.h>
-
-#include "common/config.h"
 
 /* RFC 5011 section 4.2 states; the numbers are those of Unbound's autotrust file. */
 enum dr_anchor_state {
@@ -89,23 +87,6 @@ void dr_anchor_timing_default(struct dr_anchor_timing *t);
 void dr_anchors_init(struct dr_anchors *a);
 void dr_anchors_deinit(struct dr_anchors *a);
 
-/*
- * trust-anchor-file: adds every DS and DNSKEY record of path (RRSIGs are skipped, any other
- * type is an error) as static anchors of their owners. Each problem is appended to errs as
- * "path:line: why". Returns 0, or -EINVAL (errors reported), -ENOMEM, or -errno when the
- * file cannot be read (reported as "path: strerror").
- */
-int dr_anchors_load_file(struct dr_anchors *a, const char *path, struct dc_conf_errors *errs);
-
-/*
- * auto-trust-anchor-file: reads path (one trust point: every record must have the same
- * owner) as a managed trust point. Records without a ";;state=" comment are VALID (a first
- * file from IANA or unbound-anchor). A state file that cannot be parsed is an error, never
- * silently an empty trust point: a resolver that lost its anchors must not start. Errors and
- * returns as dr_anchors_load_file(); a trust point that is loaded twice is an error.
- */
-int dr_anchors_load_auto(struct dr_anchors *a, const char *path, struct dc_conf_errors *errs);
-
 /* domain-insecure: adds a negative trust anchor. Returns 0, -EINVAL for a bad name. */
 int dr_anchors_add_insecure(struct dr_anchors *a, const char *name);
 
@@ -149,8 +130,14 @@ bool dr_anchor_rr_is_key(const ldns_rr *rr);
 /* The trust point of a whose owner is exactly owner, or NULL. */
 struct dr_anchor_zone *dr_anchors_zone_find(struct dr_anchors *a, const ldns_rdf *owner);
 
-/* Appends an empty trust point for owner (cloned, lower-cased) to a; NULL on -ENOMEM. */
+/*
+ * Appends an empty trust point for owner (cloned, lower-cased) to a; NULL on -ENOMEM. Like
+ * dr_anchors_zone_take(), it may move a->zones: earlier zone pointers are then stale.
+ */
 struct dr_anchor_zone *dr_anchors_zone_add(struct dr_anchors *a, const ldns_rdf *owner);
+
+/* Moves *z (filled by the caller) into a and zeroes *z. Returns 0 or -ENOMEM (*z untouched). */
+int dr_anchors_zone_take(struct dr_anchors *a, struct dr_anchor_zone *z);
 
 /* Frees everything z owns and zeroes it (z itself is the caller's). */
 void dr_anchor_zone_deinit(struct dr_anchor_zone *z);
@@ -161,12 +148,6 @@ int dr_anchor_key_add(struct dr_anchor_zone *z, ldns_rr *rr, enum dr_anchor_stat
 
 /* Frees key i of z and closes the gap (later keys move down by one). */
 void dr_anchor_key_drop(struct dr_anchor_zone *z, size_t i);
-
-/*
- * Writes z in Unbound's autotrust format to path atomically: a temp file next to it, fsync,
- * rename over path, fsync of the directory. Returns 0 or -errno (path is then untouched).
- */
-int dr_anchor_write(const struct dr_anchor_zone *z, const char *path);
 
 /* "VALID", "ADDPEND", … */
 const char *dr_anchor_state_name(enum dr_anchor_state s);

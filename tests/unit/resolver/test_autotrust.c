@@ -1,5 +1,6 @@
 /* Unit tests for resolver/autotrust.c: the RFC 5011 states of a managed trust point. */
 #include "resolver/autotrust.h"
+#include "resolver/anchorfile.h"
 
 #include <errno.h>
 #include <unistd.h>
@@ -152,7 +153,7 @@ zone_trusting(struct dr_anchors *a, const struct tkey *k, const char *file)
     struct dc_conf_errors errs = {0};
     dr_anchors_init(a);
     a->timing = timing;
-    ASSERT_EQ(dr_anchors_load_auto(a, p, &errs), 0);
+    ASSERT_EQ(dr_anchorfile_load_auto(a, p, &errs), 0);
     ASSERT_EQ(a->zones[0].keys[0].state, DR_ANCHOR_VALID);
 }
 
@@ -352,7 +353,7 @@ test_restart_keeps_the_state(void)
     ASSERT_EQ(state_of(z, &C), DR_ANCHOR_MISSING);
     ASSERT_EQ(state_of(z, &D), DR_ANCHOR_ADDPEND);
     const char *p = z->file;
-    ASSERT_EQ(dr_anchor_write(z, p), 0);
+    ASSERT_EQ(dr_anchorfile_write(z, p), 0);
     /* no temp file is left next to it */
     char tmp[600];
     snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", p, (long)getpid());
@@ -361,7 +362,7 @@ test_restart_keeps_the_state(void)
     struct dr_anchors b;
     struct dc_conf_errors errs = {0};
     dr_anchors_init(&b);
-    if (dr_anchors_load_auto(&b, p, &errs) != 0) {
+    if (dr_anchorfile_load_auto(&b, p, &errs) != 0) {
         dc_conf_errors_print(&errs, stderr);
         TEST_FAIL("the written state does not load");
     }
@@ -385,7 +386,7 @@ test_restart_keeps_the_state(void)
     ASSERT_EQ(state_of(y, &C), DR_ANCHOR_MISSING);
 
     /* a directory that does not exist: an error, nothing written */
-    ASSERT_EQ(dr_anchor_write(z, path_in_dir("no/such/dir/x.key")), -ENOENT);
+    ASSERT_EQ(dr_anchorfile_write(z, path_in_dir("no/such/dir/x.key")), -ENOENT);
     dr_anchors_deinit(&a);
     dr_anchors_deinit(&b);
     tkey_free(&A);
@@ -406,7 +407,7 @@ test_ds_anchor_becomes_its_dnskey(void)
     struct dr_anchors a;
     struct dc_conf_errors errs = {0};
     dr_anchors_init(&a);
-    ASSERT_EQ(dr_anchors_load_auto(&a, p, &errs), 0);
+    ASSERT_EQ(dr_anchorfile_load_auto(&a, p, &errs), 0);
     struct dr_anchor_zone *z = &a.zones[0];
     ASSERT_EQ(ldns_rr_get_type(z->keys[0].rr), LDNS_RR_TYPE_DS);
     struct tkey *ab[] = {&A, &B}, *sa[] = {&A};
