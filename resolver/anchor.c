@@ -1,25 +1,16 @@
 /*
- * resolver/anchor.c — trust anchors: static files, RFC 5011-managed files in Unbound's
- * autotrust format, negative trust anchors, and the RFC 5011 state machine.
+ * resolver/anchor.c — the set of trust anchors: trust points with their keys, negative trust
+ * anchors, and the lookups the validator makes. Filling it from files is anchorfile.c, the
+ * RFC 5011 updates of a managed trust point autotrust.c.
  */
 #include "resolver/anchor.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#define DAY             (24u * 3600u)
-#define KEY_FLAG_ZONE   0x0100u
-#define KEY_FLAG_REVOKE 0x0080u
-#define KEY_FLAG_SEP    0x0001u
-#define LINE_MAX_LEN    65536
+#define DAY (24u * 3600u)
 
 void
 dr_anchor_timing_default(struct dr_anchor_timing *t)
@@ -38,8 +29,8 @@ dr_anchors_init(struct dr_anchors *a)
     dr_anchor_timing_default(&a->timing);
 }
 
-static void
-zone_deinit(struct dr_anchor_zone *z)
+void
+dr_anchor_zone_deinit(struct dr_anchor_zone *z)
 {
     for (size_t i = 0; i < z->nkeys; i++)
         ldns_rr_free(z->keys[i].rr);
@@ -53,7 +44,7 @@ void
 dr_anchors_deinit(struct dr_anchors *a)
 {
     for (size_t i = 0; i < a->nzones; i++)
-        zone_deinit(&a->zones[i]);
+        dr_anchor_zone_deinit(&a->zones[i]);
     free(a->zones);
     for (size_t i = 0; i < a->ninsecure; i++)
         ldns_rdf_deep_free(a->insecure[i]);
@@ -83,27 +74,28 @@ dr_anchor_state_name(enum dr_anchor_state s)
 
 /* ─── key helpers ─────────────────────────────────────────────────────────────────────── */
 
-static uint16_t
-key_flags(const ldns_rr *rr)
+uint16_t
+dr_anchor_key_flags(const ldns_rr *rr)
 {
     return ldns_rdf2native_int16(ldns_rr_rdf(rr, 0));
 }
 
-static bool
-key_revoked(const ldns_rr *rr)
+bool
+dr_anchor_key_revoked(const ldns_rr *rr)
 {
-    return (key_flags(rr) & KEY_FLAG_REVOKE) != 0;
+    return (dr_anchor_key_flags(rr) & DR_ANCHOR_KEY_REVOKE) != 0;
 }
 
 /* The same key, the REVOKE bit aside (a revoked key is the same key with another tag). */
-static bool
-key_same(const ldns_rr *a, const ldns_rr *b)
+bool
+dr_anchor_key_same(const ldns_rr *a, const ldns_rr *b)
 {
     if (ldns_rr_get_type(a) != LDNS_RR_TYPE_DNSKEY || ldns_rr_get_type(b) != LDNS_RR_TYPE_DNSKEY)
         return false;
     if (ldns_rr_rd_count(a) != 4 || ldns_rr_rd_count(b) != 4)
         return false;
-    if ((key_flags(a) & ~KEY_FLAG_REVOKE) != (key_flags(b) & ~KEY_FLAG_REVOKE))
+    if ((dr_anchor_key_flags(a) & ~DR_ANCHOR_KEY_REVOKE) !=
+        (dr_anchor_key_flags(b) & ~DR_ANCHOR_KEY_REVOKE))
         return false;
     for (size_t i = 1; i < 4; i++) {
         if (ldns_rdf_compare(ldns_rr_rdf(a, i), ldns_rr_rdf(b, i)) != 0)
@@ -112,8 +104,8 @@ key_same(const ldns_rr *a, const ldns_rr *b)
     return true;
 }
 
-static bool
-rr_is_key(const ldns_rr *rr)
+bool
+dr_anchor_rr_is_key(const ldns_rr *rr)
 {
     return ldns_rr_get_type(rr) == LDNS_RR_TYPE_DNSKEY && ldns_rr_rd_count(rr) == 4;
 }
@@ -146,8 +138,8 @@ name_under(const ldns_rdf *name, const ldns_rdf *parent)
     return true;
 }
 
-static struct dr_anchor_zone *
-zone_find(struct dr_anchors *a, const ldns_rdf *owner)
+struct dr_anchor_zone *
+dr_anchors_zone_find(struct dr_anchors *a, const ldns_rdf *owner)
 {
     for (size_t i = 0; i < a->nzones; i++) {
         if (ldns_dname_compare(a->zones[i].owner, owner) == 0)
@@ -156,8 +148,8 @@ zone_find(struct dr_anchors *a, const ldns_rdf *owner)
     return NULL;
 }
 
-static struct dr_anchor_zone *
-zone_add(struct dr_anchors *a, const ldns_rdf *owner)
+struct dr_anchor_zone *
+dr_anchors_zone_add(struct dr_anchors *a, const ldns_rdf *owner)
 {
     struct dr_anchor_zone *nz = realloc(a->zones, (a->nzones + 1) * sizeof(*nz));
     if (nz == NULL)
@@ -173,9 +165,22 @@ zone_add(struct dr_anchors *a, const ldns_rdf *owner)
     return z;
 }
 
+int
+dr_anchors_zone_take(struct dr_anchors *a, struct dr_anchor_zone *z)
+{
+    struct dr_anchor_zone *nz = realloc(a->zones, (a->nzones + 1) * sizeof(*nz));
+    if (nz == NULL)
+        return -ENOMEM;
+    a->zones = nz;
+    nz[a->nzones++] = *z;
+    memset(z, 0, sizeof(*z));
+    return 0;
+}
+
 /* Appends a key (taking ownership of rr). Returns 0 or -ENOMEM (rr is then freed). */
-static int
-key_add(struct dr_anchor_zone *z, ldns_rr *rr, enum dr_anchor_state s, uint32_t count, time_t when)
+int
+dr_anchor_key_add(struct dr_anchor_zone *z, ldns_rr *rr, enum dr_anchor_state s, uint32_t count,
+                  time_t when)
 {
     struct dr_anchor_key *nk = realloc(z->keys, (z->nkeys + 1) * sizeof(*nk));
     if (nk == NULL) {
@@ -188,446 +193,12 @@ key_add(struct dr_anchor_zone *z, ldns_rr *rr, enum dr_anchor_state s, uint32_t 
     return 0;
 }
 
-static void
-key_drop(struct dr_anchor_zone *z, size_t i)
+void
+dr_anchor_key_drop(struct dr_anchor_zone *z, size_t i)
 {
     ldns_rr_free(z->keys[i].rr);
     memmove(&z->keys[i], &z->keys[i + 1], (z->nkeys - i - 1) * sizeof(z->keys[0]));
     z->nkeys--;
-}
-
-/* ─── static anchors: trust-anchor-file ───────────────────────────────────────────────── */
-
-static void report(struct dc_conf_errors *errs, const char *file, int line, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void
-report(struct dc_conf_errors *errs, const char *file, int line, const char *fmt, ...)
-{
-    char body[400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(body, sizeof(body), fmt, ap);
-    va_end(ap);
-    struct dc_conf_ctx ctx = {.file = file, .line = line, .errs = errs};
-    dc_conf_error(&ctx, "%s", body);
-}
-
-/* Checks one record for an anchor file; 1 = use it, 0 = skip it (RRSIG), -1 = error. */
-static int
-anchor_rr_ok(const ldns_rr *rr, struct dc_conf_errors *errs, const char *path, int line)
-{
-    ldns_rr_type t = ldns_rr_get_type(rr);
-    if (t == LDNS_RR_TYPE_RRSIG)
-        return 0;
-    if (t != LDNS_RR_TYPE_DS && t != LDNS_RR_TYPE_DNSKEY) {
-        char *ts = ldns_rr_type2str(t);
-        report(errs, path, line, "only DS and DNSKEY records can be trust anchors, not %s",
-               ts ? ts : "?");
-        free(ts);
-        return -1;
-    }
-    if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN) {
-        report(errs, path, line, "a trust anchor must be of class IN");
-        return -1;
-    }
-    if (t == LDNS_RR_TYPE_DNSKEY && !rr_is_key(rr)) {
-        report(errs, path, line, "malformed DNSKEY");
-        return -1;
-    }
-    if (t == LDNS_RR_TYPE_DNSKEY && (key_flags(rr) & KEY_FLAG_ZONE) == 0) {
-        report(errs, path, line, "DNSKEY without the zone key flag (256) cannot be an anchor");
-        return -1;
-    }
-    if (t == LDNS_RR_TYPE_DS && ldns_rr_rd_count(rr) != 4) {
-        report(errs, path, line, "malformed DS");
-        return -1;
-    }
-    return 1;
-}
-
-int
-dr_anchors_load_file(struct dr_anchors *a, const char *path, struct dc_conf_errors *errs)
-{
-    FILE *f = fopen(path, "re");
-    if (f == NULL) {
-        int e = errno;
-        report(errs, path, 0, "%s", strerror(e));
-        return -e;
-    }
-    uint32_t ttl = 3600;
-    ldns_rdf *origin = NULL, *prev = NULL;
-    int line = 0, bad = 0, n = 0, rc = 0;
-    while (!feof(f)) {
-        ldns_rr *rr = NULL;
-        int before = line;
-        ldns_status st = ldns_rr_new_frm_fp_l(&rr, f, &ttl, &origin, &prev, &line);
-        if (st == LDNS_STATUS_SYNTAX_EMPTY || st == LDNS_STATUS_SYNTAX_TTL ||
-            st == LDNS_STATUS_SYNTAX_ORIGIN) {
-            if (line == before && feof(f))
-                break;
-            continue;
-        }
-        if (st != LDNS_STATUS_OK) {
-            report(errs, path, line, "%s", ldns_get_errorstr_by_id(st));
-            bad++;
-            if (line == before)
-                break; /* no progress: stop rather than loop */
-            continue;
-        }
-        int ok = anchor_rr_ok(rr, errs, path, line);
-        if (ok <= 0) {
-            bad += ok < 0;
-            ldns_rr_free(rr);
-            continue;
-        }
-        struct dr_anchor_zone *z = zone_find(a, ldns_rr_owner(rr));
-        if (z != NULL && z->file != NULL) {
-            report(errs, path, line, "trust point is also an auto-trust-anchor-file (%s)", z->file);
-            bad++;
-            ldns_rr_free(rr);
-            continue;
-        }
-        if (z == NULL)
-            z = zone_add(a, ldns_rr_owner(rr));
-        if (z == NULL || key_add(z, rr, DR_ANCHOR_VALID, 0, 0) < 0) {
-            if (z == NULL)
-                ldns_rr_free(rr);
-            rc = -ENOMEM;
-            break;
-        }
-        n++;
-    }
-    ldns_rdf_deep_free(origin);
-    ldns_rdf_deep_free(prev);
-    fclose(f);
-    if (rc == 0 && bad == 0 && n == 0) {
-        report(errs, path, 0, "no DS or DNSKEY record in the file");
-        bad++;
-    }
-    if (rc < 0) {
-        report(errs, path, line, "out of memory");
-        return rc;
-    }
-    return bad ? -EINVAL : 0;
-}
-
-/* ─── managed anchors: auto-trust-anchor-file (Unbound's autotrust format) ─────────────── */
-
-/* Parses a decimal number after key in s ("...;;state=2 ..."). 1 = found, 0 = absent, -1 bad */
-static int
-field_num(const char *s, const char *key, long long lo, long long hi, long long *out)
-{
-    const char *p = strstr(s, key);
-    if (p == NULL)
-        return 0;
-    p += strlen(key);
-    while (*p == ' ' || *p == '\t')
-        p++;
-    char *end;
-    errno = 0;
-    long long v = strtoll(p, &end, 10);
-    if (end == p || errno != 0 || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 1;
-}
-
-struct auto_ctx {
-    const char *path;
-    struct dc_conf_errors *errs;
-    struct dr_anchor_zone tmp; /* filled, then moved into the set */
-    uint32_t ttl;
-    ldns_rdf *origin;
-    int bad;
-};
-
-/* One header comment (";;id: . 1", ";;last_queried: 123 ;;…", …). Unknown ones are skipped. */
-static void
-auto_header(struct auto_ctx *c, const char *s, int line)
-{
-    static const struct {
-        const char *key;
-        size_t off;
-        bool is_time;
-    } fields[] = {
-        {";;last_queried:", offsetof(struct dr_anchor_zone, last_queried), true},
-        {";;last_success:", offsetof(struct dr_anchor_zone, last_success), true},
-        {";;next_probe_time:", offsetof(struct dr_anchor_zone, next_probe), true},
-        {";;query_failed:", offsetof(struct dr_anchor_zone, query_failed), false},
-        {";;query_interval:", offsetof(struct dr_anchor_zone, query_interval), false},
-        {";;retry_time:", offsetof(struct dr_anchor_zone, retry_time), false},
-    };
-    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-        if (strncmp(s, fields[i].key, strlen(fields[i].key)) != 0)
-            continue;
-        long long v;
-        if (field_num(s, fields[i].key, 0, fields[i].is_time ? LLONG_MAX / 2 : UINT32_MAX, &v) !=
-            1) {
-            report(c->errs, c->path, line, "bad number in '%.*s'", (int)strlen(fields[i].key) - 1,
-                   fields[i].key);
-            c->bad++;
-            return;
-        }
-        char *base = (char *)&c->tmp;
-        if (fields[i].is_time)
-            *(time_t *)(base + fields[i].off) = (time_t)v;
-        else
-            *(uint32_t *)(base + fields[i].off) = (uint32_t)v;
-        return;
-    }
-    if (strncmp(s, ";;id:", 5) == 0) {
-        char name[300];
-        if (sscanf(s + 5, " %299s", name) != 1) {
-            report(c->errs, c->path, line, "bad ';;id:' line");
-            c->bad++;
-            return;
-        }
-        ldns_rdf *id = NULL;
-        if (ldns_str2rdf_dname(&id, name) != LDNS_STATUS_OK) {
-            report(c->errs, c->path, line, "bad name '%s' in ';;id:'", name);
-            c->bad++;
-            return;
-        }
-        if (c->tmp.owner != NULL && ldns_dname_compare(id, c->tmp.owner) != 0) {
-            report(c->errs, c->path, line, "';;id: %s' is not the owner of the keys", name);
-            c->bad++;
-        }
-        ldns_rdf_deep_free(id);
-    }
-}
-
-/* One record line: "RR [; comment with ;;state=N ;;count=N ;;lastchange=T]". */
-static int
-auto_record(struct auto_ctx *c, char *text, int line)
-{
-    char *comment = strchr(text, ';');
-    if (comment != NULL)
-        *comment++ = '\0';
-    ldns_rr *rr = NULL;
-    ldns_status st = ldns_rr_new_frm_str(&rr, text, c->ttl, c->origin, NULL);
-    if (st != LDNS_STATUS_OK) {
-        report(c->errs, c->path, line, "%s", ldns_get_errorstr_by_id(st));
-        c->bad++;
-        return 0;
-    }
-    int ok = anchor_rr_ok(rr, c->errs, c->path, line);
-    if (ok <= 0) {
-        c->bad += ok < 0;
-        ldns_rr_free(rr);
-        return 0;
-    }
-    if (c->tmp.owner == NULL) {
-        c->tmp.owner = ldns_rdf_clone(ldns_rr_owner(rr));
-        if (c->tmp.owner == NULL) {
-            ldns_rr_free(rr);
-            return -ENOMEM;
-        }
-        ldns_dname2canonical(c->tmp.owner);
-    } else if (ldns_dname_compare(c->tmp.owner, ldns_rr_owner(rr)) != 0) {
-        report(c->errs, c->path, line,
-               "an auto-trust-anchor-file holds one trust point: every record needs the owner "
-               "of the first");
-        c->bad++;
-        ldns_rr_free(rr);
-        return 0;
-    }
-    long long state = DR_ANCHOR_VALID, count = 0, last = 0;
-    if (comment != NULL) {
-        comment[-1] = ';'; /* field_num looks for ";;state=" */
-        int r1 = field_num(comment - 1, ";;state=", 0, 5, &state);
-        int r2 = field_num(comment - 1, ";;count=", 0, UINT32_MAX, &count);
-        int r3 = field_num(comment - 1, ";;lastchange=", 0, LLONG_MAX / 2, &last);
-        if (r1 < 0 || r2 < 0 || r3 < 0) {
-            report(c->errs, c->path, line, "bad %s",
-                   r1 < 0   ? "';;state=' (0 to 5)"
-                   : r2 < 0 ? "';;count='"
-                            : "';;lastchange='");
-            c->bad++;
-            ldns_rr_free(rr);
-            return 0;
-        }
-    }
-    if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_DNSKEY &&
-        (state == DR_ANCHOR_REVOKED) != key_revoked(rr) && state != DR_ANCHOR_REMOVED) {
-        report(c->errs, c->path, line, "%s key %s the REVOKE bit",
-               dr_anchor_state_name((enum dr_anchor_state)state),
-               key_revoked(rr) ? "with" : "without");
-        c->bad++;
-        ldns_rr_free(rr);
-        return 0;
-    }
-    if (state == DR_ANCHOR_START) { /* Unbound never writes these; nothing to keep */
-        ldns_rr_free(rr);
-        return 0;
-    }
-    return key_add(&c->tmp, rr, (enum dr_anchor_state)state, (uint32_t)count, (time_t)last);
-}
-
-/* The parenthesis depth after the record text of s (up to a comment), starting at depth. */
-static int
-paren_depth(const char *s, int depth)
-{
-    for (; *s && *s != ';'; s++) {
-        if (*s == '(')
-            depth++;
-        else if (*s == ')')
-            depth--;
-    }
-    return depth;
-}
-
-int
-dr_anchors_load_auto(struct dr_anchors *a, const char *path, struct dc_conf_errors *errs)
-{
-    FILE *f = fopen(path, "re");
-    if (f == NULL) {
-        int e = errno;
-        report(errs, path, 0, "%s", strerror(e));
-        return -e;
-    }
-    struct auto_ctx c = {.path = path, .errs = errs, .ttl = 3600};
-    char *buf = malloc(LINE_MAX_LEN), *rec = malloc(LINE_MAX_LEN);
-    int line = 0, rec_line = 0, depth = 0, rc = 0;
-    size_t rec_len = 0;
-    if (buf == NULL || rec == NULL) {
-        rc = -ENOMEM;
-        goto out;
-    }
-    while (fgets(buf, LINE_MAX_LEN, f) != NULL) {
-        line++;
-        size_t len = strlen(buf);
-        if (len == LINE_MAX_LEN - 1 && buf[len - 1] != '\n') {
-            report(errs, path, line, "line too long");
-            c.bad++;
-            break;
-        }
-        while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
-            buf[--len] = '\0';
-        if (depth == 0) {
-            const char *p = buf;
-            while (*p == ' ' || *p == '\t')
-                p++;
-            if (*p == '\0')
-                continue;
-            if (*p == ';') {
-                auto_header(&c, p, line);
-                continue;
-            }
-            if (strncmp(p, "$TTL", 4) == 0) {
-                long long v;
-                char tmp[32];
-                snprintf(tmp, sizeof(tmp), "x %.20s", p + 4);
-                if (field_num(tmp, "x", 0, UINT32_MAX, &v) != 1) {
-                    report(errs, path, line, "bad $TTL");
-                    c.bad++;
-                } else {
-                    c.ttl = (uint32_t)v;
-                }
-                continue;
-            }
-            if (strncmp(p, "$ORIGIN", 7) == 0) {
-                char name[300];
-                ldns_rdf *o = NULL;
-                if (sscanf(p + 7, " %299s", name) != 1 ||
-                    ldns_str2rdf_dname(&o, name) != LDNS_STATUS_OK) {
-                    report(errs, path, line, "bad $ORIGIN");
-                    c.bad++;
-                    continue;
-                }
-                ldns_rdf_deep_free(c.origin);
-                c.origin = o;
-                continue;
-            }
-            rec_len = 0;
-            rec_line = line;
-        }
-        /* A record, maybe spread over lines by parentheses: the text before each line's
-         * comment is joined; the comment of the record's last line (where Unbound puts
-         * ";;state=") is kept after it. */
-        const char *semi = strchr(buf, ';');
-        size_t body = semi ? (size_t)(semi - buf) : len;
-        depth = paren_depth(buf, depth);
-        if (rec_len + len + 2 >= LINE_MAX_LEN) {
-            report(errs, path, rec_line, "record too long");
-            c.bad++;
-            depth = 0;
-            continue;
-        }
-        memcpy(rec + rec_len, buf, body);
-        rec_len += body;
-        rec[rec_len++] = ' ';
-        rec[rec_len] = '\0';
-        if (depth > 0)
-            continue;
-        if (depth < 0) {
-            report(errs, path, rec_line, "unbalanced parentheses");
-            c.bad++;
-            depth = 0;
-            continue;
-        }
-        for (char *p = rec; *p; p++) {
-            if (*p == '(' || *p == ')')
-                *p = ' ';
-        }
-        if (semi != NULL)
-            memcpy(rec + rec_len, semi, strlen(semi) + 1);
-        rc = auto_record(&c, rec, rec_line);
-        if (rc < 0)
-            goto out;
-    }
-    if (ferror(f)) {
-        report(errs, path, line, "read error");
-        c.bad++;
-    }
-    if (depth != 0) {
-        report(errs, path, rec_line, "unbalanced parentheses at the end of the file");
-        c.bad++;
-    }
-    if (c.bad == 0 && c.tmp.nkeys == 0) {
-        report(errs, path, 0, "no trust anchor (DS or DNSKEY) in the file");
-        c.bad++;
-    }
-    if (c.bad == 0) {
-        size_t trusted = 0;
-        for (size_t i = 0; i < c.tmp.nkeys; i++)
-            trusted +=
-                c.tmp.keys[i].state == DR_ANCHOR_VALID || c.tmp.keys[i].state == DR_ANCHOR_MISSING;
-        if (trusted == 0) {
-            report(errs, path, 0, "no key is VALID or MISSING: nothing to trust");
-            c.bad++;
-        }
-    }
-    if (c.bad == 0 && zone_find(a, c.tmp.owner) != NULL) {
-        char *o = ldns_rdf2str(c.tmp.owner);
-        report(errs, path, 0, "trust point %s is already configured", o ? o : "?");
-        free(o);
-        c.bad++;
-    }
-    if (c.bad == 0) {
-        struct dr_anchor_zone *nz = realloc(a->zones, (a->nzones + 1) * sizeof(*nz));
-        c.tmp.file = strdup(path);
-        if (nz == NULL || c.tmp.file == NULL) {
-            if (nz != NULL)
-                a->zones = nz;
-            rc = -ENOMEM;
-            goto out;
-        }
-        a->zones = nz;
-        nz[a->nzones++] = c.tmp;
-        memset(&c.tmp, 0, sizeof(c.tmp));
-    }
-out:
-    if (rc == -ENOMEM)
-        report(errs, path, 0, "out of memory");
-    zone_deinit(&c.tmp);
-    ldns_rdf_deep_free(c.origin);
-    free(buf);
-    free(rec);
-    fclose(f);
-    if (rc < 0)
-        return rc;
-    return c.bad ? -EINVAL : 0;
 }
 
 int
@@ -698,337 +269,4 @@ dr_anchor_trusted(const struct dr_anchor_zone *z, ldns_rr_list *out)
         n++;
     }
     return n;
-}
-
-/* ─── RFC 5011 ────────────────────────────────────────────────────────────────────────── */
-
-uint32_t
-dr_anchor_query_interval(uint32_t orig_ttl, uint32_t sig_expire, const struct dr_anchor_timing *t)
-{
-    uint32_t v = t->max_interval;
-    if (orig_ttl / 2 < v)
-        v = orig_ttl / 2;
-    if (sig_expire / 2 < v)
-        v = sig_expire / 2;
-    return v < t->min_interval ? t->min_interval : v;
-}
-
-uint32_t
-dr_anchor_retry_time(uint32_t orig_ttl, uint32_t sig_expire, const struct dr_anchor_timing *t)
-{
-    uint32_t v = t->max_retry;
-    if (orig_ttl / 10 < v)
-        v = orig_ttl / 10;
-    if (sig_expire / 10 < v)
-        v = sig_expire / 10;
-    return v < t->min_interval ? t->min_interval : v;
-}
-
-/* The revoked key rr signed the DNSKEY set itself (RFC 5011 2.1: RevBit needs that). */
-static bool
-self_signed(const ldns_rr *key, const ldns_rr_list *dnskeys, const ldns_rr_list *rrsigs, time_t now)
-{
-    if (rrsigs == NULL)
-        return false;
-    uint16_t tag = ldns_calc_keytag(key);
-    for (size_t i = 0; i < ldns_rr_list_rr_count(rrsigs); i++) {
-        ldns_rr *sig = ldns_rr_list_rr(rrsigs, i);
-        if (ldns_rr_get_type(sig) != LDNS_RR_TYPE_RRSIG || ldns_rr_rd_count(sig) < 9)
-            continue;
-        if (ldns_rdf2rr_type(ldns_rr_rrsig_typecovered(sig)) != LDNS_RR_TYPE_DNSKEY)
-            continue;
-        if (ldns_rdf2native_int16(ldns_rr_rrsig_keytag(sig)) != tag)
-            continue;
-        ldns_rr_list *keys = ldns_rr_list_new();
-        ldns_rr_list *set = ldns_rr_list_clone(dnskeys);
-        ldns_rr *kc = ldns_rr_clone(key);
-        bool ok = false;
-        if (keys != NULL && set != NULL && kc != NULL && ldns_rr_list_push_rr(keys, kc)) {
-            kc = NULL;
-            ok = ldns_verify_rrsig_keylist_time(set, sig, keys, now, NULL) == LDNS_STATUS_OK;
-        }
-        ldns_rr_free(kc);
-        ldns_rr_list_deep_free(keys);
-        ldns_rr_list_deep_free(set);
-        if (ok)
-            return true;
-    }
-    return false;
-}
-
-static bool
-set_has(const ldns_rr_list *dnskeys, const ldns_rr *key)
-{
-    for (size_t i = 0; i < ldns_rr_list_rr_count(dnskeys); i++) {
-        if (key_same(ldns_rr_list_rr(dnskeys, i), key))
-            return true;
-    }
-    return false;
-}
-
-static struct dr_anchor_key *
-known_key(struct dr_anchor_zone *z, const ldns_rr *key)
-{
-    for (size_t i = 0; i < z->nkeys; i++) {
-        if (key_same(z->keys[i].rr, key))
-            return &z->keys[i];
-    }
-    return NULL;
-}
-
-static void
-set_state(struct dr_anchor_key *k, enum dr_anchor_state s, time_t now)
-{
-    k->state = s;
-    k->last_change = now;
-    if (s != DR_ANCHOR_ADDPEND)
-        k->count = 0;
-}
-
-/* Seconds until the first RRSIG over the DNSKEY set expires (UINT32_MAX without one). */
-static uint32_t
-sig_expire_in(const ldns_rr_list *rrsigs, time_t now)
-{
-    uint32_t best = UINT32_MAX;
-    for (size_t i = 0; rrsigs != NULL && i < ldns_rr_list_rr_count(rrsigs); i++) {
-        ldns_rr *sig = ldns_rr_list_rr(rrsigs, i);
-        if (ldns_rr_get_type(sig) != LDNS_RR_TYPE_RRSIG || ldns_rr_rd_count(sig) < 9)
-            continue;
-        uint32_t exp = ldns_rdf2native_time_t(ldns_rr_rrsig_expiration(sig));
-        int32_t left = (int32_t)(exp - (uint32_t)now); /* RFC 4034 serial arithmetic */
-        uint32_t l = left > 0 ? (uint32_t)left : 0;
-        if (l < best)
-            best = l;
-    }
-    return best;
-}
-
-int
-dr_anchor_update(struct dr_anchor_zone *z, const ldns_rr_list *dnskeys, const ldns_rr_list *rrsigs,
-                 uint32_t orig_ttl, time_t now, const struct dr_anchor_timing *t,
-                 struct dr_anchor_changes *changes)
-{
-    struct dr_anchor_changes ch = {0};
-    size_t n = dnskeys ? ldns_rr_list_rr_count(dnskeys) : 0;
-    if (n == 0)
-        return -EINVAL;
-    for (size_t i = 0; i < n; i++) {
-        ldns_rr *rr = ldns_rr_list_rr(dnskeys, i);
-        if (!rr_is_key(rr) || ldns_dname_compare(ldns_rr_owner(rr), z->owner) != 0)
-            return -EINVAL;
-    }
-    /* Room for every key of the set up front: a failed allocation changes nothing. */
-    struct dr_anchor_key *nk = realloc(z->keys, (z->nkeys + n) * sizeof(*nk));
-    if (nk == NULL)
-        return -ENOMEM;
-    z->keys = nk;
-    uint32_t hold = t->add_holddown > orig_ttl ? t->add_holddown : orig_ttl;
-
-    /* A DS anchor becomes the KSK it names (a first file from IANA holds DS records). */
-    for (size_t i = 0; i < z->nkeys; i++) {
-        if (ldns_rr_get_type(z->keys[i].rr) != LDNS_RR_TYPE_DS)
-            continue;
-        for (size_t j = 0; j < n; j++) {
-            ldns_rr *d = ldns_rr_list_rr(dnskeys, j);
-            if (key_revoked(d) || !(key_flags(d) & KEY_FLAG_SEP) ||
-                !ldns_rr_compare_ds(z->keys[i].rr, d))
-                continue;
-            ldns_rr *c = ldns_rr_clone(d);
-            if (c == NULL)
-                return -ENOMEM;
-            ldns_rr_free(z->keys[i].rr);
-            z->keys[i].rr = c;
-            set_state(&z->keys[i], DR_ANCHOR_VALID, now);
-            ch.valid++;
-            break;
-        }
-    }
-
-    for (size_t j = 0; j < n; j++) {
-        ldns_rr *d = ldns_rr_list_rr(dnskeys, j);
-        struct dr_anchor_key *k = known_key(z, d);
-        if (key_revoked(d)) {
-            /* RevBit: only the key itself can revoke itself */
-            if (k == NULL || k->state == DR_ANCHOR_REVOKED || k->state == DR_ANCHOR_REMOVED)
-                continue;
-            if (!self_signed(d, dnskeys, rrsigs, now)) {
-                ch.ignored++;
-                continue;
-            }
-            ldns_rr *c = ldns_rr_clone(d);
-            if (c == NULL)
-                return -ENOMEM;
-            ldns_rr_free(k->rr);
-            k->rr = c;
-            set_state(k, DR_ANCHOR_REVOKED, now);
-            ch.revoked++;
-            continue;
-        }
-        if (k == NULL) {
-            /* NewKey: a new SEP key in a validated set */
-            if ((key_flags(d) & (KEY_FLAG_SEP | KEY_FLAG_ZONE)) != (KEY_FLAG_SEP | KEY_FLAG_ZONE))
-                continue;
-            ldns_rr *c = ldns_rr_clone(d);
-            if (c == NULL)
-                return -ENOMEM;
-            z->keys[z->nkeys++] = (struct dr_anchor_key){
-                .rr = c, .state = DR_ANCHOR_ADDPEND, .count = 1, .last_change = now};
-            ch.added++;
-            continue;
-        }
-        switch (k->state) {
-        case DR_ANCHOR_ADDPEND: /* AddTime: seen in every set for the whole hold-down */
-            k->count++;
-            if (now - k->last_change >= (time_t)hold) {
-                set_state(k, DR_ANCHOR_VALID, now);
-                ch.valid++;
-            }
-            break;
-        case DR_ANCHOR_MISSING: /* KeyPres */
-            set_state(k, DR_ANCHOR_VALID, now);
-            ch.valid++;
-            break;
-        default: /* VALID stays; REVOKED and REMOVED never come back */
-            break;
-        }
-    }
-
-    /* KeyRem for every known key the set lacks; RemTime for revoked keys */
-    for (size_t i = 0; i < z->nkeys;) {
-        struct dr_anchor_key *k = &z->keys[i];
-        bool present = k->rr != NULL && rr_is_key(k->rr) && set_has(dnskeys, k->rr);
-        if (ldns_rr_get_type(k->rr) == LDNS_RR_TYPE_DS) {
-            i++;
-            continue;
-        }
-        if (k->state == DR_ANCHOR_REVOKED && now - k->last_change >= (time_t)t->remove_holddown) {
-            set_state(k, DR_ANCHOR_REMOVED, now);
-            ch.removed++;
-        } else if (!present && k->state == DR_ANCHOR_ADDPEND) {
-            key_drop(z, i); /* back to Start: forgotten */
-            ch.removed++;
-            continue;
-        } else if (!present && k->state == DR_ANCHOR_VALID) {
-            set_state(k, DR_ANCHOR_MISSING, now);
-            ch.missing++;
-        }
-        i++;
-    }
-
-    uint32_t expire = sig_expire_in(rrsigs, now);
-    z->last_queried = now;
-    z->last_success = now;
-    z->query_failed = 0;
-    z->query_interval = dr_anchor_query_interval(orig_ttl, expire, t);
-    z->retry_time = dr_anchor_retry_time(orig_ttl, expire, t);
-    z->next_probe = now + z->query_interval;
-    if (changes != NULL)
-        *changes = ch;
-    return 0;
-}
-
-void
-dr_anchor_probe_failed(struct dr_anchor_zone *z, time_t now, const struct dr_anchor_timing *t)
-{
-    z->last_queried = now;
-    z->query_failed++;
-    uint32_t retry = z->retry_time ? z->retry_time : t->min_interval;
-    z->next_probe = now + retry;
-}
-
-/* ─── writing the state back ──────────────────────────────────────────────────────────── */
-
-static void
-put_time(FILE *out, const char *key, time_t v)
-{
-    char when[64] = "";
-    struct tm tm;
-    if (v > 0 && gmtime_r(&v, &tm) != NULL)
-        strftime(when, sizeof(when), " ;;%a %b %e %H:%M:%S %Y UTC", &tm);
-    fprintf(out, ";;%s: %lld%s\n", key, (long long)v, when);
-}
-
-static int
-write_zone(FILE *out, const struct dr_anchor_zone *z)
-{
-    char *owner = ldns_rdf2str(z->owner);
-    if (owner == NULL)
-        return -ENOMEM;
-    fprintf(out, "; autotrust trust anchor file (duet-resolver; Unbound's format)\n");
-    fprintf(out, ";;id: %s 1\n", owner);
-    free(owner);
-    put_time(out, "last_queried", z->last_queried);
-    put_time(out, "last_success", z->last_success);
-    put_time(out, "next_probe_time", z->next_probe);
-    fprintf(out, ";;query_failed: %u\n;;query_interval: %u\n;;retry_time: %u\n", z->query_failed,
-            z->query_interval, z->retry_time);
-    for (size_t i = 0; i < z->nkeys; i++) {
-        const struct dr_anchor_key *k = &z->keys[i];
-        char *s = ldns_rr2str(k->rr);
-        if (s == NULL)
-            return -ENOMEM;
-        size_t len = strlen(s);
-        while (len > 0 && (s[len - 1] == '\n' || isspace((unsigned char)s[len - 1])))
-            s[--len] = '\0';
-        char state[16];
-        snprintf(state, sizeof(state), "%-7s", dr_anchor_state_name(k->state));
-        /* ldns ends a DNSKEY with its ";{id = TAG (ksk), size = Nb}" comment, as Unbound */
-        fprintf(out, "%s", s);
-        free(s);
-        char when[64] = "";
-        struct tm tm;
-        if (k->last_change > 0 && gmtime_r(&k->last_change, &tm) != NULL)
-            strftime(when, sizeof(when), "%a %b %e %H:%M:%S %Y UTC", &tm);
-        fprintf(out, " ;;state=%d [ %s ] ;;count=%u ;;lastchange=%lld ;;%s\n", (int)k->state, state,
-                k->count, (long long)k->last_change, when);
-    }
-    return 0;
-}
-
-int
-dr_anchor_write(const struct dr_anchor_zone *z, const char *path)
-{
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid()) >= (int)sizeof(tmp))
-        return -ENAMETOOLONG;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return -errno;
-    FILE *out = fdopen(fd, "w");
-    if (out == NULL) {
-        int e = errno;
-        close(fd);
-        unlink(tmp);
-        return -e;
-    }
-    int rc = write_zone(out, z);
-    if (rc == 0 && fflush(out) != 0)
-        rc = -errno;
-    if (rc == 0 && fsync(fd) != 0)
-        rc = -errno;
-    if (fclose(out) != 0 && rc == 0)
-        rc = -errno;
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = -errno;
-    if (rc < 0) {
-        unlink(tmp);
-        return rc;
-    }
-    /* the rename itself must reach the disk: fsync the directory */
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof(dir), "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash == dir)
-        slash[1] = '\0';
-    else if (slash != NULL)
-        *slash = '\0';
-    else
-        snprintf(dir, sizeof(dir), ".");
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        if (fsync(dfd) != 0)
-            rc = -errno;
-        close(dfd);
-    }
-    return rc;
 }

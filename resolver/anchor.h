@@ -2,25 +2,22 @@
  * resolver/anchor.h — DNSSEC trust anchors: where validation starts and where it must not.
  *
  * A trust anchor is a zone (the "trust point") with the DS or DNSKEY records the validator
- * trusts without proof. They come from three config options:
+ * trusts without proof. A struct dr_anchors holds every trust point and every negative trust
+ * anchor; they come from three config options:
  *
- *   trust-anchor-file = FILE       static anchors: DS and/or DNSKEY records in zone-file
- *                                  syntax ($TTL, $ORIGIN, parentheses, comments); repeatable
- *   auto-trust-anchor-file = FILE  one trust point managed by RFC 5011: Unbound's autotrust
- *                                  file (DNSKEY lines with ";;state=N [ NAME ] ;;count=N
- *                                  ;;lastchange=T" comments and ";;id:", ";;last_queried:",
- *                                  … header lines), or plain DS/DNSKEY lines the first time;
- *                                  an Unbound root.key works as it is, and duet writes the
- *                                  same format back
+ *   trust-anchor-file = FILE       static trust points (read by anchorfile.h)
+ *   auto-trust-anchor-file = FILE  one trust point managed by RFC 5011 (read and written by
+ *                                  anchorfile.h, its key states moved by autotrust.h)
  *   domain-insecure = NAME         a negative trust anchor: NAME and below are not validated
+ *                                  (dr_anchors_add_insecure())
  *
- * The RFC 5011 part is pure: dr_anchor_update() takes the trust point's state, a DNSKEY RRset
- * the caller has validated (signed by a key the trust point trusts now, see
- * dr_anchor_trusted()) and the time it was seen; it moves each key through the RFC 5011
- * states (section 4) and reports what changed. The caller owns the clock, the queries
- * (dr_anchor_next_probe() says when) and writing the file back (dr_anchor_write(), atomic).
+ * This header is the set, its shared types (the RFC 5011 key states and timers included, as
+ * every trust point carries them) and the small zone and key operations that anchorfile.c
+ * and autotrust.c build on.
  *
- * Not here: signature and denial-proof checks (the validator's), config wiring (conf.c).
+ * Not here: the files (anchorfile.h), RFC 5011 (autotrust.h), signature and denial-proof
+ * checks (the validator's), config wiring (conf.c).
+ *
  * Everything is plain memory plus ldns objects; nothing touches a libuv loop. A struct
  * dr_anchors is built at start or reload and then only read, so workers may share it; a
  * managed trust point is updated by one owner (the main thread) which then publishes a new
@@ -34,8 +31,6 @@
 #include <time.h>
 
 #include <ldns/ldns.h>
-
-#include "common/config.h"
 
 /* RFC 5011 section 4.2 states; the numbers are those of Unbound's autotrust file. */
 enum dr_anchor_state {
@@ -92,23 +87,6 @@ void dr_anchor_timing_default(struct dr_anchor_timing *t);
 void dr_anchors_init(struct dr_anchors *a);
 void dr_anchors_deinit(struct dr_anchors *a);
 
-/*
- * trust-anchor-file: adds every DS and DNSKEY record of path (RRSIGs are skipped, any other
- * type is an error) as static anchors of their owners. Each problem is appended to errs as
- * "path:line: why". Returns 0, or -EINVAL (errors reported), -ENOMEM, or -errno when the
- * file cannot be read (reported as "path: strerror").
- */
-int dr_anchors_load_file(struct dr_anchors *a, const char *path, struct dc_conf_errors *errs);
-
-/*
- * auto-trust-anchor-file: reads path (one trust point: every record must have the same
- * owner) as a managed trust point. Records without a ";;state=" comment are VALID (a first
- * file from IANA or unbound-anchor). A state file that cannot be parsed is an error, never
- * silently an empty trust point: a resolver that lost its anchors must not start. Errors and
- * returns as dr_anchors_load_file(); a trust point that is loaded twice is an error.
- */
-int dr_anchors_load_auto(struct dr_anchors *a, const char *path, struct dc_conf_errors *errs);
-
 /* domain-insecure: adds a negative trust anchor. Returns 0, -EINVAL for a bad name. */
 int dr_anchors_add_insecure(struct dr_anchors *a, const char *name);
 
@@ -128,47 +106,48 @@ bool dr_anchors_insecure(const struct dr_anchors *a, const ldns_rdf *name);
  */
 int dr_anchor_trusted(const struct dr_anchor_zone *z, ldns_rr_list *out);
 
-/* What dr_anchor_update() did, for logs and for deciding to write the file back. */
-struct dr_anchor_changes {
-    unsigned added;   /* Start -> AddPend */
-    unsigned valid;   /* AddPend -> Valid, Missing -> Valid, DS -> its DNSKEY */
-    unsigned missing; /* Valid -> Missing */
-    unsigned revoked; /* -> Revoked */
-    unsigned removed; /* Revoked -> Removed, AddPend -> Start */
-    unsigned ignored; /* revoked keys without a valid self-signature (no effect) */
-};
+/*
+ * Zones and keys, for the code that fills and updates a set (anchor files, RFC 5011).
+ */
+
+/* DNSKEY flags bits (RFC 4034 2.1.1, RFC 5011 3). */
+#define DR_ANCHOR_KEY_ZONE   0x0100u
+#define DR_ANCHOR_KEY_REVOKE 0x0080u
+#define DR_ANCHOR_KEY_SEP    0x0001u
+
+/* The flags field of a DNSKEY rr (one with 4 rdata fields, see dr_anchor_rr_is_key()). */
+uint16_t dr_anchor_key_flags(const ldns_rr *rr);
+
+/* true if the DNSKEY rr has the REVOKE bit. */
+bool dr_anchor_key_revoked(const ldns_rr *rr);
+
+/* true if a and b are the same DNSKEY, the REVOKE bit aside (a revoked key keeps its key). */
+bool dr_anchor_key_same(const ldns_rr *a, const ldns_rr *b);
+
+/* true if rr is a DNSKEY with its 4 rdata fields. */
+bool dr_anchor_rr_is_key(const ldns_rr *rr);
+
+/* The trust point of a whose owner is exactly owner, or NULL. */
+struct dr_anchor_zone *dr_anchors_zone_find(struct dr_anchors *a, const ldns_rdf *owner);
 
 /*
- * RFC 5011 section 4 for a managed trust point: dnskeys is the trust point's DNSKEY RRset
- * that the caller validated at time now (signed by a key dr_anchor_trusted() returned),
- * rrsigs the RRSIGs that came with it (needed to see which revoked keys signed it), orig_ttl
- * the RRset's original TTL (the add hold-down is at least that long). Updates z's key
- * states, last_queried/last_success/query_failed and next_probe; fills *changes when given.
- * Returns 0, -EINVAL (dnskeys empty or not at z's owner; z unchanged) or -ENOMEM (every key
- * is still in a consistent state, but the update may be partial: call again).
+ * Appends an empty trust point for owner (cloned, lower-cased) to a; NULL on -ENOMEM. Like
+ * dr_anchors_zone_take(), it may move a->zones: earlier zone pointers are then stale.
  */
-int dr_anchor_update(struct dr_anchor_zone *z, const ldns_rr_list *dnskeys,
-                     const ldns_rr_list *rrsigs, uint32_t orig_ttl, time_t now,
-                     const struct dr_anchor_timing *t, struct dr_anchor_changes *changes);
+struct dr_anchor_zone *dr_anchors_zone_add(struct dr_anchors *a, const ldns_rdf *owner);
 
-/* A probe at now failed (timeout, bogus): counts it and schedules the retry. */
-void dr_anchor_probe_failed(struct dr_anchor_zone *z, time_t now, const struct dr_anchor_timing *t);
+/* Moves *z (filled by the caller) into a and zeroes *z. Returns 0 or -ENOMEM (*z untouched). */
+int dr_anchors_zone_take(struct dr_anchors *a, struct dr_anchor_zone *z);
 
-/*
- * RFC 5011 2.3: the query interval for an RRset of original TTL orig_ttl whose signatures
- * expire sig_expire seconds from now: MAX(min, MIN(max, ttl/2, expire/2)); the retry time
- * MAX(min, MIN(max_retry, ttl/10, expire/10)).
- */
-uint32_t dr_anchor_query_interval(uint32_t orig_ttl, uint32_t sig_expire,
-                                  const struct dr_anchor_timing *t);
-uint32_t dr_anchor_retry_time(uint32_t orig_ttl, uint32_t sig_expire,
-                              const struct dr_anchor_timing *t);
+/* Frees everything z owns and zeroes it (z itself is the caller's). */
+void dr_anchor_zone_deinit(struct dr_anchor_zone *z);
 
-/*
- * Writes z in Unbound's autotrust format to path atomically: a temp file next to it, fsync,
- * rename over path, fsync of the directory. Returns 0 or -errno (path is then untouched).
- */
-int dr_anchor_write(const struct dr_anchor_zone *z, const char *path);
+/* Appends a key to z, taking rr. Returns 0 or -ENOMEM (rr is then freed). */
+int dr_anchor_key_add(struct dr_anchor_zone *z, ldns_rr *rr, enum dr_anchor_state s, uint32_t count,
+                      time_t when);
+
+/* Frees key i of z and closes the gap (later keys move down by one). */
+void dr_anchor_key_drop(struct dr_anchor_zone *z, size_t i);
 
 /* "VALID", "ADDPEND", … */
 const char *dr_anchor_state_name(enum dr_anchor_state s);
