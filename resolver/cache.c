@@ -28,20 +28,28 @@ struct stored {
 };
 
 #define STORED_NEGATIVE 0x01 /* NXDOMAIN or NODATA, lifetime from the SOA */
+#define STORED_SIGNED   0x02 /* a plain reply whose DO=1 variant is stored beside it: a DO=1
+                              * client is never given this one instead */
 
-/* Lower-cased qname, then qtype and qclass. */
-#define KEY_MAX (DR_NAME_MAX + 4)
+/* Lower-cased qname, then qtype and qclass; the reply for DNSSEC-aware clients (DO=1, with
+ * RRSIG, NSEC and NSEC3 records) has one more byte, KEY_DNSSEC. */
+#define KEY_MAX    (DR_NAME_MAX + 5)
+#define KEY_DNSSEC 0x01
 
 /* The smallest RDATA a SOA can have: two root names and five 32-bit fields. */
 #define SOA_RDATA_MIN 22
 
 static size_t
-make_key(uint8_t key[KEY_MAX], const uint8_t *qname, uint16_t qtype, uint16_t qclass)
+make_key(uint8_t key[KEY_MAX], const uint8_t *qname, uint16_t qtype, uint16_t qclass,
+         bool dnssec)
 {
     size_t n = dr_dname_copy_lower(key, qname);
     dr_put16(key + n, qtype);
     dr_put16(key + n + 2, qclass);
-    return n + 4;
+    if (!dnssec)
+        return n + 4;
+    key[n + 4] = KEY_DNSSEC;
+    return n + 5;
 }
 
 struct dr_cache *
@@ -269,9 +277,34 @@ check_question(const uint8_t *qname, uint16_t qtype, uint16_t qclass, const uint
  * cache-min-ttl floor (as Unbound, which has a separate cache-min-negative-ttl), and
  * cache-max-ttl caps them as well as cache-max-negative-ttl.
  */
+static int store(struct dr_cache *c, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
+                 bool dnssec, uint8_t extra_flags, const uint8_t *reply, size_t len,
+                 int64_t now);
+
 int
 dr_cache_store(struct dr_cache *c, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
                const uint8_t *reply, size_t len, int64_t now)
+{
+    return store(c, qname, qtype, qclass, false, 0, reply, len, now);
+}
+
+int
+dr_cache_store_pair(struct dr_cache *c, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
+                    const uint8_t *plain, size_t plen, const uint8_t *dnssec, size_t dlen,
+                    int64_t now)
+{
+    if (dnssec == NULL)
+        return store(c, qname, qtype, qclass, false, 0, plain, plen, now);
+    /* The DO=1 variant first: a plain entry marked signed without it would only miss. */
+    int rc = store(c, qname, qtype, qclass, true, 0, dnssec, dlen, now);
+    if (rc != 0)
+        return rc;
+    return store(c, qname, qtype, qclass, false, STORED_SIGNED, plain, plen, now);
+}
+
+static int
+store(struct dr_cache *c, const uint8_t *qname, uint16_t qtype, uint16_t qclass, bool dnssec,
+      uint8_t extra_flags, const uint8_t *reply, size_t len, int64_t now)
 {
     if (len < DR_HEADER_LEN || len > UINT16_MAX)
         return -EBADMSG;
@@ -340,12 +373,12 @@ dr_cache_store(struct dr_cache *c, const uint8_t *qname, uint16_t qtype, uint16_
         .reply_len = (uint32_t)stored_len,
         .nttl = (uint16_t)s.nrr,
         .qname_len = (uint8_t)qname_len,
-        .flags = negative ? STORED_NEGATIVE : 0,
+        .flags = (uint8_t)((negative ? STORED_NEGATIVE : 0) | extra_flags),
     };
     memcpy(val, &st, sizeof(st));
 
     uint8_t key[KEY_MAX];
-    size_t klen = make_key(key, qname, qtype, qclass);
+    size_t klen = make_key(key, qname, qtype, qclass, dnssec);
     rc = dc_lru_put(c->lru, key, klen, val, head + stored_len, now + f.lifetime);
     free(val);
     return rc;
@@ -355,6 +388,7 @@ dr_cache_store(struct dr_cache *c, const uint8_t *qname, uint16_t qtype, uint16_
 
 struct hit {
     const struct dr_msg_query *q; /* the client's question, or NULL for dr_cache_lookup */
+    bool miss;                    /* the entry found does not serve this client */
     int64_t now;
     uint8_t *out;
     size_t cap;
@@ -371,6 +405,10 @@ serve(void *arg, const void *val, size_t vlen, int64_t expire)
     struct hit *h = arg;
     struct stored st;
     memcpy(&st, val, sizeof(st));
+    if (h->q && h->q->do_bit && (st.flags & STORED_SIGNED)) {
+        h->miss = true; /* its DO=1 variant is gone: a DO=1 client must not get this one */
+        return 0;
+    }
     const uint8_t *offs = (const uint8_t *)val + sizeof(st);
     const uint8_t *reply = offs + 2 * (size_t)st.nttl;
     if (st.reply_len > h->cap) {
@@ -410,12 +448,29 @@ int
 dr_cache_answer(struct dr_cache *c, const struct dr_msg_query *q, int64_t now, uint8_t *out,
                 size_t cap)
 {
+    /* A DO=1 client gets the DNSSEC variant where the data has one, else the plain reply
+     * (which then holds no DNSSEC records to leave out). */
     uint8_t key[KEY_MAX];
-    size_t klen = make_key(key, q->qname, q->qtype, q->qclass);
     struct hit h = {.q = q, .now = now, .out = out, .cap = cap};
+    size_t klen = make_key(key, q->qname, q->qtype, q->qclass, q->do_bit);
+    int rc = dc_lru_get(c->lru, key, klen, now, serve, &h);
+    if (rc == DC_LRU_MISS && q->do_bit)
+        rc = dc_lru_get(c->lru, key, klen - 1, now, serve, &h);
+    if (rc == DC_LRU_MISS || h.miss)
+        return 0;
+    return h.err ? h.err : rc;
+}
+
+int
+dr_cache_lookup_signed(struct dr_cache *c, const uint8_t *qname, uint16_t qtype,
+                       uint16_t qclass, int64_t now, uint8_t *out, size_t cap)
+{
+    uint8_t key[KEY_MAX];
+    size_t klen = make_key(key, qname, qtype, qclass, true);
+    struct hit h = {.now = now, .out = out, .cap = cap};
     int rc = dc_lru_get(c->lru, key, klen, now, serve, &h);
     if (rc == DC_LRU_MISS)
-        return 0;
+        return dr_cache_lookup(c, qname, qtype, qclass, now, out, cap);
     return h.err ? h.err : rc;
 }
 
@@ -424,7 +479,7 @@ dr_cache_lookup(struct dr_cache *c, const uint8_t *qname, uint16_t qtype, uint16
                 int64_t now, uint8_t *out, size_t cap)
 {
     uint8_t key[KEY_MAX];
-    size_t klen = make_key(key, qname, qtype, qclass);
+    size_t klen = make_key(key, qname, qtype, qclass, false);
     struct hit h = {.now = now, .out = out, .cap = cap};
     int rc = dc_lru_get(c->lru, key, klen, now, serve, &h);
     if (rc == DC_LRU_MISS)
@@ -538,8 +593,9 @@ dr_cache_entry_valid(const void *key, size_t klen, const void *val, size_t vlen,
     int n = dr_dname_read(key, klen, &off, kname);
     if (n < 0 || off != (size_t)n)
         BAD("key does not start with an uncompressed domain name");
-    if (klen != (size_t)n + 4)
-        BAD("key is %zu bytes, its name %d plus type and class make %d", klen, n, n + 4);
+    if (klen != (size_t)n + 4 && !(klen == (size_t)n + 5 && ((const uint8_t *)key)[n + 4] == KEY_DNSSEC))
+        BAD("key is %zu bytes, its name %d plus type and class make %d (or one more for the "
+            "DNSSEC variant)", klen, n, n + 4);
     dr_dname_copy_lower(lc, kname);
     if (memcmp(lc, kname, (size_t)n) != 0)
         BAD("key name is not lower-case");
@@ -555,7 +611,7 @@ dr_cache_entry_valid(const void *key, size_t klen, const void *val, size_t vlen,
             sizeof(h) + (size_t)h.nttl * 2 + h.reply_len);
     if (h.reply_len < DR_HEADER_LEN || h.reply_len > UINT16_MAX)
         BAD("stored reply length %" PRIu32 " is not a DNS message size", h.reply_len);
-    if (h.flags & ~STORED_NEGATIVE)
+    if (h.flags & ~(STORED_NEGATIVE | STORED_SIGNED))
         BAD("unknown flags 0x%02x", (unsigned)h.flags);
     if (h.nttl == 0)
         BAD("no records to serve");

@@ -66,6 +66,14 @@ void dr_cache_free(struct dr_cache *c);
  */
 int dr_cache_store(struct dr_cache *c, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
                    const uint8_t *reply, size_t len, int64_t now);
+/* Stores the two ready answers of a question: plain (what DO=0 clients and the resolver
+ * itself read) and, when the data has RRSIG, NSEC or NSEC3 records, the variant for
+ * DNSSEC-aware clients (dnssec, DO=1; NULL when it would equal plain). dr_cache_answer()
+ * picks by the client's DO bit, so a hit never filters a message; a DO=1 client is never
+ * given the plain reply of signed data. Returns as dr_cache_store(). */
+int dr_cache_store_pair(struct dr_cache *c, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
+                        const uint8_t *plain, size_t plen, const uint8_t *dnssec, size_t dlen,
+                        int64_t now);
 
 /*
  * Looks up the client's question (q from dr_msg_parse_query). On a hit writes the patched
@@ -81,6 +89,10 @@ int dr_cache_answer(struct dr_cache *c, const struct dr_msg_query *q, int64_t no
 int dr_cache_lookup(struct dr_cache *c, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
                     int64_t now, uint8_t *out, size_t cap);
 
+/* The same, preferring the DO=1 variant (with RRSIG, NSEC, NSEC3 records) where there is
+ * one: for answers the resolver builds on, such as a CNAME target's. */
+int dr_cache_lookup_signed(struct dr_cache *c, const uint8_t *qname, uint16_t qtype,
+                           uint16_t qclass, int64_t now, uint8_t *out, size_t cap);
 /* Removes the entries for name (every type), or for name and everything below it when
  * subtree is set; name NULL removes everything. Returns how many went. */
 size_t dr_cache_flush(struct dr_cache *c, const uint8_t *name, bool subtree);

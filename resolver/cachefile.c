@@ -19,7 +19,7 @@
  * and class; its value a 16-byte header, two bytes per record (a record takes at least 11
  * bytes of a message) and a message of at most 64K. A cut is a zone name, then up to 13 NS
  * names with up to 4 addresses of 17 bytes each. */
-#define ANSWER_KEY_MAX   (DR_NAME_MAX + 4)
+#define ANSWER_KEY_MAX   (DR_NAME_MAX + 5) /* name, type, class, the DNSSEC variant byte */
 #define DELEG_KEY_MAX    (1 + DR_NAME_MAX) /* a DNAME's marker byte and owner */
 #define ANSWER_VALUE_MAX (16 + 2 * (UINT16_MAX / 11) + UINT16_MAX)
 #define CUT_VALUE_MAX                                                                              \

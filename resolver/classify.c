@@ -71,13 +71,14 @@ find_dname(ldns_rr_list *an, const uint8_t *name, const uint8_t *zone, uint16_t 
 /* Appends DNAME rr and the CNAME it synthesizes for name (RFC 6672 §3.1: TTL of the DNAME)
  * to the chain; writes the new name to next. 0, -ENAMETOOLONG, or -ENOMEM. */
 static int
-follow_dname(struct dr_classified *out, const ldns_rr *dn, const uint8_t *name,
-             uint8_t next[DR_NAME_MAX])
+follow_dname(struct dr_classified *out, ldns_rr_list *ans, const ldns_rr *dn,
+             const uint8_t *name, uint8_t next[DR_NAME_MAX])
 {
     const uint8_t *owner = dr_scrub_name(ldns_rr_owner(dn));
     const uint8_t *target = dr_scrub_name(ldns_rr_rdf(dn, 0));
     int n = dr_classify_dname_subst(name, owner, target, next);
     push(&out->chain, dn); /* YXDOMAIN too: the DNAME is the answer's reason (RFC 6672) */
+    dr_scrub_sigs(ans, owner, LDNS_RR_TYPE_DNAME, ldns_rr_get_class(dn), &out->chain);
     push(&out->dnames, dn);
     if (n < 0)
         return n;
@@ -101,6 +102,15 @@ follow_dname(struct dr_classified *out, const ldns_rr *dn, const uint8_t *name,
     else
         ldns_rr_free(c);
     return 0;
+}
+
+/* The SOA of a negative answer, with its signatures and the NSEC/NSEC3 proof. */
+static void
+negative(struct dr_classified *out, ldns_pkt *p, const uint8_t *zone, const uint8_t *name)
+{
+    out->soa = dr_scrub_negative_soa(p, zone, name);
+    if (out->soa)
+        dr_scrub_denial(p, zone, &out->soa);
 }
 
 static void
@@ -137,6 +147,9 @@ dr_classify(ldns_pkt *p, const struct dr_classify_in *in, struct dr_classified *
         if (out->answer && rcode == RCODE_YXDOMAIN)
             break;
         if (out->answer) {
+            /* Their signatures, for DO=1 clients (ANY and RRSIG answers hold them already). */
+            if (in->qtype != DR_TYPE_ANY && in->qtype != DR_TYPE_RRSIG)
+                dr_scrub_sigs(an, name, (ldns_rr_type)in->qtype, in->qclass, &out->answer);
             out->verdict = DR_VERDICT_ANSWER;
             return;
         }
@@ -149,7 +162,7 @@ dr_classify(ldns_pkt *p, const struct dr_classify_in *in, struct dr_classified *
                 set_lame(out, "chain");
                 return;
             }
-            int rc = follow_dname(out, dn, name, next);
+            int rc = follow_dname(out, an, dn, name, next);
             if (rc == -ENAMETOOLONG) {
                 out->verdict = DR_VERDICT_YXDOMAIN;
                 return;
@@ -172,6 +185,7 @@ dr_classify(ldns_pkt *p, const struct dr_classify_in *in, struct dr_classified *
             return;
         }
         push(&out->chain, c);
+        dr_scrub_sigs(an, name, LDNS_RR_TYPE_CNAME, in->qclass, &out->chain);
         dr_dname_copy_lower(name, target);
         ldns_rr_list_deep_free(cn);
     }
@@ -186,14 +200,14 @@ dr_classify(ldns_pkt *p, const struct dr_classify_in *in, struct dr_classified *
         memcpy(out->next, name, dr_dname_len(name));
         if (rcode == DR_RCODE_NXDOMAIN && dr_dname_is_sub(name, zone)) {
             out->verdict = DR_VERDICT_NXDOMAIN;
-            out->soa = dr_scrub_negative_soa(p, zone, name);
+            negative(out, p, zone, name);
             return;
         }
         if (rcode == DR_RCODE_NOERROR && dr_dname_is_sub(name, zone) && !in->forwarder &&
             ldns_pkt_aa(p) && dr_scrub_referral(p, zone, name) == NULL) {
             /* An authoritative NODATA for the chain's last name. */
             out->verdict = DR_VERDICT_NODATA;
-            out->soa = dr_scrub_negative_soa(p, zone, name);
+            negative(out, p, zone, name);
             return;
         }
         out->verdict = DR_VERDICT_CNAME;
@@ -201,7 +215,7 @@ dr_classify(ldns_pkt *p, const struct dr_classify_in *in, struct dr_classified *
     }
     if (rcode == DR_RCODE_NXDOMAIN) {
         out->verdict = DR_VERDICT_NXDOMAIN;
-        out->soa = dr_scrub_negative_soa(p, zone, name);
+        negative(out, p, zone, name);
         return;
     }
     const uint8_t *cut = in->forwarder ? NULL : dr_scrub_referral(p, zone, name);
@@ -216,7 +230,7 @@ dr_classify(ldns_pkt *p, const struct dr_classify_in *in, struct dr_classified *
         dr_dname_copy_lower(out->cut, cut);
         return;
     }
-    out->soa = dr_scrub_negative_soa(p, zone, name);
+    negative(out, p, zone, name);
     if (in->forwarder && out->soa == NULL && !ldns_pkt_ra(p) &&
         dr_scrub_referral(p, zone, name) != NULL) {
         /* A "forwarder" that refers instead of recursing: not an empty answer. */

@@ -465,8 +465,8 @@ static bool
 answer_from_cache(struct dr_iter *it, const struct dr_iter_env *env, struct dr_iter_action *act)
 {
     uint8_t buf[4096];
-    int n = dr_cache_lookup(env->cache, it->cur, it->qtype, it->qclass, env->now, buf,
-                            sizeof(buf));
+    int n = dr_cache_lookup_signed(env->cache, it->cur, it->qtype, it->qclass, env->now, buf,
+                                   sizeof(buf));
     if (n <= 0)
         return false;
     ldns_pkt *p = NULL;

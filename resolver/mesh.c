@@ -181,22 +181,43 @@ cancel_res(struct dr_mesh *m, struct dr_res *r)
     res_free(r);
 }
 
-/* Ends r: builds the reply, caches it, hands it to every waiter and frees r. */
+/* Whether l holds a record only DO=1 clients get (RRSIG, NSEC, NSEC3). */
+static bool
+has_dnssec(const ldns_rr_list *l)
+{
+    for (size_t i = 0; l && i < ldns_rr_list_rr_count(l); i++) {
+        ldns_rr_type t = ldns_rr_get_type(ldns_rr_list_rr(l, i));
+        if (t == LDNS_RR_TYPE_RRSIG || t == LDNS_RR_TYPE_NSEC || t == LDNS_RR_TYPE_NSEC3)
+            return true;
+    }
+    return false;
+}
+
+/* Ends r: builds its replies (plain, and for DO=1 clients when the data is signed), caches
+ * them, hands each waiter the one it asked for, and frees r. */
 static void
 finish(struct dr_mesh *m, struct dr_res *r, const struct dr_iter_env *env)
 {
     unlink_res(m, r);
     struct dr_iter *it = &r->it;
     int rcode = it->rcode;
-    uint8_t *wire = NULL;
-    size_t len = 0;
+    uint8_t *wire = NULL, *swire = NULL;
+    size_t len = 0, slen = 0;
     uint8_t minimal[DR_REPLY_MIN_MAX];
+    bool signed_data = rcode != DR_RCODE_SERVFAIL &&
+                       (has_dnssec(it->chain) || has_dnssec(it->answer) ||
+                        has_dnssec(it->authority));
     if (dr_reply_build(it->qname, it->qtype, it->qclass, rcode, it->chain, it->answer,
-                       it->authority, &wire, &len) < 0) {
+                       it->authority, false, &wire, &len) < 0 ||
+        (signed_data && dr_reply_build(it->qname, it->qtype, it->qclass, rcode, it->chain,
+                                       it->answer, it->authority, true, &swire, &slen) < 0)) {
+        free(wire);
+        wire = NULL;
         rcode = DR_RCODE_SERVFAIL; /* out of memory: a bare SERVFAIL still answers */
         len = dr_reply_minimal(it->qname, it->qtype, it->qclass, rcode, minimal);
     } else if (rcode == DR_RCODE_NOERROR || rcode == DR_RCODE_NXDOMAIN) {
-        dr_cache_store(env->cache, it->qname, it->qtype, it->qclass, wire, len, env->now);
+        dr_cache_store_pair(env->cache, it->qname, it->qtype, it->qclass, wire, len, swire, slen,
+                            env->now);
     }
     if (dc_log_enabled(DC_LOG_DEBUG)) {
         char qs[DR_NAME_STRLEN];
@@ -212,10 +233,16 @@ finish(struct dr_mesh *m, struct dr_res *r, const struct dr_iter_env *env)
     for (int guard = 0; w && guard < 1000000; guard++) {
         struct dr_waiter *next = w->next;
         w->next = NULL;
-        w->done(w, wire ? wire : minimal, len);
+        if (wire == NULL)
+            w->done(w, minimal, len);
+        else if (w->dnssec_ok && swire)
+            w->done(w, swire, slen);
+        else
+            w->done(w, wire, len);
         w = next;
     }
     free(wire);
+    free(swire);
     res_free(r);
 }
 

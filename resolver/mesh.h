@@ -19,6 +19,7 @@
 #ifndef DUET_RESOLVER_MESH_H
 #define DUET_RESOLVER_MESH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +37,7 @@ typedef void (*dr_waiter_cb)(struct dr_waiter *w, const uint8_t *reply, size_t l
 
 struct dr_waiter {
     dr_waiter_cb done;
+    bool dnssec_ok;         /* wants the reply for DO=1 (with RRSIG, NSEC, NSEC3 records) */
     struct dr_waiter *next; /* managed by the mesh */
 };
 

@@ -358,7 +358,7 @@ dr_msg_build_query(uint8_t *out, uint16_t id, uint16_t flags, const uint8_t *nam
         out[off] = 0;
         dr_put16(out + off + 1, DR_TYPE_OPT);
         dr_put16(out + off + 3, edns_size);
-        dr_put32(out + off + 5, 0);
+        dr_put32(out + off + 5, DR_EDNS_DO);
         dr_put16(out + off + 9, 0);
         off += DR_OPT_LEN;
     }

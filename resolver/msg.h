@@ -27,6 +27,7 @@ enum {
     DR_TYPE_A = 1, DR_TYPE_NS = 2, DR_TYPE_CNAME = 5, DR_TYPE_SOA = 6, DR_TYPE_PTR = 12,
     DR_TYPE_MX = 15, DR_TYPE_TXT = 16, DR_TYPE_AAAA = 28, DR_TYPE_DNAME = 39, DR_TYPE_OPT = 41,
     DR_TYPE_DS = 43, DR_TYPE_RRSIG = 46, DR_TYPE_NSEC = 47, DR_TYPE_DNSKEY = 48,
+    DR_TYPE_NSEC3 = 50,
     DR_TYPE_IXFR = 251, DR_TYPE_AXFR = 252, DR_TYPE_ANY = 255,
 };
 enum { DR_CLASS_IN = 1, DR_CLASS_CH = 3, DR_CLASS_ANY = 255 };
@@ -39,6 +40,8 @@ enum { DR_CLASS_IN = 1, DR_CLASS_CH = 3, DR_CLASS_ANY = 255 };
 #define DR_FLAG_RA 0x0080u
 #define DR_FLAG_AD 0x0020u
 #define DR_FLAG_CD 0x0010u
+/* The DO bit within an OPT record's TTL field (extended rcode, version, flags). */
+#define DR_EDNS_DO 0x00008000u
 #define DR_OPCODE(flags) (((flags) >> 11) & 0xf)
 #define DR_RCODE(flags)  ((flags) & 0xf)
 
@@ -95,8 +98,9 @@ int dr_msg_fit(const struct dr_msg_query *q, uint8_t *out, size_t len, size_t ca
 /*
  * Writes an upstream query into out (at least DR_NAME_MAX + 64 bytes): the given ID and
  * flags (RD for forwarders, else 0), one question with name as given (case included: 0x20
- * is applied by the caller), and an OPT record advertising edns_size unless it is 0.
- * Returns the length.
+ * is applied by the caller), and an OPT record advertising edns_size unless it is 0, with
+ * the DO bit set (the resolver is security-aware: it asks for RRSIGs and NSEC/NSEC3
+ * records, RFC 4035 §3.2.1). Returns the length.
  */
 size_t dr_msg_build_query(uint8_t *out, uint16_t id, uint16_t flags, const uint8_t *name,
                           uint16_t qtype, uint16_t qclass, uint16_t edns_size);

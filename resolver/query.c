@@ -133,6 +133,7 @@ int
 dr_query_resolve(struct dr_client *c)
 {
     c->waiter.done = client_done;
+    c->waiter.dnssec_ok = c->q.do_bit;
     uint8_t lc[DR_NAME_MAX];
     memcpy(lc, c->q.qname, c->q.qname_len);
     if (dr_mesh_resolve(c->wk->mesh, lc, c->q.qtype, c->q.qclass, &c->waiter) == 0)

@@ -3,11 +3,23 @@
 #include <errno.h>
 #include <string.h>
 
+/* Whether a plain (DO=0) reply leaves rr out: DNSSEC records not asked for by type. */
+static bool
+dnssec_only(const ldns_rr *rr, uint16_t qtype)
+{
+    ldns_rr_type t = ldns_rr_get_type(rr);
+    return (t == LDNS_RR_TYPE_RRSIG || t == LDNS_RR_TYPE_NSEC || t == LDNS_RR_TYPE_NSEC3) &&
+           t != qtype;
+}
+
 static void
-push_all(ldns_pkt *p, ldns_pkt_section s, const ldns_rr_list *l)
+push_all(ldns_pkt *p, ldns_pkt_section s, const ldns_rr_list *l, bool dnssec, uint16_t qtype)
 {
     for (size_t i = 0; l && i < ldns_rr_list_rr_count(l); i++) {
-        ldns_rr *c = ldns_rr_clone(ldns_rr_list_rr(l, i));
+        const ldns_rr *rr = ldns_rr_list_rr(l, i);
+        if (!dnssec && dnssec_only(rr, s == LDNS_SECTION_ANSWER ? qtype : 0))
+            continue;
+        ldns_rr *c = ldns_rr_clone(rr);
         if (c && !ldns_pkt_push_rr(p, s, c))
             ldns_rr_free(c);
     }
@@ -16,7 +28,7 @@ push_all(ldns_pkt *p, ldns_pkt_section s, const ldns_rr_list *l)
 int
 dr_reply_build(const uint8_t *qname, uint16_t qtype, uint16_t qclass, int rcode,
                const ldns_rr_list *chain, const ldns_rr_list *answer,
-               const ldns_rr_list *authority, uint8_t **wire, size_t *len)
+               const ldns_rr_list *authority, bool dnssec, uint8_t **wire, size_t *len)
 {
     *wire = NULL;
     *len = 0;
@@ -36,9 +48,9 @@ dr_reply_build(const uint8_t *qname, uint16_t qtype, uint16_t qclass, int rcode,
         ldns_pkt_set_ra(p, true);
         ldns_pkt_set_rcode(p, (uint8_t)rcode);
         if (rcode != DR_RCODE_SERVFAIL) {
-            push_all(p, LDNS_SECTION_ANSWER, chain);
-            push_all(p, LDNS_SECTION_ANSWER, answer);
-            push_all(p, LDNS_SECTION_AUTHORITY, authority);
+            push_all(p, LDNS_SECTION_ANSWER, chain, dnssec, qtype);
+            push_all(p, LDNS_SECTION_ANSWER, answer, dnssec, qtype);
+            push_all(p, LDNS_SECTION_AUTHORITY, authority, dnssec, qtype);
         }
         if (ldns_pkt2wire(wire, p, len) == LDNS_STATUS_OK)
             rc = 0;

@@ -105,3 +105,51 @@ dr_scrub_address(const ldns_rr *rr, union dc_sockaddr *out)
     }
     return false;
 }
+
+static void
+push_copy(ldns_rr_list **into, const ldns_rr *rr)
+{
+    if (*into == NULL)
+        *into = ldns_rr_list_new();
+    ldns_rr *c = ldns_rr_clone(rr);
+    if (*into && c && ldns_rr_list_push_rr(*into, c))
+        return;
+    ldns_rr_free(c);
+}
+
+static ldns_rr_type
+covered_type(const ldns_rr *rrsig)
+{
+    const ldns_rdf *t = ldns_rr_rrsig_typecovered(rrsig);
+    return t && ldns_rdf_size(t) == 2 ? ldns_rdf2rr_type(t) : 0;
+}
+
+void
+dr_scrub_sigs(ldns_rr_list *from, const uint8_t *owner, ldns_rr_type covered, uint16_t rclass,
+              ldns_rr_list **into)
+{
+    for (size_t i = 0; i < ldns_rr_list_rr_count(from); i++) {
+        const ldns_rr *rr = ldns_rr_list_rr(from, i);
+        if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_RRSIG && ldns_rr_get_class(rr) == rclass &&
+            covered_type(rr) == covered && dr_scrub_owner_is(rr, owner))
+            push_copy(into, rr);
+    }
+}
+
+void
+dr_scrub_denial(ldns_pkt *p, const uint8_t *zone, ldns_rr_list **into)
+{
+    ldns_rr_list *au = ldns_pkt_authority(p);
+    for (size_t i = 0; i < ldns_rr_list_rr_count(au); i++) {
+        const ldns_rr *rr = ldns_rr_list_rr(au, i);
+        ldns_rr_type t = ldns_rr_get_type(rr);
+        if (t == LDNS_RR_TYPE_RRSIG)
+            t = covered_type(rr) == LDNS_RR_TYPE_SOA ? LDNS_RR_TYPE_SOA : covered_type(rr);
+        else if (t == LDNS_RR_TYPE_SOA)
+            continue; /* the SOA itself comes from dr_scrub_negative_soa */
+        bool wanted = t == LDNS_RR_TYPE_NSEC || t == LDNS_RR_TYPE_NSEC3 ||
+                      (t == LDNS_RR_TYPE_SOA && ldns_rr_get_type(rr) == LDNS_RR_TYPE_RRSIG);
+        if (wanted && dr_scrub_owner_under(rr, zone))
+            push_copy(into, rr);
+    }
+}

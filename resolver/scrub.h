@@ -29,6 +29,15 @@ ldns_rr_list *dr_scrub_negative_soa(ldns_pkt *p, const uint8_t *zone, const uint
  * and enclosing sent. A pointer into p, or NULL when the reply is not a referral. */
 const uint8_t *dr_scrub_referral(ldns_pkt *p, const uint8_t *zone, const uint8_t *sent);
 
+/* Appends to *into (created when NULL) copies of the RRSIGs in `from` owned by owner, of
+ * class rclass, that cover type `covered`. */
+void dr_scrub_sigs(ldns_rr_list *from, const uint8_t *owner, ldns_rr_type covered,
+                   uint16_t rclass, ldns_rr_list **into);
+/* Appends to *into (created when NULL) what proves a negative answer from the authority
+ * section: the RRSIGs of the SOA there, and the NSEC and NSEC3 records owned at or below
+ * zone with their RRSIGs (RFC 4035 §3.1.3). */
+void dr_scrub_denial(ldns_pkt *p, const uint8_t *zone, ldns_rr_list **into);
+
 /* The server address an A or AAAA record gives (port 53). False for any other record or a
  * malformed address. */
 bool dr_scrub_address(const ldns_rr *rr, union dc_sockaddr *out);

@@ -232,7 +232,68 @@ answer(struct dr_cache *c, const char *qname, uint16_t qtype, int64_t now, uint8
     return dr_cache_answer(c, &q, now, out, 2048);
 }
 
+/* The same for a DNSSEC-aware client (DO=1). */
+static int
+answer_do(struct dr_cache *c, const char *qname, uint16_t qtype, int64_t now, uint8_t *out)
+{
+    struct dr_msg_query q;
+    make_query(&q, qname, qtype, 0x4321, DR_FLAG_RD);
+    q.do_bit = true;
+    return dr_cache_answer(c, &q, now, out, 2048);
+}
+
 /* ---- Cases ---- */
+
+/* A question keeps two ready replies when its data is signed: DO=0 clients get the plain
+ * one, DO=1 clients the one with signatures; unsigned data has only the plain one, which
+ * serves both; and a DO=1 client is never handed the plain reply of signed data, even when
+ * its own variant has gone (evicted, or expired first). */
+static void
+test_dnssec_variants(void)
+{
+    struct dr_cache *c = dr_cache_new(1 << 20, 4, &default_policy);
+    struct pkt plain, sig;
+    uint8_t out[2048];
+    reply_a2(&plain, "www.example.", 300, 300); /* stand-ins told apart by their TTLs */
+    reply_a2(&sig, "www.example.", 300, 200);
+    ASSERT_EQ(dr_cache_store_pair(c, wire("www.example."), DR_TYPE_A, DR_CLASS_IN, plain.b,
+                                  plain.len, sig.b, sig.len, NOW),
+              0);
+    ASSERT_EQ(dr_cache_count(c), 2);
+    int n = answer(c, "www.example.", DR_TYPE_A, NOW, out);
+    ASSERT_EQ(parse(out, n).ttl[1], 300);
+    n = answer_do(c, "www.example.", DR_TYPE_A, NOW, out);
+    ASSERT_EQ(parse(out, n).ttl[1], 200);
+    /* The resolver's own reads: plain, or the signed one where asked. */
+    n = dr_cache_lookup(c, wire("www.example."), DR_TYPE_A, DR_CLASS_IN, NOW, out, sizeof(out));
+    ASSERT_EQ(parse(out, n).ttl[1], 300);
+    n = dr_cache_lookup_signed(c, wire("www.example."), DR_TYPE_A, DR_CLASS_IN, NOW, out,
+                               sizeof(out));
+    ASSERT_EQ(parse(out, n).ttl[1], 200);
+
+    /* Unsigned data: one entry for both kinds of client. */
+    reply_a2(&plain, "ftp.example.", 300, 300);
+    ASSERT_EQ(dr_cache_store_pair(c, wire("ftp.example."), DR_TYPE_A, DR_CLASS_IN, plain.b,
+                                  plain.len, NULL, 0, NOW),
+              0);
+    ASSERT_EQ(dr_cache_count(c), 3);
+    ASSERT_GT(answer_do(c, "ftp.example.", DR_TYPE_A, NOW, out), 0);
+    ASSERT_GT(answer(c, "ftp.example.", DR_TYPE_A, NOW, out), 0);
+
+    /* The DO=1 variant goes: DO=1 clients miss (and resolve again), DO=0 ones still hit. */
+    uint8_t key[DR_NAME_MAX + 5];
+    size_t kl = dr_dname_copy_lower(key, wire("www.example."));
+    dr_put16(key + kl, DR_TYPE_A);
+    dr_put16(key + kl + 2, DR_CLASS_IN);
+    key[kl + 4] = 1;
+    ASSERT(dc_lru_remove(dr_cache_table(c), key, kl + 5));
+    ASSERT_EQ(answer_do(c, "www.example.", DR_TYPE_A, NOW, out), 0);
+    n = answer(c, "www.example.", DR_TYPE_A, NOW, out);
+    ASSERT_EQ(parse(out, n).ttl[1], 300);
+    /* Both flushed together by name. */
+    ASSERT_EQ(dr_cache_flush(c, wire("www.example."), false), 1);
+    dr_cache_free(c);
+}
 
 static void
 test_positive_lifetime_is_smallest_ttl(void)
@@ -865,6 +926,7 @@ main(void)
     TEST_RUN(test_budget_and_e2big);
     TEST_RUN(test_flush_name_subtree_all);
     TEST_RUN(test_hit_allocates_nothing);
+    TEST_RUN(test_dnssec_variants);
     TEST_RUN(test_budget_64k_holds_whole_cache);
     TEST_RUN(test_budget_exact_for_both_tables);
     return 0;
