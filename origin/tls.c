@@ -180,10 +180,12 @@ ctx_new(struct dw_tls *t, const struct dw_conf *conf)
     SSL_CTX *sc = SSL_CTX_new(TLS_server_method());
     if (sc == NULL)
         return NULL;
-    /* Server cipher preference off, as Mozilla "intermediate": every suite we allow is strong,
-     * and the client knows best whether it has AES hardware. */
-    SSL_CTX_set_options(sc, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
-    SSL_CTX_clear_options(sc, SSL_OP_CIPHER_SERVER_PREFERENCE);
+    /* Our order wins (TLS12_CIPHERS: AES-GCM, then CHACHA20), so a client cannot steer us to
+     * the suite it lists first; but a client that lists CHACHA20 first says it lacks AES
+     * hardware, and PRIORITIZE_CHACHA then gives it CHACHA20 (nginx with
+     * ssl_prefer_server_ciphers, and what testssl.sh asks for). */
+    SSL_CTX_set_options(sc, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
+                                SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_PRIORITIZE_CHACHA);
     /* Idle keep-alive connections hold no read/write buffers (about 34 KiB each). */
     SSL_CTX_set_mode(sc, SSL_MODE_RELEASE_BUFFERS);
     /* A ticket made just before a rotation stays decryptable for two more lifetimes. */

@@ -3,7 +3,8 @@
  * ciphertext between its libuv stream and this module, which never touches a socket.
  *
  * Policy (what nginx's and Mozilla's "intermediate" configurations give): TLS 1.2 and 1.3
- * only; ECDHE key exchange with AEAD ciphers (AES-GCM, ChaCha20-Poly1305); ALPN offers
+ * only; ECDHE key exchange with AEAD ciphers (AES-GCM, ChaCha20-Poly1305) in the server's order
+ * (ChaCha20 first for a client that lists it first: no AES hardware); ALPN offers
  * "http/1.1" only; per site one or more certificate/key pairs (ECDSA and RSA side by side,
  * OpenSSL picks what the client supports); SNI selects the site's context, an unknown or
  * missing name gets the default site (matching by origin/vhost.c); session resumption through tickets (TLS 1.2 and 1.3)

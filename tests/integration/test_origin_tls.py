@@ -78,6 +78,35 @@ def test_resumption():
         check(resumed_lines() >= before + 2, "access log does not say resumed=yes")
 
 
+REQ2 = REQ.replace(b"site1.test", b"site2.test")
+SITES = (("site1.test", REQ, b"<h1>site1</h1>"), ("site2.test", REQ2, b"<h1>site2</h1>"))
+RESUME_CASES = (("-tls1_2", [], "TLSv1.2"),               # session ticket
+                ("-tls1_2", ["-no_ticket"], "TLSv1.2"),  # session ID, server-side cache
+                ("-tls1_3", [], "TLSv1.3"))
+
+
+def cipher_of(out):
+    m = re.search(r"Cipher is (\S+)", out)
+    return m.group(1) if m else None
+
+
+def test_tls12_server_cipher_preference():
+    # The server's order (AES128-GCM, AES256-GCM, CHACHA20) wins over the client's: offered in
+    # reverse, AES128 is still chosen. A client that lists CHACHA20 first says it lacks AES
+    # hardware and gets it (SSL_OP_PRIORITIZE_CHACHA).
+    cases = (("ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256",
+              "ECDHE-ECDSA-AES128-GCM-SHA256"),
+             ("ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:"
+              "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES128-GCM-SHA256"),
+             ("ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES256-GCM-SHA384:"
+              "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-CHACHA20-POLY1305"))
+    for offer, want in cases:
+        rc, out = s_client(o, ["-tls1_2", "-cipher", offer, "-sigalgs", "ECDSA+SHA256"],
+                           request=REQ)
+        check(rc == 0 and "HTTP/1.1 200 OK" in out, out)
+        check(cipher_of(out) == want, "offered %s, got %s, want %s" %
+              (offer, cipher_of(out), want))
+
 def test_ecdsa_or_rsa_by_sigalgs():
     for flag in ("-tls1_2", "-tls1_3"):
         rc, out = s_client(o, [flag, "-sigalgs", "ECDSA+SHA256"], request=REQ)
@@ -163,5 +192,6 @@ def test_plaintext_on_tls_port_closed():
 if __name__ == "__main__":
     need("openssl")
     main(o, test_tls12_and_tls13, test_tls11_refused, test_alpn, test_resumption,
+         test_tls12_server_cipher_preference,
          test_ecdsa_or_rsa_by_sigalgs, test_sni_picks_certificate, test_tls_versions_python,
          test_no_client_hello_closed_after_handshake_timeout, test_plaintext_on_tls_port_closed)
