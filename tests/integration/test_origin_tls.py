@@ -85,6 +85,29 @@ RESUME_CASES = (("-tls1_2", [], "TLSv1.2"),               # session ticket
                 ("-tls1_3", [], "TLSv1.3"))
 
 
+def test_session_does_not_cross_sites():
+    # RFC 6066 §3: a session from one site must not resume under another name (TLS 1.2, by
+    # ticket or session ID); and in TLS 1.3 a PSK from site A must not serve site B either.
+    for flag, extra, version in RESUME_CASES:
+        for (name_a, req_a, body_a), (name_b, req_b, body_b) in (SITES, SITES[::-1]):
+            what = "%s %s %s->%s" % (flag, " ".join(extra), name_a, name_b)
+            sess = os.path.join(o.dir, "x%s%s-%s" % (flag, "".join(extra), name_a))
+            rc, out = s_client(o, [flag, "-sess_out", sess] + extra, request=req_a,
+                               servername=name_a)
+            check(rc == 0 and "New, %s" % version in out, "%s first:\n%s" % (what, out))
+            # The same site still resumes (so the refusal below is about the name).
+            rc, out = s_client(o, [flag, "-sess_in", sess] + extra, request=req_a,
+                               servername=name_a)
+            check(rc == 0 and "Reused, %s" % version in out,
+                  "%s: not resumed under its own name:\n%s" % (what, out))
+            rc, out = s_client(o, [flag, "-sess_in", sess] + extra, request=req_b,
+                               servername=name_b)
+            check("Reused," not in out, "%s: resumed under another name:\n%s" % (what, out))
+            check(rc == 0 and "New, %s" % version in out, "%s: no full handshake:\n%s" %
+                  (what, out))
+            check(body_b.decode() in out and body_a.decode() not in out, what + ":\n" + out)
+
+
 def cipher_of(out):
     m = re.search(r"Cipher is (\S+)", out)
     return m.group(1) if m else None
@@ -192,6 +215,7 @@ def test_plaintext_on_tls_port_closed():
 if __name__ == "__main__":
     need("openssl")
     main(o, test_tls12_and_tls13, test_tls11_refused, test_alpn, test_resumption,
+         test_session_does_not_cross_sites,
          test_tls12_server_cipher_preference,
          test_ecdsa_or_rsa_by_sigalgs, test_sni_picks_certificate, test_tls_versions_python,
          test_no_client_hello_closed_after_handshake_timeout, test_plaintext_on_tls_port_closed)
