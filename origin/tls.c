@@ -157,9 +157,9 @@ ring_put(struct key_ring *r)
  * Encrypts new tickets with the site's keys[0] and decrypts tickets made with any key still in
  * its ring, so rotation does not cut off sessions issued just before it. The site is known by
  * now: on_client_hello runs before OpenSSL looks at a ticket. A ticket of another site names
- * a key this ring does not have: full handshake. Returns 1 (ticket ok), 2 (ok, but made with
- * an old key: issue a fresh one), 0 (unknown key: full handshake) or -1 (internal failure:
- * the handshake fails).
+ * a key this ring does not have: full handshake. Returns 1 (ticket ok), 2 (ok, issue a fresh
+ * one: made with an old key, or TLS 1.3, whose clients use a ticket once), 0 (unknown key:
+ * full handshake) or -1 (internal failure: the handshake fails).
  */
 static int
 on_ticket_key(SSL *ssl, unsigned char name[16], unsigned char *iv, EVP_CIPHER_CTX *cctx,
@@ -188,7 +188,10 @@ on_ticket_key(SSL *ssl, unsigned char name[16], unsigned char *iv, EVP_CIPHER_CT
         for (size_t i = 0; i < r->nkeys && k == NULL; i++)
             if (memcmp(name, r->keys[i].name, sizeof(r->keys[i].name)) == 0) {
                 k = &r->keys[i];
-                ret = i == 0 ? 1 : 2;
+                /* OpenSSL sends a TLS 1.3 ticket after a resumption only when asked; without
+                 * one a client that spent its ticket falls back to a full handshake on
+                 * every other connection. */
+                ret = i == 0 && SSL_version(ssl) != TLS1_3_VERSION ? 1 : 2;
             }
         if (k == NULL)
             goto out;

@@ -108,6 +108,23 @@ def test_session_does_not_cross_sites():
             check(body_b.decode() in out and body_a.decode() not in out, what + ":\n" + out)
 
 
+def test_tls13_resumption_chain():
+    # A TLS 1.3 client uses a ticket once: the server must issue a fresh ticket on every
+    # resumed handshake, or every other reconnect is a full handshake.
+    prev = os.path.join(o.dir, "chain0")
+    rc, out = s_client(o, ["-tls1_3", "-sess_out", prev], request=REQ)
+    check(rc == 0 and "New, TLSv1.3" in out, out)
+    for i in range(1, 6):
+        nxt = os.path.join(o.dir, "chain%d" % i)
+        rc, out = s_client(o, ["-tls1_3", "-sess_in", prev, "-sess_out", nxt], request=REQ)
+        check(rc == 0 and "Reused, TLSv1.3" in out, "reconnect %d not resumed:\n%s" % (i, out))
+        check(os.path.exists(nxt) and os.path.getsize(nxt) > 0,
+              "reconnect %d: no new session ticket after a resumed handshake" % i)
+        check(open(nxt, "rb").read() != open(prev, "rb").read(),
+              "reconnect %d: the session saved is the one used" % i)
+        prev = nxt
+
+
 def cipher_of(out):
     m = re.search(r"Cipher is (\S+)", out)
     return m.group(1) if m else None
@@ -215,7 +232,7 @@ def test_plaintext_on_tls_port_closed():
 if __name__ == "__main__":
     need("openssl")
     main(o, test_tls12_and_tls13, test_tls11_refused, test_alpn, test_resumption,
-         test_session_does_not_cross_sites,
+         test_session_does_not_cross_sites, test_tls13_resumption_chain,
          test_tls12_server_cipher_preference,
          test_ecdsa_or_rsa_by_sigalgs, test_sni_picks_certificate, test_tls_versions_python,
          test_no_client_hello_closed_after_handshake_timeout, test_plaintext_on_tls_port_closed)

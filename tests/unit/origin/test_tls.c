@@ -522,6 +522,37 @@ test_ticket_keys_survive_reload(void)
     SSL_CTX_free(c13);
 }
 
+static bool
+same_ticket(const SSL_SESSION *a, const SSL_SESSION *b)
+{
+    const unsigned char *ta, *tb;
+    size_t la, lb;
+    SSL_SESSION_get0_ticket(a, &ta, &la);
+    SSL_SESSION_get0_ticket(b, &tb, &lb);
+    return la == lb && memcmp(ta, tb, la) == 0;
+}
+
+/* A TLS 1.3 client uses a ticket once: every resumption must bring a fresh ticket, or the
+ * next connection is a full handshake. */
+static void
+test_tls13_ticket_after_resumption(void)
+{
+    struct dw_conf *conf = load_good();
+    SSL_CTX *cctx = client_ctx(TLS1_3_VERSION, TLS1_3_VERSION);
+    SSL_SESSION *s = first_session(conf->tls, cctx, "a.test");
+    for (int i = 0; i < 4; i++) {
+        SSL_SESSION *next;
+        ASSERT(resume(conf->tls, cctx, "a.test", s, 0, &next));
+        ASSERT(SSL_SESSION_has_ticket(next));
+        ASSERT(!same_ticket(next, s));
+        SSL_SESSION_free(s);
+        s = next;
+    }
+    SSL_SESSION_free(s);
+    SSL_CTX_free(cctx);
+    dw_conf_free(conf);
+}
+
 /* Garbage and a TLS 1.1 client fail their connection only: the next one is fine. */
 static void
 test_bad_clients(void)
@@ -660,6 +691,7 @@ main(void)
     TEST_RUN(test_ticket_rotation);
     TEST_RUN(test_sessions_stay_with_site);
     TEST_RUN(test_ticket_keys_survive_reload);
+    TEST_RUN(test_tls13_ticket_after_resumption);
     TEST_RUN(test_bad_clients);
     TEST_RUN(test_config_errors);
     TEST_RUN(test_expiry);
