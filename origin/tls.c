@@ -299,6 +299,7 @@ on_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen, const unsign
 static SSL_CTX *
 ctx_new(struct dw_tls *t, const struct dw_conf *conf, size_t si)
 {
+    const struct key_ring *ring = t->rings[si];
     SSL_CTX *sc = SSL_CTX_new(TLS_server_method());
     if (sc == NULL)
         return NULL;
@@ -316,8 +317,7 @@ ctx_new(struct dw_tls *t, const struct dw_conf *conf, size_t si)
         SSL_CTX_set_max_proto_version(sc, TLS1_3_VERSION) != 1 ||
         SSL_CTX_set_cipher_list(sc, TLS12_CIPHERS) != 1 ||
         SSL_CTX_set1_groups_list(sc, TLS_GROUPS) != 1 ||
-        SSL_CTX_set_session_id_context(sc, t->rings[si]->sid_ctx,
-                                       sizeof(t->rings[si]->sid_ctx)) != 1 ||
+        SSL_CTX_set_session_id_context(sc, ring->sid_ctx, sizeof(ring->sid_ctx)) != 1 ||
         SSL_CTX_set_tlsext_ticket_key_evp_cb(sc, on_ticket_key) != 1) {
         SSL_CTX_free(sc);
         return NULL;
