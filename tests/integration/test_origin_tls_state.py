@@ -9,6 +9,7 @@ import re
 import socket
 import ssl
 import subprocess
+import threading
 import time
 
 from harness import BUILD, SLOW, check
@@ -38,7 +39,7 @@ class TLSClient:
     """A TLS client over a plain socket and two memory BIOs: the test decides when records
     are read and sees how the server's byte stream ends."""
 
-    def __init__(self, version=None, sni="site1.test", timeout=5):
+    def __init__(self, version=None, sni="site1.test", timeout=5, hold_finished=False):
         ctx = ssl.create_default_context(cafile=o.ca)
         if version:
             ctx.minimum_version = ctx.maximum_version = version
@@ -57,7 +58,8 @@ class TLSClient:
                 self.flush()
                 check(time.monotonic() < deadline, "handshake timed out")
                 check(self.recv_raw(), "server closed during the handshake")
-        self.flush()
+        if not hold_finished:  # held: the first send() carries it, as wrk's requests do
+            self.flush()
 
     def flush(self):
         data = self.out.read()
@@ -321,6 +323,58 @@ def test_renegotiation_refused():
     check(not problems_since(mark), "\n".join(problems_since(mark)))
 
 
+def test_heads_intact_behind_session_tickets():
+    # Right after a handshake the server's session tickets are still being written when the
+    # first request arrives, so its head waits for that write; meanwhile other connections
+    # on the same worker build theirs. Every head must still be the connection's own: a
+    # keep-alive and a close request alternate (heads of different lengths), and each
+    # response must say what was asked with exactly its body after the blank line.
+    want = {}
+    for conn_hdr, ka in (("keep-alive", True), ("close", False)):
+        want[ka] = conn_hdr
+    bad, done = [], [0]
+    deadline = time.monotonic() + 4 * SLOW
+
+    def client(k):
+        n = 0
+        while time.monotonic() < deadline and n < 150 and not bad:
+            keep = (k + n) % 2 == 0
+            n += 1
+            try:
+                c = TLSClient(ssl.TLSVersion.TLSv1_3, hold_finished=True)
+            except Exception as e:  # noqa: BLE001 - counted, reported below
+                bad.append("connect: %r" % e)
+                return
+            try:
+                c.send(b"GET / HTTP/1.1\r\nHost: site1.test\r\n%s\r\n" %
+                       (b"" if keep else b"Connection: close\r\n"))
+                got = b""
+                t_end = time.monotonic() + 5 * SLOW
+                while b"\r\n\r\n" not in got or len(got.split(b"\r\n\r\n", 1)[1]) < 15:
+                    more, how = c.read_until_end(1, max(0.1, t_end - time.monotonic()))
+                    got += more
+                    if how != "limit" and not more:
+                        break
+                head, _, body = got.partition(b"\r\n\r\n")
+                ok = (head.startswith(b"HTTP/1.1 200 OK\r\n") and body == b"<h1>site1</h1>\n"
+                      and (b"\r\nConnection: close" in head) != keep
+                      and all(0x20 <= ch < 0x7f or ch in (9, 10, 13) for ch in head))
+                if not ok:
+                    bad.append("keep=%s: %r" % (keep, got[:400]))
+                done[0] += 1
+            finally:
+                c.close()
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30 * SLOW)
+    check(not bad, "%d of %d responses wrong, e.g.:\n%s" % (len(bad), done[0],
+                                                             "\n".join(bad[:3])))
+    check(done[0] >= 100, "only %d exchanges" % done[0])
+
+
 def test_idle_keepalive_close_sends_close_notify():
     for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
         c = TLSClient(version, timeout=KEEPALIVE + 5)
@@ -343,4 +397,5 @@ if __name__ == "__main__":
     need("openssl")
     main(o, test_reload_keeps_ticket_keys, test_rotation_per_site,
          test_close_notify_during_large_response, test_garbage_record_after_handshake,
-         test_renegotiation_refused, test_idle_keepalive_close_sends_close_notify)
+         test_renegotiation_refused, test_heads_intact_behind_session_tickets,
+         test_idle_keepalive_close_sends_close_notify)
