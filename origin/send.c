@@ -190,7 +190,16 @@ void
 dw_send_more(struct dw_conn *c)
 {
     struct dw_worker *wk = c->wk;
-    if (c->closing || c->writing || c->file_reading)
+    if (c->closing || c->file_reading)
+        return;
+    /* The head lies in the worker's scratch (wk->hdr) only until another connection of the
+     * worker builds one: a TLS head goes into the SSL at once, even behind a write in flight
+     * (the session tickets right after the handshake), and leaves with the next flush. */
+    if (c->responding && !c->head_sent && c->tls_on) {
+        send_head(c);
+        return;
+    }
+    if (c->writing)
         return;
     if (dw_send_flush(c) || c->closing)
         return;

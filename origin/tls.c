@@ -25,10 +25,6 @@
     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 #define TLS_GROUPS "X25519:P-256:P-384"
 
-/* Every context carries the same session ID context, so a session stays valid when SNI moves
- * the connection from the default site's context to another one. */
-static const unsigned char sid_ctx[] = "duet-origin";
-
 /* Certificate/key pairs per site: one per key type (RSA, ECDSA, EdDSA) is all OpenSSL keeps. */
 #define MAX_PAIRS 4
 
@@ -41,14 +37,37 @@ struct ticket_key {
     unsigned char hmac[32]; /* HMAC-SHA256 */
 };
 
+/*
+ * What keeps one site's sessions its own (RFC 6066 §3: a session must not resume under
+ * another name): its ticket keys and its session ID context. A session from site A offered
+ * under SNI B then fails to decrypt (ticket, TLS 1.2 and 1.3) or fails the context check
+ * (session ID), and the client gets a full handshake with B. nginx shares both across its
+ * server blocks unless told otherwise.
+ *
+ * Rings live in a process-wide list keyed by the site's section name and are shared by every
+ * loaded configuration that has the site: a reload finds the running configuration's rings
+ * and keeps them, so tickets issued before it still resume; a site the reload removed loses
+ * its ring with the last connection of the old configuration.
+ */
+struct key_ring {
+    struct key_ring *next; /* in rings, under rings_lock */
+    unsigned refs;         /* dw_tls objects using it, under rings_lock */
+    pthread_rwlock_t lock; /* guards keys and nkeys: handshakes read, rotation writes */
+    struct ticket_key keys[TICKET_KEYS];
+    size_t nkeys;
+    unsigned char sid_ctx[SSL_MAX_SID_CTX_LENGTH]; /* SHA-256 of the site name */
+    char name[];
+};
+
+static pthread_mutex_t rings_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct key_ring *rings;
+
 struct dw_tls {
     const struct dw_conf *conf; /* owns us and outlives us: SNI matches against its sites */
     SSL_CTX **ctxs;             /* one per site, same index as conf->sites */
     ASN1_TIME **not_after;      /* of each site's first certificate */
+    struct key_ring **rings;    /* one per site, same index */
     size_t nsites;
-    pthread_rwlock_t lock; /* guards keys: handshakes read, rotation writes */
-    struct ticket_key keys[TICKET_KEYS];
-    size_t nkeys;
 };
 
 static const unsigned char alpn_http11[] = "\x08http/1.1";
@@ -80,12 +99,67 @@ new_ticket_key(struct ticket_key *k)
     return 0;
 }
 
+/* The ring of the site called name, shared with earlier configurations (a reload), or a new
+ * one with a fresh key. NULL on ENOMEM or without randomness. */
+static struct key_ring *
+ring_get(const char *name)
+{
+    pthread_mutex_lock(&rings_lock);
+    struct key_ring *r;
+    for (r = rings; r != NULL; r = r->next)
+        if (strcmp(r->name, name) == 0) {
+            r->refs++;
+            goto out;
+        }
+    size_t len = strlen(name);
+    r = calloc(1, sizeof(*r) + len + 1);
+    if (r == NULL)
+        goto out;
+    memcpy(r->name, name, len + 1);
+    if (new_ticket_key(&r->keys[0]) < 0 || pthread_rwlock_init(&r->lock, NULL) != 0 ||
+        EVP_Digest(name, len, r->sid_ctx, NULL, EVP_sha256(), NULL) != 1) {
+        ERR_clear_error();
+        free(r);
+        r = NULL;
+        goto out;
+    }
+    r->nkeys = 1;
+    r->refs = 1;
+    r->next = rings;
+    rings = r;
+out:
+    pthread_mutex_unlock(&rings_lock);
+    return r;
+}
+
+static void
+ring_put(struct key_ring *r)
+{
+    if (r == NULL)
+        return;
+    pthread_mutex_lock(&rings_lock);
+    bool last = --r->refs == 0;
+    if (last) {
+        struct key_ring **p = &rings;
+        while (*p != r)
+            p = &(*p)->next;
+        *p = r->next;
+    }
+    pthread_mutex_unlock(&rings_lock);
+    if (last) {
+        pthread_rwlock_destroy(&r->lock);
+        OPENSSL_cleanse(r->keys, sizeof(r->keys));
+        free(r);
+    }
+}
+
 /*
- * Encrypts new tickets with keys[0] and decrypts tickets made with any key still in the ring,
- * so rotation does not cut off sessions issued just before it. We keep our own keys instead of
- * OpenSSL's per-context ones because every site's context must accept the same tickets, and so
- * they can be rotated. Returns 1 (ticket ok), 2 (ok, but made with an old key: issue a fresh
- * one), 0 (unknown key: full handshake) or -1 (internal failure: the handshake fails).
+ * Encrypts new tickets with the site's keys[0] and decrypts tickets made with any key still in
+ * its ring, so rotation does not cut off sessions issued just before it. The site is known by
+ * now: on_client_hello runs before OpenSSL looks at a ticket. A ticket of another site names
+ * a key this ring does not have: full handshake. Returns 1 (ticket ok), 2 (ok, issue a fresh
+ * one: made with an old key, or TLS 1.3, whose clients use a ticket once), 0 (unknown key:
+ * full handshake) or -1 (internal failure: the handshake fails).
  */
 static int
 on_ticket_key(SSL *ssl, unsigned char name[16], unsigned char *iv, EVP_CIPHER_CTX *cctx,
@@ -94,13 +168,15 @@ on_ticket_key(SSL *ssl, unsigned char name[16], unsigned char *iv, EVP_CIPHER_CT
     static char digest[] = "SHA256";
     struct dw_tls_conn *c = SSL_get_app_data(ssl);
     struct dw_tls *t = c->tls;
+    int site = c->site >= 0 ? c->site : (int)t->conf->default_site;
+    struct key_ring *r = t->rings[site];
     int ret = -1;
     OSSL_PARAM params[3];
 
-    pthread_rwlock_rdlock(&t->lock);
+    pthread_rwlock_rdlock(&r->lock);
     const struct ticket_key *k = NULL;
     if (enc) {
-        k = &t->keys[0];
+        k = &r->keys[0];
         if (RAND_bytes(iv, EVP_CIPHER_get_iv_length(EVP_aes_256_cbc())) != 1)
             goto out;
         memcpy(name, k->name, sizeof(k->name));
@@ -109,10 +185,13 @@ on_ticket_key(SSL *ssl, unsigned char name[16], unsigned char *iv, EVP_CIPHER_CT
         ret = 1;
     } else {
         ret = 0;
-        for (size_t i = 0; i < t->nkeys && k == NULL; i++)
-            if (memcmp(name, t->keys[i].name, sizeof(t->keys[i].name)) == 0) {
-                k = &t->keys[i];
-                ret = i == 0 ? 1 : 2;
+        for (size_t i = 0; i < r->nkeys && k == NULL; i++)
+            if (memcmp(name, r->keys[i].name, sizeof(r->keys[i].name)) == 0) {
+                k = &r->keys[i];
+                /* OpenSSL sends a TLS 1.3 ticket after a resumption only when asked; without
+                 * one a client that spent its ticket falls back to a full handshake on
+                 * every other connection. */
+                ret = i == 0 && SSL_version(ssl) != TLS1_3_VERSION ? 1 : 2;
             }
         if (k == NULL)
             goto out;
@@ -129,30 +208,72 @@ on_ticket_key(SSL *ssl, unsigned char name[16], unsigned char *iv, EVP_CIPHER_CT
     if (EVP_MAC_CTX_set_params(hctx, params) != 1)
         ret = -1;
 out:
-    pthread_rwlock_unlock(&t->lock);
+    pthread_rwlock_unlock(&r->lock);
     return ret;
+}
+
+/* The host_name of a ClientHello's server_name extension (RFC 6066 §3): 1 with *name and
+ * *len set, 0 when there is none or the extension is malformed (OpenSSL refuses the
+ * latter itself a moment later). */
+static int
+hello_server_name(SSL *ssl, const char **name, size_t *len)
+{
+    const unsigned char *p;
+    size_t n;
+    if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &p, &n) != 1 || n < 2 ||
+        ((size_t)p[0] << 8 | p[1]) != n - 2)
+        return 0;
+    p += 2;
+    n -= 2;
+    while (n >= 3) {
+        size_t l = (size_t)p[1] << 8 | p[2];
+        if (l > n - 3)
+            return 0;
+        if (p[0] == TLSEXT_NAMETYPE_host_name) {
+            *name = (const char *)p + 3;
+            *len = l;
+            return 1;
+        }
+        p += 3 + l;
+        n -= 3 + l;
+    }
+    return 0;
 }
 
 /*
  * SNI: moves the connection to the context of the site the name belongs to, or the default
  * site for a missing or unknown name. Like nginx we never fail the handshake over the name:
- * the client then sees the default certificate and decides itself. OpenSSL calls this for
- * every ClientHello, with or without the extension, so c->site is always set here.
+ * the client then sees the default certificate and decides itself. This runs first thing for
+ * every ClientHello, before OpenSSL looks for a session to resume (the servername callback
+ * comes after that), so the session ID context and ticket keys it checks are the site's.
  */
 static int
-on_servername(SSL *ssl, int *alert, void *arg)
+on_client_hello(SSL *ssl, int *alert, void *arg)
 {
     struct dw_tls *t = arg;
     struct dw_tls_conn *c = SSL_get_app_data(ssl);
-    const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
-    int site = name ? dw_vhost_match(t->conf, name, strlen(name)) : -1;
+    const char *name;
+    size_t len;
+    int site = hello_server_name(ssl, &name, &len) ? dw_vhost_match(t->conf, name, len) : -1;
     if (site < 0 || (size_t)site >= t->nsites)
         site = (int)t->conf->default_site;
     c->site = site;
+    /* The SSL takes the new context's session ID context with it. */
     if (SSL_get_SSL_CTX(ssl) != t->ctxs[site] && SSL_set_SSL_CTX(ssl, t->ctxs[site]) == NULL) {
         *alert = SSL_AD_INTERNAL_ERROR;
-        return SSL_TLSEXT_ERR_ALERT_FATAL;
+        return SSL_CLIENT_HELLO_ERROR;
     }
+    return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+/* The site was chosen in on_client_hello; acknowledging the name here makes OpenSSL record
+ * it in the session. */
+static int
+on_servername(SSL *ssl, int *alert, void *arg)
+{
+    (void)ssl;
+    (void)alert;
+    (void)arg;
     return SSL_TLSEXT_ERR_OK;
 }
 
@@ -173,17 +294,21 @@ on_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen, const unsign
     return SSL_TLSEXT_ERR_OK;
 }
 
-/* The policy every site's context shares. Returns a context or NULL (reason on the queue). */
+/* The policy every site's context shares, with site si's session ID context. Returns a
+ * context or NULL (reason on the queue). */
 static SSL_CTX *
-ctx_new(struct dw_tls *t, const struct dw_conf *conf)
+ctx_new(struct dw_tls *t, const struct dw_conf *conf, size_t si)
 {
+    const struct key_ring *ring = t->rings[si];
     SSL_CTX *sc = SSL_CTX_new(TLS_server_method());
     if (sc == NULL)
         return NULL;
-    /* Server cipher preference off, as Mozilla "intermediate": every suite we allow is strong,
-     * and the client knows best whether it has AES hardware. */
-    SSL_CTX_set_options(sc, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
-    SSL_CTX_clear_options(sc, SSL_OP_CIPHER_SERVER_PREFERENCE);
+    /* Our order wins (TLS12_CIPHERS: AES-GCM, then CHACHA20), so a client cannot steer us to
+     * the suite it lists first; but a client that lists CHACHA20 first says it lacks AES
+     * hardware, and PRIORITIZE_CHACHA then gives it CHACHA20 (nginx with
+     * ssl_prefer_server_ciphers, and what testssl.sh asks for). */
+    SSL_CTX_set_options(sc, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
+                                SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_PRIORITIZE_CHACHA);
     /* Idle keep-alive connections hold no read/write buffers (about 34 KiB each). */
     SSL_CTX_set_mode(sc, SSL_MODE_RELEASE_BUFFERS);
     /* A ticket made just before a rotation stays decryptable for two more lifetimes. */
@@ -192,7 +317,7 @@ ctx_new(struct dw_tls *t, const struct dw_conf *conf)
         SSL_CTX_set_max_proto_version(sc, TLS1_3_VERSION) != 1 ||
         SSL_CTX_set_cipher_list(sc, TLS12_CIPHERS) != 1 ||
         SSL_CTX_set1_groups_list(sc, TLS_GROUPS) != 1 ||
-        SSL_CTX_set_session_id_context(sc, sid_ctx, sizeof(sid_ctx) - 1) != 1 ||
+        SSL_CTX_set_session_id_context(sc, ring->sid_ctx, sizeof(ring->sid_ctx)) != 1 ||
         SSL_CTX_set_tlsext_ticket_key_evp_cb(sc, on_ticket_key) != 1) {
         SSL_CTX_free(sc);
         return NULL;
@@ -201,7 +326,8 @@ ctx_new(struct dw_tls *t, const struct dw_conf *conf)
         SSL_CTX_set_timeout(sc, timeout);
     /* OpenSSL keeps TLS 1.2 session IDs in the context the SSL was created from (its
      * session_ctx), and SSL_set_SSL_CTX does not change that: every connection starts on the
-     * default site's context, so that one cache serves all sites and the others stay empty.
+     * default site's context, so that one cache serves all sites and the others stay empty;
+     * each session carries its site's session ID context, which a lookup must match.
      * The mode is still needed on every context: ServerHello carries a session ID only when
      * the current (SNI-chosen) context has server caching on. A size of 0 would mean
      * "unlimited" to OpenSSL; for us it means off. */
@@ -211,6 +337,7 @@ ctx_new(struct dw_tls *t, const struct dw_conf *conf)
     } else {
         SSL_CTX_set_session_cache_mode(sc, SSL_SESS_CACHE_OFF);
     }
+    SSL_CTX_set_client_hello_cb(sc, on_client_hello, t);
     SSL_CTX_set_tlsext_servername_callback(sc, on_servername);
     SSL_CTX_set_tlsext_servername_arg(sc, t);
     SSL_CTX_set_alpn_select_cb(sc, on_alpn, NULL);
@@ -318,22 +445,24 @@ dw_tls_new(const struct dw_conf *conf, struct dc_conf_ctx *ctx)
     t->nsites = conf->nsites;
     t->ctxs = calloc(conf->nsites, sizeof(*t->ctxs));
     t->not_after = calloc(conf->nsites, sizeof(*t->not_after));
-    if (t->ctxs == NULL || t->not_after == NULL || pthread_rwlock_init(&t->lock, NULL) != 0) {
+    t->rings = calloc(conf->nsites, sizeof(*t->rings));
+    if (t->ctxs == NULL || t->not_after == NULL || t->rings == NULL) {
         free(t->ctxs);
         free(t->not_after);
+        free(t->rings);
         free(t);
         dc_conf_error(ctx, "out of memory");
         return NULL;
     }
     int errors = 0;
-    if (new_ticket_key(&t->keys[0]) < 0) {
-        dc_conf_error(ctx, "cannot generate session ticket keys: no randomness");
-        errors++;
-    }
-    t->nkeys = 1;
+    for (size_t si = 0; si < conf->nsites && errors == 0; si++)
+        if ((t->rings[si] = ring_get(conf->sites[si].name)) == NULL) {
+            dc_conf_error(ctx, "[site %s]: cannot make session ticket keys", conf->sites[si].name);
+            errors++;
+        }
     for (size_t si = 0; si < conf->nsites && errors == 0; si++) {
         ERR_clear_error();
-        if ((t->ctxs[si] = ctx_new(t, conf)) == NULL) {
+        if ((t->ctxs[si] = ctx_new(t, conf, si)) == NULL) {
             dc_conf_error(ctx, "[site %s]: TLS context: %s", conf->sites[si].name, ssl_reason());
             errors++;
         }
@@ -374,29 +503,37 @@ dw_tls_free(struct dw_tls *t)
     for (size_t i = 0; i < t->nsites; i++) {
         SSL_CTX_free(t->ctxs[i]);
         ASN1_TIME_free(t->not_after[i]);
+        ring_put(t->rings[i]);
     }
     free(t->ctxs);
     free(t->not_after);
-    pthread_rwlock_destroy(&t->lock);
-    OPENSSL_cleanse(t->keys, sizeof(t->keys));
+    free(t->rings);
     free(t);
 }
 
+/* Every site's ring. A ring shared with the configuration before a reload turns for both,
+ * which is what the connections still on the old one need too. */
 int
 dw_tls_rotate_ticket_keys(struct dw_tls *t)
 {
-    struct ticket_key k;
-    /* Generated outside the lock: handshakes on other threads keep going meanwhile. */
-    if (new_ticket_key(&k) < 0)
-        return -EIO;
-    pthread_rwlock_wrlock(&t->lock);
-    memmove(&t->keys[1], &t->keys[0], (TICKET_KEYS - 1) * sizeof(t->keys[0]));
-    t->keys[0] = k;
-    if (t->nkeys < TICKET_KEYS)
-        t->nkeys++;
-    pthread_rwlock_unlock(&t->lock);
-    OPENSSL_cleanse(&k, sizeof(k));
-    return 0;
+    int rc = 0;
+    for (size_t i = 0; i < t->nsites; i++) {
+        struct key_ring *r = t->rings[i];
+        struct ticket_key k;
+        /* Generated outside the lock: handshakes on other threads keep going meanwhile. */
+        if (new_ticket_key(&k) < 0) {
+            rc = -EIO;
+            continue;
+        }
+        pthread_rwlock_wrlock(&r->lock);
+        memmove(&r->keys[1], &r->keys[0], (TICKET_KEYS - 1) * sizeof(r->keys[0]));
+        r->keys[0] = k;
+        if (r->nkeys < TICKET_KEYS)
+            r->nkeys++;
+        pthread_rwlock_unlock(&r->lock);
+        OPENSSL_cleanse(&k, sizeof(k));
+    }
+    return rc;
 }
 
 int64_t

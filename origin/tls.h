@@ -3,12 +3,17 @@
  * ciphertext between its libuv stream and this module, which never touches a socket.
  *
  * Policy (what nginx's and Mozilla's "intermediate" configurations give): TLS 1.2 and 1.3
- * only; ECDHE key exchange with AEAD ciphers (AES-GCM, ChaCha20-Poly1305); ALPN offers
- * "http/1.1" only; per site one or more certificate/key pairs (ECDSA and RSA side by side,
- * OpenSSL picks what the client supports); SNI selects the site's context, an unknown or
- * missing name gets the default site (matching by origin/vhost.c); session resumption through tickets (TLS 1.2 and 1.3)
- * whose keys rotate (current key encrypts, the previous ones still decrypt), and a
- * server-side session cache for TLS 1.2 session IDs.
+ * only; ECDHE key exchange with AEAD ciphers (AES-GCM, ChaCha20-Poly1305) in the server's
+ * order (ChaCha20 first for a client that lists it first: no AES hardware); no renegotiation;
+ * ALPN offers "http/1.1" only; per site one or more certificate/key pairs (ECDSA and RSA side
+ * by side, OpenSSL picks what the client supports); SNI selects the site's context, an
+ * unknown or missing name gets the default site (matching by origin/vhost.c).
+ *
+ * Resumption: session tickets (TLS 1.2 and 1.3) and a server-side cache for TLS 1.2 session
+ * IDs. Each site has its own ticket keys (the current key encrypts, the previous ones still
+ * decrypt) and its own session ID context, so a session never resumes under another site's
+ * name (RFC 6066 §3). A site's keys belong to its name, not to one loaded configuration: a
+ * reload that keeps the site keeps them. A resumed TLS 1.3 handshake gets a fresh ticket.
  */
 #ifndef DUET_ORIGIN_TLS_H
 #define DUET_ORIGIN_TLS_H
@@ -29,7 +34,8 @@ typedef struct bio_st BIO;
 
 /*
  * Loads the certificates and keys of every site of conf into one context per site, and
- * sets up ticket keys and the session cache. Problems (missing or unreadable file, a key
+ * sets up ticket keys (those of a site of the same name in a configuration still loaded, or
+ * new ones) and the session cache. Problems (missing or unreadable file, a key
  * that does not match its certificate, an expired certificate is only a warning) are
  * reported with dc_conf_error at the line of the site's cert option (conf->sites[i].
  * cert_lines). Returns NULL after reporting when anything failed.
@@ -39,8 +45,9 @@ typedef struct bio_st BIO;
 struct dw_tls *dw_tls_new(const struct dw_conf *conf, struct dc_conf_ctx *ctx);
 void dw_tls_free(struct dw_tls *t);
 
-/* Makes a fresh ticket-encryption key current, keeping the previous two for decryption.
- * Any thread. 0 or -ENOMEM/-EIO. */
+/* For every site of t: makes a fresh ticket-encryption key current, keeping the previous two
+ * for decryption. Keys shared with another loaded configuration (a reload) turn for it too.
+ * Any thread. 0 or -EIO (no randomness; the sites it failed for keep their keys). */
 int dw_tls_rotate_ticket_keys(struct dw_tls *t);
 
 /* Per site: seconds until the first certificate expires (negative when expired), for

@@ -78,6 +78,75 @@ def test_resumption():
         check(resumed_lines() >= before + 2, "access log does not say resumed=yes")
 
 
+REQ2 = REQ.replace(b"site1.test", b"site2.test")
+SITES = (("site1.test", REQ, b"<h1>site1</h1>"), ("site2.test", REQ2, b"<h1>site2</h1>"))
+RESUME_CASES = (("-tls1_2", [], "TLSv1.2"),               # session ticket
+                ("-tls1_2", ["-no_ticket"], "TLSv1.2"),  # session ID, server-side cache
+                ("-tls1_3", [], "TLSv1.3"))
+
+
+def test_session_does_not_cross_sites():
+    # RFC 6066 §3: a session from one site must not resume under another name (TLS 1.2, by
+    # ticket or session ID); and in TLS 1.3 a PSK from site A must not serve site B either.
+    for flag, extra, version in RESUME_CASES:
+        for (name_a, req_a, body_a), (name_b, req_b, body_b) in (SITES, SITES[::-1]):
+            what = "%s %s %s->%s" % (flag, " ".join(extra), name_a, name_b)
+            sess = os.path.join(o.dir, "x%s%s-%s" % (flag, "".join(extra), name_a))
+            rc, out = s_client(o, [flag, "-sess_out", sess] + extra, request=req_a,
+                               servername=name_a)
+            check(rc == 0 and "New, %s" % version in out, "%s first:\n%s" % (what, out))
+            # The same site still resumes (so the refusal below is about the name).
+            rc, out = s_client(o, [flag, "-sess_in", sess] + extra, request=req_a,
+                               servername=name_a)
+            check(rc == 0 and "Reused, %s" % version in out,
+                  "%s: not resumed under its own name:\n%s" % (what, out))
+            rc, out = s_client(o, [flag, "-sess_in", sess] + extra, request=req_b,
+                               servername=name_b)
+            check("Reused," not in out, "%s: resumed under another name:\n%s" % (what, out))
+            check(rc == 0 and "New, %s" % version in out, "%s: no full handshake:\n%s" %
+                  (what, out))
+            check(body_b.decode() in out and body_a.decode() not in out, what + ":\n" + out)
+
+
+def test_tls13_resumption_chain():
+    # A TLS 1.3 client uses a ticket once: the server must issue a fresh ticket on every
+    # resumed handshake, or every other reconnect is a full handshake.
+    prev = os.path.join(o.dir, "chain0")
+    rc, out = s_client(o, ["-tls1_3", "-sess_out", prev], request=REQ)
+    check(rc == 0 and "New, TLSv1.3" in out, out)
+    for i in range(1, 6):
+        nxt = os.path.join(o.dir, "chain%d" % i)
+        rc, out = s_client(o, ["-tls1_3", "-sess_in", prev, "-sess_out", nxt], request=REQ)
+        check(rc == 0 and "Reused, TLSv1.3" in out, "reconnect %d not resumed:\n%s" % (i, out))
+        check(os.path.exists(nxt) and os.path.getsize(nxt) > 0,
+              "reconnect %d: no new session ticket after a resumed handshake" % i)
+        check(open(nxt, "rb").read() != open(prev, "rb").read(),
+              "reconnect %d: the session saved is the one used" % i)
+        prev = nxt
+
+
+def cipher_of(out):
+    m = re.search(r"Cipher is (\S+)", out)
+    return m.group(1) if m else None
+
+
+def test_tls12_server_cipher_preference():
+    # The server's order (AES128-GCM, AES256-GCM, CHACHA20) wins over the client's: offered in
+    # reverse, AES128 is still chosen. A client that lists CHACHA20 first says it lacks AES
+    # hardware and gets it (SSL_OP_PRIORITIZE_CHACHA).
+    cases = (("ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256",
+              "ECDHE-ECDSA-AES128-GCM-SHA256"),
+             ("ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:"
+              "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES128-GCM-SHA256"),
+             ("ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES256-GCM-SHA384:"
+              "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-CHACHA20-POLY1305"))
+    for offer, want in cases:
+        rc, out = s_client(o, ["-tls1_2", "-cipher", offer, "-sigalgs", "ECDSA+SHA256"],
+                           request=REQ)
+        check(rc == 0 and "HTTP/1.1 200 OK" in out, out)
+        check(cipher_of(out) == want, "offered %s, got %s, want %s" %
+              (offer, cipher_of(out), want))
+
 def test_ecdsa_or_rsa_by_sigalgs():
     for flag in ("-tls1_2", "-tls1_3"):
         rc, out = s_client(o, [flag, "-sigalgs", "ECDSA+SHA256"], request=REQ)
@@ -163,5 +232,7 @@ def test_plaintext_on_tls_port_closed():
 if __name__ == "__main__":
     need("openssl")
     main(o, test_tls12_and_tls13, test_tls11_refused, test_alpn, test_resumption,
+         test_session_does_not_cross_sites, test_tls13_resumption_chain,
+         test_tls12_server_cipher_preference,
          test_ecdsa_or_rsa_by_sigalgs, test_sni_picks_certificate, test_tls_versions_python,
          test_no_client_hello_closed_after_handshake_timeout, test_plaintext_on_tls_port_closed)

@@ -463,6 +463,96 @@ test_ticket_rotation(void)
     dw_conf_free(conf);
 }
 
+/* A session of one site does not resume under another name (RFC 6066 §3), by ticket (TLS 1.2
+ * and 1.3) or by session ID: the client gets a full handshake with the site it named. */
+static void
+test_sessions_stay_with_site(void)
+{
+    struct dw_conf *conf = load_good();
+    struct {
+        int max;
+        bool tickets;
+    } cases[] = {{TLS1_3_VERSION, true}, {TLS1_2_VERSION, true}, {TLS1_2_VERSION, false}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        SSL_CTX *cctx = client_ctx(TLS1_2_VERSION, cases[i].max);
+        if (!cases[i].tickets)
+            SSL_CTX_set_options(cctx, SSL_OP_NO_TICKET);
+        SSL_SESSION *s = first_session(conf->tls, cctx, "a.test");
+        ASSERT(!resume(conf->tls, cctx, "x.b.test", s, 1, NULL));
+        ASSERT(!resume(conf->tls, cctx, NULL, s, 2, NULL)); /* the default site */
+        ASSERT(resume(conf->tls, cctx, "a.test", s, 0, NULL));
+        SSL_SESSION *b = first_session(conf->tls, cctx, "x.b.test");
+        ASSERT(!resume(conf->tls, cctx, "a.test", b, 0, NULL));
+        ASSERT(resume(conf->tls, cctx, "y.b.test", b, 1, NULL)); /* same site, other name */
+        SSL_SESSION_free(b);
+        SSL_SESSION_free(s);
+        SSL_CTX_free(cctx);
+    }
+    dw_conf_free(conf);
+}
+
+/* A reload loads the configuration again while the old one is still in force: the sites it
+ * keeps keep their ticket keys, so tickets issued before it resume, and a rotation through the
+ * new one turns the keys the old one uses too. With no configuration left, keys are new. */
+static void
+test_ticket_keys_survive_reload(void)
+{
+    struct dw_conf *old = load_good();
+    SSL_CTX *c13 = client_ctx(TLS1_2_VERSION, TLS1_3_VERSION);
+    SSL_CTX *c12 = client_ctx(TLS1_2_VERSION, TLS1_2_VERSION);
+    SSL_SESSION *s13 = first_session(old->tls, c13, "a.test");
+    SSL_SESSION *s12 = first_session(old->tls, c12, "x.b.test");
+    struct dw_conf *nc = load_good();
+    ASSERT(resume(nc->tls, c13, "a.test", s13, 0, NULL));
+    ASSERT(resume(nc->tls, c12, "x.b.test", s12, 1, NULL));
+    ASSERT(!resume(nc->tls, c12, "a.test", s12, 0, NULL)); /* still per site */
+    for (int i = 0; i < 3; i++)
+        ASSERT_EQ(dw_tls_rotate_ticket_keys(nc->tls), 0);
+    ASSERT(!resume(old->tls, c13, "a.test", s13, 0, NULL));
+    SSL_SESSION *s = first_session(nc->tls, c12, "x.b.test");
+    dw_conf_free(old);
+    dw_conf_free(nc);
+    struct dw_conf *fresh = load_good();
+    ASSERT(!resume(fresh->tls, c12, "x.b.test", s, 1, NULL));
+    dw_conf_free(fresh);
+    SSL_SESSION_free(s);
+    SSL_SESSION_free(s12);
+    SSL_SESSION_free(s13);
+    SSL_CTX_free(c12);
+    SSL_CTX_free(c13);
+}
+
+static bool
+same_ticket(const SSL_SESSION *a, const SSL_SESSION *b)
+{
+    const unsigned char *ta, *tb;
+    size_t la, lb;
+    SSL_SESSION_get0_ticket(a, &ta, &la);
+    SSL_SESSION_get0_ticket(b, &tb, &lb);
+    return la == lb && memcmp(ta, tb, la) == 0;
+}
+
+/* A TLS 1.3 client uses a ticket once: every resumption must bring a fresh ticket, or the
+ * next connection is a full handshake. */
+static void
+test_tls13_ticket_after_resumption(void)
+{
+    struct dw_conf *conf = load_good();
+    SSL_CTX *cctx = client_ctx(TLS1_3_VERSION, TLS1_3_VERSION);
+    SSL_SESSION *s = first_session(conf->tls, cctx, "a.test");
+    for (int i = 0; i < 4; i++) {
+        SSL_SESSION *next;
+        ASSERT(resume(conf->tls, cctx, "a.test", s, 0, &next));
+        ASSERT(SSL_SESSION_has_ticket(next));
+        ASSERT(!same_ticket(next, s));
+        SSL_SESSION_free(s);
+        s = next;
+    }
+    SSL_SESSION_free(s);
+    SSL_CTX_free(cctx);
+    dw_conf_free(conf);
+}
+
 /* Garbage and a TLS 1.1 client fail their connection only: the next one is fine. */
 static void
 test_bad_clients(void)
@@ -599,6 +689,9 @@ main(void)
     TEST_RUN(test_sni);
     TEST_RUN(test_resumption);
     TEST_RUN(test_ticket_rotation);
+    TEST_RUN(test_sessions_stay_with_site);
+    TEST_RUN(test_ticket_keys_survive_reload);
+    TEST_RUN(test_tls13_ticket_after_resumption);
     TEST_RUN(test_bad_clients);
     TEST_RUN(test_config_errors);
     TEST_RUN(test_expiry);
