@@ -79,7 +79,7 @@ use_answers(int64_t now)
         q.qclass = dr_get16(k.key[i] + nl + 2);
         q.id = 0xbeef;
         q.udp_size = 512;
-        int n = dr_cache_answer(answers, &q, now, out, sizeof(out));
+        int n = dr_cache_answer(answers, &q, now, out, sizeof(out), NULL);
         CHECK(n > 0);
         CHECK(dr_msg_walk(out, (size_t)n, NULL, NULL) == 0);
         CHECK(dr_get16(out) == 0xbeef);

@@ -389,6 +389,7 @@ store(struct dr_cache *c, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
 struct hit {
     const struct dr_msg_query *q; /* the client's question, or NULL for dr_cache_lookup */
     bool miss;                    /* the entry found does not serve this client */
+    bool *prefetch;               /* set when the entry is in the last tenth of its life */
     int64_t now;
     uint8_t *out;
     size_t cap;
@@ -417,6 +418,9 @@ serve(void *arg, const void *val, size_t vlen, int64_t expire)
     }
     uint8_t *out = h->out;
     memcpy(out, reply, st.reply_len);
+    /* Unbound's prefetch rule: asked for in the last 10% of its lifetime. */
+    if (h->prefetch && (expire - h->now) * 10 <= expire - st.stored)
+        *h->prefetch = true;
 
     /* A clock stepping backwards must not make TTLs grow. */
     int64_t age = h->now > st.stored ? h->now - st.stored : 0;
@@ -446,12 +450,12 @@ serve(void *arg, const void *val, size_t vlen, int64_t expire)
 
 int
 dr_cache_answer(struct dr_cache *c, const struct dr_msg_query *q, int64_t now, uint8_t *out,
-                size_t cap)
+                size_t cap, bool *prefetch)
 {
     /* A DO=1 client gets the DNSSEC variant where the data has one, else the plain reply
      * (which then holds no DNSSEC records to leave out). */
     uint8_t key[KEY_MAX];
-    struct hit h = {.q = q, .now = now, .out = out, .cap = cap};
+    struct hit h = {.q = q, .now = now, .out = out, .cap = cap, .prefetch = prefetch};
     size_t klen = make_key(key, q->qname, q->qtype, q->qclass, q->do_bit);
     int rc = dc_lru_get(c->lru, key, klen, now, serve, &h);
     if (rc == DC_LRU_MISS && q->do_bit)

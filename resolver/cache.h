@@ -80,9 +80,11 @@ int dr_cache_store_pair(struct dr_cache *c, const uint8_t *qname, uint16_t qtype
  * reply into out (ID and RD from q, the client's qname case, TTLs decayed to now, RA set)
  * and returns its length; returns 0 on a miss and -ENOSPC when cap is too small.
  * The result has no OPT record: dr_msg_fit() adds one and truncates for the client.
+ * prefetch (may be NULL) is set to true on a hit in the last 10% of the entry's lifetime,
+ * when a refresh would keep a popular answer from ever expiring (Unbound's prefetch).
  */
 int dr_cache_answer(struct dr_cache *c, const struct dr_msg_query *q, int64_t now, uint8_t *out,
-                    size_t cap);
+                    size_t cap, bool *prefetch);
 
 /* The same lookup for the resolver's own use (by name/type/class, any case, e.g. to find a
  * cached answer for an NS name): copies the reply with TTLs decayed, ID 0. 0 on a miss. */

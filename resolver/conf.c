@@ -161,6 +161,9 @@ static const struct dc_conf_option top[] = {
                      "allow upstream servers on 127.0.0.0/8 and ::1 (labs, tests)"),
     DC_CONF_OPT_BOOL("qname-minimisation", struct dr_conf, qname_minimisation, "yes",
                      "send upstream only the labels each server needs (RFC 9156, relaxed)"),
+    DC_CONF_OPT_BOOL("prefetch", struct dr_conf, prefetch, "no",
+                     "refresh a cached answer in the background when it is asked for in the "
+                     "last 10% of its TTL (Unbound's rule), so popular names never expire"),
     DC_CONF_OPT_INT("edns-buffer-size", struct dr_conf, edns_buffer_size, "1232", 512, 4096,
                     "EDNS0 UDP size advertised to clients and upstream servers"),
     DC_CONF_OPT_SIZE("cache-size", struct dr_conf, cache_size, "64M", 64 * 1024,

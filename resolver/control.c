@@ -233,7 +233,8 @@ dr_control_metrics(void *arg, int argc, char **argv, struct dc_control_reply *r)
                           up_err[] = {DR_STAT_UPSTREAM_ERRORS},
                           refused[] = {DR_STAT_REFUSED_CLIENTS}, local[] = {DR_STAT_LOCAL_ANSWERS},
                           joins[] = {DR_STAT_INFLIGHT_JOINS}, full[] = {DR_STAT_INFLIGHT_FULL},
-                          deadlines[] = {DR_STAT_RESOLVE_DEADLINES};
+                          deadlines[] = {DR_STAT_RESOLVE_DEADLINES},
+                          prefetches[] = {DR_STAT_PREFETCHES};
     dc_control_counter(r, &sh->stats, "duet_resolver_cache_hits_total",
                        "Queries answered from the cache.", NULL, NULL, hit, 1);
     dc_control_counter(r, &sh->stats, "duet_resolver_cache_misses_total",
@@ -257,6 +258,9 @@ dr_control_metrics(void *arg, int argc, char **argv, struct dc_control_reply *r)
                        NULL, NULL, full, 1);
     dc_control_counter(r, &sh->stats, "duet_resolver_resolve_deadlines_total",
                        "Resolutions ended by their deadline.", NULL, NULL, deadlines, 1);
+    dc_control_counter(r, &sh->stats, "duet_resolver_prefetches_total",
+                       "Cached answers refreshed in the background before they expired.", NULL,
+                       NULL, prefetches, 1);
     dc_control_printf(r,
                       "# HELP duet_resolver_cache_entries Answers in the cache.\n"
                       "# TYPE duet_resolver_cache_entries gauge\n"

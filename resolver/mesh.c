@@ -410,6 +410,26 @@ dr_mesh_resolve(struct dr_mesh *m, const uint8_t *qname, uint16_t qtype, uint16_
     return 0;
 }
 
+int
+dr_mesh_prefetch(struct dr_mesh *m, const uint8_t *qname, uint16_t qtype, uint16_t qclass)
+{
+    uint8_t lc[DR_NAME_MAX];
+    dr_dname_copy_lower(lc, qname);
+    if (m->stopping || dr_inflight_find(&m->inflight, lc, qtype, qclass))
+        return 0;
+    struct dr_iter_env env;
+    m->io->env(m->arg, &env);
+    if (m->count >= (size_t)env.conf->queries_per_thread)
+        return 0;
+    struct dr_res *r = res_new(m, &env, lc, qtype, qclass, 0, NULL);
+    if (r == NULL)
+        return 0;
+    struct dr_iter_action a;
+    dr_iter_start(&r->it, &env, &a);
+    act_on(m, r, &env, &a);
+    return 1;
+}
+
 void
 dr_mesh_upstream_done(struct dr_mesh *m, struct dr_res *r, enum dr_iter_outcome outcome,
                       const uint8_t *reply, size_t len, uint32_t rtt_ms)

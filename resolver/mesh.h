@@ -69,6 +69,10 @@ void dr_mesh_free(struct dr_mesh *m);
  * -EBUSY (too many in flight) when nothing was started and w will not be called. */
 int dr_mesh_resolve(struct dr_mesh *m, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
                     struct dr_waiter *w);
+/* Refreshes the question in the background (prefetch): a resolution nobody waits for, whose
+ * reply only goes into the cache. Nothing happens when it is in flight already or the
+ * worker is at num-queries-per-thread. Returns 1 when one was started, else 0. */
+int dr_mesh_prefetch(struct dr_mesh *m, const uint8_t *qname, uint16_t qtype, uint16_t qclass);
 /* The outcome of an exchange io->send started for res. */
 void dr_mesh_upstream_done(struct dr_mesh *m, struct dr_res *res, enum dr_iter_outcome outcome,
                            const uint8_t *reply, size_t len, uint32_t rtt_ms);

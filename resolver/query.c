@@ -89,9 +89,14 @@ dr_query_process(struct dr_worker *wk, const uint8_t *pkt, size_t len,
     }
     if (q->qclass != DR_CLASS_IN)
         return empty_reply(wk, q, DR_RCODE_REFUSED, out, cap);
-    n = dr_cache_answer(wk->sh->cache, q, dr_now(), out, cap);
+    bool refresh = false;
+    n = dr_cache_answer(wk->sh->cache, q, dr_now(), out, cap,
+                        wk->conf->prefetch ? &refresh : NULL);
     if (n > 0) {
         dc_stats_inc(wk->stats, DR_STAT_CACHE_HITS);
+        if (refresh && !wk->stopping &&
+            dr_mesh_prefetch(wk->mesh, q->qname, q->qtype, q->qclass) > 0)
+            dc_stats_inc(wk->stats, DR_STAT_PREFETCHES);
         n = dr_msg_fit(q, out, (size_t)n, cap, limit, our_udp_size(wk));
         if (n > 0)
             count_rcode(wk, out, (size_t)n);

@@ -229,7 +229,7 @@ answer(struct dr_cache *c, const char *qname, uint16_t qtype, int64_t now, uint8
 {
     struct dr_msg_query q;
     make_query(&q, qname, qtype, 0x4321, DR_FLAG_RD);
-    return dr_cache_answer(c, &q, now, out, 2048);
+    return dr_cache_answer(c, &q, now, out, 2048, NULL);
 }
 
 /* The same for a DNSSEC-aware client (DO=1). */
@@ -239,10 +239,34 @@ answer_do(struct dr_cache *c, const char *qname, uint16_t qtype, int64_t now, ui
     struct dr_msg_query q;
     make_query(&q, qname, qtype, 0x4321, DR_FLAG_RD);
     q.do_bit = true;
-    return dr_cache_answer(c, &q, now, out, 2048);
+    return dr_cache_answer(c, &q, now, out, 2048, NULL);
 }
 
 /* ---- Cases ---- */
+
+/* A hit in the last tenth of the entry's lifetime says it is worth refreshing (prefetch);
+ * earlier hits do not, and nothing is said when the caller does not ask. */
+static void
+test_prefetch_window(void)
+{
+    struct dr_cache *c = dr_cache_new(1 << 20, 4, &default_policy);
+    struct pkt p;
+    uint8_t out[2048];
+    reply_a2(&p, "www.example.", 100, 100);
+    ASSERT_EQ(store(c, "www.example.", DR_TYPE_A, &p, NOW), 0);
+    struct dr_msg_query q;
+    make_query(&q, "www.example.", DR_TYPE_A, 1, DR_FLAG_RD);
+    bool due = false;
+    ASSERT_GT(dr_cache_answer(c, &q, NOW + 89, out, sizeof(out), &due), 0);
+    ASSERT(!due);
+    ASSERT_GT(dr_cache_answer(c, &q, NOW + 90, out, sizeof(out), &due), 0);
+    ASSERT(due);
+    due = false;
+    ASSERT_GT(dr_cache_answer(c, &q, NOW + 99, out, sizeof(out), &due), 0);
+    ASSERT(due);
+    ASSERT_GT(dr_cache_answer(c, &q, NOW + 99, out, sizeof(out), NULL), 0);
+    dr_cache_free(c);
+}
 
 /* A question keeps two ready replies when its data is signed: DO=0 clients get the plain
  * one, DO=1 clients the one with signatures; unsigned data has only the plain one, which
@@ -498,7 +522,7 @@ test_id_rd_and_case_patched(void)
 
     struct dr_msg_query q;
     make_query(&q, "WwW.ExAmPlE.", DR_TYPE_A, 0xbeef, DR_FLAG_RD);
-    int n = dr_cache_answer(c, &q, NOW, out, sizeof(out));
+    int n = dr_cache_answer(c, &q, NOW, out, sizeof(out), NULL);
     ASSERT_EQ(n, (int)p.len);
     ASSERT_EQ(dr_get16(out), 0xbeef);
     uint16_t flags = dr_get16(out + 2);
@@ -521,7 +545,7 @@ test_id_rd_and_case_patched(void)
 
     /* A client without RD gets RD clear, RA still set. */
     make_query(&q, "www.EXAMPLE.", DR_TYPE_A, 7, 0);
-    n = dr_cache_answer(c, &q, NOW, out, sizeof(out));
+    n = dr_cache_answer(c, &q, NOW, out, sizeof(out), NULL);
     ASSERT_GT(n, 0);
     ASSERT_EQ(dr_get16(out), 7);
     ASSERT(!(dr_get16(out + 2) & DR_FLAG_RD));
@@ -549,8 +573,8 @@ test_buffer_too_small(void)
     ASSERT_EQ(store(c, "www.example.", DR_TYPE_A, &p, NOW), 0);
     struct dr_msg_query q;
     make_query(&q, "www.example.", DR_TYPE_A, 1, DR_FLAG_RD);
-    ASSERT_EQ(dr_cache_answer(c, &q, NOW, out, p.len - 1), -ENOSPC);
-    ASSERT_EQ(dr_cache_answer(c, &q, NOW, out, p.len), (int)p.len);
+    ASSERT_EQ(dr_cache_answer(c, &q, NOW, out, p.len - 1, NULL), -ENOSPC);
+    ASSERT_EQ(dr_cache_answer(c, &q, NOW, out, p.len, NULL), (int)p.len);
     ASSERT_EQ(dr_cache_lookup(c, q.qname, DR_TYPE_A, DR_CLASS_IN, NOW, out, 12), -ENOSPC);
     dr_cache_free(c);
 }
@@ -741,7 +765,7 @@ test_hit_allocates_nothing(void)
     int hits = 0;
     for (int i = 0; i < 10000; i++) {
         q.id = (uint16_t)i;
-        hits += dr_cache_answer(c, &q, NOW + i % 200, out, sizeof(out)) > 0;
+        hits += dr_cache_answer(c, &q, NOW + i % 200, out, sizeof(out), NULL) > 0;
     }
     size_t after = n_allocs;
     ASSERT_EQ(hits, 10000);
@@ -927,6 +951,7 @@ main(void)
     TEST_RUN(test_flush_name_subtree_all);
     TEST_RUN(test_hit_allocates_nothing);
     TEST_RUN(test_dnssec_variants);
+    TEST_RUN(test_prefetch_window);
     TEST_RUN(test_budget_64k_holds_whole_cache);
     TEST_RUN(test_budget_exact_for_both_tables);
     return 0;
