@@ -147,7 +147,11 @@ on_read(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *
     }
     if (nread <= 0 || addr == NULL || (flags & UV_UDP_PARTIAL))
         return;
-    const union dc_sockaddr *peer = (const union dc_sockaddr *)addr;
+    /* libuv's recvmmsg hands out addresses with 4-byte alignment: copy, do not cast. */
+    union dc_sockaddr from;
+    memcpy(&from, addr, addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                    : sizeof(struct sockaddr_in));
+    const union dc_sockaddr *peer = &from;
     struct dr_msg_query q;
     int n = dr_query_process(wk, (const uint8_t *)buf->base, (size_t)nread, peer, false, &q,
                              wk->out, sizeof(wk->out));
