@@ -140,7 +140,7 @@ send_error(struct dw_conn *c, int status)
         c->reading = false;
     }
     arm(c, DW_PH_RESPONDING, (uint64_t)c->conf->request_timeout_ms);
-    dw_send_more(c);
+    dw_send_start(c);
 }
 
 /*
@@ -351,7 +351,7 @@ start_response(struct dw_conn *c)
      * costs two epoll_ctl calls each time (bench/README.md). Pipelined bytes are kept, and
      * on_read stops reading only when they fill the buffer. */
     arm(c, DW_PH_RESPONDING, (uint64_t)c->conf->request_timeout_ms);
-    dw_send_more(c);
+    dw_send_start(c);
 }
 
 static void

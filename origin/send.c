@@ -131,7 +131,9 @@ on_file_read(uv_fs_t *req)
     dw_conn_unref(c);
 }
 
-/* The head, with a small cached body when it fits: TLS encrypts both as one record. */
+/* The head, with a small cached body when it fits: TLS encrypts both as one record. The head
+ * is read from the worker's scratch (wk->hdr), so this runs right after the response was
+ * built (dw_send_start), never later. */
 static void
 send_head(struct dw_conn *c)
 {
@@ -171,7 +173,9 @@ send_head(struct dw_conn *c)
         return;
     }
     /* Plain: the head (copied out of the worker's scratch) and a cached body go out
-     * in one write, the body straight from the cache entry. */
+     * in one write, the body straight from the cache entry. A plain connection writes
+     * nothing but responses, and a response starts only once the previous one is written. */
+    assert(!c->writing && !c->file_reading);
     memcpy(c->out, wk->hdr, r->head_len);
     uv_buf_t b[2];
     b[0] = uv_buf_init((char *)c->out, (unsigned)r->head_len);
@@ -184,32 +188,38 @@ send_head(struct dw_conn *c)
     write_bufs(c, b, n);
 }
 
+/*
+ * The head must leave the worker's scratch now: wk->hdr is shared by every connection of the
+ * worker, and the next response built there (another connection's) overwrites it. Over TLS a
+ * write may be in flight (the session tickets that follow a handshake, the rest of a flight):
+ * the head is encrypted now all the same and queued in the SSL's write BIO behind it, and
+ * on_written sends it. Deferring the head to on_written, as this once did, sent whatever head
+ * the worker had built last: under load a 1 MiB download got another connection's small
+ * keep-alive page head, and the client read the file's bytes as garbage after it.
+ */
+void
+dw_send_start(struct dw_conn *c)
+{
+    if (c->closing)
+        return;
+    send_head(c);
+    dw_send_more(c);
+}
+
 /* Produces the next piece of the response and writes it; one write in flight at a time,
  * so a slow client holds at most one chunk (and its ciphertext) of a large file. */
 void
 dw_send_more(struct dw_conn *c)
 {
     struct dw_worker *wk = c->wk;
-    if (c->closing || c->file_reading)
-        return;
-    /* The head lies in the worker's scratch (wk->hdr) only until another connection of the
-     * worker builds one: a TLS head goes into the SSL at once, even behind a write in flight
-     * (the session tickets right after the handshake), and leaves with the next flush. */
-    if (c->responding && !c->head_sent && c->tls_on) {
-        send_head(c);
-        return;
-    }
-    if (c->writing)
+    if (c->closing || c->writing || c->file_reading)
         return;
     if (dw_send_flush(c) || c->closing)
         return;
     if (!c->responding)
         return;
     struct dw_response *r = &c->resp;
-    if (!c->head_sent) {
-        send_head(c);
-        return;
-    }
+    assert(c->head_sent); /* dw_send_start sent it */
     if (c->body_pos < r->length) {
         uint64_t left = r->length - c->body_pos;
         uint64_t chunk = c->conf->chunk_size; /* c->out_cap has room for it (and TLS's) */
