@@ -1,0 +1,210 @@
+"""duet-origin at its limits (issue "duet-origin: closed to hostile clients", 6):
+
+- reset-timedout-connection, per [listen]: a client that stops reading a large response
+  times out (request-timeout without progress); with yes the close is a reset and the
+  server keeps nothing of it, with no (the default) the socket lingers in FIN-WAIT-1 with
+  the response's unsent bytes, retransmitted to a window that stays shut.
+- a private key file readable by others is reported at start: one
+  level=warn event=key_file_readable line per such file, none for a mode 0600 key.
+- the control socket and the metrics endpoint hold a bounded number of clients: 100 idle
+  connections to each do not keep the daemon from answering a control command and a
+  scrape; the connections beyond the cap are closed at once (logged, rate-limited), the
+  rest at the read deadline."""
+import os
+import re
+import select
+import socket
+import subprocess
+import time
+import urllib.request
+
+from harness import BUILD, SLOW, check, free_port
+from origin_util import Origin, main, need, ss
+
+TIMEOUT = 1.0      # request-timeout: a response that makes no progress this long is cut
+BIG = os.urandom(8 << 20)
+CTL_CAP = 16       # common/control.c: clients per control or metrics server
+READ_DEADLINE = 5  # common/control.c: the command must arrive within this many seconds
+
+o = Origin(top="request-timeout = %dms\ncontrol-socket = {dir}/o.ctl\nmetrics = 127.0.0.1:{m}"
+               % (TIMEOUT * 1000),
+           listens=(("tls", ""),
+                    ("rst", "reset-timedout-connection = yes\nsndbuf = 64k"),
+                    ("keep", "sndbuf = 64k")),
+           site1_files={"index.html": b"<h1>site1</h1>\n", "big.bin": BIG}, access_log="off")
+METRICS = free_port()
+o.conf = o.conf.replace("{dir}", o.dir).replace("{m}", str(METRICS))
+with open(o.daemon.conf, "w") as f:
+    f.write(o.conf)
+# One key only readable by its owner, the other readable by all (as origin_util leaves them).
+os.chmod(o.s1_ecdsa[1], 0o600)
+os.chmod(o.s2[1], 0o644)
+
+
+def server_side(port, client_port, *state):
+    return ss("-tanoi", *(state or ("state", "all")),
+              "( sport = :%d and dport = :%d )" % (port, client_port)).strip()
+
+
+def stalled_download(port):
+    """A client with a tiny receive buffer asks for 8 MiB and reads nothing."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.settimeout(5 * SLOW)
+    s.connect(("127.0.0.1", port))
+    s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: site1.test\r\n\r\n")
+    return s
+
+
+def abort(s):
+    """Closes with a reset, so no state of ours is left on either side."""
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    s.close()
+
+
+def test_timed_out_connection_kept_in_fin_wait_1_by_default():
+    port = o.ports["keep"]
+    s = stalled_download(port)
+    cport = s.getsockname()[1]
+    try:
+        time.sleep(TIMEOUT + 1.0 * SLOW)
+        line = server_side(port, cport, "state", "fin-wait-1")
+        check(line, "no FIN-WAIT-1 after the timeout with reset-timedout-connection = no:\n" +
+              server_side(port, cport))
+        unsent = int(line.split()[1])
+        check(unsent > 0, "FIN-WAIT-1 without unsent data: %s" % line)
+    finally:
+        abort(s)
+
+
+def test_timed_out_connection_reset():
+    port = o.ports["rst"]
+    s = stalled_download(port)
+    cport = s.getsockname()[1]
+    try:
+        time.sleep(0.3)
+        check(server_side(port, cport, "state", "established"), "download not under way:\n" +
+              server_side(port, cport))
+        time.sleep(TIMEOUT + 0.7 * SLOW)
+        check(not server_side(port, cport),
+              "a timed-out connection left with reset-timedout-connection = yes:\n" +
+              server_side(port, cport))
+        got, how = 0, "open"
+        deadline = time.monotonic() + 5 * SLOW
+        while time.monotonic() < deadline:
+            try:
+                b = s.recv(65536)
+            except ConnectionResetError:
+                how = "reset"
+                break
+            if not b:
+                how = "EOF"
+                break
+            got += len(b)
+        check(how == "reset", "client saw %s after %d bytes, not a reset" % (how, got))
+        check(got < len(BIG), "the whole file arrived (%d bytes)" % got)
+    finally:
+        abort(s)
+
+
+def test_key_file_readable_warned():
+    err = o.stderr()
+    lines = [l for l in err.splitlines() if "event=key_file_readable" in l]
+    check(len(lines) == 1, "want one key_file_readable warning:\n%s" % "\n".join(lines))
+    check(lines[0].startswith("level=warn ") and "file=%s" % o.s2[1] in lines[0] and
+          "mode=0644" in lines[0], lines[0])
+    check(o.s1_ecdsa[1] not in err, "a mode 0600 key was reported")
+
+
+def control(*args):
+    r = subprocess.run([os.path.join(BUILD, "tools", "duet-control"), "-s",
+                        os.path.join(o.dir, "o.ctl")] + list(args),
+                       capture_output=True, text=True, timeout=30)
+    return r.returncode, r.stdout + r.stderr
+
+
+def scrape():
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % METRICS, timeout=5) as r:
+        return r.status, r.read().decode()
+
+
+def idle_clients(connect, n):
+    return [connect() for _ in range(n)]
+
+
+def closed_by_server(socks, wait, closed):
+    """Adds to the set closed the indexes of socks the server closed (EOF or reset) within
+    wait seconds; returns its size."""
+    deadline = time.monotonic() + wait
+    while len(closed) < len(socks):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        live = [s for i, s in enumerate(socks) if i not in closed]
+        readable, _, _ = select.select(live, [], [], left)
+        for s in readable:
+            i = socks.index(s)
+            try:
+                if s.recv(16) == b"":
+                    closed.add(i)
+            except OSError:
+                closed.add(i)
+    return len(closed)
+
+
+def check_capped(name, connect, ask):
+    socks = idle_clients(connect, 100)
+    try:
+        start = time.monotonic()
+        closed = set()
+        n = closed_by_server(socks, 1.0, closed)
+        check(n >= 100 - CTL_CAP,
+              "%s: %d of 100 idle clients closed within 1 s, want at least %d" %
+              (name, n, 100 - CTL_CAP))
+        ask()
+        # The rest go at the read deadline.
+        n = closed_by_server(socks, READ_DEADLINE + 2 * SLOW - (time.monotonic() - start),
+                             closed)
+        check(n == 100, "%s: %d of 100 idle clients closed by the read deadline" % (name, n))
+    finally:
+        for s in socks:
+            s.close()
+
+
+def test_control_socket_capped():
+    path = os.path.join(o.dir, "o.ctl")
+
+    def connect():
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(path)
+        return s
+
+    def ask():
+        rc, out = control("status")
+        check(rc == 0 and "workers" in out, "control command with idle clients: %s" % out)
+    check_capped("control", connect, ask)
+
+
+def test_metrics_capped():
+    def connect():
+        return socket.create_connection(("127.0.0.1", METRICS), timeout=5)
+
+    def ask():
+        status, body = scrape()
+        check(status == 200 and "# TYPE" in body, "scrape with idle clients: %s" % status)
+    check_capped("metrics", connect, ask)
+
+
+def test_cap_logged_rate_limited():
+    lines = [l for l in o.stderr().splitlines() if "event=control_clients_over_cap" in l]
+    check(lines, "no control_clients_over_cap line")
+    check(len(lines) <= 6, "not rate-limited: %d lines" % len(lines))
+    check(all(l.startswith("level=warn ") and re.search(r"closed=\d+", l) for l in lines),
+          "\n".join(lines))
+
+
+if __name__ == "__main__":
+    need("ss")
+    main(o, test_key_file_readable_warned, test_timed_out_connection_kept_in_fin_wait_1_by_default,
+         test_timed_out_connection_reset, test_control_socket_capped, test_metrics_capped,
+         test_cap_logged_rate_limited)
