@@ -219,6 +219,15 @@ dc_sock_apply_conn(int fd, const struct dc_sock_opts *o)
 }
 
 int
+dc_sock_reset_on_close(int fd)
+{
+    struct linger l = {.l_onoff = 1, .l_linger = 0};
+    if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l)) < 0)
+        return -errno;
+    return 0;
+}
+
+int
 dc_sock_apply_listener(int fd, const struct dc_sock_opts *o)
 {
     int rc;

@@ -93,7 +93,7 @@ static const struct dc_conf_option top[] = {
 };
 
 /* [listen ADDR]: own rows, then the TCP knobs of common/sock.h. */
-static struct dc_conf_option listen_opts[5 + DC_SOCK_CONF_NOPTS];
+static struct dc_conf_option listen_opts[6 + DC_SOCK_CONF_NOPTS];
 
 static const struct dc_conf_option listen_own[] = {
     DC_CONF_OPT_BOOL("tls", struct dw_conf_listen, tls, "yes", "serve HTTPS on this address"),
@@ -104,6 +104,9 @@ static const struct dc_conf_option listen_own[] = {
     DC_CONF_OPT_ENUM("close-first", struct dw_conf_listen, close_first, "client",
                      "client|server", "who closes an idle keep-alive connection (and so keeps "
                                       "TIME_WAIT)"),
+    DC_CONF_OPT_BOOL("reset-timedout-connection", struct dw_conf_listen, reset_timedout, "no",
+                     "a client that timed out gets RST, so its unsent data does not sit in "
+                     "FIN_WAIT_1"),
     DC_CONF_OPT_END,
 };
 

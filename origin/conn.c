@@ -158,24 +158,40 @@ close_after_flush(struct dw_conn *c)
         dw_conn_close(c);
 }
 
+/*
+ * A client that timed out (no handshake, or no progress reading a response): with
+ * reset-timedout-connection = yes the close is a reset (SO_LINGER 0), so the response bytes
+ * it did not take are dropped at once instead of sitting in FIN_WAIT_1, retransmitted to a
+ * window that stays shut until the kernel gives up minutes later (nginx's
+ * reset_timedout_connection). An idle keep-alive connection that reaches keepalive-timeout,
+ * or a lingering close that ends, is not a timed-out client: those close normally.
+ */
+static void
+close_timedout(struct dw_conn *c)
+{
+    uv_os_fd_t fd;
+    dc_stats_inc(c->wk->stats, DW_STAT_TIMEOUTS);
+    if (c->lis->reset_timedout && uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0)
+        dc_sock_reset_on_close(fd);
+    dw_conn_close(c);
+}
+
 static void
 on_timer(uv_timer_t *t)
 {
     struct dw_conn *c = t->data;
-    struct dw_worker *wk = c->wk;
     switch (c->phase) {
     case DW_PH_HEADERS:
-        dc_stats_inc(wk->stats, DW_STAT_TIMEOUTS);
         if (!c->responding) {
+            dc_stats_inc(c->wk->stats, DW_STAT_TIMEOUTS);
             send_error(c, 408);
             return;
         }
-        dw_conn_close(c);
+        close_timedout(c);
         return;
     case DW_PH_HANDSHAKE:
     case DW_PH_RESPONDING:
-        dc_stats_inc(wk->stats, DW_STAT_TIMEOUTS);
-        dw_conn_close(c);
+        close_timedout(c);
         return;
     case DW_PH_IDLE:
         /* An idle keep-alive connection ends: tell a TLS client properly (close_notify),
