@@ -67,8 +67,9 @@ ensure_in(struct dw_conn *c)
 /* ---- lifetime ---- */
 
 static void
-conn_free(struct dw_conn *c)
+conn_free(struct dc_life *l)
 {
+    struct dw_conn *c = DC_LIFE_OWNER(l, struct dw_conn, life);
     struct dw_worker *wk = c->wk;
     dw_response_done(wk, &c->resp);
     dw_conn_buf_put(&wk->inpool, c->in, c->in_cap);
@@ -86,32 +87,23 @@ conn_free(struct dw_conn *c)
     free(c);
 }
 
-void
-dw_conn_unref(struct dw_conn *c)
-{
-    if (--c->refs == 0 && c->pending_closes == 0)
-        conn_free(c);
-}
-
 static void
 on_closed(uv_handle_t *h)
 {
     struct dw_conn *c = h->data;
-    if (--c->pending_closes == 0 && c->refs == 0)
-        conn_free(c);
+    dc_life_handle_closed(&c->life);
 }
 
+/* Writes, file reads and a shutdown in flight hold references of their own: the object
+ * outlives the close until their callbacks have run (common/life.h). */
 void
 dw_conn_close(struct dw_conn *c)
 {
-    if (c->closing)
+    if (dw_conn_closing(c))
         return;
-    c->closing = true;
-    c->pending_closes = 2;
     uv_timer_stop(&c->timer);
-    uv_close((uv_handle_t *)&c->tcp, on_closed);
-    uv_close((uv_handle_t *)&c->timer, on_closed);
-    dw_conn_unref(c); /* its own reference; writes and file reads hold theirs */
+    uv_handle_t *hs[] = {(uv_handle_t *)&c->tcp, (uv_handle_t *)&c->timer};
+    dc_life_close(&c->life, hs, 2, on_closed);
 }
 
 /* ---- timers ---- */
@@ -217,7 +209,7 @@ on_shutdown(uv_shutdown_t *req, int status)
 {
     struct dw_conn *c = req->data;
     (void)status;
-    dw_conn_unref(c);
+    dc_life_unref(&c->life);
 }
 
 /* Our side is done: TLS close_notify, FIN, then read until the client's FIN (or 2 s), so
@@ -226,7 +218,7 @@ on_shutdown(uv_shutdown_t *req, int status)
 void
 dw_conn_end(struct dw_conn *c)
 {
-    if (c->closing || c->phase == DW_PH_LINGER)
+    if (dw_conn_closing(c) || c->phase == DW_PH_LINGER)
         return;
     if (c->tls_on && c->tls.handshake_done && !c->notify_sent) {
         c->notify_sent = true;
@@ -251,9 +243,9 @@ dw_conn_end(struct dw_conn *c)
     }
     c->phase = DW_PH_LINGER;
     c->sreq.data = c;
-    c->refs++;
+    dc_life_ref(&c->life);
     if (uv_shutdown(&c->sreq, (uv_stream_t *)&c->tcp, on_shutdown) < 0) {
-        c->refs--;
+        dc_life_unref(&c->life);
         dw_conn_close(c);
         return;
     }
@@ -328,7 +320,7 @@ dw_conn_finish_response(struct dw_conn *c)
         return;
     if (c->in_len > 0) {
         process(c); /* a pipelined request is already here */
-        if (c->responding || c->closing)
+        if (c->responding || dw_conn_closing(c))
             return;
         /* Only the start of the next request is here. */
         if (c->peer_done)
@@ -374,7 +366,7 @@ static void
 process(struct dw_conn *c)
 {
     struct dw_worker *wk = c->wk;
-    if (c->closing || c->responding || c->phase == DW_PH_LINGER)
+    if (dw_conn_closing(c) || c->responding || c->phase == DW_PH_LINGER)
         return;
     if (c->in_len == 0)
         return;
@@ -468,7 +460,7 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (nread == 0)
         return;
     if (nread < 0) {
-        if (nread == UV_EOF && c->responding && !c->closing) {
+        if (nread == UV_EOF && c->responding && !dw_conn_closing(c)) {
             /* A half-close after the last request: finish answering, then end. */
             c->peer_done = c->peer_fin = true;
             uv_read_stop(s);
@@ -486,7 +478,7 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             process(c);
         /* Pipelined bytes are parsed after the response; once they fill the buffer the
          * rest waits in the kernel (libuv would otherwise ask for room that is not there). */
-        if (!c->closing && c->reading && c->in_len >= c->in_cap) {
+        if (!dw_conn_closing(c) && c->reading && c->in_len >= c->in_cap) {
             uv_read_stop(s);
             c->reading = false;
         }
@@ -517,7 +509,7 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         if (!c->responding)
             dw_send_flush(c); /* session tickets after the handshake */
         process(c);
-        if (c->closing)
+        if (dw_conn_closing(c))
             return;
         if (c->peer_done && !c->responding) {
             dw_conn_close(c); /* no more is coming, and what came is not a whole request */
@@ -537,7 +529,7 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 static void
 start_reading(struct dw_conn *c)
 {
-    if (c->reading || c->closing)
+    if (c->reading || dw_conn_closing(c))
         return;
     if (uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, on_read) == 0)
         c->reading = true;
@@ -563,13 +555,13 @@ dw_conn_on_connection(uv_stream_t *server, int status)
     c->lis = lis;
     c->in_cap = dw_conn_in_size(c->conf);
     c->out_cap = dw_conn_out_size(c->conf);
+    dc_life_init(&c->life, conn_free);
     c->resp.fd = -1;
     c->resp.site = -1;
     uv_tcp_init(wk->loop, &c->tcp);
     uv_timer_init(wk->loop, &c->timer);
     c->tcp.data = c;
     c->timer.data = c;
-    c->refs = 1;
     c->next = wk->conns;
     if (wk->conns)
         wk->conns->prev = c;

@@ -39,6 +39,7 @@
 #include <uv.h>
 
 #include "common/addr.h"
+#include "common/life.h"
 #include "origin/http.h"
 #include "origin/response.h"
 #include "origin/tls.h"
@@ -85,15 +86,14 @@ struct dw_conn {
     bool reading;
     bool writing;
     bool file_reading;
-    bool closing;
     bool end_after;          /* close our side once the response is out */
     bool ending;             /* dw_conn_end() waits for a write to finish */
     bool notify_sent;        /* TLS close_notify queued */
     bool close_when_written; /* close once TLS has nothing more queued (alert, close_notify) */
     bool peer_done;          /* TLS close_notify or FIN after a request: answer it, then close */
     bool peer_fin;           /* the client's FIN arrived */
-    int pending_closes;
-    int refs; /* its own + a write + a file read + a shutdown in flight */
+    struct dc_life life; /* its own reference + a write, a file read, a shutdown in flight;
+                            the tcp and timer handles */
     uint8_t *in;
     size_t in_len;
     uint8_t *out;   /* bytes of the write in flight */
@@ -117,10 +117,15 @@ void dw_conn_stop_all(struct dw_worker *wk);
 /* Closes every connection now. */
 void dw_conn_abort_all(struct dw_worker *wk);
 
-/* For origin/send.c. Closing: idempotent; the object lives on while references do. */
+/* For origin/send.c. Closing: idempotent; the object lives on while references do (a write,
+ * file read or shutdown in flight holds one: dc_life_ref/dc_life_unref on c->life). */
 void dw_conn_close(struct dw_conn *c);
-/* Drops a reference taken for a write, file read or shutdown; may free c. */
-void dw_conn_unref(struct dw_conn *c);
+
+static inline bool
+dw_conn_closing(const struct dw_conn *c)
+{
+    return dc_life_closing(&c->life);
+}
 /* The response's last byte is handed to the socket or TLS: log it, then keep-alive or end. */
 void dw_conn_finish_response(struct dw_conn *c);
 /* Our side is done: close_notify, FIN, lingering read (see above). */

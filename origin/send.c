@@ -14,16 +14,16 @@ on_written(uv_write_t *req, int status)
 {
     struct dw_conn *c = req->data;
     c->writing = false;
-    if (c->closing || status < 0) {
+    if (dw_conn_closing(c) || status < 0) {
         dw_conn_close(c);
-        dw_conn_unref(c);
+        dc_life_unref(&c->life);
         return;
     }
     if (c->close_when_written) {
         /* The rest of an alert or close_notify queued behind this write goes out too. */
         if (!dw_send_flush(c))
             dw_conn_close(c);
-        dw_conn_unref(c);
+        dc_life_unref(&c->life);
         return;
     }
     /* Progress: the client is reading. */
@@ -32,7 +32,7 @@ on_written(uv_write_t *req, int status)
     dw_send_more(c);
     if (c->ending && !c->responding && !c->writing)
         dw_conn_end(c);
-    dw_conn_unref(c);
+    dc_life_unref(&c->life);
 }
 
 /* Starts the connection's one write. Its bytes (c->out, c->chunk or a cache entry held by
@@ -48,10 +48,10 @@ write_bufs(struct dw_conn *c, uv_buf_t *bufs, unsigned n)
     dc_stats_add(c->wk->stats, DW_STAT_BYTES_OUT, total);
     c->writing = true;
     c->wreq.data = c;
-    c->refs++;
+    dc_life_ref(&c->life);
     if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, bufs, n, on_written) < 0) {
         c->writing = false;
-        c->refs--;
+        dc_life_unref(&c->life);
         dw_conn_close(c);
     }
 }
@@ -74,7 +74,7 @@ ensure_out(struct dw_conn *c)
 bool
 dw_send_flush(struct dw_conn *c)
 {
-    if (c->closing)
+    if (dw_conn_closing(c))
         return false;
     if (c->writing)
         return true;
@@ -107,15 +107,15 @@ on_file_read(uv_fs_t *req)
     ssize_t n = req->result;
     uv_fs_req_cleanup(req);
     c->file_reading = false;
-    if (c->closing) {
-        dw_conn_unref(c);
+    if (dw_conn_closing(c)) {
+        dc_life_unref(&c->life);
         return;
     }
     if (n <= 0) {
         /* The file shrank or failed under us: the promised length cannot be kept. */
         DC_LOG_WARN("file_read_failed", "result=%zd", n);
         dw_conn_close(c);
-        dw_conn_unref(c);
+        dc_life_unref(&c->life);
         return;
     }
     c->body_pos += (uint64_t)n;
@@ -128,7 +128,7 @@ on_file_read(uv_fs_t *req)
         uv_buf_t b = uv_buf_init((char *)c->chunk, (unsigned)n);
         write_bufs(c, &b, 1);
     }
-    dw_conn_unref(c);
+    dc_life_unref(&c->life);
 }
 
 /* The head, with a small cached body when it fits: TLS encrypts both as one record. The head
@@ -200,7 +200,7 @@ send_head(struct dw_conn *c)
 void
 dw_send_start(struct dw_conn *c)
 {
-    if (c->closing)
+    if (dw_conn_closing(c))
         return;
     send_head(c);
     dw_send_more(c);
@@ -212,9 +212,9 @@ void
 dw_send_more(struct dw_conn *c)
 {
     struct dw_worker *wk = c->wk;
-    if (c->closing || c->writing || c->file_reading)
+    if (dw_conn_closing(c) || c->writing || c->file_reading)
         return;
-    if (dw_send_flush(c) || c->closing)
+    if (dw_send_flush(c) || dw_conn_closing(c))
         return;
     if (!c->responding)
         return;
@@ -243,11 +243,11 @@ dw_send_more(struct dw_conn *c)
             uv_buf_t b = uv_buf_init((char *)c->chunk, (unsigned)n);
             c->fsreq.data = c;
             c->file_reading = true;
-            c->refs++;
+            dc_life_ref(&c->life);
             if (uv_fs_read(wk->loop, &c->fsreq, r->fd, &b, 1, (int64_t)(r->first + c->body_pos),
                            on_file_read) < 0) {
                 c->file_reading = false;
-                c->refs--;
+                dc_life_unref(&c->life);
                 dw_conn_close(c);
             }
             return;
