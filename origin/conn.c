@@ -117,6 +117,16 @@ arm(struct dw_conn *c, enum dw_conn_phase ph, uint64_t ms)
     uv_timer_start(&c->timer, on_timer, ms, 0);
 }
 
+/* Restarted, not uv_timer_again(): the phase timers are one-shot (repeat 0), and
+ * uv_timer_again() does nothing to a one-shot timer, which made request-timeout a deadline
+ * from the response's start that cut every download longer than it. */
+void
+dw_conn_progress(struct dw_conn *c)
+{
+    if (c->phase == DW_PH_RESPONDING)
+        arm(c, DW_PH_RESPONDING, (uint64_t)c->conf->request_timeout_ms);
+}
+
 static void
 send_error(struct dw_conn *c, int status)
 {

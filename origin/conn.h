@@ -126,6 +126,9 @@ dw_conn_closing(const struct dw_conn *c)
 {
     return dc_life_closing(&c->life);
 }
+/* A write completed: while responding, request-timeout counts again from now (it bounds a
+ * response that makes no progress, not a long download). */
+void dw_conn_progress(struct dw_conn *c);
 /* The response's last byte is handed to the socket or TLS: log it, then keep-alive or end. */
 void dw_conn_finish_response(struct dw_conn *c);
 /* Our side is done: close_notify, FIN, lingering read (see above). */

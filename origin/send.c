@@ -26,9 +26,7 @@ on_written(uv_write_t *req, int status)
         dc_life_unref(&c->life);
         return;
     }
-    /* Progress: the client is reading. */
-    if (c->phase == DW_PH_RESPONDING)
-        uv_timer_again(&c->timer);
+    dw_conn_progress(c); /* the client is reading */
     dw_send_more(c);
     if (c->ending && !c->responding && !c->writing)
         dw_conn_end(c);
