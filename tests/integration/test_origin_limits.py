@@ -23,6 +23,7 @@ from origin_util import Origin, main, need, ss
 
 TIMEOUT = 1.0      # request-timeout: a response that makes no progress this long is cut
 BIG = os.urandom(8 << 20)
+MID = BIG[:4 << 20]
 CTL_CAP = 16       # common/control.c: clients per control or metrics server
 READ_DEADLINE = 5  # common/control.c: the command must arrive within this many seconds
 
@@ -30,8 +31,9 @@ o = Origin(top="request-timeout = %dms\ncontrol-socket = {dir}/o.ctl\nmetrics = 
                % (TIMEOUT * 1000),
            listens=(("tls", ""),
                     ("rst", "reset-timedout-connection = yes\nsndbuf = 64k"),
-                    ("keep", "sndbuf = 64k")),
-           site1_files={"index.html": b"<h1>site1</h1>\n", "big.bin": BIG}, access_log="off")
+                    ("keep", "sndbuf = 64k"),
+                    ("plain", "")),
+           site1_files={"index.html": b"<h1>site1</h1>\n", "big.bin": BIG, "mid.bin": MID}, access_log="off")
 METRICS = free_port()
 o.conf = o.conf.replace("{dir}", o.dir).replace("{m}", str(METRICS))
 with open(o.daemon.conf, "w") as f:
@@ -105,6 +107,59 @@ def test_timed_out_connection_reset():
         check(got < len(BIG), "the whole file arrived (%d bytes)" % got)
     finally:
         abort(s)
+
+
+def slow_download(path, pace, send_more_at=None):
+    """GET path with Connection: close, read 32 KiB every pace seconds. At send_more_at
+    seconds the client sends a pipelined request the server will not answer. Returns
+    (bytes, how it ended, seconds, sent more)."""
+    s = socket.create_connection(("127.0.0.1", o.ports["plain"]), timeout=5 * SLOW)
+    got, how, sent_more = 0, "open", False
+    try:
+        s.sendall(b"GET %s HTTP/1.1\r\nHost: site1.test\r\nConnection: close\r\n\r\n" %
+                  path.encode())
+        start = time.monotonic()
+        while time.monotonic() - start < 20 * SLOW:
+            if send_more_at and not sent_more and time.monotonic() - start > send_more_at:
+                s.sendall(b"GET / HTTP/1.1\r\nHost: site1.test\r\n\r\n")
+                sent_more = True
+            try:
+                b = s.recv(32768)
+            except ConnectionResetError:
+                how = "reset"
+                break
+            if not b:
+                how = "EOF"
+                break
+            got += len(b)
+            time.sleep(pace)
+        took = time.monotonic() - start
+    finally:
+        abort(s)
+    return got, how, took, sent_more
+
+
+def test_slow_download_outlasts_request_timeout():
+    """request-timeout bounds a response that makes no progress: a download that goes on
+    reading is never cut by it, however long it takes (it was: the timer ran from the
+    response's start, and the client got a clean FIN after 5-6 of the 8 MiB)."""
+    got, how, took, _ = slow_download("/big.bin", 0.01)  # about 3 MiB/s: nearly 3 s
+    check(took > TIMEOUT * 1.5, "the download took only %.1fs: not slow enough to tell" % took)
+    check(how == "EOF" and got > len(BIG), "client saw %s after %d of %d+ bytes in %.1fs" %
+          (how, got, len(BIG), took))
+
+
+def test_lingering_close_outlasts_a_slow_reader():
+    """4 MiB read at about 1 MiB/s: the file is in the socket buffers within a second, and
+    2.5 s in the client sends more bytes. The server's lingering close must last until the
+    client has the response, not 2 s from the moment the last byte went into the socket
+    buffer: a socket closed while the client still sends is reset, and the reset destroys
+    what the client had not received yet."""
+    got, how, took, sent_more = slow_download("/mid.bin", 0.03, send_more_at=2.5)
+    check(sent_more, "the download ended before the client sent more (%d bytes, %s, %.1fs)" %
+          (got, how, took))
+    check(how == "EOF" and got > len(MID), "client saw %s after %d of %d+ bytes in %.1fs" %
+          (how, got, len(MID), took))
 
 
 def test_key_file_readable_warned():
@@ -205,6 +260,8 @@ def test_cap_logged_rate_limited():
 
 if __name__ == "__main__":
     need("ss")
-    main(o, test_key_file_readable_warned, test_timed_out_connection_kept_in_fin_wait_1_by_default,
+    main(o, test_slow_download_outlasts_request_timeout, test_lingering_close_outlasts_a_slow_reader,
+         test_key_file_readable_warned,
+         test_timed_out_connection_kept_in_fin_wait_1_by_default,
          test_timed_out_connection_reset, test_control_socket_capped, test_metrics_capped,
          test_cap_logged_rate_limited)
