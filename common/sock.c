@@ -4,8 +4,10 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <linux/sockios.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 /* Kernel limits: TCP_KEEPIDLE and TCP_KEEPINTVL take 1..32767 s, TCP_KEEPCNT 1..127. */
@@ -225,6 +227,15 @@ dc_sock_reset_on_close(int fd)
     if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l)) < 0)
         return -errno;
     return 0;
+}
+
+int
+dc_sock_unacked(int fd)
+{
+    int n;
+    if (ioctl(fd, SIOCOUTQ, &n) < 0)
+        return -errno;
+    return n;
 }
 
 int

@@ -178,6 +178,33 @@ close_timedout(struct dw_conn *c)
     dw_conn_close(c);
 }
 
+/*
+ * Whether a lingering close waits another LINGER_MS. The linger timer starts when the last
+ * bytes went into the socket buffer, which can hold megabytes the client has yet to
+ * receive; closing then is harmless while the client only reads (the kernel sends the rest
+ * and the FIN), but anything the client sends afterwards (a pipelined request, its
+ * close_notify) meets a closed socket, and the reset that answers it destroys the unsent
+ * rest of the response. So the wait goes on while the client acknowledges data, tick after
+ * tick, and ends at the first tick without progress, or after request-timeout in all.
+ */
+static bool
+linger_more(struct dw_conn *c)
+{
+    uv_os_fd_t fd;
+    if (uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0)
+        return false;
+    int left = dc_sock_unacked(fd);
+    if (left <= 0 || left == c->linger_unacked)
+        return false;
+    uint64_t now = uv_now(c->wk->loop);
+    if (c->linger_since_ms == 0)
+        c->linger_since_ms = now;
+    else if (now - c->linger_since_ms > (uint64_t)c->conf->request_timeout_ms)
+        return false;
+    c->linger_unacked = left;
+    return true;
+}
+
 static void
 on_timer(uv_timer_t *t)
 {
@@ -207,7 +234,10 @@ on_timer(uv_timer_t *t)
         dw_conn_close(c);
         return;
     case DW_PH_LINGER:
-        dw_conn_close(c);
+        if (linger_more(c))
+            arm(c, DW_PH_LINGER, LINGER_MS);
+        else
+            dw_conn_close(c);
         return;
     }
 }

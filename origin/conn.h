@@ -16,10 +16,13 @@
  *   IDLE        waiting for the first byte of a request keepalive-timeout (header-timeout for
  *                                                      the first request) → close
  *   HEADERS     a request is arriving                  header-timeout → 408, close
- *   RESPONDING  sending a response; reading paused     request-timeout without progress →
- *                                                      close
- *   LINGER      our FIN is sent; reading to EOF so a   2 s → close
- *               reset cannot destroy the last response
+ *   RESPONDING  sending a response; reading paused     request-timeout without a write
+ *                                                      completing → close (RST with
+ *                                                      reset-timedout-connection)
+ *   LINGER      our FIN is sent; reading to EOF so a   2 s in which the client
+ *               reset cannot destroy the last response acknowledges nothing the socket
+ *                                                      still holds (request-timeout in
+ *                                                      all) → close
  *               (also: a TLS alert or close_notify
  *               is being flushed before closing; input
  *               is discarded)
@@ -105,6 +108,8 @@ struct dw_conn {
     uint64_t req_start_us;
     uint64_t requests;
     uint64_t bytes_out; /* of the current response */
+    int linger_unacked;       /* at the last linger tick: bytes the client had not acked */
+    uint64_t linger_since_ms; /* loop time of the first linger tick that found some */
     union dc_sockaddr peer;
 };
 

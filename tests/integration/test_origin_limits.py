@@ -23,7 +23,7 @@ from origin_util import Origin, main, need, ss
 
 TIMEOUT = 1.0      # request-timeout: a response that makes no progress this long is cut
 BIG = os.urandom(8 << 20)
-MID = BIG[:4 << 20]
+MID = BIG[:2 << 20]
 CTL_CAP = 16       # common/control.c: clients per control or metrics server
 READ_DEADLINE = 5  # common/control.c: the command must arrive within this many seconds
 
@@ -32,7 +32,7 @@ o = Origin(top="request-timeout = %dms\ncontrol-socket = {dir}/o.ctl\nmetrics = 
            listens=(("tls", ""),
                     ("rst", "reset-timedout-connection = yes\nsndbuf = 64k"),
                     ("keep", "sndbuf = 64k"),
-                    ("plain", "")),
+                    ("plain", "sndbuf = 1m")),
            site1_files={"index.html": b"<h1>site1</h1>\n", "big.bin": BIG, "mid.bin": MID}, access_log="off")
 METRICS = free_port()
 o.conf = o.conf.replace("{dir}", o.dir).replace("{m}", str(METRICS))
@@ -150,12 +150,12 @@ def test_slow_download_outlasts_request_timeout():
 
 
 def test_lingering_close_outlasts_a_slow_reader():
-    """4 MiB read at about 1 MiB/s: the file is in the socket buffers within a second, and
-    2.5 s in the client sends more bytes. The server's lingering close must last until the
+    """2 MiB read at about 0.8 MiB/s: the file is in the socket buffers (sndbuf = 1m) at
+    once, and 2.5 s in the client sends more bytes. The server's lingering close must last until the
     client has the response, not 2 s from the moment the last byte went into the socket
     buffer: a socket closed while the client still sends is reset, and the reset destroys
     what the client had not received yet."""
-    got, how, took, sent_more = slow_download("/mid.bin", 0.03, send_more_at=2.5)
+    got, how, took, sent_more = slow_download("/mid.bin", 0.04, send_more_at=2.5)
     check(sent_more, "the download ended before the client sent more (%d bytes, %s, %.1fs)" %
           (got, how, took))
     check(how == "EOF" and got > len(MID), "client saw %s after %d of %d+ bytes in %.1fs" %
