@@ -230,10 +230,10 @@ dc_sock_reset_on_close(int fd)
 }
 
 int
-dc_sock_unacked(int fd)
+dc_sock_unsent(int fd)
 {
     int n;
-    if (ioctl(fd, SIOCOUTQ, &n) < 0)
+    if (ioctl(fd, SIOCOUTQNSD, &n) < 0)
         return -errno;
     return n;
 }

@@ -64,9 +64,10 @@ int dc_sock_apply_listener(int fd, const struct dc_sock_opts *o);
  * zero timeout), for a peer that timed out: nginx's reset_timedout_connection. Returns 0 or a
  * negative errno. */
 int dc_sock_reset_on_close(int fd);
-/* Bytes written to fd that the peer has not acknowledged yet (unsent, or sent and in flight;
- * a FIN counts one), from SIOCOUTQ; a negative errno when the kernel cannot tell. */
-int dc_sock_unacked(int fd);
+/* Bytes written to fd that the kernel has not sent yet (the peer's window is shut, or
+ * congestion control holds them; a pending FIN counts one), from SIOCOUTQNSD; a negative
+ * errno when the kernel cannot tell. */
+int dc_sock_unsent(int fd);
 /* Applies per-connection options (TCP_LINGER2, SO_LINGER, keepalive) to an accepted socket.
  * Returns 0 or a negative errno. */
 int dc_sock_apply_conn(int fd, const struct dc_sock_opts *o);

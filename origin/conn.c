@@ -16,6 +16,7 @@
 #include "origin/worker.h"
 
 #define LINGER_MS        2000
+#define LINGER_TIME_MS   30000 /* a lingering close in all (nginx's lingering_time) */
 #define CLIENT_GRACE_MS  5000
 
 static void process(struct dw_conn *c);
@@ -127,6 +128,50 @@ dw_conn_progress(struct dw_conn *c)
         arm(c, DW_PH_RESPONDING, (uint64_t)c->conf->request_timeout_ms);
 }
 
+/*
+ * Whether a lingering close waits another LINGER_MS. The linger timer starts when the last
+ * bytes went into the socket buffer, which can hold megabytes the client's window has not
+ * let through yet; closing then is harmless while the client only reads (the kernel sends
+ * the rest and the FIN), but anything the client sends afterwards (a pipelined request, its
+ * close_notify) meets a closed socket, and the reset that answers it destroys the unsent
+ * rest of the response. So the wait goes on while the unsent part shrinks, tick after tick,
+ * and ends at the first tick without progress, or after LINGER_TIME_MS in all. Sets
+ * *stalled when it ends with response bytes unsent (more than our FIN): the client stopped
+ * reading, and timed out like one that stops during the response.
+ */
+static int
+unsent(struct dw_conn *c)
+{
+    uv_os_fd_t fd;
+    if (uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0)
+        return 0;
+    int n = dc_sock_unsent(fd);
+    return n > 0 ? n : 0;
+}
+
+static bool
+linger_more(struct dw_conn *c, bool *stalled)
+{
+    int left = unsent(c);
+    *stalled = left > 1;
+    if (left == 0 || left >= c->linger_unsent)
+        return false;
+    if (uv_now(c->wk->loop) - c->linger_since_ms > LINGER_TIME_MS)
+        return false;
+    *stalled = false;
+    c->linger_unsent = left;
+    return true;
+}
+
+/* The linger phase begins: progress is counted from what the socket holds now. */
+static void
+start_linger(struct dw_conn *c)
+{
+    c->linger_unsent = unsent(c);
+    c->linger_since_ms = uv_now(c->wk->loop);
+    arm(c, DW_PH_LINGER, LINGER_MS);
+}
+
 static void
 send_error(struct dw_conn *c, int status)
 {
@@ -155,7 +200,7 @@ static void
 close_after_flush(struct dw_conn *c)
 {
     c->close_when_written = true;
-    arm(c, DW_PH_LINGER, LINGER_MS);
+    start_linger(c);
     if (!dw_send_flush(c))
         dw_conn_close(c);
 }
@@ -176,33 +221,6 @@ close_timedout(struct dw_conn *c)
     if (c->lis->reset_timedout && uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0)
         dc_sock_reset_on_close(fd);
     dw_conn_close(c);
-}
-
-/*
- * Whether a lingering close waits another LINGER_MS. The linger timer starts when the last
- * bytes went into the socket buffer, which can hold megabytes the client has yet to
- * receive; closing then is harmless while the client only reads (the kernel sends the rest
- * and the FIN), but anything the client sends afterwards (a pipelined request, its
- * close_notify) meets a closed socket, and the reset that answers it destroys the unsent
- * rest of the response. So the wait goes on while the client acknowledges data, tick after
- * tick, and ends at the first tick without progress, or after request-timeout in all.
- */
-static bool
-linger_more(struct dw_conn *c)
-{
-    uv_os_fd_t fd;
-    if (uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0)
-        return false;
-    int left = dc_sock_unacked(fd);
-    if (left <= 0 || left == c->linger_unacked)
-        return false;
-    uint64_t now = uv_now(c->wk->loop);
-    if (c->linger_since_ms == 0)
-        c->linger_since_ms = now;
-    else if (now - c->linger_since_ms > (uint64_t)c->conf->request_timeout_ms)
-        return false;
-    c->linger_unacked = left;
-    return true;
 }
 
 static void
@@ -233,12 +251,16 @@ on_timer(uv_timer_t *t)
         }
         dw_conn_close(c);
         return;
-    case DW_PH_LINGER:
-        if (linger_more(c))
+    case DW_PH_LINGER: {
+        bool stalled;
+        if (linger_more(c, &stalled))
             arm(c, DW_PH_LINGER, LINGER_MS);
+        else if (stalled)
+            close_timedout(c);
         else
             dw_conn_close(c);
         return;
+    }
     }
 }
 
@@ -276,7 +298,7 @@ dw_conn_end(struct dw_conn *c)
     if (c->peer_done && c->lis->close_first == DW_CLOSE_CLIENT) {
         /* The client began the close (close_notify): let its FIN come first, so the
          * TIME_WAIT stays on its side; the linger timer bounds the wait. */
-        arm(c, DW_PH_LINGER, LINGER_MS);
+        start_linger(c);
         c->phase = DW_PH_LINGER;
         start_reading(c);
         return;
@@ -289,7 +311,7 @@ dw_conn_end(struct dw_conn *c)
         dw_conn_close(c);
         return;
     }
-    arm(c, DW_PH_LINGER, LINGER_MS);
+    start_linger(c);
     start_reading(c);
 }
 
@@ -510,8 +532,13 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         dw_conn_close(c);
         return;
     }
-    if (c->phase == DW_PH_LINGER)
-        return; /* discarded */
+    if (c->phase == DW_PH_LINGER) {
+        /* Discarded; a client still sending gets LINGER_MS more (nginx's lingering_timeout),
+         * LINGER_TIME_MS in all. */
+        if (uv_now(wk->loop) - c->linger_since_ms <= LINGER_TIME_MS)
+            uv_timer_start(&c->timer, on_timer, LINGER_MS, 0);
+        return;
+    }
     if (!c->tls_on) {
         c->in_len += (size_t)nread;
         if (!c->responding)

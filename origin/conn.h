@@ -19,10 +19,12 @@
  *   RESPONDING  sending a response; reading paused     request-timeout without a write
  *                                                      completing → close (RST with
  *                                                      reset-timedout-connection)
- *   LINGER      our FIN is sent; reading to EOF so a   2 s in which the client
- *               reset cannot destroy the last response acknowledges nothing the socket
- *                                                      still holds (request-timeout in
- *                                                      all) → close
+ *   LINGER      our FIN is sent; reading to EOF so a   2 s in which none of the
+ *               reset cannot destroy the last response response's unsent bytes leave,
+ *                                                      and the client sends nothing
+ *                                                      (30 s in all) → close (RST with
+ *                                                      reset-timedout-connection when
+ *                                                      response bytes are left)
  *               (also: a TLS alert or close_notify
  *               is being flushed before closing; input
  *               is discarded)
@@ -108,7 +110,7 @@ struct dw_conn {
     uint64_t req_start_us;
     uint64_t requests;
     uint64_t bytes_out; /* of the current response */
-    int linger_unacked;       /* at the last linger tick: bytes the client had not acked */
+    int linger_unsent;        /* at the last linger tick: response bytes not yet sent */
     uint64_t linger_since_ms; /* loop time of the first linger tick that found some */
     union dc_sockaddr peer;
 };

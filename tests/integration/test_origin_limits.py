@@ -24,6 +24,7 @@ from origin_util import Origin, main, need, ss
 TIMEOUT = 1.0      # request-timeout: a response that makes no progress this long is cut
 BIG = os.urandom(8 << 20)
 MID = BIG[:2 << 20]
+SMALL = BIG[:40 << 10]  # fits the socket buffers: the response ends, the client stalls after
 CTL_CAP = 16       # common/control.c: clients per control or metrics server
 READ_DEADLINE = 5  # common/control.c: the command must arrive within this many seconds
 
@@ -33,7 +34,8 @@ o = Origin(top="request-timeout = %dms\ncontrol-socket = {dir}/o.ctl\nmetrics = 
                     ("rst", "reset-timedout-connection = yes\nsndbuf = 64k"),
                     ("keep", "sndbuf = 64k"),
                     ("plain", "sndbuf = 1m")),
-           site1_files={"index.html": b"<h1>site1</h1>\n", "big.bin": BIG, "mid.bin": MID}, access_log="off")
+           site1_files={"index.html": b"<h1>site1</h1>\n", "big.bin": BIG, "mid.bin": MID,
+                        "small.bin": SMALL}, access_log="off")
 METRICS = free_port()
 o.conf = o.conf.replace("{dir}", o.dir).replace("{m}", str(METRICS))
 with open(o.daemon.conf, "w") as f:
@@ -48,13 +50,14 @@ def server_side(port, client_port, *state):
               "( sport = :%d and dport = :%d )" % (port, client_port)).strip()
 
 
-def stalled_download(port):
-    """A client with a tiny receive buffer asks for 8 MiB and reads nothing."""
+def stalled_download(port, path="/big.bin"):
+    """A client with a tiny receive buffer asks for a file and reads nothing."""
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     s.settimeout(5 * SLOW)
     s.connect(("127.0.0.1", port))
-    s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: site1.test\r\n\r\n")
+    s.sendall(b"GET %s HTTP/1.1\r\nHost: site1.test\r\nConnection: close\r\n\r\n" %
+              path.encode())
     return s
 
 
@@ -110,10 +113,14 @@ def test_timed_out_connection_reset():
 
 
 def slow_download(path, pace, send_more_at=None):
-    """GET path with Connection: close, read 32 KiB every pace seconds. At send_more_at
-    seconds the client sends a pipelined request the server will not answer. Returns
-    (bytes, how it ended, seconds, sent more)."""
-    s = socket.create_connection(("127.0.0.1", o.ports["plain"]), timeout=5 * SLOW)
+    """GET path with Connection: close, read 32 KiB every pace seconds through a 64 KiB
+    receive buffer (so what the client has not read is still the server's to send). At
+    send_more_at seconds the client sends a pipelined request the server will not answer.
+    Returns (bytes, how it ended, seconds, sent more)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    s.settimeout(5 * SLOW)
+    s.connect(("127.0.0.1", o.ports["plain"]))
     got, how, sent_more = 0, "open", False
     try:
         s.sendall(b"GET %s HTTP/1.1\r\nHost: site1.test\r\nConnection: close\r\n\r\n" %
@@ -150,8 +157,8 @@ def test_slow_download_outlasts_request_timeout():
 
 
 def test_lingering_close_outlasts_a_slow_reader():
-    """2 MiB read at about 0.8 MiB/s: the file is in the socket buffers (sndbuf = 1m) at
-    once, and 2.5 s in the client sends more bytes. The server's lingering close must last until the
+    """2 MiB read at about 0.8 MiB/s: the file is in the server's socket buffer (sndbuf =
+    1m) at once, and 2.5 s in the client sends more bytes. The server's lingering close must last until the
     client has the response, not 2 s from the moment the last byte went into the socket
     buffer: a socket closed while the client still sends is reset, and the reset destroys
     what the client had not received yet."""
@@ -160,6 +167,32 @@ def test_lingering_close_outlasts_a_slow_reader():
           (got, how, took))
     check(how == "EOF" and got > len(MID), "client saw %s after %d of %d+ bytes in %.1fs" %
           (how, got, len(MID), took))
+
+
+def test_stalled_lingering_close_reset():
+    """40 KiB fit the socket buffers: the response is written, the server closes its side
+    and lingers, and the client reads nothing. After 2 s without progress the lingering
+    close ends: with reset-timedout-connection = yes by a reset (nothing left on the
+    server), with no in FIN-WAIT-1 holding the unsent bytes."""
+    rst = stalled_download(o.ports["rst"], "/small.bin")
+    keep = stalled_download(o.ports["keep"], "/small.bin")
+    try:
+        time.sleep(0.5)
+        for name, s in (("rst", rst), ("keep", keep)):
+            line = server_side(o.ports[name], s.getsockname()[1], "state", "fin-wait-1")
+            check(line, "%s: the server did not close its side after the response:\n%s" %
+                  (name, server_side(o.ports[name], s.getsockname()[1])))
+        time.sleep(2.0 + 1.0 * SLOW)
+        check(not server_side(o.ports["rst"], rst.getsockname()[1]),
+              "a stalled lingering close left with reset-timedout-connection = yes:\n" +
+              server_side(o.ports["rst"], rst.getsockname()[1]))
+        line = server_side(o.ports["keep"], keep.getsockname()[1], "state", "fin-wait-1")
+        check(line and int(line.split()[1]) > 0,
+              "no FIN-WAIT-1 with unsent bytes with reset-timedout-connection = no:\n" +
+              server_side(o.ports["keep"], keep.getsockname()[1]))
+    finally:
+        abort(rst)
+        abort(keep)
 
 
 def test_key_file_readable_warned():
@@ -263,5 +296,6 @@ if __name__ == "__main__":
     main(o, test_slow_download_outlasts_request_timeout, test_lingering_close_outlasts_a_slow_reader,
          test_key_file_readable_warned,
          test_timed_out_connection_kept_in_fin_wait_1_by_default,
-         test_timed_out_connection_reset, test_control_socket_capped, test_metrics_capped,
+         test_timed_out_connection_reset, test_stalled_lingering_close_reset,
+         test_control_socket_capped, test_metrics_capped,
          test_cap_logged_rate_limited)
