@@ -102,6 +102,12 @@ dw_conn_close(struct dw_conn *c)
 {
     if (dw_conn_closing(c))
         return;
+    if (dc_log_enabled(DC_LOG_DEBUG)) {
+        char addr[DC_ADDR_STRLEN];
+        dc_addr_format(&c->peer, true, addr, sizeof(addr));
+        DC_LOG_DEBUG("conn_close", "client=%s phase=%s requests=%" PRIu64, addr,
+                     dw_conn_phase_name(c->phase), c->requests);
+    }
     uv_timer_stop(&c->timer);
     uv_handle_t *hs[] = {(uv_handle_t *)&c->tcp, (uv_handle_t *)&c->timer};
     dc_life_close(&c->life, hs, 2, on_closed);
@@ -110,6 +116,22 @@ dw_conn_close(struct dw_conn *c)
 /* ---- timers ---- */
 
 static void on_timer(uv_timer_t *t);
+
+const char *
+dw_conn_phase_name(enum dw_conn_phase ph)
+{
+    static const char *const names[] = {"handshake", "idle",   "headers",
+                                        "responding", "ending", "linger"};
+    return (unsigned)ph < sizeof(names) / sizeof(names[0]) ? names[ph] : "?";
+}
+
+/* A response is out, or our close is being flushed behind it: input waits in the request
+ * buffer (or the TLS BIO) and nothing new is parsed. */
+static bool
+busy(const struct dw_conn *c)
+{
+    return c->phase == DW_PH_RESPONDING || c->phase == DW_PH_ENDING;
+}
 
 static void
 arm(struct dw_conn *c, enum dw_conn_phase ph, uint64_t ms)
@@ -124,8 +146,8 @@ arm(struct dw_conn *c, enum dw_conn_phase ph, uint64_t ms)
 void
 dw_conn_progress(struct dw_conn *c)
 {
-    if (c->phase == DW_PH_RESPONDING)
-        arm(c, DW_PH_RESPONDING, (uint64_t)c->conf->request_timeout_ms);
+    if (busy(c))
+        arm(c, c->phase, (uint64_t)c->conf->request_timeout_ms);
 }
 
 /*
@@ -177,7 +199,6 @@ send_error(struct dw_conn *c, int status)
 {
     c->wk->conf = c->conf;
     dw_response_error(c->wk, status, true, false, &c->resp);
-    c->responding = true;
     c->head_sent = false;
     c->body_pos = 0;
     c->end_after = true;
@@ -218,6 +239,8 @@ close_timedout(struct dw_conn *c)
 {
     uv_os_fd_t fd;
     dc_stats_inc(c->wk->stats, DW_STAT_TIMEOUTS);
+    DC_LOG_DEBUG("conn_timeout", "phase=%s reset=%s", dw_conn_phase_name(c->phase),
+                 c->lis->reset_timedout ? "yes" : "no");
     if (c->lis->reset_timedout && uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0)
         dc_sock_reset_on_close(fd);
     dw_conn_close(c);
@@ -229,15 +252,12 @@ on_timer(uv_timer_t *t)
     struct dw_conn *c = t->data;
     switch (c->phase) {
     case DW_PH_HEADERS:
-        if (!c->responding) {
-            dc_stats_inc(c->wk->stats, DW_STAT_TIMEOUTS);
-            send_error(c, 408);
-            return;
-        }
-        close_timedout(c);
+        dc_stats_inc(c->wk->stats, DW_STAT_TIMEOUTS);
+        send_error(c, 408);
         return;
     case DW_PH_HANDSHAKE:
     case DW_PH_RESPONDING:
+    case DW_PH_ENDING:
         close_timedout(c);
         return;
     case DW_PH_IDLE:
@@ -287,10 +307,9 @@ dw_conn_end(struct dw_conn *c)
         dw_tls_conn_shutdown(&c->tls);
     }
     if (dw_send_flush(c)) {
-        c->ending = true; /* on_written comes back here */
+        c->phase = DW_PH_ENDING; /* on_written comes back here; the timer runs on */
         return;
     }
-    c->ending = false;
     if (c->peer_fin) {
         dw_conn_close(c); /* the client closed first: ours is the second FIN */
         return;
@@ -357,7 +376,6 @@ dw_conn_finish_response(struct dw_conn *c)
         dw_worker_observe_duration(wk, uv_hrtime() / 1000 - c->req_start_us);
     bool close = c->resp.close || c->end_after;
     dw_response_done(wk, &c->resp);
-    c->responding = false;
     if (c->http.done) {
         size_t used = c->http.req.total_len;
         memmove(c->in, c->in + used, c->in_len - used);
@@ -382,7 +400,7 @@ dw_conn_finish_response(struct dw_conn *c)
         return;
     if (c->in_len > 0) {
         process(c); /* a pipelined request is already here */
-        if (c->responding || dw_conn_closing(c))
+        if (c->phase == DW_PH_RESPONDING || dw_conn_closing(c))
             return;
         /* Only the start of the next request is here. */
         if (c->peer_done)
@@ -412,7 +430,6 @@ start_response(struct dw_conn *c)
     int sni = c->tls_on ? c->tls.site : -1;
     wk->conf = c->conf; /* response.c reads the options this connection was accepted under */
     dw_response_build(wk, c->lis, sni, &c->http.req, c->in, keep, &c->resp);
-    c->responding = true;
     c->head_sent = false;
     c->body_pos = 0;
     c->bytes_out = 0;
@@ -428,7 +445,7 @@ static void
 process(struct dw_conn *c)
 {
     struct dw_worker *wk = c->wk;
-    if (dw_conn_closing(c) || c->responding || c->phase == DW_PH_LINGER)
+    if (dw_conn_closing(c) || busy(c) || c->phase == DW_PH_LINGER)
         return;
     if (c->in_len == 0)
         return;
@@ -495,7 +512,7 @@ pump_tls(struct dw_conn *c)
             c->peer_done = true;
             return true;
         }
-        if (n == 0 && !c->responding && !c->writing) {
+        if (n == 0 && !busy(c) && !c->writing) {
             /* close_notify on an idle connection: the client is closing. With close-first
              * = client we send nothing back (a close_notify reaching a client that has
              * already closed its socket makes its kernel answer with a reset, which ends
@@ -522,7 +539,7 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (nread == 0)
         return;
     if (nread < 0) {
-        if (nread == UV_EOF && c->responding && !dw_conn_closing(c)) {
+        if (nread == UV_EOF && busy(c) && !dw_conn_closing(c)) {
             /* A half-close after the last request: finish answering, then end. */
             c->peer_done = c->peer_fin = true;
             uv_read_stop(s);
@@ -541,7 +558,7 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
     if (!c->tls_on) {
         c->in_len += (size_t)nread;
-        if (!c->responding)
+        if (!busy(c))
             process(c);
         /* Pipelined bytes are parsed after the response; once they fill the buffer the
          * rest waits in the kernel (libuv would otherwise ask for room that is not there). */
@@ -570,15 +587,14 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
                                                                : DW_STAT_HANDSHAKES_FULL);
         arm(c, DW_PH_IDLE, (uint64_t)c->conf->header_timeout_ms);
     }
-    if (!c->responding) {
+    if (!busy(c)) {
         if (!pump_tls(c))
             return;
-        if (!c->responding)
-            dw_send_flush(c); /* session tickets after the handshake */
+        dw_send_flush(c); /* session tickets after the handshake */
         process(c);
         if (dw_conn_closing(c))
             return;
-        if (c->peer_done && !c->responding) {
+        if (c->peer_done && !busy(c)) {
             dw_conn_close(c); /* no more is coming, and what came is not a whole request */
             return;
         }
@@ -676,7 +692,7 @@ dw_conn_stop_all(struct dw_worker *wk)
 {
     for (struct dw_conn *c = wk->conns, *next; c; c = next) {
         next = c->next;
-        if (!c->responding && c->phase != DW_PH_LINGER)
+        if (!busy(c) && c->phase != DW_PH_LINGER)
             dw_conn_close(c);
     }
 }

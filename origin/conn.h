@@ -19,6 +19,8 @@
  *   RESPONDING  sending a response; reading paused     request-timeout without a write
  *                                                      completing → close (RST with
  *                                                      reset-timedout-connection)
+ *   ENDING      the last response is out; its TLS      as RESPONDING
+ *               close_notify is being written
  *   LINGER      our FIN is sent; reading to EOF so a   2 s in which none of the
  *               reset cannot destroy the last response response's unsent bytes leave,
  *                                                      and the client sends nothing
@@ -62,14 +64,20 @@ struct dw_conf_listen;
 size_t dw_conn_in_size(const struct dw_conf *conf);
 size_t dw_conn_out_size(const struct dw_conf *conf);
 
-/* The phases above; the timer is re-armed for each. */
+/* The phases above, in the order a connection goes through them (dw_conn_phase_name()
+ * names them in logs); the timer is re-armed for each. */
 enum dw_conn_phase {
-    DW_PH_HANDSHAKE,
-    DW_PH_IDLE,
-    DW_PH_HEADERS,
-    DW_PH_RESPONDING,
-    DW_PH_LINGER,
+    DW_PH_HANDSHAKE,  /* TLS handshake; input goes to it */
+    DW_PH_IDLE,       /* no request yet; the first input byte starts HEADERS */
+    DW_PH_HEADERS,    /* a request is arriving; a whole one starts RESPONDING */
+    DW_PH_RESPONDING, /* a response is out (origin/send.c); input waits, pipelined */
+    DW_PH_ENDING,     /* the last response is out; TLS close_notify still being written
+                         before our FIN; input waits; request-timeout without progress */
+    DW_PH_LINGER,     /* our FIN is sent (or an alert is flushed); input is discarded */
 };
+
+/* "handshake", "idle", "headers", "responding", "ending", "linger". */
+const char *dw_conn_phase_name(enum dw_conn_phase ph);
 
 /* One connection: origin/conn.c reads, parses and ends it; origin/send.c writes for it. */
 struct dw_conn {
@@ -92,7 +100,6 @@ struct dw_conn {
     bool writing;
     bool file_reading;
     bool end_after;          /* close our side once the response is out */
-    bool ending;             /* dw_conn_end() waits for a write to finish */
     bool notify_sent;        /* TLS close_notify queued */
     bool close_when_written; /* close once TLS has nothing more queued (alert, close_notify) */
     bool peer_done;          /* TLS close_notify or FIN after a request: answer it, then close */
@@ -103,8 +110,7 @@ struct dw_conn {
     size_t in_len;
     uint8_t *out;   /* bytes of the write in flight */
     uint8_t *chunk; /* a file chunk being read */
-    struct dw_response resp;
-    bool responding;
+    struct dw_response resp; /* while RESPONDING */
     bool head_sent;
     uint64_t body_pos; /* body bytes handed to the socket (or TLS) */
     uint64_t req_start_us;

@@ -28,7 +28,7 @@ on_written(uv_write_t *req, int status)
     }
     dw_conn_progress(c); /* the client is reading */
     dw_send_more(c);
-    if (c->ending && !c->responding && !c->writing)
+    if (c->phase == DW_PH_ENDING && !c->writing)
         dw_conn_end(c);
     dc_life_unref(&c->life);
 }
@@ -214,7 +214,7 @@ dw_send_more(struct dw_conn *c)
         return;
     if (dw_send_flush(c) || dw_conn_closing(c))
         return;
-    if (!c->responding)
+    if (c->phase != DW_PH_RESPONDING)
         return;
     struct dw_response *r = &c->resp;
     assert(c->head_sent); /* dw_send_start sent it */
