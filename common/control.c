@@ -15,14 +15,10 @@
 
 #define MAX_LINE          4096
 #define MAX_REPLY         (16u << 20)
-/* A client has this long from accept to send its command (or request head)... */
-#define READ_DEADLINE_MS  5000
-/* ...and this long to read the reply (a cache dump may be megabytes). */
-#define WRITE_DEADLINE_MS 30000
-/* Clients served at once per server (control socket, metrics endpoint). */
-#define MAX_CLIENTS       16
-/* A line about clients closed over the cap at most this often per server. */
-#define OVER_CAP_LOG_MS   10000
+#define READ_DEADLINE_MS  5000  /* from accept to the whole command (or request head) */
+#define WRITE_DEADLINE_MS 30000 /* to read the reply (a cache dump may be megabytes) */
+#define MAX_CLIENTS       16    /* clients at once per server (control socket, metrics) */
+#define OVER_CAP_LOG_MS   10000 /* one over-the-cap line per server at most this often */
 
 struct dc_control {
     struct dc_life life; /* its own reference + one per client; the server handle */
@@ -266,10 +262,9 @@ over_cap_count(struct dc_control *ctl)
     uint64_t now = uv_now(ctl->loop);
     if (ctl->over_cap_logged_ms != 0 && now - ctl->over_cap_logged_ms < OVER_CAP_LOG_MS)
         return;
-    DC_LOG_WARN("control_clients_over_cap",
-                "server=%s max=%d closed=%" PRIu64 " closed_total=%" PRIu64,
-                ctl->http ? "metrics" : "control", MAX_CLIENTS, ctl->over_cap_unlogged,
-                ctl->over_cap);
+    DC_LOG_WARN(
+        "control_clients_over_cap", "server=%s max=%d closed=%" PRIu64 " closed_total=%" PRIu64,
+        ctl->http ? "metrics" : "control", MAX_CLIENTS, ctl->over_cap_unlogged, ctl->over_cap);
     ctl->over_cap_unlogged = 0;
     ctl->over_cap_logged_ms = now ? now : 1;
 }

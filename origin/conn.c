@@ -120,7 +120,7 @@ static void on_timer(uv_timer_t *t);
 const char *
 dw_conn_phase_name(enum dw_conn_phase ph)
 {
-    static const char *const names[] = {"handshake", "idle",   "headers",
+    static const char *const names[] = {"handshake",  "idle",   "headers",
                                         "responding", "ending", "linger"};
     return (unsigned)ph < sizeof(names) / sizeof(names[0]) ? names[ph] : "?";
 }

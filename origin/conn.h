@@ -104,8 +104,8 @@ struct dw_conn {
     bool close_when_written; /* close once TLS has nothing more queued (alert, close_notify) */
     bool peer_done;          /* TLS close_notify or FIN after a request: answer it, then close */
     bool peer_fin;           /* the client's FIN arrived */
-    struct dc_life life; /* its own reference + a write, a file read, a shutdown in flight;
-                            the tcp and timer handles */
+    struct dc_life life;     /* its own reference + a write, a file read, a shutdown in flight;
+                                the tcp and timer handles */
     uint8_t *in;
     size_t in_len;
     uint8_t *out;   /* bytes of the write in flight */
@@ -116,7 +116,7 @@ struct dw_conn {
     uint64_t req_start_us;
     uint64_t requests;
     uint64_t bytes_out; /* of the current response */
-    int linger_unsent;        /* at the last linger tick: response bytes not yet sent */
+    int linger_unsent;  /* at the last linger tick: response bytes not yet sent */
     uint64_t linger_since_ms; /* loop time of the first linger tick that found some */
     union dc_sockaddr peer;
 };
