@@ -15,7 +15,10 @@
 
 #define MAX_LINE          4096
 #define MAX_REPLY         (16u << 20)
-#define CLIENT_TIMEOUT_MS 5000
+#define READ_DEADLINE_MS  5000  /* from accept to the whole command (or request head) */
+#define WRITE_DEADLINE_MS 30000 /* to read the reply (a cache dump may be megabytes) */
+#define MAX_CLIENTS       16    /* clients at once per server (control socket, metrics) */
+#define OVER_CAP_LOG_MS   10000 /* one over-the-cap line per server at most this often */
 
 struct dc_control {
     struct dc_life life; /* its own reference + one per client; the server handle */
@@ -28,7 +31,11 @@ struct dc_control {
     char *path;
     dc_control_cb cb;
     void *arg;
-    struct client *clients;
+    struct client *clients; /* newest first; closing ones stay until freed */
+    unsigned nlive;         /* clients not closing */
+    uint64_t over_cap;      /* clients closed over the cap, in all */
+    uint64_t over_cap_unlogged;
+    uint64_t over_cap_logged_ms; /* uv_now of the last line (0: none yet) */
 };
 
 struct client {
@@ -39,8 +46,9 @@ struct client {
         uv_pipe_t pipe;
         uv_tcp_t tcp;
     } stream;
-    uv_timer_t timer;
+    uv_timer_t timer; /* the read deadline, then the write deadline */
     uv_write_t wreq;
+    bool replying; /* its command is in: the reply is being written */
     char head[160];
     size_t len;
     char line[MAX_LINE + 1];
@@ -118,6 +126,7 @@ client_close(struct client *c)
 {
     if (dc_life_closing(&c->life))
         return;
+    c->ctl->nlive--;
     uv_timer_stop(&c->timer);
     uv_handle_t *hs[] = {(uv_handle_t *)&c->stream, (uv_handle_t *)&c->timer};
     dc_life_close(&c->life, hs, 2, client_closed);
@@ -133,9 +142,13 @@ on_written(uv_write_t *w, int status)
 }
 
 /* Writes the reply (nb buffers) and closes once it is out. */
+static void on_timeout(uv_timer_t *t);
+
 static void
 client_reply(struct client *c, uv_buf_t *b, unsigned nb)
 {
+    c->replying = true;
+    uv_timer_start(&c->timer, on_timeout, WRITE_DEADLINE_MS, 0);
     c->wreq.data = c;
     if (uv_write(&c->wreq, (uv_stream_t *)&c->stream, b, nb, on_written) < 0) {
         client_close(c);
@@ -223,6 +236,39 @@ on_timeout(uv_timer_t *t)
     client_close(t->data);
 }
 
+/*
+ * Clients over the cap: every connection is accepted (else it would wait in the backlog and
+ * fill it), and then the oldest client still waiting for its command is closed to make room,
+ * or the newcomer when all are busy replying. A legitimate client sends its command as it
+ * connects, so idle connections, however many, cannot keep it out; nginx drains idle
+ * keep-alive connections the same way when worker_connections run out. Repeated floods
+ * make one line per server every OVER_CAP_LOG_MS.
+ */
+static struct client *
+over_cap_victim(struct dc_control *ctl, struct client *newcomer)
+{
+    struct client *oldest = NULL;
+    for (struct client *c = ctl->clients; c; c = c->next)
+        if (c != newcomer && !c->replying && !dc_life_closing(&c->life))
+            oldest = c;
+    return oldest ? oldest : newcomer;
+}
+
+static void
+over_cap_count(struct dc_control *ctl)
+{
+    ctl->over_cap++;
+    ctl->over_cap_unlogged++;
+    uint64_t now = uv_now(ctl->loop);
+    if (ctl->over_cap_logged_ms != 0 && now - ctl->over_cap_logged_ms < OVER_CAP_LOG_MS)
+        return;
+    DC_LOG_WARN(
+        "control_clients_over_cap", "server=%s max=%d closed=%" PRIu64 " closed_total=%" PRIu64,
+        ctl->http ? "metrics" : "control", MAX_CLIENTS, ctl->over_cap_unlogged, ctl->over_cap);
+    ctl->over_cap_unlogged = 0;
+    ctl->over_cap_logged_ms = now ? now : 1;
+}
+
 static void
 on_connection(uv_stream_t *server, int status)
 {
@@ -246,12 +292,23 @@ on_connection(uv_stream_t *server, int status)
     if (ctl->clients)
         ctl->clients->prev = c;
     ctl->clients = c;
-    if (uv_accept(server, (uv_stream_t *)&c->stream) < 0 ||
-        uv_read_start((uv_stream_t *)&c->stream, on_alloc, on_read) < 0) {
+    ctl->nlive++;
+    if (uv_accept(server, (uv_stream_t *)&c->stream) < 0) {
         client_close(c);
         return;
     }
-    uv_timer_start(&c->timer, on_timeout, CLIENT_TIMEOUT_MS, 0);
+    if (ctl->nlive > MAX_CLIENTS) {
+        struct client *victim = over_cap_victim(ctl, c);
+        over_cap_count(ctl);
+        client_close(victim);
+        if (victim == c)
+            return;
+    }
+    if (uv_read_start((uv_stream_t *)&c->stream, on_alloc, on_read) < 0) {
+        client_close(c);
+        return;
+    }
+    uv_timer_start(&c->timer, on_timeout, READ_DEADLINE_MS, 0);
 }
 
 /* Closes the listening handle and drops the server's own reference: it is freed once the

@@ -4,8 +4,10 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <linux/sockios.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 /* Kernel limits: TCP_KEEPIDLE and TCP_KEEPINTVL take 1..32767 s, TCP_KEEPCNT 1..127. */
@@ -216,6 +218,24 @@ dc_sock_apply_conn(int fd, const struct dc_sock_opts *o)
             return rc;
     }
     return 0;
+}
+
+int
+dc_sock_reset_on_close(int fd)
+{
+    struct linger l = {.l_onoff = 1, .l_linger = 0};
+    if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l)) < 0)
+        return -errno;
+    return 0;
+}
+
+int
+dc_sock_unsent(int fd)
+{
+    int n;
+    if (ioctl(fd, SIOCOUTQNSD, &n) < 0)
+        return -errno;
+    return n;
 }
 
 int

@@ -60,6 +60,14 @@ int dc_sock_conf_rows(struct dc_conf_option *out, size_t base);
  * TCP_DEFER_ACCEPT, TCP_FASTOPEN, plus the connection options so accepted sockets inherit
  * them. Returns 0 or a negative errno (the first failing setsockopt). */
 int dc_sock_apply_listener(int fd, const struct dc_sock_opts *o);
+/* Makes the next close() of fd send RST at once and drop whatever is unsent (SO_LINGER with a
+ * zero timeout), for a peer that timed out: nginx's reset_timedout_connection. Returns 0 or a
+ * negative errno. */
+int dc_sock_reset_on_close(int fd);
+/* Bytes written to fd that the kernel has not sent yet (the peer's window is shut, or
+ * congestion control holds them; a pending FIN counts one), from SIOCOUTQNSD; a negative
+ * errno when the kernel cannot tell. */
+int dc_sock_unsent(int fd);
 /* Applies per-connection options (TCP_LINGER2, SO_LINGER, keepalive) to an accepted socket.
  * Returns 0 or a negative errno. */
 int dc_sock_apply_conn(int fd, const struct dc_sock_opts *o);

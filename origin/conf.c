@@ -4,8 +4,10 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "origin/tls.h"
 
 static int
@@ -21,6 +23,22 @@ parse_cert(struct dc_conf_ctx *ctx, const char *value, void *field)
         return -1;
     }
     *slot = ctx->line;
+    return 0;
+}
+
+/* A private key that other users can read is as good as published: say so at start (and at
+ * each reload) without refusing to serve, as sshd refuses and nginx stays silent. Group
+ * read is the usual deployment (root:ssl-cert 0640); a key that cannot be read at all is
+ * origin/tls.c's error to report. */
+static int
+parse_key(struct dc_conf_ctx *ctx, const char *value, void *field)
+{
+    if (dc_conf_parse_strv(ctx, value, field) < 0)
+        return -1;
+    struct stat st;
+    if (stat(value, &st) == 0 && (st.st_mode & S_IROTH))
+        DC_LOG_WARN("key_file_readable", "file=%s mode=%04o", value,
+                    (unsigned)(st.st_mode & 07777));
     return 0;
 }
 
@@ -93,7 +111,7 @@ static const struct dc_conf_option top[] = {
 };
 
 /* [listen ADDR]: own rows, then the TCP knobs of common/sock.h. */
-static struct dc_conf_option listen_opts[5 + DC_SOCK_CONF_NOPTS];
+static struct dc_conf_option listen_opts[6 + DC_SOCK_CONF_NOPTS];
 
 static const struct dc_conf_option listen_own[] = {
     DC_CONF_OPT_BOOL("tls", struct dw_conf_listen, tls, "yes", "serve HTTPS on this address"),
@@ -104,6 +122,9 @@ static const struct dc_conf_option listen_own[] = {
     DC_CONF_OPT_ENUM("close-first", struct dw_conf_listen, close_first, "client",
                      "client|server", "who closes an idle keep-alive connection (and so keeps "
                                       "TIME_WAIT)"),
+    DC_CONF_OPT_BOOL("reset-timedout-connection", struct dw_conf_listen, reset_timedout, "no",
+                     "a client that timed out gets RST, so its unsent data does not sit in "
+                     "FIN_WAIT_1"),
     DC_CONF_OPT_END,
 };
 
@@ -113,7 +134,7 @@ static const struct dc_conf_option site_opts[] = {
     DC_CONF_OPT_STR("root", struct dw_conf_site, root, NULL, "document root directory"),
     DC_CONF_OPT_CUSTOM("cert", struct dw_conf_site, certs, NULL, parse_cert, DC_CONF_MULTI,
                        "certificate chain (PEM); repeat with key for ECDSA and RSA"),
-    DC_CONF_OPT_CUSTOM("key", struct dw_conf_site, keys, NULL, dc_conf_parse_strv, DC_CONF_MULTI,
+    DC_CONF_OPT_CUSTOM("key", struct dw_conf_site, keys, NULL, parse_key, DC_CONF_MULTI,
                        "private key (PEM) for the cert at the same position"),
     DC_CONF_OPT_STR("index", struct dw_conf_site, index, "index.html",
                     "file served for a directory"),

@@ -27,6 +27,7 @@ struct dw_conf_listen {
     bool redirect_https;       /* plain HTTP answering 301 to https:// */
     int64_t https_port;        /* port used in redirects; 443 */
     int close_first;           /* enum dw_close_first */
+    bool reset_timedout;       /* a client that timed out gets RST, not FIN (origin/conn.c) */
     struct dc_sock_opts sock;
 };
 

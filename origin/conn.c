@@ -16,6 +16,7 @@
 #include "origin/worker.h"
 
 #define LINGER_MS        2000
+#define LINGER_TIME_MS   30000 /* a lingering close in all (nginx's lingering_time) */
 #define CLIENT_GRACE_MS  5000
 
 static void process(struct dw_conn *c);
@@ -67,8 +68,9 @@ ensure_in(struct dw_conn *c)
 /* ---- lifetime ---- */
 
 static void
-conn_free(struct dw_conn *c)
+conn_free(struct dc_life *l)
 {
+    struct dw_conn *c = DC_LIFE_OWNER(l, struct dw_conn, life);
     struct dw_worker *wk = c->wk;
     dw_response_done(wk, &c->resp);
     dw_conn_buf_put(&wk->inpool, c->in, c->in_cap);
@@ -86,37 +88,50 @@ conn_free(struct dw_conn *c)
     free(c);
 }
 
-void
-dw_conn_unref(struct dw_conn *c)
-{
-    if (--c->refs == 0 && c->pending_closes == 0)
-        conn_free(c);
-}
-
 static void
 on_closed(uv_handle_t *h)
 {
     struct dw_conn *c = h->data;
-    if (--c->pending_closes == 0 && c->refs == 0)
-        conn_free(c);
+    dc_life_handle_closed(&c->life);
 }
 
+/* Writes, file reads and a shutdown in flight hold references of their own: the object
+ * outlives the close until their callbacks have run (common/life.h). */
 void
 dw_conn_close(struct dw_conn *c)
 {
-    if (c->closing)
+    if (dw_conn_closing(c))
         return;
-    c->closing = true;
-    c->pending_closes = 2;
+    if (dc_log_enabled(DC_LOG_DEBUG)) {
+        char addr[DC_ADDR_STRLEN];
+        dc_addr_format(&c->peer, true, addr, sizeof(addr));
+        DC_LOG_DEBUG("conn_close", "client=%s phase=%s requests=%" PRIu64, addr,
+                     dw_conn_phase_name(c->phase), c->requests);
+    }
     uv_timer_stop(&c->timer);
-    uv_close((uv_handle_t *)&c->tcp, on_closed);
-    uv_close((uv_handle_t *)&c->timer, on_closed);
-    dw_conn_unref(c); /* its own reference; writes and file reads hold theirs */
+    uv_handle_t *hs[] = {(uv_handle_t *)&c->tcp, (uv_handle_t *)&c->timer};
+    dc_life_close(&c->life, hs, 2, on_closed);
 }
 
 /* ---- timers ---- */
 
 static void on_timer(uv_timer_t *t);
+
+const char *
+dw_conn_phase_name(enum dw_conn_phase ph)
+{
+    static const char *const names[] = {"handshake",  "idle",   "headers",
+                                        "responding", "ending", "linger"};
+    return (unsigned)ph < sizeof(names) / sizeof(names[0]) ? names[ph] : "?";
+}
+
+/* A response is out, or our close is being flushed behind it: input waits in the request
+ * buffer (or the TLS BIO) and nothing new is parsed. */
+static bool
+busy(const struct dw_conn *c)
+{
+    return c->phase == DW_PH_RESPONDING || c->phase == DW_PH_ENDING;
+}
 
 static void
 arm(struct dw_conn *c, enum dw_conn_phase ph, uint64_t ms)
@@ -125,12 +140,65 @@ arm(struct dw_conn *c, enum dw_conn_phase ph, uint64_t ms)
     uv_timer_start(&c->timer, on_timer, ms, 0);
 }
 
+/* Restarted, not uv_timer_again(): the phase timers are one-shot (repeat 0), and
+ * uv_timer_again() does nothing to a one-shot timer, which made request-timeout a deadline
+ * from the response's start that cut every download longer than it. */
+void
+dw_conn_progress(struct dw_conn *c)
+{
+    if (busy(c))
+        arm(c, c->phase, (uint64_t)c->conf->request_timeout_ms);
+}
+
+/*
+ * Whether a lingering close waits another LINGER_MS. The linger timer starts when the last
+ * bytes went into the socket buffer, which can hold megabytes the client's window has not
+ * let through yet; closing then is harmless while the client only reads (the kernel sends
+ * the rest and the FIN), but anything the client sends afterwards (a pipelined request, its
+ * close_notify) meets a closed socket, and the reset that answers it destroys the unsent
+ * rest of the response. So the wait goes on while the unsent part shrinks, tick after tick,
+ * and ends at the first tick without progress, or after LINGER_TIME_MS in all. Sets
+ * *stalled when it ends with response bytes unsent (more than our FIN): the client stopped
+ * reading, and timed out like one that stops during the response.
+ */
+static int
+unsent(struct dw_conn *c)
+{
+    uv_os_fd_t fd;
+    if (uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0)
+        return 0;
+    int n = dc_sock_unsent(fd);
+    return n > 0 ? n : 0;
+}
+
+static bool
+linger_more(struct dw_conn *c, bool *stalled)
+{
+    int left = unsent(c);
+    *stalled = left > 1;
+    if (left == 0 || left >= c->linger_unsent)
+        return false;
+    if (uv_now(c->wk->loop) - c->linger_since_ms > LINGER_TIME_MS)
+        return false;
+    *stalled = false;
+    c->linger_unsent = left;
+    return true;
+}
+
+/* The linger phase begins: progress is counted from what the socket holds now. */
+static void
+start_linger(struct dw_conn *c)
+{
+    c->linger_unsent = unsent(c);
+    c->linger_since_ms = uv_now(c->wk->loop);
+    arm(c, DW_PH_LINGER, LINGER_MS);
+}
+
 static void
 send_error(struct dw_conn *c, int status)
 {
     c->wk->conf = c->conf;
     dw_response_error(c->wk, status, true, false, &c->resp);
-    c->responding = true;
     c->head_sent = false;
     c->body_pos = 0;
     c->end_after = true;
@@ -140,7 +208,7 @@ send_error(struct dw_conn *c, int status)
         c->reading = false;
     }
     arm(c, DW_PH_RESPONDING, (uint64_t)c->conf->request_timeout_ms);
-    dw_send_more(c);
+    dw_send_start(c);
 }
 
 /*
@@ -153,29 +221,44 @@ static void
 close_after_flush(struct dw_conn *c)
 {
     c->close_when_written = true;
-    arm(c, DW_PH_LINGER, LINGER_MS);
+    start_linger(c);
     if (!dw_send_flush(c))
         dw_conn_close(c);
+}
+
+/*
+ * A client that timed out (no handshake, or no progress reading a response): with
+ * reset-timedout-connection = yes the close is a reset (SO_LINGER 0), so the response bytes
+ * it did not take are dropped at once instead of sitting in FIN_WAIT_1, retransmitted to a
+ * window that stays shut until the kernel gives up minutes later (nginx's
+ * reset_timedout_connection). An idle keep-alive connection that reaches keepalive-timeout,
+ * or a lingering close that ends, is not a timed-out client: those close normally.
+ */
+static void
+close_timedout(struct dw_conn *c)
+{
+    uv_os_fd_t fd;
+    dc_stats_inc(c->wk->stats, DW_STAT_TIMEOUTS);
+    DC_LOG_DEBUG("conn_timeout", "phase=%s reset=%s", dw_conn_phase_name(c->phase),
+                 c->lis->reset_timedout ? "yes" : "no");
+    if (c->lis->reset_timedout && uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0)
+        dc_sock_reset_on_close(fd);
+    dw_conn_close(c);
 }
 
 static void
 on_timer(uv_timer_t *t)
 {
     struct dw_conn *c = t->data;
-    struct dw_worker *wk = c->wk;
     switch (c->phase) {
     case DW_PH_HEADERS:
-        dc_stats_inc(wk->stats, DW_STAT_TIMEOUTS);
-        if (!c->responding) {
-            send_error(c, 408);
-            return;
-        }
-        dw_conn_close(c);
+        dc_stats_inc(c->wk->stats, DW_STAT_TIMEOUTS);
+        send_error(c, 408);
         return;
     case DW_PH_HANDSHAKE:
     case DW_PH_RESPONDING:
-        dc_stats_inc(wk->stats, DW_STAT_TIMEOUTS);
-        dw_conn_close(c);
+    case DW_PH_ENDING:
+        close_timedout(c);
         return;
     case DW_PH_IDLE:
         /* An idle keep-alive connection ends: tell a TLS client properly (close_notify),
@@ -188,9 +271,16 @@ on_timer(uv_timer_t *t)
         }
         dw_conn_close(c);
         return;
-    case DW_PH_LINGER:
-        dw_conn_close(c);
+    case DW_PH_LINGER: {
+        bool stalled;
+        if (linger_more(c, &stalled))
+            arm(c, DW_PH_LINGER, LINGER_MS);
+        else if (stalled)
+            close_timedout(c);
+        else
+            dw_conn_close(c);
         return;
+    }
     }
 }
 
@@ -201,7 +291,7 @@ on_shutdown(uv_shutdown_t *req, int status)
 {
     struct dw_conn *c = req->data;
     (void)status;
-    dw_conn_unref(c);
+    dc_life_unref(&c->life);
 }
 
 /* Our side is done: TLS close_notify, FIN, then read until the client's FIN (or 2 s), so
@@ -210,17 +300,16 @@ on_shutdown(uv_shutdown_t *req, int status)
 void
 dw_conn_end(struct dw_conn *c)
 {
-    if (c->closing || c->phase == DW_PH_LINGER)
+    if (dw_conn_closing(c) || c->phase == DW_PH_LINGER)
         return;
     if (c->tls_on && c->tls.handshake_done && !c->notify_sent) {
         c->notify_sent = true;
         dw_tls_conn_shutdown(&c->tls);
     }
     if (dw_send_flush(c)) {
-        c->ending = true; /* on_written comes back here */
+        c->phase = DW_PH_ENDING; /* on_written comes back here; the timer runs on */
         return;
     }
-    c->ending = false;
     if (c->peer_fin) {
         dw_conn_close(c); /* the client closed first: ours is the second FIN */
         return;
@@ -228,20 +317,20 @@ dw_conn_end(struct dw_conn *c)
     if (c->peer_done && c->lis->close_first == DW_CLOSE_CLIENT) {
         /* The client began the close (close_notify): let its FIN come first, so the
          * TIME_WAIT stays on its side; the linger timer bounds the wait. */
-        arm(c, DW_PH_LINGER, LINGER_MS);
+        start_linger(c);
         c->phase = DW_PH_LINGER;
         start_reading(c);
         return;
     }
     c->phase = DW_PH_LINGER;
     c->sreq.data = c;
-    c->refs++;
+    dc_life_ref(&c->life);
     if (uv_shutdown(&c->sreq, (uv_stream_t *)&c->tcp, on_shutdown) < 0) {
-        c->refs--;
+        dc_life_unref(&c->life);
         dw_conn_close(c);
         return;
     }
-    arm(c, DW_PH_LINGER, LINGER_MS);
+    start_linger(c);
     start_reading(c);
 }
 
@@ -287,7 +376,6 @@ dw_conn_finish_response(struct dw_conn *c)
         dw_worker_observe_duration(wk, uv_hrtime() / 1000 - c->req_start_us);
     bool close = c->resp.close || c->end_after;
     dw_response_done(wk, &c->resp);
-    c->responding = false;
     if (c->http.done) {
         size_t used = c->http.req.total_len;
         memmove(c->in, c->in + used, c->in_len - used);
@@ -312,7 +400,7 @@ dw_conn_finish_response(struct dw_conn *c)
         return;
     if (c->in_len > 0) {
         process(c); /* a pipelined request is already here */
-        if (c->responding || c->closing)
+        if (c->phase == DW_PH_RESPONDING || dw_conn_closing(c))
             return;
         /* Only the start of the next request is here. */
         if (c->peer_done)
@@ -342,7 +430,6 @@ start_response(struct dw_conn *c)
     int sni = c->tls_on ? c->tls.site : -1;
     wk->conf = c->conf; /* response.c reads the options this connection was accepted under */
     dw_response_build(wk, c->lis, sni, &c->http.req, c->in, keep, &c->resp);
-    c->responding = true;
     c->head_sent = false;
     c->body_pos = 0;
     c->bytes_out = 0;
@@ -351,14 +438,14 @@ start_response(struct dw_conn *c)
      * costs two epoll_ctl calls each time (bench/README.md). Pipelined bytes are kept, and
      * on_read stops reading only when they fill the buffer. */
     arm(c, DW_PH_RESPONDING, (uint64_t)c->conf->request_timeout_ms);
-    dw_send_more(c);
+    dw_send_start(c);
 }
 
 static void
 process(struct dw_conn *c)
 {
     struct dw_worker *wk = c->wk;
-    if (c->closing || c->responding || c->phase == DW_PH_LINGER)
+    if (dw_conn_closing(c) || busy(c) || c->phase == DW_PH_LINGER)
         return;
     if (c->in_len == 0)
         return;
@@ -425,7 +512,7 @@ pump_tls(struct dw_conn *c)
             c->peer_done = true;
             return true;
         }
-        if (n == 0 && !c->responding && !c->writing) {
+        if (n == 0 && !busy(c) && !c->writing) {
             /* close_notify on an idle connection: the client is closing. With close-first
              * = client we send nothing back (a close_notify reaching a client that has
              * already closed its socket makes its kernel answer with a reset, which ends
@@ -452,7 +539,7 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (nread == 0)
         return;
     if (nread < 0) {
-        if (nread == UV_EOF && c->responding && !c->closing) {
+        if (nread == UV_EOF && busy(c) && !dw_conn_closing(c)) {
             /* A half-close after the last request: finish answering, then end. */
             c->peer_done = c->peer_fin = true;
             uv_read_stop(s);
@@ -462,15 +549,20 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         dw_conn_close(c);
         return;
     }
-    if (c->phase == DW_PH_LINGER)
-        return; /* discarded */
+    if (c->phase == DW_PH_LINGER) {
+        /* Discarded; a client still sending gets LINGER_MS more (nginx's lingering_timeout),
+         * LINGER_TIME_MS in all. */
+        if (uv_now(wk->loop) - c->linger_since_ms <= LINGER_TIME_MS)
+            uv_timer_start(&c->timer, on_timer, LINGER_MS, 0);
+        return;
+    }
     if (!c->tls_on) {
         c->in_len += (size_t)nread;
-        if (!c->responding)
+        if (!busy(c))
             process(c);
         /* Pipelined bytes are parsed after the response; once they fill the buffer the
          * rest waits in the kernel (libuv would otherwise ask for room that is not there). */
-        if (!c->closing && c->reading && c->in_len >= c->in_cap) {
+        if (!dw_conn_closing(c) && c->reading && c->in_len >= c->in_cap) {
             uv_read_stop(s);
             c->reading = false;
         }
@@ -495,15 +587,14 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
                                                                : DW_STAT_HANDSHAKES_FULL);
         arm(c, DW_PH_IDLE, (uint64_t)c->conf->header_timeout_ms);
     }
-    if (!c->responding) {
+    if (!busy(c)) {
         if (!pump_tls(c))
             return;
-        if (!c->responding)
-            dw_send_flush(c); /* session tickets after the handshake */
+        dw_send_flush(c); /* session tickets after the handshake */
         process(c);
-        if (c->closing)
+        if (dw_conn_closing(c))
             return;
-        if (c->peer_done && !c->responding) {
+        if (c->peer_done && !busy(c)) {
             dw_conn_close(c); /* no more is coming, and what came is not a whole request */
             return;
         }
@@ -521,7 +612,7 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 static void
 start_reading(struct dw_conn *c)
 {
-    if (c->reading || c->closing)
+    if (c->reading || dw_conn_closing(c))
         return;
     if (uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, on_read) == 0)
         c->reading = true;
@@ -547,13 +638,13 @@ dw_conn_on_connection(uv_stream_t *server, int status)
     c->lis = lis;
     c->in_cap = dw_conn_in_size(c->conf);
     c->out_cap = dw_conn_out_size(c->conf);
+    dc_life_init(&c->life, conn_free);
     c->resp.fd = -1;
     c->resp.site = -1;
     uv_tcp_init(wk->loop, &c->tcp);
     uv_timer_init(wk->loop, &c->timer);
     c->tcp.data = c;
     c->timer.data = c;
-    c->refs = 1;
     c->next = wk->conns;
     if (wk->conns)
         wk->conns->prev = c;
@@ -601,7 +692,7 @@ dw_conn_stop_all(struct dw_worker *wk)
 {
     for (struct dw_conn *c = wk->conns, *next; c; c = next) {
         next = c->next;
-        if (!c->responding && c->phase != DW_PH_LINGER)
+        if (!busy(c) && c->phase != DW_PH_LINGER)
             dw_conn_close(c);
     }
 }

@@ -16,10 +16,17 @@
  *   IDLE        waiting for the first byte of a request keepalive-timeout (header-timeout for
  *                                                      the first request) → close
  *   HEADERS     a request is arriving                  header-timeout → 408, close
- *   RESPONDING  sending a response; reading paused     request-timeout without progress →
- *                                                      close
- *   LINGER      our FIN is sent; reading to EOF so a   2 s → close
- *               reset cannot destroy the last response
+ *   RESPONDING  sending a response; reading paused     request-timeout without a write
+ *                                                      completing → close (RST with
+ *                                                      reset-timedout-connection)
+ *   ENDING      the last response is out; its TLS      as RESPONDING
+ *               close_notify is being written
+ *   LINGER      our FIN is sent; reading to EOF so a   2 s in which none of the
+ *               reset cannot destroy the last response response's unsent bytes leave,
+ *                                                      and the client sends nothing
+ *                                                      (30 s in all) → close (RST with
+ *                                                      reset-timedout-connection when
+ *                                                      response bytes are left)
  *               (also: a TLS alert or close_notify
  *               is being flushed before closing; input
  *               is discarded)
@@ -39,6 +46,7 @@
 #include <uv.h>
 
 #include "common/addr.h"
+#include "common/life.h"
 #include "origin/http.h"
 #include "origin/response.h"
 #include "origin/tls.h"
@@ -56,14 +64,20 @@ struct dw_conf_listen;
 size_t dw_conn_in_size(const struct dw_conf *conf);
 size_t dw_conn_out_size(const struct dw_conf *conf);
 
-/* The phases above; the timer is re-armed for each. */
+/* The phases above, in the order a connection goes through them (dw_conn_phase_name()
+ * names them in logs); the timer is re-armed for each. */
 enum dw_conn_phase {
-    DW_PH_HANDSHAKE,
-    DW_PH_IDLE,
-    DW_PH_HEADERS,
-    DW_PH_RESPONDING,
-    DW_PH_LINGER,
+    DW_PH_HANDSHAKE,  /* TLS handshake; input goes to it */
+    DW_PH_IDLE,       /* no request yet; the first input byte starts HEADERS */
+    DW_PH_HEADERS,    /* a request is arriving; a whole one starts RESPONDING */
+    DW_PH_RESPONDING, /* a response is out (origin/send.c); input waits, pipelined */
+    DW_PH_ENDING,     /* the last response is out; TLS close_notify still being written
+                         before our FIN; input waits; request-timeout without progress */
+    DW_PH_LINGER,     /* our FIN is sent (or an alert is flushed); input is discarded */
 };
+
+/* "handshake", "idle", "headers", "responding", "ending", "linger". */
+const char *dw_conn_phase_name(enum dw_conn_phase ph);
 
 /* One connection: origin/conn.c reads, parses and ends it; origin/send.c writes for it. */
 struct dw_conn {
@@ -85,26 +99,25 @@ struct dw_conn {
     bool reading;
     bool writing;
     bool file_reading;
-    bool closing;
     bool end_after;          /* close our side once the response is out */
-    bool ending;             /* dw_conn_end() waits for a write to finish */
     bool notify_sent;        /* TLS close_notify queued */
     bool close_when_written; /* close once TLS has nothing more queued (alert, close_notify) */
     bool peer_done;          /* TLS close_notify or FIN after a request: answer it, then close */
     bool peer_fin;           /* the client's FIN arrived */
-    int pending_closes;
-    int refs; /* its own + a write + a file read + a shutdown in flight */
+    struct dc_life life;     /* its own reference + a write, a file read, a shutdown in flight;
+                                the tcp and timer handles */
     uint8_t *in;
     size_t in_len;
     uint8_t *out;   /* bytes of the write in flight */
     uint8_t *chunk; /* a file chunk being read */
-    struct dw_response resp;
-    bool responding;
+    struct dw_response resp; /* while RESPONDING */
     bool head_sent;
     uint64_t body_pos; /* body bytes handed to the socket (or TLS) */
     uint64_t req_start_us;
     uint64_t requests;
     uint64_t bytes_out; /* of the current response */
+    int linger_unsent;  /* at the last linger tick: response bytes not yet sent */
+    uint64_t linger_since_ms; /* loop time of the first linger tick that found some */
     union dc_sockaddr peer;
 };
 
@@ -117,10 +130,18 @@ void dw_conn_stop_all(struct dw_worker *wk);
 /* Closes every connection now. */
 void dw_conn_abort_all(struct dw_worker *wk);
 
-/* For origin/send.c. Closing: idempotent; the object lives on while references do. */
+/* For origin/send.c. Closing: idempotent; the object lives on while references do (a write,
+ * file read or shutdown in flight holds one: dc_life_ref/dc_life_unref on c->life). */
 void dw_conn_close(struct dw_conn *c);
-/* Drops a reference taken for a write, file read or shutdown; may free c. */
-void dw_conn_unref(struct dw_conn *c);
+
+static inline bool
+dw_conn_closing(const struct dw_conn *c)
+{
+    return dc_life_closing(&c->life);
+}
+/* A write completed: while responding, request-timeout counts again from now (it bounds a
+ * response that makes no progress, not a long download). */
+void dw_conn_progress(struct dw_conn *c);
 /* The response's last byte is handed to the socket or TLS: log it, then keep-alive or end. */
 void dw_conn_finish_response(struct dw_conn *c);
 /* Our side is done: close_notify, FIN, lingering read (see above). */

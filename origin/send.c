@@ -14,25 +14,23 @@ on_written(uv_write_t *req, int status)
 {
     struct dw_conn *c = req->data;
     c->writing = false;
-    if (c->closing || status < 0) {
+    if (dw_conn_closing(c) || status < 0) {
         dw_conn_close(c);
-        dw_conn_unref(c);
+        dc_life_unref(&c->life);
         return;
     }
     if (c->close_when_written) {
         /* The rest of an alert or close_notify queued behind this write goes out too. */
         if (!dw_send_flush(c))
             dw_conn_close(c);
-        dw_conn_unref(c);
+        dc_life_unref(&c->life);
         return;
     }
-    /* Progress: the client is reading. */
-    if (c->phase == DW_PH_RESPONDING)
-        uv_timer_again(&c->timer);
+    dw_conn_progress(c); /* the client is reading */
     dw_send_more(c);
-    if (c->ending && !c->responding && !c->writing)
+    if (c->phase == DW_PH_ENDING && !c->writing)
         dw_conn_end(c);
-    dw_conn_unref(c);
+    dc_life_unref(&c->life);
 }
 
 /* Starts the connection's one write. Its bytes (c->out, c->chunk or a cache entry held by
@@ -48,10 +46,10 @@ write_bufs(struct dw_conn *c, uv_buf_t *bufs, unsigned n)
     dc_stats_add(c->wk->stats, DW_STAT_BYTES_OUT, total);
     c->writing = true;
     c->wreq.data = c;
-    c->refs++;
+    dc_life_ref(&c->life);
     if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, bufs, n, on_written) < 0) {
         c->writing = false;
-        c->refs--;
+        dc_life_unref(&c->life);
         dw_conn_close(c);
     }
 }
@@ -74,7 +72,7 @@ ensure_out(struct dw_conn *c)
 bool
 dw_send_flush(struct dw_conn *c)
 {
-    if (c->closing)
+    if (dw_conn_closing(c))
         return false;
     if (c->writing)
         return true;
@@ -107,15 +105,15 @@ on_file_read(uv_fs_t *req)
     ssize_t n = req->result;
     uv_fs_req_cleanup(req);
     c->file_reading = false;
-    if (c->closing) {
-        dw_conn_unref(c);
+    if (dw_conn_closing(c)) {
+        dc_life_unref(&c->life);
         return;
     }
     if (n <= 0) {
         /* The file shrank or failed under us: the promised length cannot be kept. */
         DC_LOG_WARN("file_read_failed", "result=%zd", n);
         dw_conn_close(c);
-        dw_conn_unref(c);
+        dc_life_unref(&c->life);
         return;
     }
     c->body_pos += (uint64_t)n;
@@ -128,10 +126,12 @@ on_file_read(uv_fs_t *req)
         uv_buf_t b = uv_buf_init((char *)c->chunk, (unsigned)n);
         write_bufs(c, &b, 1);
     }
-    dw_conn_unref(c);
+    dc_life_unref(&c->life);
 }
 
-/* The head, with a small cached body when it fits: TLS encrypts both as one record. */
+/* The head, with a small cached body when it fits: TLS encrypts both as one record. The head
+ * is read from the worker's scratch (wk->hdr), so this runs right after the response was
+ * built (dw_send_start), never later. */
 static void
 send_head(struct dw_conn *c)
 {
@@ -171,7 +171,9 @@ send_head(struct dw_conn *c)
         return;
     }
     /* Plain: the head (copied out of the worker's scratch) and a cached body go out
-     * in one write, the body straight from the cache entry. */
+     * in one write, the body straight from the cache entry. A plain connection writes
+     * nothing but responses, and a response starts only once the previous one is written. */
+    assert(!c->writing && !c->file_reading);
     memcpy(c->out, wk->hdr, r->head_len);
     uv_buf_t b[2];
     b[0] = uv_buf_init((char *)c->out, (unsigned)r->head_len);
@@ -184,32 +186,38 @@ send_head(struct dw_conn *c)
     write_bufs(c, b, n);
 }
 
+/*
+ * The head must leave the worker's scratch now: wk->hdr is shared by every connection of the
+ * worker, and the next response built there (another connection's) overwrites it. Over TLS a
+ * write may be in flight (the session tickets that follow a handshake, the rest of a flight):
+ * the head is encrypted now all the same and queued in the SSL's write BIO behind it, and
+ * on_written sends it. Deferring the head to on_written, as this once did, sent whatever head
+ * the worker had built last: under load a 1 MiB download got another connection's small
+ * keep-alive page head, and the client read the file's bytes as garbage after it.
+ */
+void
+dw_send_start(struct dw_conn *c)
+{
+    if (dw_conn_closing(c))
+        return;
+    send_head(c);
+    dw_send_more(c);
+}
+
 /* Produces the next piece of the response and writes it; one write in flight at a time,
  * so a slow client holds at most one chunk (and its ciphertext) of a large file. */
 void
 dw_send_more(struct dw_conn *c)
 {
     struct dw_worker *wk = c->wk;
-    if (c->closing || c->file_reading)
+    if (dw_conn_closing(c) || c->writing || c->file_reading)
         return;
-    /* The head lies in the worker's scratch (wk->hdr) only until another connection of the
-     * worker builds one: a TLS head goes into the SSL at once, even behind a write in flight
-     * (the session tickets right after the handshake), and leaves with the next flush. */
-    if (c->responding && !c->head_sent && c->tls_on) {
-        send_head(c);
+    if (dw_send_flush(c) || dw_conn_closing(c))
         return;
-    }
-    if (c->writing)
-        return;
-    if (dw_send_flush(c) || c->closing)
-        return;
-    if (!c->responding)
+    if (c->phase != DW_PH_RESPONDING)
         return;
     struct dw_response *r = &c->resp;
-    if (!c->head_sent) {
-        send_head(c);
-        return;
-    }
+    assert(c->head_sent); /* dw_send_start sent it */
     if (c->body_pos < r->length) {
         uint64_t left = r->length - c->body_pos;
         uint64_t chunk = c->conf->chunk_size; /* c->out_cap has room for it (and TLS's) */
@@ -233,11 +241,11 @@ dw_send_more(struct dw_conn *c)
             uv_buf_t b = uv_buf_init((char *)c->chunk, (unsigned)n);
             c->fsreq.data = c;
             c->file_reading = true;
-            c->refs++;
+            dc_life_ref(&c->life);
             if (uv_fs_read(wk->loop, &c->fsreq, r->fd, &b, 1, (int64_t)(r->first + c->body_pos),
                            on_file_read) < 0) {
                 c->file_reading = false;
-                c->refs--;
+                dc_life_unref(&c->life);
                 dw_conn_close(c);
             }
             return;

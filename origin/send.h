@@ -16,7 +16,12 @@
 
 struct dw_conn;
 
-/* Produces the next piece of the response (head, cached body, file chunk) and writes it,
+/* Starts the response just built (origin/response.c left its head in the worker's scratch):
+ * takes the head at once, queued behind a write in flight if there is one, then goes on as
+ * dw_send_more(). Call it right after building, before anything else can build a response. */
+void dw_send_start(struct dw_conn *c);
+
+/* Produces the next piece of the response (cached body, file chunk) and writes it,
  * unless a write or a file read is in flight; calls dw_conn_finish_response() after the last.
  * Queued TLS ciphertext goes first. */
 void dw_send_more(struct dw_conn *c);

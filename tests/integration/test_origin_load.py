@@ -2,11 +2,18 @@
 100 KiB cached file (several TLS chunks from one cache entry), a 1 MiB file streamed from
 disk while curl checks that every copy arrives intact, new TLS connections per request
 (Connection: close), and plain HTTP. Each run must finish with zero socket errors and zero
-non-2xx/3xx responses, and read as many bytes as its responses promise."""
+non-2xx/3xx responses, and read as many bytes as its responses promise.
+
+Then two loads at once, as a browser fleet makes them: keep-alive requests for a small page
+beside new TLS connections each downloading the 1 MiB file with "Connection: close" (a wrk
+Lua script counts the bodies that arrive whole, and curl checks what each download holds).
+Every download must arrive whole and be the file asked for."""
 import os
 import re
 import subprocess
+import tempfile
 import threading
+import time
 
 from harness import SLOW, check
 from origin_util import Origin, curl, main, need, sha256
@@ -102,6 +109,93 @@ def test_new_connection_per_request():
     check(requests >= 50 // SLOW, "only %d handshakes in 2 s:\n%s" % (requests, out))
 
 
+# Counts, over all threads, the responses whose body arrived whole (SIZE bytes, status 200)
+# and those that did not; prints them with wrk's own totals in one line.
+COUNT_LUA = """
+local threads = {}
+local size = tonumber(os.getenv("DUET_SIZE"))
+function setup(thread) table.insert(threads, thread) end
+function init(args) whole = 0; short = 0 end
+function response(status, headers, body)
+  if status == 200 and #body == size then whole = whole + 1 else short = short + 1 end
+end
+function done(summary, latency, requests)
+  local w, s = 0, 0
+  for _, t in ipairs(threads) do w = w + t:get("whole"); s = s + t:get("short") end
+  io.write(string.format("DUET whole=%d short=%d requests=%d bytes=%d read=%d timeout=%d\\n",
+    w, s, summary.requests, summary.bytes, summary.errors.read, summary.errors.timeout))
+end
+"""
+
+
+def test_close_downloads_beside_keepalive():
+    """Issue "closed to hostile clients" (7): with this pair of loads, 24 % of the 1 MiB
+    downloads were cut short (wrk read errors, fewer bytes than responses). The cause: a
+    new TLS connection's first response head waited in the worker's shared head buffer
+    while the session tickets were being written, and another connection's response head
+    (the small page's, keep-alive) was built over it; the download then got that head with
+    the file's bytes behind it."""
+    seconds = 12
+    head = curl(o, "/large.bin", args=["-H", "Connection: close"])
+    check(head.status == 200 and len(head.body) == len(LARGE), head)
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", dir=o.dir, delete=False) as f:
+        f.write(COUNT_LUA)
+    url = "https://127.0.0.1:%d" % o.port
+    outs = {}
+
+    def run(name, cmd, env=None):
+        r = subprocess.run(cmd, capture_output=True, text=True, env=env,
+                           timeout=seconds + 30 * SLOW)
+        outs[name] = (r.returncode, r.stdout + r.stderr)
+    bad, fetched = [], [0]
+
+    def fetch():
+        end = time.monotonic() + seconds - 2
+        while time.monotonic() < end and len(bad) < 5:
+            r = curl(o, "/large.bin", args=["-H", "Connection: close"], timeout=20)
+            fetched[0] += 1
+            if r.status != 200 or r.body != LARGE:
+                bad.append("status %s, %d bytes, content-length %s, connection %s" %
+                           (r.status, len(r.body), r.h("content-length"), r.h("connection")))
+    base = ["wrk", "-t2", "-d%ds" % seconds, "--timeout", "%ds" % (5 * SLOW)]
+    env = dict(os.environ, DUET_SIZE=str(len(LARGE)))
+    threads = [
+        threading.Thread(target=run, args=("keepalive", base + ["-c200", url + "/"])),
+        threading.Thread(target=run, args=("close", base + [
+            "-c10", "-H", "Connection: close", "-s", f.name, url + "/large.bin"], env)),
+        threading.Thread(target=fetch),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(seconds + 60 * SLOW)
+    check(not any(t.is_alive() for t in threads), "the loads did not finish")
+    rc, out = outs["close"]
+    check(rc == 0, "wrk exit %d:\n%s" % (rc, out))
+    m = re.search(r"DUET whole=(\d+) short=(\d+) requests=(\d+) bytes=(\d+) read=(\d+) "
+                  r"timeout=(\d+)", out)
+    check(m, "no count from the wrk script:\n" + out)
+    whole, short, requests, read, read_errors, timeouts = map(int, m.groups())
+    print("close run: %d whole bodies, %d short, %d requests, %d bytes, %d read errors; "
+          "curl: %d downloads, %d bad" % (whole, short, requests, read, read_errors,
+                                          fetched[0], len(bad)))
+    check(not bad, "curl downloads that were not the file: %s" % bad[:5])
+    check(short == 0 and read_errors == 0 and timeouts == 0,
+          "downloads cut short or wrong:\n" + out)
+    check(whole == requests and requests > 0, "responses %d, whole bodies %d:\n%s" %
+          (requests, whole, out))
+    size = len(LARGE) + sum(len(k) + len(v) + 4 for k, v in head.headers) + 40
+    # Bytes: every counted response whole, plus at most one partial download per
+    # connection that wrk abandoned when its time was up.
+    check(read >= requests * len(LARGE), "read %d bytes for %d responses:\n%s" %
+          (read, requests, out))
+    check(read <= (requests + 10) * size, "read %d bytes, more than %d responses hold:\n%s" %
+          (read, requests, out))
+    rc, out = outs["keepalive"]
+    check(rc == 0 and "Socket errors" not in out and "Non-2xx" not in out,
+          "keep-alive run:\n" + out)
+
+
 def test_plain_http():
     requests, read, out = wrk("http://127.0.0.1:%d/" % o.ports["plain"], 2)
     check_volume(requests, read, len(SMALL), 50, out)
@@ -118,5 +212,5 @@ def test_still_serving():
 if __name__ == "__main__":
     need("wrk", "curl")
     main(o, test_small_cached_keepalive, test_cached_file_in_chunks,
-         test_streamed_file_intact_under_load, test_new_connection_per_request, test_plain_http,
-         test_still_serving)
+         test_streamed_file_intact_under_load, test_new_connection_per_request,
+         test_close_downloads_beside_keepalive, test_plain_http, test_still_serving)
