@@ -9,6 +9,8 @@ PACKAGES=(
     build-essential cmake pkg-config libuv1-dev libssl-dev libldns-dev node-llhttp
     # tests: the DNS lab, real clients, process tools, the test harness language
     nsd bind9-dnsutils knot-dnsutils ldnsutils curl openssl iproute2 procps psmisc python3
+    # precompressed variants in the origin tests (test_origin_features.py makes .zst files)
+    zstd
     # scripted hostile authoritative servers (tests/lab/hostile_auth.py)
     python3-dnspython
     # the package and its test under a real systemd (tests/integration/test_systemd.sh)
