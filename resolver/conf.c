@@ -191,8 +191,9 @@ static const struct dc_conf_option top[] = {
                     "closed at once (hosts outside allow are closed at accept and never count)"),
     DC_CONF_OPT_INT("num-queries-per-thread", struct dr_conf, queries_per_thread, "2048", 16,
                     1000000,
-                    "resolutions in flight per worker (NS-name lookups included); a query "
-                    "that would start one more is answered SERVFAIL and counted"),
+                    "resolutions in flight per worker (NS-name lookups included), and "
+                    "clients waiting for them; a query over either is answered SERVFAIL and "
+                    "counted"),
     DC_CONF_OPT_INT("outgoing-range", struct dr_conf, outgoing_range, "4096", 16, 60000,
                     "upstream sockets open per worker; a resolution that needs one more "
                     "tries another server later, then fails"),

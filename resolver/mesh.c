@@ -30,7 +30,8 @@ struct dr_mesh {
     void *arg;
     struct dr_inflight inflight;
     struct dr_res *oldest, *newest;
-    size_t count;
+    size_t count;   /* resolutions, sub-resolutions included */
+    size_t waiting; /* waiters given to dr_mesh_resolve and not yet answered */
     uint64_t id_base, next_id;
     struct dr_waiter prime;
     bool priming, stopping;
@@ -233,6 +234,10 @@ finish(struct dr_mesh *m, struct dr_res *r, const struct dr_iter_env *env)
     for (int guard = 0; w && guard < 1000000; guard++) {
         struct dr_waiter *next = w->next;
         w->next = NULL;
+        if (w->counted) {
+            w->counted = false;
+            m->waiting--;
+        }
         if (wire == NULL)
             w->done(w, minimal, len);
         else if (w->dnssec_ok && swire)
@@ -384,18 +389,27 @@ dr_mesh_resolve(struct dr_mesh *m, const uint8_t *qname, uint16_t qtype, uint16_
 {
     uint8_t lc[DR_NAME_MAX];
     dr_dname_copy_lower(lc, qname);
+    struct dr_iter_env env;
+    m->io->env(m->arg, &env);
+    /* Clients waiting count too, joined or not: identical questions to a slow zone would
+     * otherwise pile up without bound behind one resolution (Unbound counts them so). */
+    size_t limit = (size_t)env.conf->queries_per_thread;
+    if (m->waiting >= limit) {
+        m->io->count(m->arg, DR_MESH_FULL);
+        return -EBUSY;
+    }
     struct dr_inflight_node *n = dr_inflight_find(&m->inflight, lc, qtype, qclass);
     if (n) {
         struct dr_res *r = (struct dr_res *)((char *)n - offsetof(struct dr_res, node));
         w->next = r->waiters;
         r->waiters = w;
+        w->counted = true;
+        m->waiting++;
         m->io->count(m->arg, DR_MESH_JOINED);
         DC_LOG_DEBUG("inflight_join", "res=%" PRIu64, r->it.id);
         return 0;
     }
-    struct dr_iter_env env;
-    m->io->env(m->arg, &env);
-    if (m->count >= (size_t)env.conf->queries_per_thread) {
+    if (m->count >= limit) {
         m->io->count(m->arg, DR_MESH_FULL);
         return -EBUSY;
     }
@@ -403,6 +417,8 @@ dr_mesh_resolve(struct dr_mesh *m, const uint8_t *qname, uint16_t qtype, uint16_
     if (r == NULL)
         return -ENOMEM;
     w->next = NULL;
+    w->counted = true;
+    m->waiting++;
     r->waiters = w;
     struct dr_iter_action a;
     dr_iter_start(&r->it, &env, &a);

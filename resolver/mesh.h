@@ -7,8 +7,9 @@
  *  - one upstream-query budget (max-upstream-queries) for everything one client query
  *    causes, sub-resolutions included (struct dr_budget, shared);
  *  - a deadline per resolution (DR_MESH_DEADLINE_MS), checked by dr_mesh_tick();
- *  - at most num-queries-per-thread resolutions at once: a client beyond it is told
- *    -EBUSY (the caller answers SERVFAIL), a sub-lookup beyond it fails;
+ *  - at most num-queries-per-thread resolutions, and as many clients waiting (joined ones
+ *    included), at once: a client beyond either is told -EBUSY (the caller answers
+ *    SERVFAIL), a sub-lookup beyond it fails;
  *  - a sub-resolution nobody waits for any more is cancelled with its own subs;
  *  - no wait cycles: a resolution never waits on one that (through its subs) waits on it.
  *
@@ -38,6 +39,7 @@ typedef void (*dr_waiter_cb)(struct dr_waiter *w, const uint8_t *reply, size_t l
 struct dr_waiter {
     dr_waiter_cb done;
     bool dnssec_ok;         /* wants the reply for DO=1 (with RRSIG, NSEC, NSEC3 records) */
+    bool counted;           /* managed by the mesh: one of the clients waiting */
     struct dr_waiter *next; /* managed by the mesh */
 };
 
