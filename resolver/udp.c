@@ -11,6 +11,7 @@
 
 #define DGRAM_MAX 65536 /* libuv gives each datagram of a recvmmsg batch this much room */
 #define SLOT      4096  /* the largest UDP reply: edns-buffer-size is at most 4096 */
+#define SEND_QUEUE_MAX (4u << 20) /* reply bytes queued behind a full socket, per socket */
 
 /* The replies of one batch, waiting for the batch's end, and its receive buffer. */
 struct dr_udp_batch {
@@ -50,6 +51,10 @@ send_one(uv_udp_t *sock, const union dc_sockaddr *peer, const uint8_t *data, siz
     uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
     int rc = uv_udp_try_send(sock, &b, 1, &peer->sa);
     if (rc >= 0 || rc != UV_EAGAIN)
+        return;
+    /* The socket is full: queue a copy, within a bound, as a full kernel buffer would drop
+     * it anyway (clients ask again). */
+    if (uv_udp_get_send_queue_size(sock) > SEND_QUEUE_MAX)
         return;
     struct udp_send *s = malloc(sizeof(*s) + len);
     if (s == NULL)
