@@ -330,3 +330,15 @@ dr_dname_randomize_case(uint8_t *name, uint32_t (*next_rnd)(void *), void *arg)
         }
     }
 }
+
+bool
+dr_dname_wildcard(const uint8_t *name, uint8_t out[DR_NAME_MAX])
+{
+    size_t n = dr_dname_len(name);
+    if (n + 2 > DR_NAME_MAX)
+        return false;
+    out[0] = 1;
+    out[1] = '*';
+    memcpy(out + 2, name, n);
+    return true;
+}

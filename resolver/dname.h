@@ -50,6 +50,9 @@ bool dr_dname_is_sub(const uint8_t *name, const uint8_t *zone);
 /* The name with its first n labels removed (a pointer into name); n beyond the label count
  * gives the root label. */
 const uint8_t *dr_dname_strip(const uint8_t *name, int n);
+/* Writes "*." followed by name (the wildcard at name, RFC 4592) into out; false when that
+ * would be longer than a name may be. */
+bool dr_dname_wildcard(const uint8_t *name, uint8_t out[DR_NAME_MAX]);
 /* Canonical ordering (RFC 4034 §6.1) for sorted structures: <0, 0, >0. */
 int dr_dname_compare(const uint8_t *a, const uint8_t *b);
 

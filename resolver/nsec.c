@@ -105,19 +105,6 @@ closest_encloser(const ldns_rr *rr, const uint8_t *name)
     return dr_dname_strip(name, dr_dname_labels(name) - n);
 }
 
-/* "*." + name into out; false when too long. */
-static bool
-wildcard_of(const uint8_t *name, uint8_t out[DR_NAME_MAX])
-{
-    size_t n = dr_dname_len(name);
-    if (n + 2 > DR_NAME_MAX)
-        return false;
-    out[0] = 1;
-    out[1] = '*';
-    memcpy(out + 2, name, n);
-    return true;
-}
-
 static const ldns_rr *
 find_owned(const ldns_rr_list *nsecs, const uint8_t *name)
 {
@@ -137,7 +124,7 @@ dr_nsec_nxdomain(const ldns_rr_list *nsecs, const uint8_t *qname, uint8_t *ce)
     if (rr == NULL)
         return false;
     const uint8_t *enc = closest_encloser(rr, qname);
-    if (!wildcard_of(enc, wild) || find_nonexistence(nsecs, wild) == NULL)
+    if (!dr_dname_wildcard(enc, wild) || find_nonexistence(nsecs, wild) == NULL)
         return false;
     if (ce)
         memcpy(ce, enc, dr_dname_len(enc));
@@ -190,7 +177,7 @@ dr_nsec_wildcard_nodata(const ldns_rr_list *nsecs, const uint8_t *qname, uint16_
 {
     uint8_t wild[DR_NAME_MAX];
     const ldns_rr *rr = find_nonexistence(nsecs, qname);
-    if (rr == NULL || !wildcard_of(closest_encloser(rr, qname), wild))
+    if (rr == NULL || !dr_dname_wildcard(closest_encloser(rr, qname), wild))
         return false;
     const ldns_rr *w = find_owned(nsecs, wild);
     return w && denies_type(w, qtype);

@@ -236,26 +236,21 @@ ce_proof(struct proof *p, const uint8_t *qname, struct dr_nsec3_ce *out, enum dr
     return DR_SEC_BOGUS;
 }
 
+/* The chain's parameters checked, then the closest encloser proof for qname. */
+static enum dr_sec
+proof_with_ce(struct proof *p, const ldns_rr_list *nsec3s, const uint8_t *zone,
+              const uint8_t *qname, uint16_t max_iter, struct dr_nsec3_ce *ce, enum dr_why *why)
+{
+    enum dr_sec s = proof_init(p, nsec3s, zone, max_iter, why);
+    return s == DR_SEC_SECURE ? ce_proof(p, qname, ce, why) : s;
+}
+
 enum dr_sec
 dr_nsec3_closest_encloser(const ldns_rr_list *nsec3s, const uint8_t *zone, const uint8_t *qname,
                           uint16_t max_iter, struct dr_nsec3_ce *out, enum dr_why *why)
 {
     struct proof p;
-    enum dr_sec s = proof_init(&p, nsec3s, zone, max_iter, why);
-    return s == DR_SEC_SECURE ? ce_proof(&p, qname, out, why) : s;
-}
-
-/* "*." + name into out; false when too long. */
-static bool
-wildcard_of(const uint8_t *name, uint8_t out[DR_NAME_MAX])
-{
-    size_t n = dr_dname_len(name);
-    if (n + 2 > DR_NAME_MAX)
-        return false;
-    out[0] = 1;
-    out[1] = '*';
-    memcpy(out + 2, name, n);
-    return true;
+    return proof_with_ce(&p, nsec3s, zone, qname, max_iter, out, why);
 }
 
 static enum dr_sec
@@ -273,12 +268,10 @@ dr_nsec3_nxdomain(const ldns_rr_list *nsec3s, const uint8_t *zone, const uint8_t
     struct dr_nsec3_ce ce;
     struct n3 w;
     uint8_t wild[DR_NAME_MAX];
-    enum dr_sec s = proof_init(&p, nsec3s, zone, max_iter, why);
-    if (s == DR_SEC_SECURE)
-        s = ce_proof(&p, qname, &ce, why);
+    enum dr_sec s = proof_with_ce(&p, nsec3s, zone, qname, max_iter, &ce, why);
     if (s != DR_SEC_SECURE)
         return s;
-    if (!wildcard_of(ce.ce, wild) || !proof_lookup(&p, wild, true, &w))
+    if (!dr_dname_wildcard(ce.ce, wild) || !proof_lookup(&p, wild, true, &w))
         return fail(why);
     /* An opt-out span may hide an unsigned delegation at the next closer name. */
     if (ce.optout) {
@@ -331,12 +324,10 @@ dr_nsec3_wildcard_nodata(const ldns_rr_list *nsec3s, const uint8_t *zone, const 
     struct dr_nsec3_ce ce;
     struct n3 m;
     uint8_t wild[DR_NAME_MAX];
-    enum dr_sec s = proof_init(&p, nsec3s, zone, max_iter, why);
-    if (s == DR_SEC_SECURE)
-        s = ce_proof(&p, qname, &ce, why);
+    enum dr_sec s = proof_with_ce(&p, nsec3s, zone, qname, max_iter, &ce, why);
     if (s != DR_SEC_SECURE)
         return s;
-    if (!wildcard_of(ce.ce, wild) || !proof_lookup(&p, wild, false, &m) || !denies(&m, qtype))
+    if (!dr_dname_wildcard(ce.ce, wild) || !proof_lookup(&p, wild, false, &m) || !denies(&m, qtype))
         return fail(why);
     return DR_SEC_SECURE;
 }
