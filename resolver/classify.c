@@ -82,21 +82,10 @@ follow_dname(struct dr_classified *out, ldns_rr_list *ans, const ldns_rr *dn,
     push(&out->dnames, dn);
     if (n < 0)
         return n;
-    /* ldns_rr_new(), not ldns_rr_new_frm_type(): the latter pre-sizes the rdata with an
-     * empty slot, and filling it by push as well left the target in the record twice. */
-    ldns_rr *c = ldns_rr_new();
-    ldns_rdf *o = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, dr_dname_len(name), name);
-    ldns_rdf *t = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, (size_t)n, next);
-    if (c == NULL || o == NULL || t == NULL || !ldns_rr_push_rdf(c, t)) {
-        ldns_rr_free(c);
-        ldns_rdf_deep_free(o);
-        ldns_rdf_deep_free(t);
+    ldns_rr *c = dr_classify_alias_rr(LDNS_RR_TYPE_CNAME, name, next, ldns_rr_get_class(dn),
+                                      ldns_rr_ttl(dn));
+    if (c == NULL)
         return -ENOMEM;
-    }
-    ldns_rr_set_owner(c, o);
-    ldns_rr_set_type(c, LDNS_RR_TYPE_CNAME);
-    ldns_rr_set_class(c, ldns_rr_get_class(dn));
-    ldns_rr_set_ttl(c, ldns_rr_ttl(dn));
     if (out->chain)
         ldns_rr_list_push_rr(out->chain, c);
     else
@@ -111,6 +100,28 @@ negative(struct dr_classified *out, ldns_pkt *p, const uint8_t *zone, const uint
     out->soa = dr_scrub_negative_soa(p, zone, name);
     if (out->soa)
         dr_scrub_denial(p, zone, &out->soa);
+}
+
+ldns_rr *
+dr_classify_alias_rr(ldns_rr_type type, const uint8_t *owner, const uint8_t *target,
+                     uint16_t rclass, uint32_t ttl)
+{
+    /* ldns_rr_new(), not ldns_rr_new_frm_type(): the latter pre-sizes the rdata with an
+     * empty slot, and filling it by push as well left the target in the record twice. */
+    ldns_rr *rr = ldns_rr_new();
+    ldns_rdf *o = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, dr_dname_len(owner), owner);
+    ldns_rdf *t = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, dr_dname_len(target), target);
+    if (rr == NULL || o == NULL || t == NULL || !ldns_rr_push_rdf(rr, t)) {
+        ldns_rr_free(rr);
+        ldns_rdf_deep_free(o);
+        ldns_rdf_deep_free(t);
+        return NULL;
+    }
+    ldns_rr_set_owner(rr, o);
+    ldns_rr_set_type(rr, type);
+    ldns_rr_set_class(rr, rclass);
+    ldns_rr_set_ttl(rr, ttl);
+    return rr;
 }
 
 static void

@@ -63,4 +63,9 @@ void dr_classified_clear(struct dr_classified *out);
 int dr_classify_dname_subst(const uint8_t *name, const uint8_t *owner, const uint8_t *target,
                             uint8_t out[DR_NAME_MAX]);
 
+/* A new CNAME or DNAME record (type) from owner to target, class rclass, TTL ttl: the CNAME
+ * a DNAME synthesizes, or a cached DNAME rebuilt. NULL on ENOMEM; the caller frees. */
+ldns_rr *dr_classify_alias_rr(ldns_rr_type type, const uint8_t *owner, const uint8_t *target,
+                              uint16_t rclass, uint32_t ttl);
+
 #endif

@@ -436,24 +436,16 @@ follow_cached_dname(struct dr_iter *it, const struct dr_iter_env *env,
         return -1;
     }
     int n = dr_classify_dname_subst(it->cur, owner, target, next);
-    char buf[2 * DR_NAME_STRLEN + 64], os[DR_NAME_STRLEN], ts[DR_NAME_STRLEN];
-    name_str(owner, os, sizeof(os));
-    name_str(target, ts, sizeof(ts));
-    snprintf(buf, sizeof(buf), "%s %u IN DNAME %s", os, ttl, ts);
-    ldns_rr *dn = NULL;
-    if (ldns_rr_new_frm_str(&dn, buf, 0, NULL, NULL) == LDNS_STATUS_OK)
-        ldns_rr_list_push_rr(it->chain, dn);
+    ldns_rr *dn = dr_classify_alias_rr(LDNS_RR_TYPE_DNAME, owner, target, it->qclass, ttl);
+    if (dn && !ldns_rr_list_push_rr(it->chain, dn))
+        ldns_rr_free(dn);
     if (n < 0) {
         done(it, act, 6 /* YXDOMAIN */, NULL, NULL);
         return -1;
     }
-    char cs[DR_NAME_STRLEN], ns_[DR_NAME_STRLEN];
-    name_str(it->cur, cs, sizeof(cs));
-    name_str(next, ns_, sizeof(ns_));
-    snprintf(buf, sizeof(buf), "%s %u IN CNAME %s", cs, ttl, ns_);
-    ldns_rr *cn = NULL;
-    if (ldns_rr_new_frm_str(&cn, buf, 0, NULL, NULL) == LDNS_STATUS_OK)
-        ldns_rr_list_push_rr(it->chain, cn);
+    ldns_rr *cn = dr_classify_alias_rr(LDNS_RR_TYPE_CNAME, it->cur, next, it->qclass, ttl);
+    if (cn && !ldns_rr_list_push_rr(it->chain, cn))
+        ldns_rr_free(cn);
     memcpy(it->cur, next, (size_t)n);
     it->have_deleg = false;
     return 1;

@@ -186,11 +186,9 @@ cancel_res(struct dr_mesh *m, struct dr_res *r)
 static bool
 has_dnssec(const ldns_rr_list *l)
 {
-    for (size_t i = 0; l && i < ldns_rr_list_rr_count(l); i++) {
-        ldns_rr_type t = ldns_rr_get_type(ldns_rr_list_rr(l, i));
-        if (t == LDNS_RR_TYPE_RRSIG || t == LDNS_RR_TYPE_NSEC || t == LDNS_RR_TYPE_NSEC3)
+    for (size_t i = 0; l && i < ldns_rr_list_rr_count(l); i++)
+        if (dr_msg_dnssec_type(ldns_rr_get_type(ldns_rr_list_rr(l, i))))
             return true;
-    }
     return false;
 }
 

@@ -105,6 +105,13 @@ int dr_msg_fit(const struct dr_msg_query *q, uint8_t *out, size_t len, size_t ca
 size_t dr_msg_build_query(uint8_t *out, uint16_t id, uint16_t flags, const uint8_t *name,
                           uint16_t qtype, uint16_t qclass, uint16_t edns_size);
 
+/* Whether records of this type are the DNSSEC ones only DO=1 clients get (RFC 4035 §3.2.1). */
+static inline bool
+dr_msg_dnssec_type(uint16_t type)
+{
+    return type == DR_TYPE_RRSIG || type == DR_TYPE_NSEC || type == DR_TYPE_NSEC3;
+}
+
 /* Reads and writes big-endian 16/32-bit fields. */
 static inline uint16_t
 dr_get16(const uint8_t *p)

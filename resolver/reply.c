@@ -8,8 +8,7 @@ static bool
 dnssec_only(const ldns_rr *rr, uint16_t qtype)
 {
     ldns_rr_type t = ldns_rr_get_type(rr);
-    return (t == LDNS_RR_TYPE_RRSIG || t == LDNS_RR_TYPE_NSEC || t == LDNS_RR_TYPE_NSEC3) &&
-           t != qtype;
+    return dr_msg_dnssec_type(t) && t != qtype;
 }
 
 static void
