@@ -9,34 +9,7 @@
 
 static char dir[] = "/tmp/duet-test-autotrust-XXXXXX";
 
-static const char *
-path_in_dir(const char *name)
-{
-    static char p[4][512];
-    static int i;
-    i = (i + 1) % 4;
-    snprintf(p[i], sizeof(p[i]), "%s/%s", dir, name);
-    return p[i];
-}
-
-static const char *
-write_file(const char *name, const char *text)
-{
-    const char *p = path_in_dir(name);
-    FILE *f = fopen(p, "w");
-    ASSERT_NOT_NULL(f);
-    fputs(text, f);
-    fclose(f);
-    return p;
-}
-
-static ldns_rdf *
-dname(const char *s)
-{
-    ldns_rdf *d = NULL;
-    ASSERT_EQ(ldns_str2rdf_dname(&d, s), LDNS_STATUS_OK);
-    return d;
-}
+#include "anchor_test.h"
 
 static time_t T0;
 static struct dr_anchor_timing timing;
