@@ -129,11 +129,17 @@ check_soa(const ldns_rr_list *soa, const uint8_t *zone, const uint8_t *name)
 {
     if (soa == NULL)
         return;
-    CHECK(ldns_rr_list_rr_count(soa) == 1);
+    CHECK(ldns_rr_list_rr_count(soa) >= 1);
     const ldns_rr *rr = ldns_rr_list_rr(soa, 0);
     CHECK(ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA);
     CHECK(dr_scrub_owner_under(rr, zone));
     CHECK(dr_dname_is_sub(name, dr_scrub_name(ldns_rr_owner(rr))));
+    /* Then only the proof: RRSIGs, NSEC and NSEC3 records, all inside the zone. */
+    for (size_t i = 1; i < ldns_rr_list_rr_count(soa); i++) {
+        const ldns_rr *x = ldns_rr_list_rr(soa, i);
+        CHECK(dr_msg_dnssec_type(ldns_rr_get_type(x)));
+        CHECK(dr_scrub_owner_under(x, zone));
+    }
 }
 
 static void
