@@ -178,7 +178,11 @@ classify_one(ldns_pkt *p, const uint8_t *zone, const uint8_t *name, uint16_t qty
         CHECK(c.answer && ldns_rr_list_rr_count(c.answer) > 0);
         for (size_t i = 0; i < ldns_rr_list_rr_count(c.answer); i++) {
             const ldns_rr *rr = ldns_rr_list_rr(c.answer, i);
-            CHECK(qtype == LDNS_RR_TYPE_ANY || ldns_rr_get_type(rr) == qtype);
+            /* The data, or the RRSIGs that cover it (kept for DO=1 clients). */
+            bool sig = ldns_rr_get_type(rr) == LDNS_RR_TYPE_RRSIG &&
+                       ldns_rr_rrsig_typecovered(rr) &&
+                       ldns_rdf2rr_type(ldns_rr_rrsig_typecovered(rr)) == qtype;
+            CHECK(qtype == LDNS_RR_TYPE_ANY || ldns_rr_get_type(rr) == qtype || sig);
             CHECK(ldns_rr_get_class(rr) == LDNS_RR_CLASS_IN);
         }
         break;

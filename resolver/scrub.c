@@ -130,8 +130,9 @@ dr_scrub_sigs(ldns_rr_list *from, const uint8_t *owner, ldns_rr_type covered, ui
 {
     for (size_t i = 0; i < ldns_rr_list_rr_count(from); i++) {
         const ldns_rr *rr = ldns_rr_list_rr(from, i);
+        /* covered_type() is 0 for an RRSIG without a type field: never a match. */
         if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_RRSIG && ldns_rr_get_class(rr) == rclass &&
-            covered_type(rr) == covered && dr_scrub_owner_is(rr, owner))
+            covered != 0 && covered_type(rr) == covered && dr_scrub_owner_is(rr, owner))
             push_copy(into, rr);
     }
 }
