@@ -1,9 +1,13 @@
 #include "resolver/conf.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/log.h"
+#include "resolver/anchor.h"
+#include "resolver/anchorfile.h"
 #include "resolver/dname.h"
 #include "resolver/localzone.h"
 
@@ -143,6 +147,114 @@ parse_local_data(struct dc_conf_ctx *ctx, const char *value, void *field)
     return 0;
 }
 
+/* ─── DNSSEC trust anchors ───────────────────────────────────────────────────────────── */
+
+/* The configuration's set of trust anchors, made empty when an option first needs it. */
+static struct dr_anchors *
+conf_anchors(struct dc_conf_ctx *ctx)
+{
+    struct dr_conf *c = ctx->conf;
+    if (c->anchors == NULL) {
+        c->anchors = malloc(sizeof(*c->anchors));
+        if (c->anchors == NULL) {
+            dc_conf_error(ctx, "out of memory");
+            return NULL;
+        }
+        dr_anchors_init(c->anchors);
+    }
+    return c->anchors;
+}
+
+typedef int (*anchor_load_fn)(struct dr_anchors *a, const char *path, struct dc_conf_errors *errs);
+
+/*
+ * trust-anchor-file and auto-trust-anchor-file: the file is read now, while the option's
+ * line is known, so every kind of problem lands where the user will look for it. A bad
+ * record is the anchor file's own error ("root.key:12: ..."), reported by the loader; a
+ * file that cannot be read at all is this option's error ("duet-resolver.conf:40: ...")
+ * in place of the loader's line-less "path: why". "" names no file (as the other path
+ * options' "" means off), so a drop-in config can switch the shipped anchor off.
+ */
+static int
+parse_anchor_file(struct dc_conf_ctx *ctx, const char *value, void *field, const char *what,
+                  anchor_load_fn load)
+{
+    if (dc_conf_parse_strv(ctx, value, field) < 0)
+        return -1;
+    if (value[0] == '\0')
+        return 0;
+    struct dr_anchors *a = conf_anchors(ctx);
+    if (a == NULL)
+        return -1;
+    struct stat st;
+    if (stat(value, &st) == 0 && S_ISDIR(st.st_mode)) {
+        dc_conf_error(ctx, "%s: %s is a directory, not a file of DS or DNSKEY records", what,
+                      value);
+        return -1;
+    }
+    size_t before = ctx->errs->n;
+    int rc = load(a, value, ctx->errs);
+    if (rc == 0)
+        return 0;
+    if (rc == -EINVAL)
+        return -1;
+    while (ctx->errs->n > before)
+        free(ctx->errs->msgs[--ctx->errs->n]);
+    dc_conf_error(ctx, "%s: cannot read %s: %s", what, value, strerror(-rc));
+    return -1;
+}
+
+static int
+parse_trust_anchor_file(struct dc_conf_ctx *ctx, const char *value, void *field)
+{
+    return parse_anchor_file(ctx, value, field, "trust-anchor-file", dr_anchorfile_load);
+}
+
+static int
+parse_auto_trust_anchor_file(struct dc_conf_ctx *ctx, const char *value, void *field)
+{
+    return parse_anchor_file(ctx, value, field, "auto-trust-anchor-file", dr_anchorfile_load_auto);
+}
+
+static int
+parse_domain_insecure(struct dc_conf_ctx *ctx, const char *value, void *field)
+{
+    if (dc_conf_parse_strv(ctx, value, field) < 0)
+        return -1;
+    struct dr_anchors *a = conf_anchors(ctx);
+    if (a == NULL)
+        return -1;
+    uint8_t wire[256];
+    int rc = dr_dname_from_str(value, wire) < 0 ? -EINVAL : dr_anchors_add_insecure(a, value);
+    if (rc == -EINVAL) {
+        dc_conf_error(ctx, "domain-insecure: '%s' is not a domain name", value);
+        return -1;
+    }
+    if (rc < 0) {
+        dc_conf_error(ctx, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+void
+dr_conf_log_dnssec(const struct dr_conf *c)
+{
+    size_t zones = c->anchors ? c->anchors->nzones : 0;
+    size_t insecure = c->anchors ? c->anchors->ninsecure : 0;
+    if (!c->dnssec)
+        dc_log(DC_LOG_INFO, "dnssec", "validate=no trust_points=%zu domain_insecure=%zu", zones,
+               insecure);
+    else if (zones == 0)
+        dc_log(DC_LOG_INFO, "dnssec_no_trust_anchor",
+               "validate=yes trust_points=0 domain_insecure=%zu detail=\"no trust-anchor-file "
+               "or auto-trust-anchor-file: nothing will validate, every answer is insecure\"",
+               insecure);
+    else
+        dc_log(DC_LOG_INFO, "dnssec", "validate=yes trust_points=%zu domain_insecure=%zu", zones,
+               insecure);
+}
+
 static const struct dc_conf_option top[] = {
     DC_DAEMON_CONF_ROWS(struct dr_conf, daemon),
     DC_CONF_OPT_CUSTOM("listen", struct dr_conf, listen, NULL, parse_listen, DC_CONF_MULTI,
@@ -208,6 +320,22 @@ static const struct dc_conf_option top[] = {
                     "a restart keeps it warm; \"\" = off"),
     DC_CONF_OPT_STR("metrics", struct dr_conf, metrics, "",
                     "address:port serving Prometheus metrics at /metrics; \"\" = off"),
+    DC_CONF_OPT_BOOL("dnssec", struct dr_conf, dnssec, "yes",
+                     "validate answers from the trust anchors down (DNSSEC); no = only pass "
+                     "RRSIGs and NSEC records on to clients that ask (DO=1)"),
+    DC_CONF_OPT_CUSTOM("trust-anchor-file", struct dr_conf, trust_anchor_files, NULL,
+                       parse_trust_anchor_file, DC_CONF_MULTI,
+                       "file of DS or DNSKEY records in zone-file syntax to trust as they "
+                       "are; repeat"),
+    DC_CONF_OPT_CUSTOM("auto-trust-anchor-file", struct dr_conf, auto_trust_anchor_files, NULL,
+                       parse_auto_trust_anchor_file, DC_CONF_MULTI,
+                       "trust anchor file kept current by RFC 5011 (Unbound's format; written "
+                       "by the resolver); one trust point per file; repeat"),
+    DC_CONF_OPT_CUSTOM("domain-insecure", struct dr_conf, domain_insecure, NULL,
+                       parse_domain_insecure, DC_CONF_MULTI,
+                       "negative trust anchor: names at or below it are not validated; repeat"),
+    DC_CONF_OPT_DURATION("val-bogus-ttl", struct dr_conf, val_bogus_ttl_ms, "60s", 0, 86400000,
+                         "how long an answer that failed validation is cached (as SERVFAIL)"),
     DC_CONF_OPT_END,
 };
 
@@ -286,6 +414,9 @@ check(struct dc_conf_ctx *ctx, void *conf)
         dc_conf_error(ctx, "cache-min-ttl is larger than cache-max-ttl");
         return -1;
     }
+    /* Never NULL after a successful load, even when no anchor option was given. */
+    if (conf_anchors(ctx) == NULL)
+        return -1;
     /* Local data is parsed here so that --check reports its errors with their lines. */
     c->local = dr_local_build(c, ctx);
     return c->local ? 0 : -1;
@@ -313,6 +444,10 @@ dr_conf_free(struct dr_conf *c)
     if (c == NULL)
         return;
     dr_local_free(c->local);
+    if (c->anchors != NULL) {
+        dr_anchors_deinit(c->anchors);
+        free(c->anchors);
+    }
     dc_arena_deinit(&c->arena);
     free(c);
 }

@@ -11,6 +11,7 @@
 #include "common/cli.h"
 #include "common/config.h"
 
+struct dr_anchors;
 struct dr_local;
 
 #define DR_CONF_DEFAULT_PATH "/etc/duet/duet-resolver.conf"
@@ -79,6 +80,22 @@ struct dr_conf {
     struct dr_conf_local_zone *local_zones;
     size_t nlocal_zones;
     struct dr_local *local; /* built from local_zones when the file is loaded */
+
+    /* DNSSEC (Unbound's option names). */
+    bool dnssec;                                 /* validate; no = security-aware only */
+    struct dc_conf_strv trust_anchor_files;      /* trust-anchor-file, as written */
+    struct dc_conf_strv auto_trust_anchor_files; /* auto-trust-anchor-file, as written */
+    struct dc_conf_strv domain_insecure;         /* domain-insecure, as written */
+    int64_t val_bogus_ttl_ms;                    /* how long a bogus result is cached */
+    /*
+     * Every trust point of trust-anchor-file and auto-trust-anchor-file and every
+     * domain-insecure name, read while the file is loaded (so --check and a reload see a
+     * bad anchor file as a configuration error). Never NULL after a successful load; empty
+     * when nothing is configured. Owned by the configuration and freed by dr_conf_free():
+     * a reload reads the files again into the new configuration's own set. Managed trust
+     * points (auto-trust-anchor-file) carry their file's path in dr_anchor_zone.file.
+     */
+    struct dr_anchors *anchors;
 };
 
 extern const struct dc_conf_schema dr_conf_schema;
@@ -86,5 +103,13 @@ extern const struct dc_conf_schema dr_conf_schema;
 /* A zeroed configuration with its arena ready, for dc_cli_load_config(). NULL on ENOMEM. */
 struct dr_conf *dr_conf_new(void);
 void dr_conf_free(struct dr_conf *c);
+
+/*
+ * Logs one info line saying what DNSSEC will do with configuration c: validation off, on
+ * with how many trust points and negative anchors, or on with no trust anchor at all (then
+ * nothing validates: every answer is insecure). Call it at start, after logging is set up,
+ * and after a reload is accepted.
+ */
+void dr_conf_log_dnssec(const struct dr_conf *c);
 
 #endif
