@@ -93,6 +93,26 @@ follow_dname(struct dr_classified *out, ldns_rr_list *ans, const ldns_rr *dn,
     return 0;
 }
 
+/* Whether an RRSIG in l signs its owner as a wildcard expansion: fewer labels than the
+ * owner has (RFC 4034 §3.1.3). */
+static bool
+expanded(const ldns_rr_list *l)
+{
+    for (size_t i = 0; l && i < ldns_rr_list_rr_count(l); i++) {
+        const ldns_rr *rr = ldns_rr_list_rr(l, i);
+        if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_RRSIG || ldns_rr_rd_count(rr) < 3 ||
+            ldns_rdf_size(ldns_rr_rdf(rr, 2)) != 1)
+            continue;
+        const uint8_t *owner = ldns_rdf_data(ldns_rr_owner(rr));
+        int labels = dr_dname_labels(owner);
+        if (owner[0] == 1 && owner[1] == '*')
+            labels--;
+        if (ldns_rdf_data(ldns_rr_rdf(rr, 2))[0] < labels)
+            return true;
+    }
+    return false;
+}
+
 /* The SOA of a negative answer, with its signatures and the NSEC/NSEC3 proof. */
 static void
 negative(struct dr_classified *out, ldns_pkt *p, const uint8_t *zone, const uint8_t *name)
@@ -161,6 +181,10 @@ dr_classify(ldns_pkt *p, const struct dr_classify_in *in, struct dr_classified *
             /* Their signatures, for DO=1 clients (ANY and RRSIG answers hold them already). */
             if (in->qtype != DR_TYPE_ANY && in->qtype != DR_TYPE_RRSIG)
                 dr_scrub_sigs(an, name, (ldns_rr_type)in->qtype, in->qclass, &out->answer);
+            /* A wildcard expansion is proven by the NSEC/NSEC3 records beside it (RFC 4035
+             * §3.1.3.3): the validator needs them, DO=1 clients get them. */
+            if (expanded(out->answer))
+                dr_scrub_denial(p, zone, &out->soa);
             out->verdict = DR_VERDICT_ANSWER;
             return;
         }

@@ -705,8 +705,9 @@ handle_reply(struct dr_iter *it, const struct dr_iter_env *env, ldns_pkt *p,
     cache_dnames(env, c.dnames);
     switch (c.verdict) {
     case DR_VERDICT_ANSWER:
-        done(it, act, DR_RCODE_NOERROR, c.answer, NULL);
+        done(it, act, DR_RCODE_NOERROR, c.answer, c.soa);
         c.answer = NULL;
+        c.soa = NULL;
         break;
     case DR_VERDICT_NXDOMAIN:
     case DR_VERDICT_NODATA:

@@ -345,7 +345,15 @@ dr_nsec3_wildcard_answer(const ldns_rr_list *nsec3s, const uint8_t *zone, const 
     if (ql <= el || !dr_dname_is_sub(qname, encloser) || !dr_dname_is_sub(encloser, zone))
         return fail(why);
     const uint8_t *next = dr_dname_strip(qname, ql - el - 1);
-    return proof_lookup(&p, next, true, &c) ? DR_SEC_SECURE : fail(why);
+    if (!proof_lookup(&p, next, true, &c))
+        return fail(why);
+    /* An opt-out span may hide an unsigned delegation the name lies under: the answer
+     * cannot be proven (Unbound and RFC 5155 §9.2 treat it as insecure). */
+    if (c.flags & 1) {
+        *why = DR_WHY_OPTOUT;
+        return DR_SEC_INSECURE;
+    }
+    return DR_SEC_SECURE;
 }
 
 enum dr_sec

@@ -75,7 +75,7 @@ enum dr_sec dr_nsec3_wildcard_nodata(const ldns_rr_list *nsec3s, const uint8_t *
                                      enum dr_why *why);
 
 /* A wildcard answer expanded from *.encloser (§8.8): the next closer name of qname below
- * encloser is covered. */
+ * encloser is covered; INSECURE (OPTOUT) when the covering NSEC3 has the opt-out flag. */
 enum dr_sec dr_nsec3_wildcard_answer(const ldns_rr_list *nsec3s, const uint8_t *zone,
                                      const uint8_t *qname, const uint8_t *encloser,
                                      uint16_t max_iter, enum dr_why *why);
