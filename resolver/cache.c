@@ -21,7 +21,9 @@ struct dr_cache {
  */
 struct stored {
     int64_t stored; /* wall-clock second the reply was stored: TTLs decay from here */
-    uint32_t reply_len;
+    uint16_t reply_len;
+    uint8_t sec;       /* enum dr_val_status (0, NONE, in files written before validation) */
+    uint8_t why;       /* enum dr_why: what decided a BOGUS or INSECURE status */
     uint16_t nttl;     /* number of TTL offsets that follow */
     uint8_t qname_len; /* question name length, to patch the client's case in */
     uint8_t flags;     /* STORED_* */
@@ -279,13 +281,13 @@ check_question(const uint8_t *qname, uint16_t qtype, uint16_t qclass, const uint
  */
 static int store(struct dr_cache *c, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
                  bool dnssec, uint8_t extra_flags, const uint8_t *reply, size_t len,
-                 int64_t now);
+                 int64_t now, const struct dr_cache_sec *sec);
 
 int
 dr_cache_store(struct dr_cache *c, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
                const uint8_t *reply, size_t len, int64_t now)
 {
-    return store(c, qname, qtype, qclass, false, 0, reply, len, now);
+    return store(c, qname, qtype, qclass, false, 0, reply, len, now, NULL);
 }
 
 int
@@ -293,18 +295,27 @@ dr_cache_store_pair(struct dr_cache *c, const uint8_t *qname, uint16_t qtype, ui
                     const uint8_t *plain, size_t plen, const uint8_t *dnssec, size_t dlen,
                     int64_t now)
 {
+    return dr_cache_store_sec(c, qname, qtype, qclass, plain, plen, dnssec, dlen, now, NULL);
+}
+
+int
+dr_cache_store_sec(struct dr_cache *c, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
+                   const uint8_t *plain, size_t plen, const uint8_t *dnssec, size_t dlen,
+                   int64_t now, const struct dr_cache_sec *sec)
+{
     if (dnssec == NULL)
-        return store(c, qname, qtype, qclass, false, 0, plain, plen, now);
+        return store(c, qname, qtype, qclass, false, 0, plain, plen, now, sec);
     /* The DO=1 variant first: a plain entry marked signed without it would only miss. */
-    int rc = store(c, qname, qtype, qclass, true, 0, dnssec, dlen, now);
+    int rc = store(c, qname, qtype, qclass, true, 0, dnssec, dlen, now, sec);
     if (rc != 0)
         return rc;
-    return store(c, qname, qtype, qclass, false, STORED_SIGNED, plain, plen, now);
+    return store(c, qname, qtype, qclass, false, STORED_SIGNED, plain, plen, now, sec);
 }
 
 static int
 store(struct dr_cache *c, const uint8_t *qname, uint16_t qtype, uint16_t qclass, bool dnssec,
-      uint8_t extra_flags, const uint8_t *reply, size_t len, int64_t now)
+      uint8_t extra_flags, const uint8_t *reply, size_t len, int64_t now,
+      const struct dr_cache_sec *sec)
 {
     if (len < DR_HEADER_LEN || len > UINT16_MAX)
         return -EBADMSG;
@@ -363,6 +374,10 @@ store(struct dr_cache *c, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
         free(val);
         return 1;
     }
+    /* A bogus answer is kept only briefly (val-bogus-ttl): long enough that a broken zone
+     * does not cost a full chase per query, short enough that a repair shows soon. */
+    if (sec && sec->max_life > 0 && f.lifetime > sec->max_life)
+        f.lifetime = sec->max_life;
     if (owners_stable(msg, stored_len, val + sizeof(struct stored), f.n) != 0) {
         free(val);
         return -EBADMSG;
@@ -370,7 +385,9 @@ store(struct dr_cache *c, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
 
     struct stored st = {
         .stored = now,
-        .reply_len = (uint32_t)stored_len,
+        .reply_len = (uint16_t)stored_len,
+        .sec = sec ? sec->status : 0,
+        .why = sec ? sec->why : 0,
         .nttl = (uint16_t)s.nrr,
         .qname_len = (uint8_t)qname_len,
         .flags = (uint8_t)((negative ? STORED_NEGATIVE : 0) | extra_flags),
@@ -390,6 +407,8 @@ struct hit {
     const struct dr_msg_query *q; /* the client's question, or NULL for dr_cache_lookup */
     bool miss;                    /* the entry found does not serve this client */
     bool *prefetch;               /* set when the entry is in the last tenth of its life */
+    bool validated_only;          /* an entry nobody validated (status NONE) is a miss */
+    struct dr_cache_sec *sec;     /* gets the entry's validation status, may be NULL */
     int64_t now;
     uint8_t *out;
     size_t cap;
@@ -409,6 +428,14 @@ serve(void *arg, const void *val, size_t vlen, int64_t expire)
     if (h->q && h->q->do_bit && (st.flags & STORED_SIGNED)) {
         h->miss = true; /* its DO=1 variant is gone: a DO=1 client must not get this one */
         return 0;
+    }
+    if (h->validated_only && st.sec == 0) {
+        h->miss = true; /* stored by a lookup that skipped validation (an NS address) */
+        return 0;
+    }
+    if (h->sec) {
+        h->sec->status = st.sec;
+        h->sec->why = st.why;
     }
     const uint8_t *offs = (const uint8_t *)val + sizeof(st);
     const uint8_t *reply = offs + 2 * (size_t)st.nttl;
@@ -452,13 +479,36 @@ int
 dr_cache_answer(struct dr_cache *c, const struct dr_msg_query *q, int64_t now, uint8_t *out,
                 size_t cap, bool *prefetch)
 {
+    return dr_cache_answer_sec(c, q, now, out, cap, prefetch, false, NULL);
+}
+
+int
+dr_cache_answer_sec(struct dr_cache *c, const struct dr_msg_query *q, int64_t now, uint8_t *out,
+                    size_t cap, bool *prefetch, bool validated_only, struct dr_cache_sec *sec)
+{
     /* A DO=1 client gets the DNSSEC variant where the data has one, else the plain reply
      * (which then holds no DNSSEC records to leave out). */
     uint8_t key[KEY_MAX];
-    struct hit h = {.q = q, .now = now, .out = out, .cap = cap, .prefetch = prefetch};
+    struct hit h = {.q = q, .now = now, .out = out, .cap = cap, .prefetch = prefetch,
+                    .validated_only = validated_only, .sec = sec};
     size_t klen = make_key(key, q->qname, q->qtype, q->qclass, q->do_bit);
     int rc = dc_lru_get(c->lru, key, klen, now, serve, &h);
     if (rc == DC_LRU_MISS && q->do_bit)
+        rc = dc_lru_get(c->lru, key, klen - 1, now, serve, &h);
+    if (rc == DC_LRU_MISS || h.miss)
+        return 0;
+    return h.err ? h.err : rc;
+}
+
+int
+dr_cache_lookup_sec(struct dr_cache *c, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
+                    int64_t now, uint8_t *out, size_t cap, struct dr_cache_sec *sec)
+{
+    uint8_t key[KEY_MAX];
+    size_t klen = make_key(key, qname, qtype, qclass, true);
+    struct hit h = {.now = now, .out = out, .cap = cap, .validated_only = true, .sec = sec};
+    int rc = dc_lru_get(c->lru, key, klen, now, serve, &h);
+    if (rc == DC_LRU_MISS)
         rc = dc_lru_get(c->lru, key, klen - 1, now, serve, &h);
     if (rc == DC_LRU_MISS || h.miss)
         return 0;
@@ -613,8 +663,10 @@ dr_cache_entry_valid(const void *key, size_t klen, const void *val, size_t vlen,
     if (vlen != sizeof(h) + (size_t)h.nttl * 2 + h.reply_len)
         BAD("value is %zu bytes, its header says %zu", vlen,
             sizeof(h) + (size_t)h.nttl * 2 + h.reply_len);
-    if (h.reply_len < DR_HEADER_LEN || h.reply_len > UINT16_MAX)
-        BAD("stored reply length %" PRIu32 " is not a DNS message size", h.reply_len);
+    if (h.reply_len < DR_HEADER_LEN)
+        BAD("stored reply length %u is not a DNS message size", (unsigned)h.reply_len);
+    if (h.sec > DR_CACHE_SEC_MAX || h.why > DR_CACHE_WHY_MAX)
+        BAD("validation status %u / reason %u out of range", (unsigned)h.sec, (unsigned)h.why);
     if (h.flags & ~(STORED_NEGATIVE | STORED_SIGNED))
         BAD("unknown flags 0x%02x", (unsigned)h.flags);
     if (h.nttl == 0)

@@ -75,6 +75,21 @@ int dr_cache_store_pair(struct dr_cache *c, const uint8_t *qname, uint16_t qtype
                         const uint8_t *plain, size_t plen, const uint8_t *dnssec, size_t dlen,
                         int64_t now);
 
+/* An entry's DNSSEC validation status (resolver/val.h's enum dr_val_status and the reason,
+ * enum dr_why), and on storing, a cap on its lifetime (val-bogus-ttl for BOGUS; 0: none). */
+struct dr_cache_sec {
+    uint8_t status;
+    uint8_t why;
+    uint32_t max_life;
+};
+#define DR_CACHE_SEC_MAX 4  /* the largest status value (DR_VS_INDETERMINATE) */
+#define DR_CACHE_WHY_MAX 15 /* the largest reason value (DR_WHY_UNSIGNED_CUT) */
+
+/* dr_cache_store_pair() with the answers' validation status (NULL: none, status 0). */
+int dr_cache_store_sec(struct dr_cache *c, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
+                       const uint8_t *plain, size_t plen, const uint8_t *dnssec, size_t dlen,
+                       int64_t now, const struct dr_cache_sec *sec);
+
 /*
  * Looks up the client's question (q from dr_msg_parse_query). On a hit writes the patched
  * reply into out (ID and RD from q, the client's qname case, TTLs decayed to now, RA set)
@@ -85,6 +100,16 @@ int dr_cache_store_pair(struct dr_cache *c, const uint8_t *qname, uint16_t qtype
  */
 int dr_cache_answer(struct dr_cache *c, const struct dr_msg_query *q, int64_t now, uint8_t *out,
                     size_t cap, bool *prefetch);
+
+/* dr_cache_answer() that also reports the entry's validation status into sec (may be NULL);
+ * with validated_only, an entry stored without validation (status 0) is a miss. */
+int dr_cache_answer_sec(struct dr_cache *c, const struct dr_msg_query *q, int64_t now, uint8_t *out,
+                        size_t cap, bool *prefetch, bool validated_only, struct dr_cache_sec *sec);
+
+/* The validator's lookup (a DS or DNSKEY RRset): the DO=1 variant where there is one, only
+ * entries that were validated, with their status in sec. 0 on a miss. */
+int dr_cache_lookup_sec(struct dr_cache *c, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
+                        int64_t now, uint8_t *out, size_t cap, struct dr_cache_sec *sec);
 
 /* The same lookup for the resolver's own use (by name/type/class, any case, e.g. to find a
  * cached answer for an NS name): copies the reply with TTLs decayed, ID 0. 0 on a miss. */
