@@ -261,6 +261,12 @@ dr_control_metrics(void *arg, int argc, char **argv, struct dc_control_reply *r)
     dc_control_counter(r, &sh->stats, "duet_resolver_prefetches_total",
                        "Cached answers refreshed in the background before they expired.", NULL,
                        NULL, prefetches, 1);
+    static const char *const statuses[] = {"secure", "insecure", "bogus", "indeterminate"};
+    static const unsigned val[] = {DR_STAT_DNSSEC_SECURE, DR_STAT_DNSSEC_INSECURE,
+                                   DR_STAT_DNSSEC_BOGUS, DR_STAT_DNSSEC_INDETERMINATE};
+    dc_control_counter(r, &sh->stats, "duet_resolver_dnssec_answers_total",
+                       "Resolutions validated (dnssec = yes), by validation status.", "status",
+                       statuses, val, 4);
     dc_control_printf(r,
                       "# HELP duet_resolver_cache_entries Answers in the cache.\n"
                       "# TYPE duet_resolver_cache_entries gauge\n"

@@ -96,6 +96,9 @@ io_env(void *arg, struct dr_iter_env *env)
     env->now_ms = uv_now(wk->loop);
     env->random = rnd;
     env->random_arg = wk;
+    env->dnssec = wk->conf->dnssec;
+    env->anchors = wk->conf->anchors;
+    env->val_bogus_ttl = (uint32_t)(wk->conf->val_bogus_ttl_ms / 1000);
 }
 
 static void
@@ -106,6 +109,10 @@ io_count(void *arg, enum dr_mesh_event ev)
         [DR_MESH_JOINED] = DR_STAT_INFLIGHT_JOINS,
         [DR_MESH_FULL] = DR_STAT_INFLIGHT_FULL,
         [DR_MESH_DEADLINE] = DR_STAT_RESOLVE_DEADLINES,
+        [DR_MESH_SECURE] = DR_STAT_DNSSEC_SECURE,
+        [DR_MESH_INSECURE] = DR_STAT_DNSSEC_INSECURE,
+        [DR_MESH_BOGUS] = DR_STAT_DNSSEC_BOGUS,
+        [DR_MESH_INDETERMINATE] = DR_STAT_DNSSEC_INDETERMINATE,
     };
     dc_stats_inc(wk->stats, stat[ev]);
 }

@@ -35,6 +35,7 @@
 #include "resolver/deleg.h"
 #include "resolver/infra.h"
 
+struct dr_anchors;
 struct dr_cache;
 
 #define DR_ITER_MAX_DEPTH    5  /* nested NS-name lookups */
@@ -61,6 +62,10 @@ struct dr_iter_env {
     uint64_t now_ms;               /* monotonic milliseconds (RTTs, back-off) */
     uint32_t (*random)(void *arg); /* 32 random bits (IDs, 0x20, server choice) */
     void *random_arg;
+    /* DNSSEC (resolver/mesh.c validates finished answers; the iterator does not read these) */
+    bool dnssec;                       /* dnssec = yes */
+    const struct dr_anchors *anchors;  /* trust anchors and domain-insecure names */
+    uint32_t val_bogus_ttl;            /* seconds a BOGUS answer is cached */
 };
 
 enum dr_iter_act {

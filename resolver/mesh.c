@@ -9,7 +9,10 @@
 #include "resolver/cache.h"
 #include "resolver/inflight.h"
 #include "resolver/msg.h"
+#include "resolver/nsec3.h"
 #include "resolver/reply.h"
+#include "resolver/rrsig.h"
+#include "resolver/val.h"
 
 #define GUARD_ACTIONS 1024 /* actions carried out per event, a bound on our own loops */
 
@@ -22,7 +25,11 @@ struct dr_res {
     struct dr_res *sub;              /* the sub-resolution waited on, or NULL */
     void *exchange;                  /* the upstream exchange out, or NULL */
     uint64_t deadline_ms;
+    bool validate;                   /* validate the answer once the iterator is done */
+    bool validating;                 /* the iterator is done and val is in use */
+    uint8_t sec, why;                /* the validator's verdict */
     struct dr_iter it;
+    struct dr_val val;               /* not cleared by res_new: only used when validating */
 };
 
 struct dr_mesh {
@@ -36,10 +43,15 @@ struct dr_mesh {
     struct dr_waiter prime;
     bool priming, stopping;
     bool aborting; /* every action ends its resolution (shutdown) */
+    uint64_t bogus_log_ms; /* the second the bogus log lines below were counted in */
+    int bogus_logged;
+    uint8_t fetch[65535]; /* a cached DS or DNSKEY answer, read for the validator */
 };
 
 static void act_on(struct dr_mesh *m, struct dr_res *r, struct dr_iter_env *env,
                    struct dr_iter_action *a);
+static void val_act_on(struct dr_mesh *m, struct dr_res *r, struct dr_iter_env *env,
+                       struct dr_val_action *va);
 
 struct dr_mesh *
 dr_mesh_new(const struct dr_mesh_io *io, void *arg, uint64_t id_base)
@@ -82,7 +94,7 @@ static void sub_done(struct dr_waiter *w, const uint8_t *reply, size_t len);
 
 static struct dr_res *
 res_new(struct dr_mesh *m, const struct dr_iter_env *env, const uint8_t *qname, uint16_t qtype,
-        uint16_t qclass, int depth, struct dr_budget *budget)
+        uint16_t qclass, int depth, struct dr_budget *budget, bool validate)
 {
     /* The iterator state is most of the object and dr_iter_init clears it: clear only the
      * mesh's own fields here (a miss costs one large memset, not two). */
@@ -108,6 +120,7 @@ res_new(struct dr_mesh *m, const struct dr_iter_env *env, const uint8_t *qname, 
     }
     budget->refs++;
     r->mesh = m;
+    r->validate = validate;
     r->it.id = m->id_base + ++m->next_id;
     r->as_waiter.done = sub_done;
     r->deadline_ms = env->now_ms + DR_MESH_DEADLINE_MS;
@@ -167,6 +180,8 @@ static void
 res_free(struct dr_res *r)
 {
     struct dr_budget *b = r->it.budget;
+    if (r->validating)
+        dr_val_deinit(&r->val);
     dr_iter_deinit(&r->it);
     if (b && --b->refs == 0)
         free(b);
@@ -192,8 +207,29 @@ has_dnssec(const ldns_rr_list *l)
     return false;
 }
 
+/* One line per bogus answer with its reason, at most 10 a second per worker. */
+static void
+log_bogus(struct dr_mesh *m, const struct dr_res *r, const struct dr_iter_env *env)
+{
+    uint64_t sec = env->now_ms / 1000;
+    if (sec != m->bogus_log_ms) {
+        m->bogus_log_ms = sec;
+        m->bogus_logged = 0;
+    }
+    if (++m->bogus_logged > 10)
+        return;
+    char qs[DR_NAME_STRLEN], zs[DR_NAME_STRLEN];
+    if (dr_dname_to_str(r->it.qname, qs, sizeof(qs)) < 0)
+        qs[0] = '\0';
+    if (dr_dname_to_str(r->val.zone, zs, sizeof(zs)) < 0)
+        zs[0] = '\0';
+    dc_log(DC_LOG_WARN, "dnssec_bogus", "qname=%s qtype=%u why=%s zone=%s ede=%d", qs,
+           r->it.qtype, dr_why_names[r->why], zs, dr_val_ede(DR_VS_BOGUS, r->why));
+}
+
 /* Ends r: builds its replies (plain, and for DO=1 clients when the data is signed), caches
- * them, hands each waiter the one it asked for, and frees r. */
+ * them with their validation status, hands each waiter the one it asked for (a BOGUS
+ * answer's data only to CD=1 waiters, SERVFAIL to the others), and frees r. */
 static void
 finish(struct dr_mesh *m, struct dr_res *r, const struct dr_iter_env *env)
 {
@@ -203,6 +239,9 @@ finish(struct dr_mesh *m, struct dr_res *r, const struct dr_iter_env *env)
     uint8_t *wire = NULL, *swire = NULL;
     size_t len = 0, slen = 0;
     uint8_t minimal[DR_REPLY_MIN_MAX];
+    size_t minlen = 0;
+    bool answered = rcode == DR_RCODE_NOERROR || rcode == DR_RCODE_NXDOMAIN;
+    enum dr_val_status sec = r->validating && answered ? (enum dr_val_status)r->sec : DR_VS_NONE;
     bool signed_data = rcode != DR_RCODE_SERVFAIL &&
                        (has_dnssec(it->chain) || has_dnssec(it->answer) ||
                         has_dnssec(it->authority));
@@ -213,18 +252,30 @@ finish(struct dr_mesh *m, struct dr_res *r, const struct dr_iter_env *env)
         free(wire);
         wire = NULL;
         rcode = DR_RCODE_SERVFAIL; /* out of memory: a bare SERVFAIL still answers */
-        len = dr_reply_minimal(it->qname, it->qtype, it->qclass, rcode, minimal);
-    } else if (rcode == DR_RCODE_NOERROR || rcode == DR_RCODE_NXDOMAIN) {
-        dr_cache_store_pair(env->cache, it->qname, it->qtype, it->qclass, wire, len, swire, slen,
-                            env->now);
+        sec = DR_VS_NONE;
+    } else if (answered) {
+        struct dr_cache_sec cs = {
+            .status = (uint8_t)sec,
+            .why = r->why,
+            .max_life = sec == DR_VS_BOGUS ? env->val_bogus_ttl : 0,
+        };
+        dr_cache_store_sec(env->cache, it->qname, it->qtype, it->qclass, wire, len, swire, slen,
+                           env->now, &cs);
     }
+    if (wire == NULL || sec == DR_VS_BOGUS)
+        minlen = dr_reply_minimal(it->qname, it->qtype, it->qclass, DR_RCODE_SERVFAIL, minimal);
+    if (sec != DR_VS_NONE)
+        m->io->count(m->arg, (enum dr_mesh_event)(DR_MESH_SECURE + (sec - DR_VS_SECURE)));
+    if (sec == DR_VS_BOGUS)
+        log_bogus(m, r, env);
     if (dc_log_enabled(DC_LOG_DEBUG)) {
         char qs[DR_NAME_STRLEN];
         if (dr_dname_to_str(it->qname, qs, sizeof(qs)) < 0)
             qs[0] = '\0';
         dc_log(DC_LOG_DEBUG, "resolve_done",
-               "res=%" PRIu64 " qname=%s qtype=%u rcode=%d sent=%d why=%s", it->id, qs,
-               it->qtype, rcode, it->budget->sent, it->why ? it->why : "-");
+               "res=%" PRIu64 " qname=%s qtype=%u rcode=%d sent=%d why=%s dnssec=%s", it->id, qs,
+               it->qtype, rcode, it->budget->sent, it->why ? it->why : "-",
+               dr_val_status_names[sec]);
     }
     /* Waiters may start new resolutions or end others; r is out of every list already. */
     struct dr_waiter *w = r->waiters;
@@ -236,8 +287,10 @@ finish(struct dr_mesh *m, struct dr_res *r, const struct dr_iter_env *env)
             w->counted = false;
             m->waiting--;
         }
-        if (wire == NULL)
-            w->done(w, minimal, len);
+        w->sec = (uint8_t)sec;
+        w->why = r->why;
+        if (wire == NULL || (sec == DR_VS_BOGUS && !w->cd))
+            w->done(w, minimal, minlen);
         else if (w->dnssec_ok && swire)
             w->done(w, swire, slen);
         else
@@ -262,19 +315,24 @@ would_cycle(const struct dr_res *r, const struct dr_res *s)
     return s != NULL;
 }
 
-/* Makes r wait on a resolution of (name, type). Returns true when r now waits (and may
- * already have been resumed, or even freed: the caller must not touch r), false when the
- * lookup cannot be made. */
+/* Makes r wait on a resolution of (name, type): an NS name's address for the iterator, or a
+ * DS or DNSKEY set for the validator (validate: the sub's answer is validated, and r gets
+ * its DO=1 reply and status). Returns true when r now waits (and may already have been
+ * resumed, or even freed: the caller must not touch r), false when the lookup cannot be
+ * made. */
 static bool
-start_sub(struct dr_mesh *m, struct dr_res *r, const struct dr_iter_env *env,
-          const struct dr_iter_action *a)
+start_sub(struct dr_mesh *m, struct dr_res *r, const struct dr_iter_env *env, const uint8_t *name,
+          uint16_t type, bool validate)
 {
-    struct dr_inflight_node *n = dr_inflight_find(&m->inflight, a->sub_name, a->sub_type,
-                                                  DR_CLASS_IN);
+    r->as_waiter.dnssec_ok = validate;
+    r->as_waiter.cd = true; /* a bogus answer's data, with its status: the caller decides */
+    struct dr_inflight_node *n = dr_inflight_find(&m->inflight, name, type, DR_CLASS_IN);
     if (n) {
         struct dr_res *s = (struct dr_res *)((char *)n - offsetof(struct dr_res, node));
         if (would_cycle(r, s))
             return false;
+        if (validate)
+            s->validate = true;
         r->as_waiter.next = s->waiters;
         s->waiters = &r->as_waiter;
         r->sub = s;
@@ -285,20 +343,32 @@ start_sub(struct dr_mesh *m, struct dr_res *r, const struct dr_iter_env *env,
         m->io->count(m->arg, DR_MESH_FULL);
         return false;
     }
-    struct dr_res *s = res_new(m, env, a->sub_name, a->sub_type, DR_CLASS_IN, r->it.depth + 1,
-                               r->it.budget);
+    /* Validator fetches walk up the tree (a zone's DS, then its parent's keys): they do not
+     * deepen the NS-lookup nesting the iterator bounds. */
+    struct dr_res *s = res_new(m, env, name, type, DR_CLASS_IN,
+                               validate ? r->it.depth : r->it.depth + 1, r->it.budget, validate);
     if (s == NULL)
         return false;
     s->waiters = &r->as_waiter;
     r->as_waiter.next = NULL;
     r->sub = s;
     if (dc_log_enabled(DC_LOG_DEBUG))
-        dc_log(DC_LOG_DEBUG, "sub_start", "res=%" PRIu64 " sub=%" PRIu64, r->it.id, s->it.id);
+        dc_log(DC_LOG_DEBUG, "sub_start", "res=%" PRIu64 " sub=%" PRIu64 " qtype=%u", r->it.id,
+               s->it.id, type);
     struct dr_iter_env senv = *env;
     struct dr_iter_action sa;
     dr_iter_start(&s->it, &senv, &sa);
     act_on(m, s, &senv, &sa);
     return true;
+}
+
+static void
+val_env(const struct dr_iter_env *env, struct dr_val_env *ve)
+{
+    ve->anchors = env->dnssec ? env->anchors : NULL;
+    ve->now = env->now;
+    ve->skew = DR_RRSIG_SKEW;
+    ve->nsec3_max_iter = DR_NSEC3_MAX_ITERATIONS;
 }
 
 static void
@@ -310,6 +380,16 @@ sub_done(struct dr_waiter *w, const uint8_t *reply, size_t len)
     struct dr_iter_env env;
     m->io->env(m->arg, &env);
     uint16_t rcode = len >= DR_HEADER_LEN ? DR_RCODE(dr_get16(reply + 2)) : DR_RCODE_SERVFAIL;
+    bool failed = rcode != DR_RCODE_NOERROR && rcode != DR_RCODE_NXDOMAIN;
+    if (r->validating) {
+        struct dr_val_env ve;
+        val_env(&env, &ve);
+        struct dr_val_action va;
+        dr_val_on_fetch(&r->val, &ve, failed ? DR_VS_NONE : (enum dr_val_status)w->sec,
+                        (enum dr_why)w->why, failed ? NULL : reply, failed ? 0 : len, &va);
+        val_act_on(m, r, &env, &va);
+        return;
+    }
     struct dr_iter_action a;
     dr_iter_on_sub(&r->it, &env, rcode == DR_RCODE_SERVFAIL ? NULL : reply, len, &a);
     act_on(m, r, &env, &a);
@@ -367,14 +447,61 @@ act_on(struct dr_mesh *m, struct dr_res *r, struct dr_iter_env *env, struct dr_i
             dr_iter_on_send_failed(&r->it, env, a);
             continue;
         case DR_ITER_SUB:
-            if (start_sub(m, r, env, a))
+            if (start_sub(m, r, env, a->sub_name, a->sub_type, false))
                 return;
             dr_iter_on_sub(&r->it, env, NULL, 0, a);
             continue;
         case DR_ITER_DONE:
+            if (r->validate && env->dnssec &&
+                (r->it.rcode == DR_RCODE_NOERROR || r->it.rcode == DR_RCODE_NXDOMAIN)) {
+                struct dr_val_env ve;
+                val_env(env, &ve);
+                struct dr_val_action va;
+                r->validating = true;
+                if (dr_val_start(&r->val, &ve, r->it.qname, r->it.qtype, r->it.cur, r->it.rcode,
+                                 r->it.chain, r->it.answer, r->it.authority, &va) < 0) {
+                    r->it.rcode = DR_RCODE_SERVFAIL;
+                    r->it.why = "nomem";
+                    finish(m, r, env);
+                    return;
+                }
+                val_act_on(m, r, env, &va);
+                return;
+            }
             finish(m, r, env);
             return;
         }
+    }
+    r->it.rcode = DR_RCODE_SERVFAIL;
+    r->it.why = m->aborting ? "abort" : "action_guard";
+    finish(m, r, env);
+}
+
+/* Carries out the validator's actions for r: each DS or DNSKEY set it asks for from the
+ * cache (validated entries only), else from a sub-resolution, until it has a verdict. */
+static void
+val_act_on(struct dr_mesh *m, struct dr_res *r, struct dr_iter_env *env, struct dr_val_action *va)
+{
+    struct dr_val_env ve;
+    val_env(env, &ve);
+    for (int guard = 0; guard < GUARD_ACTIONS && !m->aborting; guard++) {
+        if (va->kind == DR_VAL_DONE) {
+            r->sec = (uint8_t)r->val.status;
+            r->why = (uint8_t)r->val.why;
+            finish(m, r, env);
+            return;
+        }
+        struct dr_cache_sec cs = {0};
+        int n = dr_cache_lookup_sec(env->cache, va->name, va->type, DR_CLASS_IN, env->now,
+                                    m->fetch, sizeof(m->fetch), &cs);
+        if (n > 0) {
+            dr_val_on_fetch(&r->val, &ve, (enum dr_val_status)cs.status, (enum dr_why)cs.why,
+                            m->fetch, (size_t)n, va);
+            continue;
+        }
+        if (start_sub(m, r, env, va->name, va->type, true))
+            return;
+        dr_val_on_fetch(&r->val, &ve, DR_VS_NONE, DR_WHY_NONE, NULL, 0, va);
     }
     r->it.rcode = DR_RCODE_SERVFAIL;
     r->it.why = m->aborting ? "abort" : "action_guard";
@@ -401,6 +528,7 @@ dr_mesh_resolve(struct dr_mesh *m, const uint8_t *qname, uint16_t qtype, uint16_
         struct dr_res *r = (struct dr_res *)((char *)n - offsetof(struct dr_res, node));
         w->next = r->waiters;
         r->waiters = w;
+        r->validate = true; /* it may have been an NS-address lookup until now */
         w->counted = true;
         m->waiting++;
         m->io->count(m->arg, DR_MESH_JOINED);
@@ -411,7 +539,7 @@ dr_mesh_resolve(struct dr_mesh *m, const uint8_t *qname, uint16_t qtype, uint16_
         m->io->count(m->arg, DR_MESH_FULL);
         return -EBUSY;
     }
-    struct dr_res *r = res_new(m, &env, lc, qtype, qclass, 0, NULL);
+    struct dr_res *r = res_new(m, &env, lc, qtype, qclass, 0, NULL, true);
     if (r == NULL)
         return -ENOMEM;
     w->next = NULL;
@@ -435,7 +563,7 @@ dr_mesh_prefetch(struct dr_mesh *m, const uint8_t *qname, uint16_t qtype, uint16
     m->io->env(m->arg, &env);
     if (m->count >= (size_t)env.conf->queries_per_thread)
         return 0;
-    struct dr_res *r = res_new(m, &env, lc, qtype, qclass, 0, NULL);
+    struct dr_res *r = res_new(m, &env, lc, qtype, qclass, 0, NULL, true);
     if (r == NULL)
         return 0;
     struct dr_iter_action a;

@@ -13,6 +13,14 @@
  *  - a sub-resolution nobody waits for any more is cancelled with its own subs;
  *  - no wait cycles: a resolution never waits on one that (through its subs) waits on it.
  *
+ * DNSSEC: with dnssec = yes every answer a client (or prefetch, or the validator itself)
+ * waits for is validated when the iterator is done (resolver/val.h); the DS and DNSKEY
+ * sets the validator asks for come from the cache or from sub-resolutions, validated the
+ * same way. The NS-address lookups the iterator makes for itself are not validated (their
+ * cache entries say so, and a client's question never takes them as they are). A BOGUS
+ * answer is cached for val-bogus-ttl and given as SERVFAIL to every waiter but those with
+ * CD=1.
+ *
  * Deciding only: upstream exchanges, the clock and the caches come through struct
  * dr_mesh_io, which resolver/driver.c implements with libuv and the replay tests with
  * canned replies and a virtual clock.
@@ -39,7 +47,10 @@ typedef void (*dr_waiter_cb)(struct dr_waiter *w, const uint8_t *reply, size_t l
 struct dr_waiter {
     dr_waiter_cb done;
     bool dnssec_ok;         /* wants the reply for DO=1 (with RRSIG, NSEC, NSEC3 records) */
+    bool cd;                /* checking disabled: a BOGUS answer's data rather than SERVFAIL */
     bool counted;           /* managed by the mesh: one of the clients waiting */
+    uint8_t sec, why;       /* set by the mesh before done: the answer's validation status
+                               (enum dr_val_status) and its reason (enum dr_why) */
     struct dr_waiter *next; /* managed by the mesh */
 };
 
@@ -48,6 +59,10 @@ enum dr_mesh_event {
     DR_MESH_JOINED,   /* a question joined one in flight */
     DR_MESH_FULL,     /* num-queries-per-thread reached: a resolution was not started */
     DR_MESH_DEADLINE, /* a resolution ran out of time */
+    DR_MESH_SECURE,   /* a validated answer's status, one event per resolution */
+    DR_MESH_INSECURE,
+    DR_MESH_BOGUS,
+    DR_MESH_INDETERMINATE,
 };
 
 struct dr_mesh_io {

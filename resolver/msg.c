@@ -296,6 +296,23 @@ dr_msg_fit(const struct dr_msg_query *q, uint8_t *out, size_t len, size_t cap, s
     return (int)n;
 }
 
+int
+dr_msg_add_ede(const struct dr_msg_query *q, uint8_t *out, size_t len, size_t cap, size_t limit,
+               uint16_t code)
+{
+    const size_t add = 6; /* OPTION-CODE 15, OPTION-LENGTH 2, INFO-CODE */
+    if (!q->edns || len < DR_HEADER_LEN + DR_OPT_LEN || len + add > cap || len + add > limit)
+        return (int)len;
+    uint8_t *opt = out + len - DR_OPT_LEN;
+    if (opt[0] != 0 || dr_get16(opt + 1) != DR_TYPE_OPT || dr_get16(opt + 9) != 0)
+        return (int)len;
+    dr_put16(opt + 9, (uint16_t)add);
+    dr_put16(out + len, 15);
+    dr_put16(out + len + 2, 2);
+    dr_put16(out + len + 4, code);
+    return (int)(len + add);
+}
+
 /*
  * One pass over the message; with fn == NULL it only validates. dr_msg_walk validates
  * first so that fn never sees a record of a message that turns out to be malformed.

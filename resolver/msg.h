@@ -96,6 +96,15 @@ int dr_msg_fit(const struct dr_msg_query *q, uint8_t *out, size_t len, size_t ca
                uint16_t our_udp_size);
 
 /*
+ * Appends an Extended DNS Error option (RFC 8914: INFO-CODE code, no EXTRA-TEXT) to the OPT
+ * record that dr_msg_fit() or dr_msg_reply_empty() put last in out[0..len). Returns the new
+ * length, or len unchanged when the client sent no EDNS or the option would make the reply
+ * exceed limit or cap (an EDE is advice: it never costs the answer a truncation).
+ */
+int dr_msg_add_ede(const struct dr_msg_query *q, uint8_t *out, size_t len, size_t cap, size_t limit,
+                   uint16_t code);
+
+/*
  * Writes an upstream query into out (at least DR_NAME_MAX + 64 bytes): the given ID and
  * flags (RD for forwarders, else 0), one question with name as given (case included: 0x20
  * is applied by the caller), and an OPT record advertising edns_size unless it is 0, with

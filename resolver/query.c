@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "resolver/cache.h"
 #include "resolver/localzone.h"
+#include "resolver/val.h"
 #include "resolver/worker.h"
 
 static void
@@ -38,6 +39,26 @@ reply_limit(const struct dr_worker *wk, const struct dr_msg_query *q, bool tcp)
         return 65535;
     size_t l = q->udp_size;
     return l > our_udp_size(wk) ? our_udp_size(wk) : l;
+}
+
+/* AD (RFC 4035 §3.2.3, RFC 6840 §5.7): for validated data, to clients that set AD or DO. */
+static uint16_t
+ad_flag(const struct dr_worker *wk, const struct dr_msg_query *q, uint8_t sec)
+{
+    return wk->conf->dnssec && sec == DR_VS_SECURE && (q->do_bit || (q->flags & DR_FLAG_AD))
+               ? DR_FLAG_AD
+               : 0;
+}
+
+/* The Extended DNS Error a reply with this validation status carries, if any. */
+static int
+add_ede(const struct dr_msg_query *q, uint8_t sec, uint8_t why, uint8_t *out, int n, size_t cap,
+        size_t limit)
+{
+    int ede = dr_val_ede((enum dr_val_status)sec, (enum dr_why)why);
+    if (ede < 0 || n <= 0)
+        return n;
+    return dr_msg_add_ede(q, out, (size_t)n, cap, limit, (uint16_t)ede);
 }
 
 static int
@@ -90,14 +111,26 @@ dr_query_process(struct dr_worker *wk, const uint8_t *pkt, size_t len,
     if (q->qclass != DR_CLASS_IN)
         return empty_reply(wk, q, DR_RCODE_REFUSED, out, cap);
     bool refresh = false;
-    n = dr_cache_answer(wk->sh->cache, q, dr_now(), out, cap,
-                        wk->conf->prefetch ? &refresh : NULL);
+    struct dr_cache_sec cs = {0};
+    n = dr_cache_answer_sec(wk->sh->cache, q, dr_now(), out, cap,
+                            wk->conf->prefetch ? &refresh : NULL, wk->conf->dnssec, &cs);
+    if (n > 0 && cs.status == DR_VS_BOGUS && !(q->flags & DR_FLAG_CD)) {
+        dc_stats_inc(wk->stats, DR_STAT_CACHE_HITS);
+        n = dr_msg_reply_empty(q, DR_RCODE_SERVFAIL, our_udp_size(wk), out, cap);
+        n = add_ede(q, cs.status, cs.why, out, n, cap, limit);
+        if (n > 0)
+            count_rcode(wk, out, (size_t)n);
+        return n > 0 ? n : -1;
+    }
     if (n > 0) {
+        dr_put16(out + 2, (uint16_t)(dr_get16(out + 2) | ad_flag(wk, q, cs.status)));
         dc_stats_inc(wk->stats, DR_STAT_CACHE_HITS);
         if (refresh && !wk->stopping &&
             dr_mesh_prefetch(wk->mesh, q->qname, q->qtype, q->qclass) > 0)
             dc_stats_inc(wk->stats, DR_STAT_PREFETCHES);
         n = dr_msg_fit(q, out, (size_t)n, cap, limit, our_udp_size(wk));
+        if (cs.status == DR_VS_INSECURE || cs.status == DR_VS_BOGUS)
+            n = add_ede(q, cs.status, cs.why, out, n, cap, limit);
         if (n > 0)
             count_rcode(wk, out, (size_t)n);
         return n > 0 ? n : -1;
@@ -110,18 +143,21 @@ dr_query_process(struct dr_worker *wk, const uint8_t *pkt, size_t len,
 
 int
 dr_query_patch(struct dr_worker *wk, const struct dr_msg_query *q, size_t limit,
-               const uint8_t *reply, size_t len, uint8_t *out, size_t cap)
+               const uint8_t *reply, size_t len, uint8_t sec, uint8_t why, uint8_t *out,
+               size_t cap)
 {
     if (len < DR_HEADER_LEN + (size_t)q->qname_len + 4 || len > cap)
         return dr_msg_reply_empty(q, DR_RCODE_SERVFAIL, our_udp_size(wk), out, cap);
     memcpy(out, reply, len);
     dr_put16(out, q->id);
     uint16_t flags = dr_get16(out + 2);
-    flags = (uint16_t)((flags & ~(DR_FLAG_RD | DR_FLAG_CD)) |
-                       (q->flags & (DR_FLAG_RD | DR_FLAG_CD)) | DR_FLAG_QR | DR_FLAG_RA);
+    flags = (uint16_t)((flags & ~(DR_FLAG_RD | DR_FLAG_CD | DR_FLAG_AD)) |
+                       (q->flags & (DR_FLAG_RD | DR_FLAG_CD)) | DR_FLAG_QR | DR_FLAG_RA |
+                       ad_flag(wk, q, sec));
     dr_put16(out + 2, flags);
     memcpy(out + DR_HEADER_LEN, q->qname, q->qname_len);
     int n = dr_msg_fit(q, out, len, cap, limit, our_udp_size(wk));
+    n = add_ede(q, sec, why, out, n, cap, limit);
     if (n > 0)
         count_rcode(wk, out, (size_t)n);
     return n;
@@ -139,6 +175,7 @@ dr_query_resolve(struct dr_client *c)
 {
     c->waiter.done = client_done;
     c->waiter.dnssec_ok = c->q.do_bit;
+    c->waiter.cd = (c->q.flags & DR_FLAG_CD) != 0;
     uint8_t lc[DR_NAME_MAX];
     memcpy(lc, c->q.qname, c->q.qname_len);
     if (dr_mesh_resolve(c->wk->mesh, lc, c->q.qtype, c->q.qclass, &c->waiter) == 0)

@@ -14,6 +14,7 @@ const char *const dr_stat_names[DR_STAT_COUNT] = {
     "answers_servfail",  "answers_nxdomain",   "answers_notimp",    "answers_refused",
     "answers_other",     "refused_clients",    "dropped",           "truncated",
     "tcp_connections",   "inflight_full",      "resolve_deadlines", "prefetches",
+    "dnssec_secure",     "dnssec_insecure",    "dnssec_bogus",      "dnssec_indeterminate",
     "rtt_le_1ms",         "rtt_le_5ms",        "rtt_le_10ms",
     "rtt_le_25ms",       "rtt_le_50ms",        "rtt_le_100ms",      "rtt_le_250ms",
     "rtt_le_500ms",      "rtt_le_1s",          "rtt_over_1s",       "rtt_sum_us",

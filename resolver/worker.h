@@ -46,6 +46,10 @@ enum dr_stat {
     DR_STAT_INFLIGHT_FULL,     /* num-queries-per-thread reached: SERVFAIL */
     DR_STAT_RESOLVE_DEADLINES, /* resolutions ended by their deadline */
     DR_STAT_PREFETCHES,        /* background refreshes of answers near their expiry */
+    DR_STAT_DNSSEC_SECURE,     /* resolutions validated, by status (resolver/val.h) */
+    DR_STAT_DNSSEC_INSECURE,
+    DR_STAT_DNSSEC_BOGUS,
+    DR_STAT_DNSSEC_INDETERMINATE,
     /* Upstream RTT histogram: replies within each bound (not cumulative), and the sum. */
     DR_STAT_RTT_1MS,
     DR_STAT_RTT_5MS,

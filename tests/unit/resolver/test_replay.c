@@ -495,6 +495,9 @@ io_env(void *arg, struct dr_iter_env *env)
     env->now_ms = s->now;
     env->random = rng_next;
     env->random_arg = s;
+    env->dnssec = s->conf->dnssec;
+    env->anchors = s->conf->anchors;
+    env->val_bogus_ttl = 60;
 }
 
 static void

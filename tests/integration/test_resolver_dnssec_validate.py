@@ -1,0 +1,200 @@
+"""duet-resolver validates (dnssec = yes, the default) against the signed lab
+(tests/lab/signed.sh) with the lab root's DS as its trust anchor: every case the lab lists
+gets the rcode, the validation status (secure = AD, insecure = no AD, bogus = SERVFAIL) and
+the Extended DNS Error (RFC 8914) that lab.json expects, first from the network and then
+from the cache; and, side by side with a validating Unbound on the same lab, the same rcode,
+the same AD bit and the same RRSIG-covered types in the answer section.
+
+Also: CD=1 gets a bogus answer's data (no AD); AD only for clients that set AD or DO
+(RFC 6840 5.7); the DNSKEY form of the anchor works like the DS form; with dnssec = no
+nothing is AD and nothing bogus fails; the status counters reach stats and Prometheus.
+
+Before this, duet answered every case NOERROR/NXDOMAIN without AD: the expired, wrong-key,
+bad-DS, missing-RRSIG and missing-NSEC cases were handed to clients as good data.
+"""
+import json
+import os
+import re
+import subprocess
+import tempfile
+import urllib.request
+
+from harness import BUILD, SLOW, SRC, Daemon, check, free_port, run, skip
+
+import test_signed_lab as lab_mod
+
+SCRIPT = os.path.join(SRC, "tests", "lab", "signed.sh")
+lab = None
+duet = None
+PORT = None
+
+
+def kdig(port, name, rtype, *flags):
+    r = subprocess.run(["kdig", "@127.0.0.1", "-p", str(port), "+time=8", "+retry=0"] +
+                       list(flags) + [name, rtype], capture_output=True, text=True,
+                       timeout=20 * SLOW)
+    rcode, fl, ede, out = lab_mod.parse_kdig(r.stdout)
+    return rcode, fl, ede, out
+
+
+def answer_sig_types(out):
+    """The types the answer section's RRSIGs cover (kdig text)."""
+    types, section = set(), None
+    for line in out.splitlines():
+        if line.startswith(";; ANSWER SECTION"):
+            section = "answer"
+        elif line.startswith(";;"):
+            section = None if line.startswith(";; AUTHORITY") or \
+                line.startswith(";; ADDITIONAL") else section
+        elif section == "answer":
+            parts = line.split()
+            if len(parts) > 4 and parts[3] == "RRSIG":
+                types.add(parts[4])
+    return types
+
+
+def expect(port, cases, label):
+    bad = []
+    for c in cases:
+        rcode, flags, ede, out = kdig(port, c["name"], c["type"], "+dnssec")
+        problems = []
+        if rcode != c["rcode"]:
+            problems.append("rcode %s, want %s" % (rcode, c["rcode"]))
+        if ("ad" in flags) != (c["status"] == "secure"):
+            problems.append("AD %s, want %s" % ("ad" in flags, c["status"] == "secure"))
+        if ede != c["ede"] and ede not in c["ede_also"]:
+            problems.append("EDE %s, want %s (or %s)" % (ede, c["ede"], c["ede_also"]))
+        if problems:
+            bad.append("%s %s %s (%s): %s\n%s" % (c["id"], c["name"], c["type"], c["status"],
+                                                  "; ".join(problems), out[:1200]))
+    check(not bad, "%s: %d of %d cases differ:\n%s" % (label, len(bad), len(cases),
+                                                       "\n".join(bad)))
+
+
+def test_every_case_validates_as_the_lab_expects():
+    expect(PORT, lab["cases"], "from the network")
+
+
+def test_every_case_again_from_the_cache():
+    expect(PORT, lab["cases"], "from the cache")
+
+
+def test_same_as_unbound():
+    ub = lab_mod.Unbound("diff", lab_mod.anchor())
+    try:
+        bad = []
+        for c in lab["cases"]:
+            d = kdig(PORT, c["name"], c["type"], "+dnssec")
+            u = kdig(ub.port, c["name"], c["type"], "+dnssec")
+            got = (d[0], "ad" in d[1], sorted(answer_sig_types(d[3])))
+            want = (u[0], "ad" in u[1], sorted(answer_sig_types(u[3])))
+            if got != want:
+                bad.append("%s %s %s: duet %s, unbound %s" % (c["id"], c["name"], c["type"], got,
+                                                              want))
+        check(not bad, "duet and Unbound differ:\n" + "\n".join(bad))
+    finally:
+        ub.stop()
+
+
+def case(cid):
+    return next(c for c in lab["cases"] if c["id"] == cid)
+
+
+def test_cd_gets_the_bogus_data():
+    c = case("EXPIRED_WWW")
+    rcode, flags, ede, out = kdig(PORT, c["name"], c["type"], "+dnssec", "+cd")
+    check(rcode == "NOERROR" and "ad" not in flags and re.search(r"\sA\s+127\.", out),
+          "CD=1 on a bogus name: %s %s\n%s" % (rcode, flags, out))
+    rcode, flags, ede, out = kdig(PORT, c["name"], c["type"], "+dnssec")
+    check(rcode == "SERVFAIL" and ede == 7, "and without CD again SERVFAIL/7: %s %s" % (rcode, ede))
+
+
+def test_ad_only_when_asked_for():
+    c = case("NSEC_WWW")
+    rcode, flags, _, _ = kdig(PORT, c["name"], c["type"], "+noadflag")
+    check(rcode == "NOERROR" and "ad" not in flags, "no AD, no DO: %s %s" % (rcode, flags))
+    rcode, flags, _, out = kdig(PORT, c["name"], c["type"], "+adflag")
+    check("ad" in flags and "RRSIG" not in out, "AD=1 without DO: AD, no RRSIG: %s\n%s" %
+          (flags, out))
+    rcode, flags, _, out = kdig(PORT, c["name"], c["type"], "+noadflag", "+dnssec")
+    check("ad" in flags and "RRSIG" in out, "DO=1: AD and RRSIGs: %s\n%s" % (flags, out))
+
+
+def test_counters():
+    r = subprocess.run([os.path.join(BUILD, "tools", "duet-control"), "-s",
+                        duet.control_path, "stats"], capture_output=True, text=True, timeout=30)
+    stats = dict(line.split("=", 1) for line in r.stdout.splitlines() if "=" in line)
+    for k in ("dnssec_secure", "dnssec_insecure", "dnssec_bogus"):
+        check(int(stats.get("total." + k, "0")) > 0, "stat %s:\n%s" % (k, r.stdout + r.stderr))
+    body = urllib.request.urlopen("http://%s/metrics" % duet.metrics, timeout=10).read().decode()
+    check(re.search(r'duet_resolver_dnssec_answers_total\{status="bogus"\} [1-9]', body),
+          "metrics: " + body[:2000])
+
+
+def run_other(conf_extra, fn):
+    port = free_port()
+    d = Daemon("duet-resolver", base_conf(port) + conf_extra,
+               expect_errors=("dnssec_bogus",)).start()
+    try:
+        fn(port)
+    finally:
+        d.close()
+
+
+def test_dnskey_anchor():
+    def go(port):
+        expect(port, [case(i) for i in ("NSEC_WWW", "NSEC3_NXDOMAIN", "INSECURE_WWW",
+                                        "EXPIRED_WWW", "ED25519_WWW")], "DNSKEY anchor")
+    run_other("trust-anchor-file = %s\n" % lab["LAB_ROOT_DNSKEY"], go)
+
+
+def test_dnssec_no_validates_nothing():
+    def go(port):
+        for cid in ("NSEC_WWW", "EXPIRED_WWW"):
+            rcode, flags, ede, out = kdig(port, case(cid)["name"], "A", "+dnssec")
+            check(rcode == "NOERROR" and "ad" not in flags and ede is None,
+                  "dnssec = no, %s: %s %s %s" % (cid, rcode, flags, ede))
+            check("RRSIG" in out, "dnssec = no still gives DO=1 clients RRSIGs:\n" + out)
+    run_other("trust-anchor-file = %s\ndnssec = no\n" % lab["LAB_ROOT_DS"], go)
+
+
+def base_conf(port):
+    return "\n".join(["listen = 127.0.0.1:%d" % port, 'user = ""', "workers = 1",
+                      "root-hints = %s" % lab["LAB_ROOT_HINTS"], "query-loopback = yes", ""])
+
+
+def main():
+    global lab, duet, PORT
+    lab_dir = tempfile.mkdtemp(prefix="duet-signed-lab-")
+    r = subprocess.run(["bash", SCRIPT, "start", lab_dir], capture_output=True, text=True,
+                       timeout=120)
+    if r.returncode == 77:
+        skip("signed lab prerequisites missing: " + r.stdout + r.stderr)
+    failed = 1
+    try:
+        check(r.returncode == 0, "signed lab start failed:\n" + r.stdout + r.stderr)
+        with open(os.path.join(lab_dir, "lab.json")) as f:
+            lab = json.load(f)
+        lab_mod.lab_dir, lab_mod.env = lab_dir, lab
+        PORT = free_port()
+        ctl = os.path.join(lab_dir, "control.sock")
+        mport = free_port()
+        conf = base_conf(PORT) + "trust-anchor-file = %s\ncontrol-socket = %s\n" \
+            "metrics = 127.0.0.1:%d\n" % (lab["LAB_ROOT_DS"], ctl, mport)
+        duet = Daemon("duet-resolver", conf, expect_errors=("dnssec_bogus",)).start()
+        duet.control_path = ctl
+        duet.metrics = "127.0.0.1:%d" % mport
+        try:
+            failed = run(test_every_case_validates_as_the_lab_expects,
+                         test_every_case_again_from_the_cache, test_same_as_unbound,
+                         test_cd_gets_the_bogus_data, test_ad_only_when_asked_for, test_counters,
+                         test_dnskey_anchor, test_dnssec_no_validates_nothing, exit=False)
+        finally:
+            duet.close()
+    finally:
+        subprocess.run(["bash", SCRIPT, "stop", lab_dir], capture_output=True, timeout=60)
+    raise SystemExit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
