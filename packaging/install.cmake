@@ -3,6 +3,7 @@
 #   sbin/duet-resolver, sbin/duet-origin            (resolver/, origin/ CMakeLists)
 #   /etc/duet/duet-resolver.conf, duet-origin.conf  conffiles; root-hints points at datadir
 #   share/duet/root.hints, share/duet/index.html
+#   share/duet/root.key                             the root's KSKs; seeds /var/lib/duet/root.key
 #   libexec/duet/duet-setup                         users, dirs, self-signed cert, index.html
 #   /lib/systemd/system/duet-{resolver,origin}.service
 #   lib/sysusers.d/duet.conf, lib/tmpfiles.d/duet.conf
@@ -92,8 +93,8 @@ duet_install_file(${PROJECT_SOURCE_DIR}/conf/duet-origin.conf ${DUET_PKG_DIR}/du
 install(FILES ${DUET_PKG_DIR}/duet-resolver.conf ${DUET_PKG_DIR}/duet-origin.conf
         DESTINATION ${DUET_CONFDIR} PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
 
-install(FILES ${PROJECT_SOURCE_DIR}/conf/root.hints ${PROJECT_SOURCE_DIR}/packaging/index.html
-        DESTINATION ${CMAKE_INSTALL_DATADIR}/duet)
+install(FILES ${PROJECT_SOURCE_DIR}/conf/root.hints ${PROJECT_SOURCE_DIR}/conf/root.key
+              ${PROJECT_SOURCE_DIR}/packaging/index.html DESTINATION ${CMAKE_INSTALL_DATADIR}/duet)
 
 install(FILES ${PROJECT_SOURCE_DIR}/systemd/duet-resolver.socket
               ${PROJECT_SOURCE_DIR}/systemd/duet-origin.socket DESTINATION ${DUET_SYSTEMD_UNITDIR})
@@ -104,7 +105,8 @@ endforeach()
 install(FILES ${PROJECT_SOURCE_DIR}/systemd/duet.sysusers DESTINATION ${DUET_SYSUSERSDIR}
         RENAME duet.conf)
 duet_install_file(${PROJECT_SOURCE_DIR}/systemd/duet.tmpfiles ${DUET_PKG_DIR}/duet.tmpfiles FILE
-  "d     /etc/duet " "d     ${DUET_CONFDIR} ")
+  "d     /etc/duet " "d     ${DUET_CONFDIR} "
+  " /usr/share/duet/root.key" " ${CMAKE_INSTALL_FULL_DATADIR}/duet/root.key")
 install(FILES ${DUET_PKG_DIR}/duet.tmpfiles DESTINATION ${DUET_TMPFILESDIR} RENAME duet.conf)
 
 duet_install_file(${PROJECT_SOURCE_DIR}/packaging/duet-setup.in ${DUET_PKG_DIR}/duet-setup PROGRAM

@@ -100,6 +100,16 @@ check "dpkg lists both configs as conffiles" \
              dpkg-query -W -f='\${Conffiles}' duet | grep -q duet-origin.conf"
 check "default key is root:duet-origin 0640" \
     bash -c '[ "$(stat -c %U:%G:%a /etc/duet/default.key)" = root:duet-origin:640 ]'
+# The managed root trust anchor of the shipped config (auto-trust-anchor-file): seeded from
+# /usr/share/duet/root.key (tmpfiles.d C line), in a directory the service may rename into.
+anchor_seeded() {
+    [ "$(stat -c %U:%a /var/lib/duet)" = duet-resolver:750 ] &&
+        [ "$(stat -c %U:%a /var/lib/duet/root.key)" = duet-resolver:644 ] &&
+        [ "$(grep -c '^\.[[:space:]].*DNSKEY[[:space:]]*257 3 8 ' /var/lib/duet/root.key)" = 2 ] &&
+        grep -qx 'auto-trust-anchor-file = /var/lib/duet/root.key' /etc/duet/duet-resolver.conf
+}
+check "/var/lib/duet/root.key seeded from /usr/share/duet/root.key, duet-resolver's, 0644" \
+    anchor_seeded
 
 # --- 2. the origin with the shipped config ---------------------------------------------
 body=$(curl -sS --max-time 10 --cacert /etc/duet/default.pem https://localhost/ 2>>"$T/check.log")
@@ -113,7 +123,9 @@ wait_for 5 test -s /var/log/duet/access.log && ok "access log written to /var/lo
 
 # --- 3. the resolver: the NSD lab hierarchy, through a runtime drop-in and a test config ---
 # The packaged /etc/duet/duet-resolver.conf stays as shipped; the test config is a copy with
-# the lab's root hints and query-loopback, and a drop-in points ExecStart at it.
+# the lab's root hints and query-loopback, and a drop-in points ExecStart at it. It keeps the
+# shipped root anchor; the lab's own root is not the one those keys sign, so its TLDs are
+# negative trust anchors (domain-insecure).
 export LAB_BULK_COUNT=20
 if bash "$SRC/tests/lab/lab.sh" start "$LAB" >"$T/lab.log" 2>&1; then
     ok "lab DNS hierarchy started"
@@ -121,11 +133,13 @@ else
     bad "lab did not start: $(tail -n 3 "$T/lab.log")"
 fi
 sed -e "s|^root-hints = .*|root-hints = $LAB/root.hints|" -e 's|^query-loopback = no$|query-loopback = yes|' \
+    -e '/^auto-trust-anchor-file = /a domain-insecure = test\ndomain-insecure = example\ndomain-insecure = lab' \
     /etc/duet/duet-resolver.conf >"$T/resolver.conf"
 chmod 0644 "$T/resolver.conf"
 check "test config derived from the shipped one" \
     bash -c "grep -qx 'root-hints = $LAB/root.hints' $T/resolver.conf &&
-             grep -qx 'query-loopback = yes' $T/resolver.conf"
+             grep -qx 'query-loopback = yes' $T/resolver.conf &&
+             grep -qx 'domain-insecure = example' $T/resolver.conf"
 mkdir -p /run/systemd/system/duet-resolver.service.d
 cat >/run/systemd/system/duet-resolver.service.d/50-lab.conf <<EOF
 [Service]
@@ -289,8 +303,9 @@ systemctl daemon-reload
 deb=$(ls "$PKG"/duet_*.deb 2>/dev/null | head -n 1)
 export DEBIAN_FRONTEND=noninteractive
 if apt-get purge -y duet >>"$T/check.log" 2>&1; then ok "apt-get purge duet"; else bad "apt-get purge duet"; fi
-check "purge removed the generated key and the unit files" \
-    bash -c '[ ! -e /etc/duet/default.key ] && [ ! -e /lib/systemd/system/duet-origin.service ]'
+check "purge removed the generated key, the managed trust anchor and the unit files" \
+    bash -c '[ ! -e /etc/duet/default.key ] && [ ! -e /var/lib/duet ] &&
+             [ ! -e /lib/systemd/system/duet-origin.service ]'
 if apt-get install -y --no-install-recommends "$deb" >>"$T/check.log" 2>&1; then
     ok "apt-get install ./$(basename "$deb") on a running system"
 else
@@ -303,3 +318,4 @@ done
 body=$(curl -sS --max-time 10 --cacert /etc/duet/default.pem https://localhost/ 2>>"$T/check.log")
 [[ "$body" == *"duet-origin works"* ]] && ok "new certificate made by postinst serves" ||
     bad "after reinstall: '${body:0:200}'"
+check "/var/lib/duet/root.key seeded again by the reinstall" anchor_seeded

@@ -69,10 +69,24 @@ def test_check_ok_and_missing_file():
 
 
 def test_shipped_configs_parse():
-    """conf/ documents every option with its default: the resolver's file is valid as
-    shipped; the origin's names a certificate and a document root made at install, so only
-    those may fail."""
-    r = cli("duet-resolver", "--check", "-c", os.path.join(SRC, "conf", "duet-resolver.conf"))
+    """conf/ documents every option with its default. The resolver's file names its managed
+    root anchor /var/lib/duet/root.key, which the package seeds at install: only that may
+    fail here, and with the path pointed at the shipped conf/root.key the file is valid.
+    The origin's names a certificate and a document root made at install, so only those
+    may fail."""
+    shipped = os.path.join(SRC, "conf", "duet-resolver.conf")
+    r = cli("duet-resolver", "--check", "-c", shipped)
+    errs = [l for l in r.stderr.splitlines() if ".conf:" in l]
+    check(all("auto-trust-anchor-file: cannot read /var/lib/duet/root.key" in l for l in errs),
+          r.stderr)
+    with open(shipped) as f:
+        text = f.read()
+    managed = "auto-trust-anchor-file = /var/lib/duet/root.key\n"
+    check(managed in text, "the shipped config no longer sets " + managed)
+    path = write(text.replace(managed, "auto-trust-anchor-file = %s\n" %
+                              os.path.join(SRC, "conf", "root.key")))
+    r = cli("duet-resolver", "--check", "-c", path)
+    os.unlink(path)
     check(r.returncode == 0, r.stderr)
     r = cli("duet-origin", "--check", "-c", os.path.join(SRC, "conf", "duet-origin.conf"))
     errs = [l for l in r.stderr.splitlines() if ".conf:" in l]
