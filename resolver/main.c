@@ -259,6 +259,7 @@ reload(struct dc_daemon *d)
     }
     warn_restart_only(sh->conf, nc);
     dc_log_set_level(nc->daemon.log_level);
+    dr_conf_log_dnssec(nc);
     sw->old = sh->conf;
     sw->new = nc;
     sw->pending = sh->workers;
@@ -385,6 +386,7 @@ main(int argc, char **argv)
     };
     dc_log(DC_LOG_INFO, "start", "version=%s workers=%u local_zones=%zu", DUET_VERSION,
            opts.workers, dr_local_count(conf->local));
+    dr_conf_log_dnssec(conf);
     rc = dc_daemon_run(&opts, &ops, &shared);
     dr_conf_free(shared.conf); /* the one in force: the start-up one unless reloaded */
     return rc;

@@ -131,6 +131,12 @@ def test_counters():
           "metrics: " + body[:2000])
 
 
+def test_start_line_names_the_trust_points():
+    line = [l for l in duet.stderr().splitlines() if "event=dnssec " in l]
+    check(line and "validate=yes" in line[0] and "trust_points=1" in line[0],
+          "start line: %s" % line)
+
+
 def run_other(conf_extra, fn):
     port = free_port()
     d = Daemon("duet-resolver", base_conf(port) + conf_extra,
@@ -188,6 +194,7 @@ def main():
             failed = run(test_every_case_validates_as_the_lab_expects,
                          test_every_case_again_from_the_cache, test_same_as_unbound,
                          test_cd_gets_the_bogus_data, test_ad_only_when_asked_for, test_counters,
+                         test_start_line_names_the_trust_points,
                          test_dnskey_anchor, test_dnssec_no_validates_nothing, exit=False)
         finally:
             duet.close()
