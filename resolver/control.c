@@ -12,6 +12,8 @@
 #include "resolver/deleg.h"
 #include "resolver/dname.h"
 #include "resolver/localzone.h"
+#include "resolver/rrsig.h"
+#include "resolver/val.h"
 #include "resolver/worker.h"
 
 static uint64_t
@@ -110,6 +112,51 @@ print_reply(struct dc_control_reply *r, const uint8_t *wire, int n)
     ldns_pkt_free(p);
 }
 
+/* The validation status of a cached answer and what decided it: the keys whose signatures
+ * made it secure (signer and key tag of each RRSIG), the denial records of a secure
+ * negative answer, or the reason and EDE of an insecure or bogus one. */
+static void
+print_validation(struct dc_control_reply *r, const struct dr_cache_sec *cs, const uint8_t *buf,
+                 int n)
+{
+    enum dr_val_status st = cs->status < DR_VS_COUNT ? cs->status : DR_VS_NONE;
+    enum dr_why why = cs->why <= DR_CACHE_WHY_MAX ? cs->why : DR_WHY_NONE;
+    dc_control_printf(r, "  dnssec: %s", st == DR_VS_NONE ? "not validated" : dr_val_status_names[st]);
+    if (st == DR_VS_BOGUS || st == DR_VS_INSECURE) {
+        dc_control_printf(r, " (%s", dr_why_names[why]);
+        int ede = dr_val_ede(st, why);
+        if (ede >= 0)
+            dc_control_printf(r, ", EDE %d", ede);
+        dc_control_printf(r, ")");
+    }
+    dc_control_printf(r, "\n");
+    if (st != DR_VS_SECURE)
+        return;
+    ldns_pkt *p = NULL;
+    if (ldns_wire2pkt(&p, buf, (size_t)n) != LDNS_STATUS_OK)
+        return;
+    const ldns_rr_list *sections[] = {ldns_pkt_answer(p), ldns_pkt_authority(p)};
+    for (size_t sct = 0; sct < 2; sct++) {
+        for (size_t i = 0; i < ldns_rr_list_rr_count(sections[sct]); i++) {
+            const ldns_rr *rr = ldns_rr_list_rr(sections[sct], i);
+            struct dr_rrsig sig;
+            if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_RRSIG || dr_rrsig_parse(rr, &sig) < 0)
+                continue;
+            char signer[DR_NAME_STRLEN], owner[DR_NAME_STRLEN];
+            if (dr_dname_to_str(sig.signer, signer, sizeof(signer)) < 0 ||
+                dr_dname_to_str(ldns_rdf_data(ldns_rr_owner(rr)), owner, sizeof(owner)) < 0)
+                continue;
+            const char *tn = ldns_rr_descript(sig.type_covered)
+                                 ? ldns_rr_descript(sig.type_covered)->_name
+                                 : "?";
+            dc_control_printf(r, "  %s %s %s signed by %s key %u (algorithm %u)\n",
+                              sct ? "proof" : "data", owner, tn ? tn : "?", signer, sig.key_tag,
+                              sig.alg);
+        }
+    }
+    ldns_pkt_free(p);
+}
+
 static void
 cmd_lookup(struct dr_shared *sh, int argc, char **argv, struct dc_control_reply *r)
 {
@@ -123,18 +170,26 @@ cmd_lookup(struct dr_shared *sh, int argc, char **argv, struct dc_control_reply 
         const char *name;
     } types[] = {{DR_TYPE_A, "A"},     {DR_TYPE_AAAA, "AAAA"}, {DR_TYPE_CNAME, "CNAME"},
                  {DR_TYPE_NS, "NS"},   {DR_TYPE_MX, "MX"},     {DR_TYPE_TXT, "TXT"},
-                 {DR_TYPE_SOA, "SOA"}, {DR_TYPE_PTR, "PTR"}};
+                 {DR_TYPE_SOA, "SOA"}, {DR_TYPE_PTR, "PTR"}, {DR_TYPE_DS, "DS"},
+                 {DR_TYPE_DNSKEY, "DNSKEY"}};
     uint8_t buf[65536];
     int64_t now = dr_now();
     bool any = false;
     for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
-        int n = dr_cache_lookup(sh->cache, name, types[t].type, DR_CLASS_IN, now, buf, sizeof(buf));
+        /* The validated entry (with its RRSIGs and proof) where there is one, else the
+         * plain one a lookup made for the iterator's own use left. */
+        struct dr_cache_sec cs = {0};
+        int n = dr_cache_lookup_sec(sh->cache, name, types[t].type, DR_CLASS_IN, now, buf,
+                                    sizeof(buf), &cs);
+        if (n <= 0)
+            n = dr_cache_lookup(sh->cache, name, types[t].type, DR_CLASS_IN, now, buf, sizeof(buf));
         if (n <= 0)
             continue;
         any = true;
         static const char *const rcodes[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN"};
         unsigned rc = DR_RCODE(dr_get16(buf + 2));
         dc_control_printf(r, "cached %s %s:\n", types[t].name, rc < 4 ? rcodes[rc] : "?");
+        print_validation(r, &cs, buf, n);
         print_reply(r, buf, n);
     }
     if (!any)

@@ -4,11 +4,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "resolver/cache.h"
 #include "resolver/dnskey.h"
 #include "resolver/msg.h"
 #include "resolver/nsec.h"
 #include "resolver/nsec3.h"
 #include "resolver/rrsig.h"
+
+_Static_assert(DR_CACHE_SEC_MAX == DR_VS_INDETERMINATE && DR_CACHE_WHY_MAX == DR_WHY_UNSIGNED_CUT,
+               "the cache stores every status and reason");
 
 const char *const dr_val_status_names[DR_VS_COUNT] = {"none", "secure", "insecure", "bogus",
                                                       "indeterminate"};

@@ -131,6 +131,31 @@ def test_counters():
           "metrics: " + body[:2000])
 
 
+def control(*args):
+    r = subprocess.run([os.path.join(BUILD, "tools", "duet-control"), "-s", duet.control_path] +
+                       list(args), capture_output=True, text=True, timeout=30)
+    return r.stdout + r.stderr
+
+
+def test_lookup_shows_status_and_what_decided():
+    """duet-control lookup: secure with the signing zone and key tag; bogus with the reason
+    and its EDE; the negative answer's proof records."""
+    kdig(PORT, "www.nsec.sig.", "A", "+dnssec")
+    out = control("lookup", "www.nsec.sig.")
+    check(re.search(r"cached A NOERROR:\n  dnssec: secure\n  data www\.nsec\.sig\. A signed by "
+                    r"nsec\.sig\. key \d+", out), "lookup secure:\n" + out)
+    kdig(PORT, "www.expired.sig.", "A", "+dnssec")
+    out = control("lookup", "www.expired.sig.")
+    check("dnssec: bogus (sig_expired, EDE 7)" in out, "lookup bogus:\n" + out)
+    kdig(PORT, "nx.nsec.sig.", "A", "+dnssec")
+    out = control("lookup", "nx.nsec.sig.")
+    check("dnssec: secure" in out and re.search(r"proof \S+ NSEC signed by nsec\.sig\.", out),
+          "lookup NXDOMAIN:\n" + out)
+    kdig(PORT, "www.insecure.sig.", "A", "+dnssec")
+    out = control("lookup", "www.insecure.sig.")
+    check("dnssec: insecure (unsigned_cut)" in out, "lookup insecure:\n" + out)
+
+
 def test_start_line_names_the_trust_points():
     line = [l for l in duet.stderr().splitlines() if "event=dnssec " in l]
     check(line and "validate=yes" in line[0] and "trust_points=1" in line[0],
@@ -195,6 +220,7 @@ def main():
                          test_every_case_again_from_the_cache, test_same_as_unbound,
                          test_cd_gets_the_bogus_data, test_ad_only_when_asked_for, test_counters,
                          test_start_line_names_the_trust_points,
+                         test_lookup_shows_status_and_what_decided,
                          test_dnskey_anchor, test_dnssec_no_validates_nothing, exit=False)
         finally:
             duet.close()
