@@ -336,6 +336,9 @@ static const struct dc_conf_option top[] = {
                        "negative trust anchor: names at or below it are not validated; repeat"),
     DC_CONF_OPT_DURATION("val-bogus-ttl", struct dr_conf, val_bogus_ttl_ms, "60s", 0, 86400000,
                          "how long an answer that failed validation is cached (as SERVFAIL)"),
+    DC_CONF_OPT_BOOL("aggressive-nsec", struct dr_conf, aggressive_nsec, "yes",
+                     "answer NXDOMAIN and NODATA from validated NSEC records already cached "
+                     "(RFC 8198), without asking the zone's servers"),
     DC_CONF_OPT_END,
 };
 

@@ -59,6 +59,7 @@ struct dr_conf {
     bool query_loopback;
     bool qname_minimisation;
     bool prefetch;                   /* refresh answers asked for in their last 10% */
+    bool aggressive_nsec;            /* RFC 8198: NXDOMAIN/NODATA from cached NSEC records */
     int64_t edns_buffer_size;
     uint64_t cache_size;
     int64_t cache_min_ttl_ms, cache_max_ttl_ms, cache_max_negative_ttl_ms;

@@ -66,6 +66,7 @@ struct dr_iter_env {
     bool dnssec;                       /* dnssec = yes */
     const struct dr_anchors *anchors;  /* trust anchors and domain-insecure names */
     uint32_t val_bogus_ttl;            /* seconds a BOGUS answer is cached */
+    struct dc_lru *aggr;               /* aggressive NSEC (resolver/aggressive.h); NULL: off */
 };
 
 enum dr_iter_act {
@@ -129,6 +130,7 @@ struct dr_iter {
     /* the result (DONE) */
     int rcode;
     const char *why;                   /* SERVFAIL: why, for logs */
+    bool from_aggr;                    /* proven from cached NSEC records (RFC 8198) */
     ldns_rr_list *chain;               /* CNAME/DNAME records followed, in order */
     ldns_rr_list *answer;
     ldns_rr_list *authority;

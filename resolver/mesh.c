@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "resolver/aggressive.h"
 #include "resolver/cache.h"
 #include "resolver/inflight.h"
 #include "resolver/msg.h"
@@ -227,6 +228,23 @@ log_bogus(struct dr_mesh *m, const struct dr_res *r, const struct dr_iter_env *e
            r->it.qtype, dr_why_names[r->why], zs, dr_val_ede(DR_VS_BOGUS, r->why));
 }
 
+/* A secure negative answer's NSEC records, for answering other names (RFC 8198). */
+static void
+keep_nsec(const struct dr_iter_env *env, const struct dr_iter *it)
+{
+    if (it->answer && ldns_rr_list_rr_count(it->answer) > 0)
+        return;
+    for (size_t i = 0; it->authority && i < ldns_rr_list_rr_count(it->authority); i++) {
+        const ldns_rr *rr = ldns_rr_list_rr(it->authority, i);
+        if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA) {
+            uint8_t zone[DR_NAME_MAX];
+            dr_dname_copy_lower(zone, ldns_rdf_data(ldns_rr_owner(rr)));
+            dr_aggr_store(env->aggr, zone, it->authority, env->now);
+            return;
+        }
+    }
+}
+
 /* Ends r: builds its replies (plain, and for DO=1 clients when the data is signed), caches
  * them with their validation status, hands each waiter the one it asked for (a BOGUS
  * answer's data only to CD=1 waiters, SERVFAIL to the others), and frees r. */
@@ -261,6 +279,8 @@ finish(struct dr_mesh *m, struct dr_res *r, const struct dr_iter_env *env)
         };
         dr_cache_store_sec(env->cache, it->qname, it->qtype, it->qclass, wire, len, swire, slen,
                            env->now, &cs);
+        if (sec == DR_VS_SECURE && env->aggr && !it->from_aggr)
+            keep_nsec(env, it);
     }
     if (wire == NULL || sec == DR_VS_BOGUS)
         minlen = dr_reply_minimal(it->qname, it->qtype, it->qclass, DR_RCODE_SERVFAIL, minimal);

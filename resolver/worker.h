@@ -79,6 +79,7 @@ struct dr_shared {
     struct dc_control *control, *metrics;
     struct dr_cache *cache;    /* finished answers, the fast path */
     struct dc_lru *deleg;      /* zone cuts (resolver/deleg.h) */
+    struct dc_lru *aggr;       /* validated NSEC records per zone (resolver/aggressive.h) */
     struct dr_deleg hints;     /* the root's cut from the root hints */
     struct dr_local *local;    /* local zones from the configuration */
     struct dc_stats stats;

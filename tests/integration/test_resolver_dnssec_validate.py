@@ -131,9 +131,10 @@ def test_counters():
           "metrics: " + body[:2000])
 
 
-def control(*args):
-    r = subprocess.run([os.path.join(BUILD, "tools", "duet-control"), "-s", duet.control_path] +
-                       list(args), capture_output=True, text=True, timeout=30)
+def control(*args, sock=None):
+    r = subprocess.run([os.path.join(BUILD, "tools", "duet-control"), "-s",
+                        sock or duet.control_path] + list(args), capture_output=True, text=True,
+                       timeout=30)
     return r.stdout + r.stderr
 
 
@@ -154,6 +155,48 @@ def test_lookup_shows_status_and_what_decided():
     kdig(PORT, "www.insecure.sig.", "A", "+dnssec")
     out = control("lookup", "www.insecure.sig.")
     check("dnssec: insecure (unsigned_cut)" in out, "lookup insecure:\n" + out)
+
+
+def upstream_queries(sock=None):
+    out = control("stats", sock=sock)
+    return sum(int(line.split("=")[1]) for line in out.splitlines()
+               if line.startswith(("total.upstream_udp=", "total.upstream_tcp=")))
+
+
+def test_aggressive_nsec():
+    """RFC 8198: after one validated NXDOMAIN (and one NODATA) in the NSEC zone, other names
+    the same records prove absent are answered NXDOMAIN/NODATA with AD and no upstream query;
+    names they do not cover, and NSEC3 zones, still go upstream."""
+    rcode, flags, _, _ = kdig(PORT, "aaa1.nsec.sig.", "A", "+dnssec")
+    check(rcode == "NXDOMAIN" and "ad" in flags, "first NXDOMAIN: %s %s" % (rcode, flags))
+    kdig(PORT, "www.nsec.sig.", "AAAA", "+dnssec")
+    before = upstream_queries()
+    for name, rtype, want in (("aaa2.nsec.sig.", "A", "NXDOMAIN"), ("aaa3.nsec.sig.", "MX", "NXDOMAIN"),
+                              ("www.nsec.sig.", "SRV", "NOERROR")):
+        rcode, flags, _, out = kdig(PORT, name, rtype, "+dnssec")
+        check(rcode == want and "ad" in flags and "NSEC" in out,
+              "%s %s from cached NSEC: %s %s\n%s" % (name, rtype, rcode, flags, out))
+    check(upstream_queries() == before, "aggressive answers asked upstream: %d -> %d" %
+          (before, upstream_queries()))
+    rcode, flags, _, _ = kdig(PORT, "aaa1.nsec3.sig.", "A", "+dnssec")
+    check(rcode == "NXDOMAIN" and upstream_queries() > before, "NSEC3 zone: upstream as usual")
+
+
+def test_aggressive_nsec_off():
+    """The control: with aggressive-nsec = no the second name goes upstream."""
+    port = free_port()
+    sock = os.path.join(tempfile.mkdtemp(prefix="duet-aggr-"), "c.sock")
+    d = Daemon("duet-resolver", base_conf(port) + "trust-anchor-file = %s\naggressive-nsec = no\n"
+               "control-socket = %s\n" % (lab["LAB_ROOT_DS"], sock)).start()
+    try:
+        kdig(port, "bbb1.nsec.sig.", "A", "+dnssec")
+        before = upstream_queries(sock)
+        rcode, flags, _, _ = kdig(port, "bbb2.nsec.sig.", "A", "+dnssec")
+        check(rcode == "NXDOMAIN" and "ad" in flags and upstream_queries(sock) > before,
+              "aggressive-nsec = no: %s %s, upstream %d -> %d" % (rcode, flags, before,
+                                                                  upstream_queries(sock)))
+    finally:
+        d.close()
 
 
 def test_start_line_names_the_trust_points():
@@ -220,7 +263,8 @@ def main():
                          test_every_case_again_from_the_cache, test_same_as_unbound,
                          test_cd_gets_the_bogus_data, test_ad_only_when_asked_for, test_counters,
                          test_start_line_names_the_trust_points,
-                         test_lookup_shows_status_and_what_decided,
+                         test_lookup_shows_status_and_what_decided, test_aggressive_nsec,
+                         test_aggressive_nsec_off,
                          test_dnskey_anchor, test_dnssec_no_validates_nothing, exit=False)
         finally:
             duet.close()
