@@ -183,7 +183,9 @@ dr_aggr_store(struct dc_lru *t, const uint8_t *zone, const ldns_rr_list *authori
         fresh[start + 10] = (uint8_t)(1 + sigs);
         uint16_t len = (uint16_t)(flen - start - 2);
         memcpy(fresh + start, &len, sizeof(len));
-        e[n++] = (struct entry){.p = fresh + start, .size = flen - start, .expire = expire,
+        e[n++] = (struct entry){.p = fresh + start,
+                                .size = flen - start,
+                                .expire = expire,
                                 .owner = fresh + start + 12};
     }
     rc = 1;
@@ -248,7 +250,7 @@ done:
 
 /* ---- proving ---- */
 
-#define MAX_WANTED 10   /* qname and the wildcards of up to 9 of its ancestors */
+#define MAX_WANTED 10 /* qname and the wildcards of up to 9 of its ancestors */
 #define PROOF_CAP  16384
 
 struct find {
@@ -301,7 +303,7 @@ find_visit(void *arg, const void *val, size_t vlen, int64_t expire)
                 hi = mid;
         }
         if (lo == 0)
-            continue; /* before the first record: nothing here covers it */
+            continue;      /* before the first record: nothing here covers it */
         size_t i = lo - 1; /* the record at or before wanted */
         if (!used[i] && e[i].expire > f->now) {
             used[i] = true;

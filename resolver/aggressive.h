@@ -24,8 +24,8 @@
 
 #include "common/lru.h"
 
-#define DR_AGGR_MAX_NSEC 64      /* NSEC records kept per zone */
-#define DR_AGGR_MAX_VALUE 32768  /* bytes of one zone's entry */
+#define DR_AGGR_MAX_NSEC  64    /* NSEC records kept per zone */
+#define DR_AGGR_MAX_VALUE 32768 /* bytes of one zone's entry */
 
 /*
  * Stores the SOA and NSEC records (each with its RRSIGs) of authority, a validated negative

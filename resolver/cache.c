@@ -30,8 +30,9 @@ struct stored {
 };
 
 #define STORED_NEGATIVE 0x01 /* NXDOMAIN or NODATA, lifetime from the SOA */
-#define STORED_SIGNED   0x02 /* a plain reply whose DO=1 variant is stored beside it: a DO=1
-                              * client is never given this one instead */
+#define STORED_SIGNED                                                                              \
+    0x02 /* a plain reply whose DO=1 variant is stored beside it: a DO=1                           \
+          * client is never given this one instead */
 
 /* Lower-cased qname, then qtype and qclass; the reply for DNSSEC-aware clients (DO=1, with
  * RRSIG, NSEC and NSEC3 records) has one more byte, KEY_DNSSEC. */
@@ -42,8 +43,7 @@ struct stored {
 #define SOA_RDATA_MIN 22
 
 static size_t
-make_key(uint8_t key[KEY_MAX], const uint8_t *qname, uint16_t qtype, uint16_t qclass,
-         bool dnssec)
+make_key(uint8_t key[KEY_MAX], const uint8_t *qname, uint16_t qtype, uint16_t qclass, bool dnssec)
 {
     size_t n = dr_dname_copy_lower(key, qname);
     dr_put16(key + n, qtype);
@@ -280,8 +280,8 @@ check_question(const uint8_t *qname, uint16_t qtype, uint16_t qclass, const uint
  * cache-max-ttl caps them as well as cache-max-negative-ttl.
  */
 static int store(struct dr_cache *c, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
-                 bool dnssec, uint8_t extra_flags, const uint8_t *reply, size_t len,
-                 int64_t now, const struct dr_cache_sec *sec);
+                 bool dnssec, uint8_t extra_flags, const uint8_t *reply, size_t len, int64_t now,
+                 const struct dr_cache_sec *sec);
 
 int
 dr_cache_store(struct dr_cache *c, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
@@ -364,6 +364,13 @@ store(struct dr_cache *c, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
         .hi = negative && p->max_negative_ttl < p->max_ttl ? p->max_negative_ttl : p->max_ttl,
         .lifetime = UINT32_MAX,
     };
+    /* A cap from validation (signature expiry, val-bogus-ttl) lowers the TTLs clients see
+     * as well as the entry's life. */
+    if (sec && sec->max_life > 0 && sec->max_life < f.hi) {
+        f.hi = sec->max_life;
+        if (f.lo > f.hi)
+            f.lo = f.hi;
+    }
     rc = dr_msg_walk(msg, stored_len, fix_rr, &f);
     if (rc < 0 || f.n != s.nrr) {
         /* The same bytes minus a trailing OPT parsed a moment ago: cannot happen. */
@@ -374,10 +381,6 @@ store(struct dr_cache *c, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
         free(val);
         return 1;
     }
-    /* A bogus answer is kept only briefly (val-bogus-ttl): long enough that a broken zone
-     * does not cost a full chase per query, short enough that a repair shows soon. */
-    if (sec && sec->max_life > 0 && f.lifetime > sec->max_life)
-        f.lifetime = sec->max_life;
     if (owners_stable(msg, stored_len, val + sizeof(struct stored), f.n) != 0) {
         free(val);
         return -EBADMSG;
@@ -489,8 +492,13 @@ dr_cache_answer_sec(struct dr_cache *c, const struct dr_msg_query *q, int64_t no
     /* A DO=1 client gets the DNSSEC variant where the data has one, else the plain reply
      * (which then holds no DNSSEC records to leave out). */
     uint8_t key[KEY_MAX];
-    struct hit h = {.q = q, .now = now, .out = out, .cap = cap, .prefetch = prefetch,
-                    .validated_only = validated_only, .sec = sec};
+    struct hit h = {.q = q,
+                    .now = now,
+                    .out = out,
+                    .cap = cap,
+                    .prefetch = prefetch,
+                    .validated_only = validated_only,
+                    .sec = sec};
     size_t klen = make_key(key, q->qname, q->qtype, q->qclass, q->do_bit);
     int rc = dc_lru_get(c->lru, key, klen, now, serve, &h);
     if (rc == DC_LRU_MISS && q->do_bit)
@@ -516,8 +524,8 @@ dr_cache_lookup_sec(struct dr_cache *c, const uint8_t *qname, uint16_t qtype, ui
 }
 
 int
-dr_cache_lookup_signed(struct dr_cache *c, const uint8_t *qname, uint16_t qtype,
-                       uint16_t qclass, int64_t now, uint8_t *out, size_t cap)
+dr_cache_lookup_signed(struct dr_cache *c, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
+                       int64_t now, uint8_t *out, size_t cap)
 {
     uint8_t key[KEY_MAX];
     size_t klen = make_key(key, qname, qtype, qclass, true);
@@ -647,9 +655,11 @@ dr_cache_entry_valid(const void *key, size_t klen, const void *val, size_t vlen,
     int n = dr_dname_read(key, klen, &off, kname);
     if (n < 0 || off != (size_t)n)
         BAD("key does not start with an uncompressed domain name");
-    if (klen != (size_t)n + 4 && !(klen == (size_t)n + 5 && ((const uint8_t *)key)[n + 4] == KEY_DNSSEC))
+    if (klen != (size_t)n + 4 &&
+        !(klen == (size_t)n + 5 && ((const uint8_t *)key)[n + 4] == KEY_DNSSEC))
         BAD("key is %zu bytes, its name %d plus type and class make %d (or one more for the "
-            "DNSSEC variant)", klen, n, n + 4);
+            "DNSSEC variant)",
+            klen, n, n + 4);
     dr_dname_copy_lower(lc, kname);
     if (memcmp(lc, kname, (size_t)n) != 0)
         BAD("key name is not lower-case");

@@ -76,7 +76,9 @@ int dr_cache_store_pair(struct dr_cache *c, const uint8_t *qname, uint16_t qtype
                         int64_t now);
 
 /* An entry's DNSSEC validation status (resolver/val.h's enum dr_val_status and the reason,
- * enum dr_why), and on storing, a cap on its lifetime (val-bogus-ttl for BOGUS; 0: none). */
+ * enum dr_why), and on storing, a cap on its lifetime and TTLs (0: none): val-bogus-ttl for
+ * BOGUS, so a broken zone does not cost a full chase per query yet a repair shows soon; the
+ * signatures' remaining validity for SECURE (RFC 4035 §5.3.3). */
 struct dr_cache_sec {
     uint8_t status;
     uint8_t why;

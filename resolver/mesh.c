@@ -19,18 +19,19 @@
 
 struct dr_res {
     struct dr_mesh *mesh;
-    struct dr_inflight_node node;    /* in m->inflight while running */
-    struct dr_res *older, *newer;    /* m's list, in creation (= deadline) order */
+    struct dr_inflight_node node; /* in m->inflight while running */
+    struct dr_res *older, *newer; /* m's list, in creation (= deadline) order */
     struct dr_waiter *waiters;
-    struct dr_waiter as_waiter;      /* how this resolution waits on its sub */
-    struct dr_res *sub;              /* the sub-resolution waited on, or NULL */
-    void *exchange;                  /* the upstream exchange out, or NULL */
+    struct dr_waiter as_waiter; /* how this resolution waits on its sub */
+    struct dr_res *sub;         /* the sub-resolution waited on, or NULL */
+    void *exchange;             /* the upstream exchange out, or NULL */
     uint64_t deadline_ms;
-    bool validate;                   /* validate the answer once the iterator is done */
-    bool validating;                 /* the iterator is done and val is in use */
-    uint8_t sec, why;                /* the validator's verdict */
+    bool validate;    /* validate the answer once the iterator is done */
+    bool validating;  /* the iterator is done and val is in use */
+    uint8_t sec, why; /* the validator's verdict */
+    uint32_t sec_ttl; /* SECURE: the longest the answer may be kept */
     struct dr_iter it;
-    struct dr_val val;               /* not cleared by res_new: only used when validating */
+    struct dr_val val; /* not cleared by res_new: only used when validating */
 };
 
 struct dr_mesh {
@@ -43,7 +44,7 @@ struct dr_mesh {
     uint64_t id_base, next_id;
     struct dr_waiter prime;
     bool priming, stopping;
-    bool aborting; /* every action ends its resolution (shutdown) */
+    bool aborting;         /* every action ends its resolution (shutdown) */
     uint64_t bogus_log_ms; /* the second the bogus log lines below were counted in */
     int bogus_logged;
     uint8_t fetch[65535]; /* a cached DS or DNSKEY answer, read for the validator */
@@ -224,8 +225,8 @@ log_bogus(struct dr_mesh *m, const struct dr_res *r, const struct dr_iter_env *e
         qs[0] = '\0';
     if (dr_dname_to_str(r->val.zone, zs, sizeof(zs)) < 0)
         zs[0] = '\0';
-    dc_log(DC_LOG_WARN, "dnssec_bogus", "qname=%s qtype=%u why=%s zone=%s ede=%d", qs,
-           r->it.qtype, dr_why_names[r->why], zs, dr_val_ede(DR_VS_BOGUS, r->why));
+    dc_log(DC_LOG_WARN, "dnssec_bogus", "qname=%s qtype=%u why=%s zone=%s ede=%d", qs, r->it.qtype,
+           dr_why_names[r->why], zs, dr_val_ede(DR_VS_BOGUS, r->why));
 }
 
 /* A secure negative answer's NSEC records, for answering other names (RFC 8198). */
@@ -260,9 +261,9 @@ finish(struct dr_mesh *m, struct dr_res *r, const struct dr_iter_env *env)
     size_t minlen = 0;
     bool answered = rcode == DR_RCODE_NOERROR || rcode == DR_RCODE_NXDOMAIN;
     enum dr_val_status sec = r->validating && answered ? (enum dr_val_status)r->sec : DR_VS_NONE;
-    bool signed_data = rcode != DR_RCODE_SERVFAIL &&
-                       (has_dnssec(it->chain) || has_dnssec(it->answer) ||
-                        has_dnssec(it->authority));
+    bool signed_data =
+        rcode != DR_RCODE_SERVFAIL &&
+        (has_dnssec(it->chain) || has_dnssec(it->answer) || has_dnssec(it->authority));
     if (dr_reply_build(it->qname, it->qtype, it->qclass, rcode, it->chain, it->answer,
                        it->authority, false, &wire, &len) < 0 ||
         (signed_data && dr_reply_build(it->qname, it->qtype, it->qclass, rcode, it->chain,
@@ -275,7 +276,10 @@ finish(struct dr_mesh *m, struct dr_res *r, const struct dr_iter_env *env)
         struct dr_cache_sec cs = {
             .status = (uint8_t)sec,
             .why = r->why,
-            .max_life = sec == DR_VS_BOGUS ? env->val_bogus_ttl : 0,
+            .max_life = sec == DR_VS_BOGUS ? env->val_bogus_ttl
+                        : sec == DR_VS_SECURE && r->sec_ttl != UINT32_MAX
+                            ? (r->sec_ttl ? r->sec_ttl : 1)
+                            : 0,
         };
         dr_cache_store_sec(env->cache, it->qname, it->qtype, it->qclass, wire, len, swire, slen,
                            env->now, &cs);
@@ -508,12 +512,13 @@ val_act_on(struct dr_mesh *m, struct dr_res *r, struct dr_iter_env *env, struct 
         if (va->kind == DR_VAL_DONE) {
             r->sec = (uint8_t)r->val.status;
             r->why = (uint8_t)r->val.why;
+            r->sec_ttl = r->val.ttl;
             finish(m, r, env);
             return;
         }
         struct dr_cache_sec cs = {0};
-        int n = dr_cache_lookup_sec(env->cache, va->name, va->type, DR_CLASS_IN, env->now,
-                                    m->fetch, sizeof(m->fetch), &cs);
+        int n = dr_cache_lookup_sec(env->cache, va->name, va->type, DR_CLASS_IN, env->now, m->fetch,
+                                    sizeof(m->fetch), &cs);
         if (n > 0) {
             dr_val_on_fetch(&r->val, &ve, (enum dr_val_status)cs.status, (enum dr_why)cs.why,
                             m->fetch, (size_t)n, va);
@@ -611,8 +616,7 @@ dr_mesh_tick(struct dr_mesh *m, uint64_t now_ms)
     m->io->env(m->arg, &env);
     /* The list is in creation order, which is deadline order. Ending one may cancel (free)
      * its subs, which are newer: take the oldest again each time. */
-    for (int guard = 0; m->oldest && m->oldest->deadline_ms <= now_ms && guard < 100000;
-         guard++) {
+    for (int guard = 0; m->oldest && m->oldest->deadline_ms <= now_ms && guard < 100000; guard++) {
         struct dr_res *r = m->oldest;
         if (dc_log_enabled(DC_LOG_DEBUG)) { /* per query: counted in stats, logged at debug */
             char q[DR_NAME_STRLEN];

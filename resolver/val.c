@@ -21,8 +21,8 @@ const char *const dr_val_status_names[DR_VS_COUNT] = {"none", "secure", "insecur
 struct dr_val_item {
     ldns_rr_list *rrset;
     ldns_rr_list *sigs;
-    int section;      /* 0 chain, 1 answer, 2 authority */
-    bool pseudo;      /* no records: "the zone of target is unsigned" must hold */
+    int section; /* 0 chain, 1 answer, 2 authority */
+    bool pseudo; /* no records: "the zone of target is unsigned" must hold */
     uint8_t pseudo_target[DR_NAME_MAX];
 };
 
@@ -186,7 +186,6 @@ parent(const uint8_t *name)
 
 /* ---- fetching ---- */
 
-
 static void
 done(struct dr_val *v, struct dr_val_action *act)
 {
@@ -229,8 +228,10 @@ check_item(struct dr_val *v, const struct dr_val_env *env)
         return;
     }
     struct dr_rrsig_result res;
-    enum dr_sec s = dr_rrsig_verify(it->rrset, it->sigs, v->keys, v->kzone, env->now, env->skew,
-                                    &res);
+    enum dr_sec s =
+        dr_rrsig_verify(it->rrset, it->sigs, v->keys, v->kzone, env->now, env->skew, &res);
+    if (s == DR_SEC_SECURE && res.ttl < v->ttl)
+        v->ttl = res.ttl;
     if (s == DR_SEC_SECURE && res.wildcard && it->section != 2) {
         const ldns_rr *rr = ldns_rr_list_rr(it->rrset, 0);
         v->wildcard = true;
@@ -389,7 +390,8 @@ got_keys(struct dr_val *v, const struct dr_val_env *env, enum dr_val_status st, 
     if (own) {
         st = from_sec(verify_own_keys(v, env, anchor, &why));
     } else if (st == DR_VS_SECURE) {
-        ldns_rr_list *keys = p ? take(ldns_pkt_answer(p), v->fetch_name, LDNS_RR_TYPE_DNSKEY) : NULL;
+        ldns_rr_list *keys =
+            p ? take(ldns_pkt_answer(p), v->fetch_name, LDNS_RR_TYPE_DNSKEY) : NULL;
         if (keys == NULL) {
             st = DR_VS_BOGUS; /* a secure NODATA: fetch_name is no zone apex */
             why = DR_WHY_NO_KEY;
@@ -638,12 +640,12 @@ run(struct dr_val *v, const struct dr_val_env *env, struct dr_val_action *act)
 }
 
 int
-dr_val_start(struct dr_val *v, const struct dr_val_env *env, const uint8_t *qname,
-             uint16_t qtype, const uint8_t *final, int rcode, const ldns_rr_list *chain,
-             const ldns_rr_list *answer, const ldns_rr_list *authority,
-             struct dr_val_action *act)
+dr_val_start(struct dr_val *v, const struct dr_val_env *env, const uint8_t *qname, uint16_t qtype,
+             const uint8_t *final, int rcode, const ldns_rr_list *chain, const ldns_rr_list *answer,
+             const ldns_rr_list *authority, struct dr_val_action *act)
 {
     memset(v, 0, sizeof(*v));
+    v->ttl = UINT32_MAX;
     v->qname = qname;
     v->qtype = qtype;
     v->final = final;
@@ -655,9 +657,8 @@ dr_val_start(struct dr_val *v, const struct dr_val_env *env, const uint8_t *qnam
     /* Without a trust point nothing can be proven either way: no work per answer. */
     if (env->anchors == NULL || env->anchors->nzones == 0 ||
         (rcode != DR_RCODE_NOERROR && rcode != DR_RCODE_NXDOMAIN)) {
-        v->status = rcode == DR_RCODE_NOERROR || rcode == DR_RCODE_NXDOMAIN
-                        ? DR_VS_INDETERMINATE
-                        : DR_VS_NONE;
+        v->status = rcode == DR_RCODE_NOERROR || rcode == DR_RCODE_NXDOMAIN ? DR_VS_INDETERMINATE
+                                                                            : DR_VS_NONE;
         return 0;
     }
     bool has_answer = false;
@@ -665,8 +666,7 @@ dr_val_start(struct dr_val *v, const struct dr_val_env *env, const uint8_t *qnam
         if (ldns_rr_get_type(ldns_rr_list_rr(answer, i)) != LDNS_RR_TYPE_RRSIG)
             has_answer = true;
     v->negative = !has_answer;
-    if (add_items(v, chain, 0) < 0 || add_items(v, answer, 1) < 0 ||
-        add_items(v, authority, 2) < 0)
+    if (add_items(v, chain, 0) < 0 || add_items(v, answer, 1) < 0 || add_items(v, authority, 2) < 0)
         return -ENOMEM;
     if (v->negative) {
         /* Whatever the authority section says, the name's zone must be proven unsigned

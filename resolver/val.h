@@ -85,11 +85,11 @@ struct dr_val {
     uint8_t target[DR_NAME_MAX]; /* the zone whose keys the current RRset needs */
     uint8_t kzone[DR_NAME_MAX];  /* the deepest zone with trusted keys */
     bool have_keys;
-    ldns_rr_list *keys;          /* kzone's trusted DNSKEYs (owned) */
-    uint8_t pos[DR_NAME_MAX];    /* the deepest name whose DS was asked for */
+    ldns_rr_list *keys;       /* kzone's trusted DNSKEYs (owned) */
+    uint8_t pos[DR_NAME_MAX]; /* the deepest name whose DS was asked for */
     uint8_t fetch_name[DR_NAME_MAX];
     uint16_t fetch_type;
-    ldns_rr_list *ds;            /* fetch_name's DS set, while its DNSKEYs are fetched (owned) */
+    ldns_rr_list *ds; /* fetch_name's DS set, while its DNSKEYs are fetched (owned) */
     int fetches;
 
     /* wildcard expansion seen in the answer: its proof is due */
@@ -98,6 +98,8 @@ struct dr_val {
     uint8_t wild_owner[DR_NAME_MAX];
 
     /* the verdict */
+    uint32_t ttl; /* SECURE: no longer than this may the answer be kept (RFC 4035 §5.3.3:
+                     original TTLs and signature expirations); UINT32_MAX: no bound seen */
     enum dr_val_status status;
     enum dr_why why;
     uint8_t zone[DR_NAME_MAX]; /* the zone whose keys decided (for `lookup`) */
@@ -117,8 +119,7 @@ int dr_val_start(struct dr_val *v, const struct dr_val_env *env, const uint8_t *
  * reply with DO=1 records; NULL when the fetch failed).
  */
 void dr_val_on_fetch(struct dr_val *v, const struct dr_val_env *env, enum dr_val_status st,
-                     enum dr_why why, const uint8_t *reply, size_t len,
-                     struct dr_val_action *act);
+                     enum dr_why why, const uint8_t *reply, size_t len, struct dr_val_action *act);
 /* Frees what v holds. */
 void dr_val_deinit(struct dr_val *v);
 

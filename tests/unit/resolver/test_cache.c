@@ -932,6 +932,46 @@ test_budget_exact_for_both_tables(void)
 #endif
 }
 
+/* Validation status travels with an entry: lookups report it, a cap (signature expiry,
+ * val-bogus-ttl) lowers both the entry's life and the TTLs served, and an entry nobody
+ * validated is a miss for a caller that wants validated data only. */
+static void
+test_validation_status(void)
+{
+    struct dr_cache *c = dr_cache_new(1 << 20, 4, &default_policy);
+    struct pkt plain, sig;
+    uint8_t out[2048];
+    reply_a2(&plain, "sec.example.", 300, 300);
+    reply_a2(&sig, "sec.example.", 300, 300);
+    struct dr_cache_sec cs = {.status = 1, .why = 0, .max_life = 60};
+    ASSERT_EQ(dr_cache_store_sec(c, wire("sec.example."), DR_TYPE_A, DR_CLASS_IN, plain.b,
+                                 plain.len, sig.b, sig.len, NOW, &cs),
+              0);
+    struct dr_cache_sec got = {0};
+    int n = dr_cache_lookup_sec(c, wire("sec.example."), DR_TYPE_A, DR_CLASS_IN, NOW, out,
+                                sizeof(out), &got);
+    ASSERT_GT(n, 0);
+    ASSERT_EQ(got.status, 1);
+    ASSERT_EQ(parse(out, n).ttl[1], 60); /* the TTLs are capped too */
+    ASSERT_EQ(dr_cache_lookup_sec(c, wire("sec.example."), DR_TYPE_A, DR_CLASS_IN, NOW + 60, out,
+                                  sizeof(out), &got),
+              0); /* and the entry is gone at the cap */
+
+    reply_a2(&plain, "none.example.", 300, 300);
+    ASSERT_EQ(
+        dr_cache_store(c, wire("none.example."), DR_TYPE_A, DR_CLASS_IN, plain.b, plain.len, NOW),
+        0);
+    ASSERT_EQ(dr_cache_lookup_sec(c, wire("none.example."), DR_TYPE_A, DR_CLASS_IN, NOW, out,
+                                  sizeof(out), &got),
+              0);
+    struct dr_msg_query q;
+    make_query(&q, "none.example.", DR_TYPE_A, 0x4321, DR_FLAG_RD);
+    ASSERT_EQ(dr_cache_answer_sec(c, &q, NOW, out, sizeof(out), NULL, true, &got), 0);
+    ASSERT_GT(dr_cache_answer_sec(c, &q, NOW, out, sizeof(out), NULL, false, &got), 0);
+    ASSERT_EQ(got.status, 0);
+    dr_cache_free(c);
+}
+
 int
 main(void)
 {
@@ -954,5 +994,6 @@ main(void)
     TEST_RUN(test_prefetch_window);
     TEST_RUN(test_budget_64k_holds_whole_cache);
     TEST_RUN(test_budget_exact_for_both_tables);
+    TEST_RUN(test_validation_status);
     return 0;
 }
