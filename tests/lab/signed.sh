@@ -138,8 +138,13 @@ gen_zones() {
   local -A DS=()
 
   # --- second level, signed (auth instance) --------------------------------------------
+  # chains out of it, each link in its own zone: to a secure, an insecure and a bogus zone,
+  # to a name that does not exist, and a DNAME onto the NSEC3 zone
   { zone_head nsec.sig. "${ADDR[auth]}"
-    printf 'www IN A 127.0.0.1\nwww IN TXT "nsec"\n*.wild IN A 127.0.0.2\n'; } >"$z/nsec.sig.zone"
+    printf 'www IN A 127.0.0.1\nwww IN TXT "nsec"\n*.wild IN A 127.0.0.2\n'
+    printf 'tosecure IN CNAME www.nsec3.sig.\ntoinsecure IN CNAME www.insecure.sig.\n'
+    printf 'tobogus IN CNAME www.expired.sig.\ntonx IN CNAME nx.nsec3.sig.\n'
+    printf 'dn IN DNAME nsec3.sig.\n'; } >"$z/nsec.sig.zone"
   k=$(keygen "$d" nsec.sig. ECDSAP256SHA256 ksk)
   sign "$d" nsec.sig. "$k"
   DS[nsec]=$(ds_of "$k")
@@ -346,6 +351,11 @@ CASES=(
   "NORRSIG_OK       ok.norrsig.sig.           A    NOERROR  secure   - -"
   "NONSEC_WWW       www.nonsec.sig.           A    NOERROR  secure   - -"
   "NONSEC_NXDOMAIN  nx.nonsec.sig.            A    SERVFAIL bogus    12 6"
+  "CHAIN_SECURE     tosecure.nsec.sig.        A    NOERROR  secure   - -"
+  "CHAIN_INSECURE   toinsecure.nsec.sig.      A    NOERROR  insecure - -"
+  "CHAIN_BOGUS      tobogus.nsec.sig.         A    SERVFAIL bogus    7 6"
+  "CHAIN_NXDOMAIN   tonx.nsec.sig.            A    NXDOMAIN secure   - -"
+  "DNAME_SECURE     www.dn.nsec.sig.          A    NOERROR  secure   - -"
 )
 
 # DIR/lab.env (NAME='value', for sh) and DIR/lab.json (the same keys, plus "cases": a list of
