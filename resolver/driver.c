@@ -101,10 +101,9 @@ io_env(void *arg, struct dr_iter_env *env)
     env->anchors = wk->conf->anchors;
     env->val_bogus_ttl = (uint32_t)(wk->conf->val_bogus_ttl_ms / 1000);
     /* Only validated records go in and only validation lets them out: both need anchors. */
-    env->aggr = wk->conf->dnssec && wk->conf->aggressive_nsec && wk->conf->anchors &&
-                        wk->conf->anchors->nzones > 0
-                    ? wk->sh->aggr
-                    : NULL;
+    env->validating =
+        wk->conf->dnssec && wk->conf->anchors && wk->conf->anchors->nzones > 0;
+    env->aggr = env->validating && wk->conf->aggressive_nsec ? wk->sh->aggr : NULL;
 }
 
 static void

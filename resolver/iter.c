@@ -429,7 +429,9 @@ follow_cached_dname(struct dr_iter *it, const struct dr_iter_env *env,
 {
     uint8_t owner[DR_NAME_MAX], target[DR_NAME_MAX], next[DR_NAME_MAX];
     uint32_t ttl;
-    if (it->qtype == DR_TYPE_DNAME ||
+    /* The cut table keeps a DNAME's target, not its signature: when answers are validated,
+     * the zone's servers are asked (they send the DNAME with its RRSIG). */
+    if (it->qtype == DR_TYPE_DNAME || env->validating ||
         dr_deleg_find_dname(env->deleg, it->cur, env->now, owner, target, &ttl) < 0)
         return 0;
     if (++it->links > env->conf->max_cname_chain) {

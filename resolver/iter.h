@@ -67,6 +67,8 @@ struct dr_iter_env {
     const struct dr_anchors *anchors;  /* trust anchors and domain-insecure names */
     uint32_t val_bogus_ttl;            /* seconds a BOGUS answer is cached */
     struct dc_lru *aggr;               /* aggressive NSEC (resolver/aggressive.h); NULL: off */
+    bool validating;                   /* dnssec = yes with a trust anchor: answers are checked
+                                          (the DNAME shortcut, which keeps no RRSIG, is off) */
 };
 
 enum dr_iter_act {

@@ -100,6 +100,15 @@ def case(cid):
     return next(c for c in lab["cases"] if c["id"] == cid)
 
 
+def test_cached_dname_still_validates():
+    """A second name under the DNAME follows the DNAME the resolver cached: the chain it
+    builds from there must still carry the DNAME's signature."""
+    kdig(PORT, "www.dn.nsec.sig.", "A", "+dnssec")
+    rcode, flags, ede, out = kdig(PORT, "nx.dn.nsec.sig.", "A", "+dnssec")
+    check(rcode == "NXDOMAIN" and "ad" in flags, "nx.dn.nsec.sig: %s %s %s\n%s" %
+          (rcode, flags, ede, out))
+
+
 def test_cd_gets_the_bogus_data():
     c = case("EXPIRED_WWW")
     rcode, flags, ede, out = kdig(PORT, c["name"], c["type"], "+dnssec", "+cd")
@@ -261,6 +270,7 @@ def main():
         try:
             failed = run(test_every_case_validates_as_the_lab_expects,
                          test_every_case_again_from_the_cache, test_same_as_unbound,
+                         test_cached_dname_still_validates,
                          test_cd_gets_the_bogus_data, test_ad_only_when_asked_for, test_counters,
                          test_start_line_names_the_trust_points,
                          test_lookup_shows_status_and_what_decided, test_aggressive_nsec,

@@ -499,6 +499,7 @@ io_env(void *arg, struct dr_iter_env *env)
     env->anchors = s->conf->anchors;
     env->val_bogus_ttl = 60;
     env->aggr = NULL;
+    env->validating = false;
 }
 
 static void
