@@ -399,7 +399,10 @@ store(struct dr_cache *c, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
 
     uint8_t key[KEY_MAX];
     size_t klen = make_key(key, qname, qtype, qclass, dnssec);
-    rc = dc_lru_put(c->lru, key, klen, val, head + stored_len, now + f.lifetime);
+    /* serve-expired: kept past its expiry for the stale window (the answer's freshness is
+     * its smallest stored TTL, see serve()). */
+    int64_t keep = (int64_t)f.lifetime + (sec ? (int64_t)sec->stale_life : 0);
+    rc = dc_lru_put(c->lru, key, klen, val, head + stored_len, now + keep);
     free(val);
     return rc;
 }
@@ -411,6 +414,8 @@ struct hit {
     bool miss;                    /* the entry found does not serve this client */
     bool *prefetch;               /* set when the entry is in the last tenth of its life */
     bool validated_only;          /* an entry nobody validated (status NONE) is a miss */
+    bool stale;                   /* serve an expired entry (serve-expired), TTLs set to
+                                     DR_CACHE_STALE_TTL; a fresh one is a miss then */
     struct dr_cache_sec *sec;     /* gets the entry's validation status, may be NULL */
     int64_t now;
     uint8_t *out;
@@ -448,18 +453,38 @@ serve(void *arg, const void *val, size_t vlen, int64_t expire)
     }
     uint8_t *out = h->out;
     memcpy(out, reply, st.reply_len);
-    /* Unbound's prefetch rule: asked for in the last 10% of its lifetime. */
-    if (h->prefetch && (expire - h->now) * 10 <= expire - st.stored)
-        *h->prefetch = true;
-
-    /* A clock stepping backwards must not make TTLs grow. */
+    /* A clock stepping backwards must not make TTLs grow. The answer is fresh while its
+     * smallest TTL lasts (the store made that its lifetime); after that it is only kept
+     * for serve-expired. */
     int64_t age = h->now > st.stored ? h->now - st.stored : 0;
+    uint32_t min_ttl = UINT32_MAX;
     for (size_t i = 0; i < st.nttl; i++) {
         uint16_t off;
         memcpy(&off, offs + 2 * i, sizeof(off));
         uint32_t ttl = dr_get32(out + off);
+        if (ttl < min_ttl)
+            min_ttl = ttl;
         dr_put32(out + off, (int64_t)ttl > age ? (uint32_t)(ttl - age) : 0);
     }
+    bool fresh = age < (int64_t)min_ttl;
+    if (h->sec)
+        h->sec->stale = !fresh;
+    if (fresh == h->stale) {
+        h->miss = true; /* expired (only kept for serve-expired), or fresh when stale asked */
+        return 0;
+    }
+    if (h->stale) {
+        for (size_t i = 0; i < st.nttl; i++) {
+            uint16_t off;
+            memcpy(&off, offs + 2 * i, sizeof(off));
+            dr_put32(out + off, DR_CACHE_STALE_TTL);
+        }
+    }
+    /* Unbound's prefetch rule: asked for in the last 10% of its lifetime. */
+    int64_t fresh_expire = st.stored + (int64_t)min_ttl;
+    if (h->prefetch && fresh && (fresh_expire - h->now) * 10 <= (int64_t)min_ttl)
+        *h->prefetch = true;
+    (void)expire;
 
     if (h->q) {
         const struct dr_msg_query *q = h->q;
@@ -483,6 +508,27 @@ dr_cache_answer(struct dr_cache *c, const struct dr_msg_query *q, int64_t now, u
                 size_t cap, bool *prefetch)
 {
     return dr_cache_answer_sec(c, q, now, out, cap, prefetch, false, NULL);
+}
+
+int
+dr_cache_answer_stale(struct dr_cache *c, const struct dr_msg_query *q, int64_t now, uint8_t *out,
+                      size_t cap, bool validated_only, struct dr_cache_sec *sec)
+{
+    uint8_t key[KEY_MAX];
+    struct hit h = {.q = q,
+                    .now = now,
+                    .out = out,
+                    .cap = cap,
+                    .stale = true,
+                    .validated_only = validated_only,
+                    .sec = sec};
+    size_t klen = make_key(key, q->qname, q->qtype, q->qclass, q->do_bit);
+    int rc = dc_lru_get(c->lru, key, klen, now, serve, &h);
+    if (rc == DC_LRU_MISS && q->do_bit)
+        rc = dc_lru_get(c->lru, key, klen - 1, now, serve, &h);
+    if (rc == DC_LRU_MISS || h.miss)
+        return 0;
+    return h.err ? h.err : rc;
 }
 
 int

@@ -82,8 +82,11 @@ int dr_cache_store_pair(struct dr_cache *c, const uint8_t *qname, uint16_t qtype
 struct dr_cache_sec {
     uint8_t status;
     uint8_t why;
+    bool stale;          /* out: the entry found has expired (kept for serve-expired) */
     uint32_t max_life;
+    uint32_t stale_life; /* in: keep the entry this long past its expiry (serve-expired-ttl) */
 };
+#define DR_CACHE_STALE_TTL 30 /* the TTL of a stale answer (RFC 8767 §4) */
 #define DR_CACHE_SEC_MAX 4  /* the largest status value (DR_VS_INDETERMINATE) */
 #define DR_CACHE_WHY_MAX 15 /* the largest reason value (DR_WHY_UNSIGNED_CUT) */
 
@@ -107,6 +110,12 @@ int dr_cache_answer(struct dr_cache *c, const struct dr_msg_query *q, int64_t no
  * with validated_only, an entry stored without validation (status 0) is a miss. */
 int dr_cache_answer_sec(struct dr_cache *c, const struct dr_msg_query *q, int64_t now, uint8_t *out,
                         size_t cap, bool *prefetch, bool validated_only, struct dr_cache_sec *sec);
+
+/* serve-expired (RFC 8767): the client's answer from an entry that has expired but is still
+ * kept (stale_life), every TTL set to DR_CACHE_STALE_TTL; 0 when there is none (a fresh
+ * entry is not stale). sec as dr_cache_answer_sec(). */
+int dr_cache_answer_stale(struct dr_cache *c, const struct dr_msg_query *q, int64_t now, uint8_t *out,
+                          size_t cap, bool validated_only, struct dr_cache_sec *sec);
 
 /* The validator's lookup (a DS or DNSKEY RRset): the DO=1 variant where there is one, only
  * entries that were validated, with their status in sec. 0 on a miss. */

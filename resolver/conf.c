@@ -286,6 +286,15 @@ static const struct dc_conf_option top[] = {
                          (int64_t)7 * 86400000, "lower larger TTLs to this"),
     DC_CONF_OPT_DURATION("cache-max-negative-ttl", struct dr_conf, cache_max_negative_ttl_ms,
                          "1h", 0, 86400000, "cap for NXDOMAIN/NODATA lifetimes"),
+    DC_CONF_OPT_BOOL("serve-expired", struct dr_conf, serve_expired, "no",
+                     "answer from expired cache data when a refresh cannot be had in time, with "
+                     "TTL 30 and EDE 3 (RFC 8767)"),
+    DC_CONF_OPT_DURATION("serve-expired-ttl", struct dr_conf, serve_expired_ttl_ms, "1d", 1000,
+                         7 * 86400000LL, "how long past its expiry data may still be served"),
+    DC_CONF_OPT_DURATION("serve-expired-client-timeout", struct dr_conf,
+                         serve_expired_client_timeout_ms, "1800ms", 0, 10000,
+                         "how long a client waits for the refresh before it gets the expired "
+                         "answer (0: at once)"),
     DC_CONF_OPT_DURATION("tcp-idle-timeout", struct dr_conf, tcp_idle_timeout_ms, "10s", 100,
                          600000,
                          "client TCP deadline: a query must be complete this long after its "

@@ -63,6 +63,8 @@ struct dr_conf {
     int64_t edns_buffer_size;
     uint64_t cache_size;
     int64_t cache_min_ttl_ms, cache_max_ttl_ms, cache_max_negative_ttl_ms;
+    bool serve_expired;                      /* RFC 8767 */
+    int64_t serve_expired_ttl_ms, serve_expired_client_timeout_ms;
     int64_t tcp_idle_timeout_ms;
     int64_t upstream_timeout_ms;
     int64_t max_upstream_queries;

@@ -100,6 +100,8 @@ io_env(void *arg, struct dr_iter_env *env)
     env->dnssec = wk->conf->dnssec;
     env->anchors = wk->conf->anchors;
     env->val_bogus_ttl = (uint32_t)(wk->conf->val_bogus_ttl_ms / 1000);
+    env->stale_life =
+        wk->conf->serve_expired ? (uint32_t)(wk->conf->serve_expired_ttl_ms / 1000) : 0;
     /* Only validated records go in and only validation lets them out: both need anchors. */
     env->validating =
         wk->conf->dnssec && wk->conf->anchors && wk->conf->anchors->nzones > 0;

@@ -66,6 +66,7 @@ struct dr_iter_env {
     bool dnssec;                       /* dnssec = yes */
     const struct dr_anchors *anchors;  /* trust anchors and domain-insecure names */
     uint32_t val_bogus_ttl;            /* seconds a BOGUS answer is cached */
+    uint32_t stale_life;               /* serve-expired: seconds answers are kept past expiry */
     struct dc_lru *aggr;               /* aggressive NSEC (resolver/aggressive.h); NULL: off */
     bool validating;                   /* dnssec = yes with a trust anchor: answers are checked
                                           (the DNAME shortcut, which keeps no RRSIG, is off) */

@@ -193,7 +193,7 @@ tcp_client_send(struct dr_client *cl, const uint8_t *reply, size_t len)
     struct tcp_client *t = (struct tcp_client *)cl;
     struct dr_tcp_conn *c = t->conn;
     struct dr_worker *wk = cl->wk;
-    int n = dr_query_patch(wk, &cl->q, 65535, reply, len, cl->waiter.sec, cl->waiter.why, wk->out, sizeof(wk->out));
+    int n = dr_query_patch(wk, &cl->q, 65535, reply, len, &cl->waiter, wk->out, sizeof(wk->out));
     if (n > 0)
         tcp_write(c, wk->out, (size_t)n);
     free(t);

@@ -44,7 +44,8 @@ struct dr_mesh {
     uint64_t id_base, next_id;
     struct dr_waiter prime;
     bool priming, stopping;
-    bool aborting;         /* every action ends its resolution (shutdown) */
+    bool aborting;                             /* every action ends its resolution (shutdown) */
+    struct dr_waiter *stale_head, *stale_tail; /* stale_ok waiters, by stale_at_ms */
     uint64_t bogus_log_ms; /* the second the bogus log lines below were counted in */
     int bogus_logged;
     uint8_t fetch[65535]; /* a cached DS or DNSKEY answer, read for the validator */
@@ -209,6 +210,71 @@ has_dnssec(const ldns_rr_list *l)
     return false;
 }
 
+/* ---- serve-expired: clients that may get a stale answer after a while ---- */
+
+static void
+stale_add(struct dr_mesh *m, struct dr_waiter *w, uint64_t now_ms)
+{
+    w->stale_at_ms = now_ms + w->stale_wait_ms;
+    w->stale_queued = true;
+    /* From the tail: the wait is one configured value, so this is nearly always the end. */
+    struct dr_waiter *p = m->stale_tail;
+    for (int guard = 0; p && p->stale_at_ms > w->stale_at_ms && guard < 64; guard++)
+        p = p->stale_prev;
+    w->stale_prev = p;
+    w->stale_next = p ? p->stale_next : m->stale_head;
+    if (w->stale_next)
+        w->stale_next->stale_prev = w;
+    else
+        m->stale_tail = w;
+    if (p)
+        p->stale_next = w;
+    else
+        m->stale_head = w;
+}
+
+static void
+stale_remove(struct dr_mesh *m, struct dr_waiter *w)
+{
+    if (!w->stale_queued)
+        return;
+    if (w->stale_prev)
+        w->stale_prev->stale_next = w->stale_next;
+    else
+        m->stale_head = w->stale_next;
+    if (w->stale_next)
+        w->stale_next->stale_prev = w->stale_prev;
+    else
+        m->stale_tail = w->stale_prev;
+    w->stale_prev = w->stale_next = NULL;
+    w->stale_queued = false;
+}
+
+/* The stale_ok waiters whose wait is over leave their resolution (which goes on, for the
+ * cache) and are called with no reply. */
+static void
+stale_tick(struct dr_mesh *m, uint64_t now_ms)
+{
+    for (int guard = 0; m->stale_head && m->stale_head->stale_at_ms <= now_ms && guard < 1000000;
+         guard++) {
+        struct dr_waiter *w = m->stale_head;
+        stale_remove(m, w);
+        struct dr_res *r = w->res;
+        struct dr_waiter **p = &r->waiters;
+        while (*p && *p != w)
+            p = &(*p)->next;
+        if (*p)
+            *p = w->next;
+        w->next = NULL;
+        if (w->counted) {
+            w->counted = false;
+            m->waiting--;
+        }
+        w->sec = w->why = 0;
+        w->done(w, NULL, 0);
+    }
+}
+
 /* One line per bogus answer with its reason, at most 10 a second per worker. */
 static void
 log_bogus(struct dr_mesh *m, const struct dr_res *r, const struct dr_iter_env *env)
@@ -280,6 +346,7 @@ finish(struct dr_mesh *m, struct dr_res *r, const struct dr_iter_env *env)
                         : sec == DR_VS_SECURE && r->sec_ttl != UINT32_MAX
                             ? (r->sec_ttl ? r->sec_ttl : 1)
                             : 0,
+            .stale_life = sec == DR_VS_BOGUS ? 0 : env->stale_life,
         };
         dr_cache_store_sec(env->cache, it->qname, it->qtype, it->qclass, wire, len, swire, slen,
                            env->now, &cs);
@@ -311,6 +378,7 @@ finish(struct dr_mesh *m, struct dr_res *r, const struct dr_iter_env *env)
             w->counted = false;
             m->waiting--;
         }
+        stale_remove(m, w);
         w->sec = (uint8_t)sec;
         w->why = r->why;
         if (wire == NULL || (sec == DR_VS_BOGUS && !w->cd))
@@ -539,6 +607,8 @@ dr_mesh_resolve(struct dr_mesh *m, const uint8_t *qname, uint16_t qtype, uint16_
 {
     uint8_t lc[DR_NAME_MAX];
     dr_dname_copy_lower(lc, qname);
+    w->stale_queued = false;
+    w->stale_prev = w->stale_next = NULL;
     struct dr_iter_env env;
     m->io->env(m->arg, &env);
     /* Clients waiting count too, joined or not: identical questions to a slow zone would
@@ -555,7 +625,10 @@ dr_mesh_resolve(struct dr_mesh *m, const uint8_t *qname, uint16_t qtype, uint16_
         r->waiters = w;
         r->validate = true; /* it may have been an NS-address lookup until now */
         w->counted = true;
+        w->res = r;
         m->waiting++;
+        if (w->stale_ok)
+            stale_add(m, w, env.now_ms);
         m->io->count(m->arg, DR_MESH_JOINED);
         DC_LOG_DEBUG("inflight_join", "res=%" PRIu64, r->it.id);
         return 0;
@@ -569,8 +642,11 @@ dr_mesh_resolve(struct dr_mesh *m, const uint8_t *qname, uint16_t qtype, uint16_
         return -ENOMEM;
     w->next = NULL;
     w->counted = true;
+    w->res = r;
     m->waiting++;
     r->waiters = w;
+    if (w->stale_ok)
+        stale_add(m, w, env.now_ms);
     struct dr_iter_action a;
     dr_iter_start(&r->it, &env, &a);
     act_on(m, r, &env, &a);
@@ -612,6 +688,7 @@ dr_mesh_upstream_done(struct dr_mesh *m, struct dr_res *r, enum dr_iter_outcome 
 void
 dr_mesh_tick(struct dr_mesh *m, uint64_t now_ms)
 {
+    stale_tick(m, now_ms);
     struct dr_iter_env env;
     m->io->env(m->arg, &env);
     /* The list is in creation order, which is deadline order. Ending one may cancel (free)

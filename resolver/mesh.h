@@ -48,10 +48,19 @@ struct dr_waiter {
     dr_waiter_cb done;
     bool dnssec_ok;         /* wants the reply for DO=1 (with RRSIG, NSEC, NSEC3 records) */
     bool cd;                /* checking disabled: a BOGUS answer's data rather than SERVFAIL */
-    bool counted;           /* managed by the mesh: one of the clients waiting */
+    bool stale_ok;          /* serve-expired: an expired answer is cached; after stale_wait_ms
+                               without the resolution's reply, done is called with reply
+                               NULL, len 0, and the resolution goes on for the cache */
+    bool stale;             /* the caller's: the answer given was the stale one */
+    uint32_t stale_wait_ms;
     uint8_t sec, why;       /* set by the mesh before done: the answer's validation status
                                (enum dr_val_status) and its reason (enum dr_why) */
-    struct dr_waiter *next; /* managed by the mesh */
+    /* managed by the mesh */
+    bool counted;           /* one of the clients waiting */
+    bool stale_queued;
+    uint64_t stale_at_ms;
+    struct dr_res *res;     /* the resolution waited on */
+    struct dr_waiter *next, *stale_prev, *stale_next;
 };
 
 /* Events the mesh counts through io->count. */
@@ -93,7 +102,8 @@ int dr_mesh_prefetch(struct dr_mesh *m, const uint8_t *qname, uint16_t qtype, ui
 /* The outcome of an exchange io->send started for res. */
 void dr_mesh_upstream_done(struct dr_mesh *m, struct dr_res *res, enum dr_iter_outcome outcome,
                            const uint8_t *reply, size_t len, uint32_t rtt_ms);
-/* Ends, with SERVFAIL to their waiters, the resolutions whose deadline passed at now_ms. */
+/* Ends, with SERVFAIL to their waiters, the resolutions whose deadline passed at now_ms, and
+ * calls back (reply NULL) the stale_ok waiters whose wait is over. */
 void dr_mesh_tick(struct dr_mesh *m, uint64_t now_ms);
 /* Refreshes the root's cut (". NS" to the root servers) unless that runs already. */
 void dr_mesh_prime(struct dr_mesh *m);

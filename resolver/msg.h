@@ -56,6 +56,8 @@ struct dr_msg_query {
     uint8_t edns_version;
     bool do_bit;
     uint16_t udp_size;       /* the client's EDNS buffer size (512 without EDNS, min 512) */
+    bool stale;              /* set by the query path: an expired answer is kept for it
+                                (serve-expired), to give if the refresh is late */
 };
 
 /* What dr_msg_parse_query() concluded. */

@@ -15,8 +15,8 @@ count_rcode(struct dr_worker *wk, const uint8_t *reply, size_t len)
     if (len < DR_HEADER_LEN)
         return;
     static const unsigned by_rcode[] = {
-        DR_STAT_ANSWERS_NOERROR, DR_STAT_ANSWERS_FORMERR, DR_STAT_ANSWERS_SERVFAIL,
-        DR_STAT_ANSWERS_NXDOMAIN, DR_STAT_ANSWERS_NOTIMP, DR_STAT_ANSWERS_REFUSED,
+        DR_STAT_ANSWERS_NOERROR,  DR_STAT_ANSWERS_FORMERR, DR_STAT_ANSWERS_SERVFAIL,
+        DR_STAT_ANSWERS_NXDOMAIN, DR_STAT_ANSWERS_NOTIMP,  DR_STAT_ANSWERS_REFUSED,
     };
     unsigned rc = DR_RCODE(dr_get16(reply + 2));
     dc_stats_inc(wk->stats, rc < 6 ? by_rcode[rc] : DR_STAT_ANSWERS_OTHER);
@@ -62,12 +62,39 @@ add_ede(const struct dr_msg_query *q, uint8_t sec, uint8_t why, uint8_t *out, in
 }
 
 static int
-empty_reply(struct dr_worker *wk, const struct dr_msg_query *q, int rcode, uint8_t *out,
-            size_t cap)
+empty_reply(struct dr_worker *wk, const struct dr_msg_query *q, int rcode, uint8_t *out, size_t cap)
 {
     int n = dr_msg_reply_empty(q, rcode, our_udp_size(wk), out, cap);
     if (n > 0)
         count_rcode(wk, out, (size_t)n);
+    return n > 0 ? n : -1;
+}
+
+/* The EDE of a stale answer: 3 (Stale Answer), 19 for a stale NXDOMAIN (RFC 8914). */
+static uint16_t
+stale_ede(const uint8_t *reply)
+{
+    return DR_RCODE(dr_get16(reply + 2)) == DR_RCODE_NXDOMAIN ? 19 : 3;
+}
+
+/* The client's stale answer straight from the cache (serve-expired, no client timeout). */
+static int
+stale_reply(struct dr_worker *wk, const struct dr_msg_query *q, uint8_t *out, size_t cap,
+            size_t limit)
+{
+    struct dr_cache_sec cs = {0};
+    int n = dr_cache_answer_stale(wk->sh->cache, q, dr_now(), out, cap, wk->conf->dnssec, &cs);
+    if (n <= 0 || cs.status == DR_VS_BOGUS)
+        return -1;
+    dr_put16(out + 2, (uint16_t)(dr_get16(out + 2) | ad_flag(wk, q, cs.status)));
+    uint16_t ede = stale_ede(out);
+    n = dr_msg_fit(q, out, (size_t)n, cap, limit, our_udp_size(wk));
+    if (n > 0)
+        n = dr_msg_add_ede(q, out, (size_t)n, cap, limit, ede);
+    if (n > 0) {
+        count_rcode(wk, out, (size_t)n);
+        dc_stats_inc(wk->stats, DR_STAT_STALE_ANSWERS);
+    }
     return n > 0 ? n : -1;
 }
 
@@ -138,14 +165,31 @@ dr_query_process(struct dr_worker *wk, const uint8_t *pkt, size_t len,
     dc_stats_inc(wk->stats, DR_STAT_CACHE_MISSES);
     if (wk->stopping)
         return empty_reply(wk, q, DR_RCODE_SERVFAIL, out, cap);
+    /* serve-expired: an expired answer is kept. With no client timeout it is the answer
+     * now and the refresh runs in the background; else the client waits that long for the
+     * refresh first (dr_query_resolve). A bogus answer is never served stale. */
+    q->stale = false;
+    if (wk->conf->serve_expired && cs.stale && cs.status != DR_VS_BOGUS) {
+        if (wk->conf->serve_expired_client_timeout_ms > 0) {
+            q->stale = true;
+            return 0;
+        }
+        n = stale_reply(wk, q, out, cap, limit);
+        if (n > 0) {
+            if (dr_mesh_prefetch(wk->mesh, q->qname, q->qtype, q->qclass) > 0)
+                dc_stats_inc(wk->stats, DR_STAT_PREFETCHES);
+            return n;
+        }
+    }
     return 0;
 }
 
 int
 dr_query_patch(struct dr_worker *wk, const struct dr_msg_query *q, size_t limit,
-               const uint8_t *reply, size_t len, uint8_t sec, uint8_t why, uint8_t *out,
+               const uint8_t *reply, size_t len, const struct dr_waiter *w, uint8_t *out,
                size_t cap)
 {
+    uint8_t sec = w->sec, why = w->why;
     if (len < DR_HEADER_LEN + (size_t)q->qname_len + 4 || len > cap)
         return dr_msg_reply_empty(q, DR_RCODE_SERVFAIL, our_udp_size(wk), out, cap);
     memcpy(out, reply, len);
@@ -157,16 +201,57 @@ dr_query_patch(struct dr_worker *wk, const struct dr_msg_query *q, size_t limit,
     dr_put16(out + 2, flags);
     memcpy(out + DR_HEADER_LEN, q->qname, q->qname_len);
     int n = dr_msg_fit(q, out, len, cap, limit, our_udp_size(wk));
-    n = add_ede(q, sec, why, out, n, cap, limit);
+    if (w->stale && n > 0) {
+        n = dr_msg_add_ede(q, out, (size_t)n, cap, limit, stale_ede(out));
+        dc_stats_inc(wk->stats, DR_STAT_STALE_ANSWERS);
+    } else {
+        n = add_ede(q, sec, why, out, n, cap, limit);
+    }
     if (n > 0)
         count_rcode(wk, out, (size_t)n);
     return n;
+}
+
+/* A bare SERVFAIL for q in buf (header and question). */
+static size_t
+servfail_for(const struct dr_msg_query *q, uint8_t buf[DR_HEADER_LEN + DR_NAME_MAX + 4])
+{
+    memset(buf, 0, DR_HEADER_LEN);
+    dr_put16(buf + 2, DR_FLAG_QR | DR_RCODE_SERVFAIL);
+    dr_put16(buf + 4, 1);
+    memcpy(buf + DR_HEADER_LEN, q->qname, q->qname_len);
+    dr_put16(buf + DR_HEADER_LEN + q->qname_len, q->qtype);
+    dr_put16(buf + DR_HEADER_LEN + q->qname_len + 2, q->qclass);
+    return DR_HEADER_LEN + q->qname_len + 4u;
 }
 
 static void
 client_done(struct dr_waiter *w, const uint8_t *reply, size_t len)
 {
     struct dr_client *c = (struct dr_client *)w;
+    /* serve-expired: the refresh did not answer in time, or failed: the stale answer, if
+     * it is still kept (else the SERVFAIL, or one made here). */
+    bool failed =
+        reply == NULL || len < DR_HEADER_LEN || DR_RCODE(dr_get16(reply + 2)) == DR_RCODE_SERVFAIL;
+    if (w->stale_ok && failed) {
+        struct dr_worker *wk = c->wk;
+        struct dr_cache_sec cs = {0};
+        int n = dr_cache_answer_stale(wk->sh->cache, &c->q, dr_now(), wk->stale_buf,
+                                      sizeof(wk->stale_buf), wk->conf->dnssec, &cs);
+        if (n > 0 && cs.status != DR_VS_BOGUS) {
+            w->stale = true;
+            w->sec = cs.status;
+            w->why = cs.why;
+            c->send(c, wk->stale_buf, (size_t)n);
+            return;
+        }
+    }
+    if (reply == NULL) {
+        uint8_t buf[DR_HEADER_LEN + DR_NAME_MAX + 4];
+        size_t n = servfail_for(&c->q, buf);
+        c->send(c, buf, n);
+        return;
+    }
     c->send(c, reply, len);
 }
 
@@ -176,17 +261,15 @@ dr_query_resolve(struct dr_client *c)
     c->waiter.done = client_done;
     c->waiter.dnssec_ok = c->q.do_bit;
     c->waiter.cd = (c->q.flags & DR_FLAG_CD) != 0;
+    c->waiter.stale_ok = c->q.stale;
+    c->waiter.stale = false;
+    c->waiter.stale_wait_ms = (uint32_t)c->wk->conf->serve_expired_client_timeout_ms;
+    c->waiter.sec = c->waiter.why = 0;
     uint8_t lc[DR_NAME_MAX];
     memcpy(lc, c->q.qname, c->q.qname_len);
     if (dr_mesh_resolve(c->wk->mesh, lc, c->q.qtype, c->q.qclass, &c->waiter) == 0)
         return 0;
     uint8_t buf[DR_HEADER_LEN + DR_NAME_MAX + 4];
-    memset(buf, 0, sizeof(buf));
-    dr_put16(buf + 2, DR_FLAG_QR | DR_RCODE_SERVFAIL);
-    dr_put16(buf + 4, 1);
-    memcpy(buf + DR_HEADER_LEN, c->q.qname, c->q.qname_len);
-    dr_put16(buf + DR_HEADER_LEN + c->q.qname_len, c->q.qtype);
-    dr_put16(buf + DR_HEADER_LEN + c->q.qname_len + 2, c->q.qclass);
-    c->send(c, buf, DR_HEADER_LEN + c->q.qname_len + 4u);
+    c->send(c, buf, servfail_for(&c->q, buf));
     return -1;
 }

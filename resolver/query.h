@@ -46,11 +46,12 @@ int dr_query_process(struct dr_worker *wk, const uint8_t *pkt, size_t len,
 int dr_query_resolve(struct dr_client *c);
 
 /* Turns a finished reply (ID 0, lower-case question) into the client's: ID, RD and CD, the
- * client's question case, AD for validated data (sec: the waiter's validation status) when
- * the client set AD or DO, then OPT and truncation per dr_msg_fit, and the Extended DNS
- * Error that status and its reason (why) carry. Returns the length. */
+ * client's question case, AD for validated data (w->sec: the answer's validation status)
+ * when the client set AD or DO, then OPT and truncation per dr_msg_fit, and the Extended
+ * DNS Error that status and its reason (w->why) carry, or 3/19 for a stale answer
+ * (w->stale). Returns the length. */
 int dr_query_patch(struct dr_worker *wk, const struct dr_msg_query *q, size_t limit,
-                   const uint8_t *reply, size_t len, uint8_t sec, uint8_t why, uint8_t *out,
+                   const uint8_t *reply, size_t len, const struct dr_waiter *w, uint8_t *out,
                    size_t cap);
 
 #endif

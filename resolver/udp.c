@@ -126,7 +126,7 @@ client_send(struct dr_client *c, const uint8_t *reply, size_t len)
 {
     struct udp_client *u = (struct udp_client *)c;
     struct dr_worker *wk = c->wk;
-    int n = dr_query_patch(wk, &c->q, c->limit, reply, len, c->waiter.sec, c->waiter.why, wk->out, sizeof(wk->out));
+    int n = dr_query_patch(wk, &c->q, c->limit, reply, len, &c->waiter, wk->out, sizeof(wk->out));
     if (n > 0 && !uv_is_closing((uv_handle_t *)u->sock))
         send_one(u->sock, &u->peer, wk->out, (size_t)n);
     free(u);

@@ -8,16 +8,16 @@
 #include "resolver/listen.h"
 
 const char *const dr_stat_names[DR_STAT_COUNT] = {
-    "queries_udp",       "queries_tcp",        "cache_hits",        "cache_misses",
-    "local_answers",     "inflight_joins",     "upstream_udp",      "upstream_tcp",
-    "upstream_timeouts", "upstream_errors",    "answers_noerror",   "answers_formerr",
-    "answers_servfail",  "answers_nxdomain",   "answers_notimp",    "answers_refused",
-    "answers_other",     "refused_clients",    "dropped",           "truncated",
-    "tcp_connections",   "inflight_full",      "resolve_deadlines", "prefetches",
-    "dnssec_secure",     "dnssec_insecure",    "dnssec_bogus",      "dnssec_indeterminate",
-    "rtt_le_1ms",         "rtt_le_5ms",        "rtt_le_10ms",
-    "rtt_le_25ms",       "rtt_le_50ms",        "rtt_le_100ms",      "rtt_le_250ms",
-    "rtt_le_500ms",      "rtt_le_1s",          "rtt_over_1s",       "rtt_sum_us",
+    "queries_udp",          "queries_tcp",      "cache_hits",        "cache_misses",
+    "local_answers",        "inflight_joins",   "upstream_udp",      "upstream_tcp",
+    "upstream_timeouts",    "upstream_errors",  "answers_noerror",   "answers_formerr",
+    "answers_servfail",     "answers_nxdomain", "answers_notimp",    "answers_refused",
+    "answers_other",        "refused_clients",  "dropped",           "truncated",
+    "tcp_connections",      "inflight_full",    "resolve_deadlines", "prefetches",
+    "stale_answers",        "dnssec_secure",    "dnssec_insecure",   "dnssec_bogus",
+    "dnssec_indeterminate", "rtt_le_1ms",       "rtt_le_5ms",        "rtt_le_10ms",
+    "rtt_le_25ms",          "rtt_le_50ms",      "rtt_le_100ms",      "rtt_le_250ms",
+    "rtt_le_500ms",         "rtt_le_1s",        "rtt_over_1s",       "rtt_sum_us",
 };
 
 const uint32_t dr_rtt_bounds_ms[DR_RTT_BUCKETS - 1] = {1, 5, 10, 25, 50, 100, 250, 500, 1000};

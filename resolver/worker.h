@@ -46,6 +46,7 @@ enum dr_stat {
     DR_STAT_INFLIGHT_FULL,     /* num-queries-per-thread reached: SERVFAIL */
     DR_STAT_RESOLVE_DEADLINES, /* resolutions ended by their deadline */
     DR_STAT_PREFETCHES,        /* background refreshes of answers near their expiry */
+    DR_STAT_STALE_ANSWERS,     /* expired answers served (serve-expired) */
     DR_STAT_DNSSEC_SECURE,     /* resolutions validated, by status (resolver/val.h) */
     DR_STAT_DNSSEC_INSECURE,
     DR_STAT_DNSSEC_BOGUS,
@@ -114,6 +115,7 @@ struct dr_worker {
     unsigned rnd_left;
     struct dr_udp_batch *udp_batch; /* receive buffer and replies of a batch (udp.c) */
     uint8_t out[65536 + 2];  /* reply scratch: one reply at a time */
+    uint8_t stale_buf[65536]; /* a stale answer read for a client (serve-expired) */
 };
 
 static inline int64_t

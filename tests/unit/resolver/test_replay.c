@@ -498,6 +498,7 @@ io_env(void *arg, struct dr_iter_env *env)
     env->dnssec = s->conf->dnssec;
     env->anchors = s->conf->anchors;
     env->val_bogus_ttl = 60;
+    env->stale_life = 0;
     env->aggr = NULL;
     env->validating = false;
 }
