@@ -17,6 +17,7 @@ const char *const dr_stat_names[DR_STAT_COUNT] = {
     "rtt_le_1ms",         "rtt_le_5ms",        "rtt_le_10ms",
     "rtt_le_25ms",       "rtt_le_50ms",        "rtt_le_100ms",      "rtt_le_250ms",
     "rtt_le_500ms",      "rtt_le_1s",          "rtt_over_1s",       "rtt_sum_us",
+    "upstream_sockets_opened", "upstream_sockets_reused", "upstream_mismatches",
 };
 
 const uint32_t dr_rtt_bounds_ms[DR_RTT_BUCKETS - 1] = {1, 5, 10, 25, 50, 100, 250, 500, 1000};
