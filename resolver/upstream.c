@@ -38,8 +38,10 @@
  * libuv UDP handle per query with a kernel-chosen port. Both pay the socket set-up per
  * miss; this pool pays it once per 16 queries (at most) to a busy server.
  *
- * Objects: struct sock is one pooled UDP socket (its uv_udp_t and the timer of the query
- * it carries), freed after both close callbacks. A UDP exchange holds no handle: it is
+ * Objects: struct sock is one pooled UDP socket (its descriptor, a uv_poll_t on it and the
+ * timer of the query it carries), freed after both close callbacks. The socket is ours,
+ * not a uv_udp_t, so that a readiness event costs exactly one recvfrom(): libuv's UDP
+ * handle reads until EAGAIN, one more system call per reply on a socket that stays open. A UDP exchange holds no handle: it is
  * freed as soon as it ends. A TCP exchange owns its connection and timer as before.
  */
 #include "resolver/upstream.h"
@@ -47,6 +49,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "common/life.h"
@@ -60,7 +63,8 @@
 
 struct sock {
     struct dc_life life; /* freed after the socket's and the timer's close callbacks */
-    uv_udp_t udp;
+    int fd;
+    uv_poll_t poll;      /* readable: one datagram (level-triggered: the next one wakes again) */
     uv_timer_t timer;    /* the timeout of the query it carries */
     struct dr_upstream_pool *pool;
     union dc_sockaddr server;
@@ -228,20 +232,13 @@ sock_close(struct sock *s)
     idle_unlink(s);
     s->pool->open--;
     uv_timer_stop(&s->timer);
-    uv_handle_t *hs[] = {(uv_handle_t *)&s->udp, (uv_handle_t *)&s->timer};
+    uv_handle_t *hs[] = {(uv_handle_t *)&s->poll, (uv_handle_t *)&s->timer};
+    /* uv_close() takes the descriptor out of the loop's epoll set at once: close it now. */
     dc_life_close(&s->life, hs, 2, sock_on_closed);
+    close(s->fd);
 }
 
-static void udp_on_read(uv_udp_t *h, ssize_t n, const uv_buf_t *buf,
-                        const struct sockaddr *from, unsigned flags);
-
-static void
-udp_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-    struct sock *s = h->data;
-    (void)suggested;
-    *buf = uv_buf_init((char *)s->pool->rbuf, RBUF_SIZE);
-}
+static void udp_on_poll(uv_poll_t *h, int status, int events);
 
 /* A new socket: bound to source's address on a kernel-chosen port, connected to server,
  * reading. NULL with *rc set on failure. */
@@ -254,6 +251,15 @@ sock_open(struct dr_upstream_pool *p, const union dc_sockaddr *server,
         *rc = UV_ENOMEM;
         return NULL;
     }
+    /* Port 0 in source: the kernel picks a random ephemeral port at bind. */
+    s->fd = socket(server->sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (s->fd < 0)
+        goto fail_errno;
+    if (bind(s->fd, &source->sa, dc_addr_len(source)) < 0 ||
+        connect(s->fd, &server->sa, dc_addr_len(server)) < 0)
+        goto fail_errno;
+    if ((*rc = uv_poll_init(p->loop, &s->poll, s->fd)) < 0)
+        goto fail;
     dc_life_init(&s->life, sock_free);
     s->pool = p;
     s->server = *server;
@@ -261,19 +267,23 @@ sock_open(struct dr_upstream_pool *p, const union dc_sockaddr *server,
     s->hash = hash;
     s->born_ms = uv_now(p->loop);
     p->open++;
-    /* uv_udp_init makes no socket (bind does) and cannot fail; the timer neither. */
-    uv_timer_init(p->loop, &s->timer);
+    s->poll.data = s;
+    uv_timer_init(p->loop, &s->timer); /* cannot fail */
     s->timer.data = s;
-    uv_udp_init(p->loop, &s->udp);
-    s->udp.data = s;
-    if ((*rc = uv_udp_bind(&s->udp, &s->source.sa, 0)) < 0 ||
-        (*rc = uv_udp_connect(&s->udp, &s->server.sa)) < 0 ||
-        (*rc = uv_udp_recv_start(&s->udp, udp_alloc, udp_on_read)) < 0) {
+    if ((*rc = uv_poll_start(&s->poll, UV_READABLE, udp_on_poll)) < 0) {
         sock_close(s);
         return NULL;
     }
     count(p, DR_UPSTREAM_SOCKET_OPENED);
     return s;
+
+fail_errno:
+    *rc = -errno;
+fail:
+    if (s->fd >= 0)
+        close(s->fd);
+    free(s);
+    return NULL;
 }
 
 /* Closes the least recently used idle socket. False when none is idle. */
@@ -303,7 +313,7 @@ sock_acquire(struct dr_upstream_pool *p, const union dc_sockaddr *server,
             continue;
         }
         idle_unlink(s);
-        uv_ref((uv_handle_t *)&s->udp);
+        uv_ref((uv_handle_t *)&s->poll);
         *reused = true;
         return s;
     }
@@ -344,7 +354,7 @@ sock_release(struct sock *s, bool ok)
         return;
     }
     /* An idle socket alone does not keep the loop running (as before the pool). */
-    uv_unref((uv_handle_t *)&s->udp);
+    uv_unref((uv_handle_t *)&s->poll);
     s->idle = true;
     struct sock **b = &p->buckets[s->hash & (NBUCKETS - 1)];
     s->hprev = NULL;
@@ -393,24 +403,29 @@ udp_on_timeout(uv_timer_t *t)
 }
 
 static void
-udp_on_read(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct sockaddr *from,
-            unsigned flags)
+udp_on_poll(uv_poll_t *h, int status, int events)
 {
     struct sock *s = h->data;
     struct dr_upstream *u = s->cur;
-    (void)buf;
-    (void)flags;
+    union dc_sockaddr from;
+    socklen_t flen = sizeof(from);
+    ssize_t n = -1;
+    (void)events;
+    if (status == 0) {
+        n = recvfrom(s->fd, s->pool->rbuf, RBUF_SIZE, 0, &from.sa, &flen);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+            return;
+    }
     if (n < 0) {
-        /* ECONNREFUSED from an ICMP port unreachable on a connected socket. */
+        /* ECONNREFUSED from an ICMP port unreachable on a connected socket (libuv reports
+         * the error readiness as status UV_EBADF and stops polling). */
         if (u != NULL)
             udp_finish(u, DR_UPSTREAM_NETERR, NULL, 0);
         else
             sock_close(s);
         return;
     }
-    if (n == 0 || from == NULL)
-        return;
-    if (u == NULL || !dc_addr_equal((const union dc_sockaddr *)from, &s->server) ||
+    if (u == NULL || !dc_addr_equal(&from, &s->server) ||
         !dr_upstream_reply_matches(u->query, u->qlen, s->pool->rbuf, (size_t)n)) {
         /* A spoofing attempt, a stray or late reply: drop it, keep waiting, and never
          * give this socket another query (rule 4). */
@@ -437,10 +452,9 @@ udp_start(struct dr_upstream *u, const union dc_sockaddr *source, uint32_t timeo
         struct sock *s = sock_acquire(p, &u->server, source, &reused, &rc);
         if (s == NULL)
             return rc;
-        uv_buf_t b = uv_buf_init((char *)u->query, (unsigned)u->qlen);
         s->uses++;
-        rc = uv_udp_try_send(&s->udp, &b, 1, NULL);
-        if (rc >= 0) {
+        rc = send(s->fd, u->query, u->qlen, 0) < 0 ? -errno : 0;
+        if (rc == 0) {
             s->cur = u;
             u->sock = s;
             if (reused)
