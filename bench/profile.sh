@@ -135,7 +135,9 @@ report() {
     [ -s "$f" ] || die "no callgrind output for $out"
     # "summary:" is written at start-up (0 with --instr-atstart=no); "totals:" at the dump
     total=$(awk '/^totals:/ { t = $2 } END { print t + 0 }' "$f")
-    echo "== $(basename "$out"): $total Ir for $ops ${unit}s = $((total / (ops > 0 ? ops : 1))) Ir per $unit"
+    local units=${unit}s
+    [ "$unit" = miss ] && units=misses
+    echo "== $(basename "$out"): $total Ir for $ops $units = $((total / (ops > 0 ? ops : 1))) Ir per $unit"
     if [ "$unit" = request ] && [ "$LOAD" = keepalive ]; then
       # wrk's connections' handshakes are in the run too; how many requests share them
       # depends on the speed, so the steady-state figure leaves them out
@@ -159,8 +161,9 @@ report() {
     perf report -i "$data" --stdio --children -g none --sort dso,sym >"$out.perf.children" 2>/dev/null || true
     awk -v ops="$ops" -v unit="$unit" -v name="$(basename "$out")" '
       !/^#/ && NF >= 3 { n += $2 }
-      END { printf "== %s: %d cpu-clock samples at 1999 Hz for %d %ss = %.1f us CPU per %s\n",
-              name, n, ops, unit, (ops > 0 ? n / 1999 * 1e6 / ops : 0), unit }' "$out.perf.dso"
+      END { printf "== %s: %d cpu-clock samples at 1999 Hz for %d %s = %.1f us CPU per %s\n",
+              name, n, ops, (unit == "miss" ? "misses" : unit "s"),
+              (ops > 0 ? n / 1999 * 1e6 / ops : 0), unit }' "$out.perf.dso"
     echo "-- by DSO --"
     awk '!/^#/ && NF && n < 8 { print; n++ }' "$out.perf.dso"
     echo "-- exclusive (self) --"
