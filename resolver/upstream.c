@@ -41,8 +41,9 @@
  * Objects: struct sock is one pooled UDP socket (its descriptor, a uv_poll_t on it and the
  * timer of the query it carries), freed after both close callbacks. The socket is ours,
  * not a uv_udp_t, so that a readiness event costs exactly one recvfrom(): libuv's UDP
- * handle reads until EAGAIN, one more system call per reply on a socket that stays open. A UDP exchange holds no handle: it is
- * freed as soon as it ends. A TCP exchange owns its connection and timer as before.
+ * handle reads until EAGAIN, one more system call per reply on a socket that stays open.
+ * A UDP exchange holds no handle: it is freed as soon as it ends. A TCP exchange owns its
+ * connection and timer as before.
  */
 #include "resolver/upstream.h"
 
@@ -57,25 +58,25 @@
 #include "resolver/dname.h"
 #include "resolver/msg.h"
 
-#define RBUF_SIZE 65536 /* the pool's receive buffer: any datagram fits */
-#define NBUCKETS  1024  /* idle sockets by server: hash buckets (power of two) */
+#define RBUF_SIZE    65536 /* the pool's receive buffer: any datagram fits */
+#define NBUCKETS     1024  /* idle sockets by server: hash buckets (power of two) */
 #define SWEEP_MIN_MS 50
 
 struct sock {
     struct dc_life life; /* freed after the socket's and the timer's close callbacks */
     int fd;
-    uv_poll_t poll;      /* readable: one datagram (level-triggered: the next one wakes again) */
-    uv_timer_t timer;    /* the timeout of the query it carries */
+    uv_poll_t poll;   /* readable: one datagram (level-triggered: the next one wakes again) */
+    uv_timer_t timer; /* the timeout of the query it carries */
     struct dr_upstream_pool *pool;
     union dc_sockaddr server;
     union dc_sockaddr source; /* port 0 */
     uint64_t born_ms;
-    unsigned uses;            /* queries sent on it */
-    uint32_t hash;            /* of server */
-    bool tainted;             /* received a datagram that matched nothing: not reused */
-    bool idle;                /* in the idle lists */
+    unsigned uses; /* queries sent on it */
+    uint32_t hash; /* of server */
+    bool tainted;  /* received a datagram that matched nothing: not reused */
+    bool idle;     /* in the idle lists */
     bool closed;
-    struct dr_upstream *cur;  /* the exchange waiting on it; NULL when idle */
+    struct dr_upstream *cur;    /* the exchange waiting on it; NULL when idle */
     struct sock *hnext, *hprev; /* idle: bucket chain */
     struct sock *inext, *iprev; /* idle: the pool's list, least recently used first */
 };
@@ -99,8 +100,8 @@ struct dr_upstream {
     struct dc_life life; /* TCP: frees after the connection's and the timer's closes */
     struct dr_upstream_pool *pool;
     bool tcp;
-    bool done;   /* callback called or cancelled (TCP) */
-    bool h_open; /* TCP: tcp was initialised and counts in pool->open */
+    bool done;         /* callback called or cancelled (TCP) */
+    bool h_open;       /* TCP: tcp was initialised and counts in pool->open */
     struct sock *sock; /* UDP: the socket carrying the query */
     uv_tcp_t tcp_h;
     uv_timer_t timer;

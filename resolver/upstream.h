@@ -48,9 +48,9 @@ enum dr_upstream_event {
 #define DR_UPSTREAM_MAX_AGE_MS 2000
 
 struct dr_upstream_limits {
-    size_t max_sockets;   /* UDP sockets + TCP connections open at once (outgoing-range) */
-    unsigned max_uses;    /* queries one UDP socket carries in its life (1: no reuse) */
-    uint32_t max_age_ms;  /* no query starts on a UDP socket opened longer ago than this */
+    size_t max_sockets;  /* UDP sockets + TCP connections open at once (outgoing-range) */
+    unsigned max_uses;   /* queries one UDP socket carries in its life (1: no reuse) */
+    uint32_t max_age_ms; /* no query starts on a UDP socket opened longer ago than this */
 };
 
 /* reply/len valid only during the call (NULL/0 unless OK). rtt_ms is the time from send to

@@ -10,8 +10,7 @@
 #include "test.h"
 
 static size_t
-make(uint8_t *out, uint16_t id, uint16_t flags, const char *qname_wire, size_t qlen,
-     uint16_t qtype)
+make(uint8_t *out, uint16_t id, uint16_t flags, const char *qname_wire, size_t qlen, uint16_t qtype)
 {
     memset(out, 0, DR_HEADER_LEN);
     dr_put16(out, id);
@@ -66,8 +65,8 @@ struct srv {
     uv_udp_t liar; /* another port on the same address: spoofs from it */
     union dc_sockaddr addr;
     enum srv_mode mode;
-    unsigned n;                /* queries received */
-    uint16_t ports[MAX_SEEN];  /* their source ports, in order */
+    unsigned n;               /* queries received */
+    uint16_t ports[MAX_SEEN]; /* their source ports, in order */
     union dc_sockaddr last_from;
     uint8_t buf[4096];
 };
@@ -78,7 +77,7 @@ struct ctx {
     unsigned opened, reused, mismatches;
     unsigned done, ok, timeouts, neterrs;
     int last_rcode;
-    unsigned chain;            /* sequential queries still to send from the callback */
+    unsigned chain; /* sequential queries still to send from the callback */
     struct srv *chain_srv;
     uint16_t next_id;
 };
@@ -236,9 +235,9 @@ ctx_send(struct ctx *c, struct srv *s, uint32_t timeout_ms, struct dr_upstream *
     uint8_t q[128];
     size_t ql = make(q, c->next_id++, 0, QNAME, sizeof(QNAME), DR_TYPE_A);
     struct dr_upstream *u = NULL;
-    ASSERT_EQ(dr_upstream_send(c->pool, &s->addr, &source4, q, ql, false, timeout_ms, on_reply,
-                               c, &u),
-              0);
+    ASSERT_EQ(
+        dr_upstream_send(c->pool, &s->addr, &source4, q, ql, false, timeout_ms, on_reply, c, &u),
+        0);
     ASSERT_NOT_NULL(u);
     if (out != NULL)
         *out = u;
@@ -409,8 +408,8 @@ test_pool_spoofs_on_reused_socket_ignored(void)
     ASSERT_EQ(s.ports[1], s.ports[0]); /* it was a pooled socket */
     ASSERT_EQ(c.done, 2);              /* no spoof ended the exchange */
     ASSERT_EQ(c.ok, 2);
-    ASSERT_EQ(c.last_rcode, 0);        /* the real reply, no spoof (NXDOMAIN) */
-    ASSERT_EQ(c.mismatches, 3);        /* the other port's is dropped by the kernel */
+    ASSERT_EQ(c.last_rcode, 0); /* the real reply, no spoof (NXDOMAIN) */
+    ASSERT_EQ(c.mismatches, 3); /* the other port's is dropped by the kernel */
     s.mode = SRV_ECHO;
     ctx_send(&c, &s, 1000, NULL);
     run(&c);
@@ -519,11 +518,9 @@ test_pool_max_sockets(void)
     uint8_t q[128];
     size_t ql = make(q, 0x4242, 0, QNAME, sizeof(QNAME), DR_TYPE_A);
     struct dr_upstream *u = NULL;
-    ASSERT_EQ(dr_upstream_send(c.pool, &s[1].addr, &source4, q, ql, false, 1000, on_reply, &c,
-                               &u),
+    ASSERT_EQ(dr_upstream_send(c.pool, &s[1].addr, &source4, q, ql, false, 1000, on_reply, &c, &u),
               UV_EAGAIN);
-    ASSERT_EQ(dr_upstream_send(c.pool, &s[1].addr, &source4, q, ql, true, 1000, on_reply, &c,
-                               &u),
+    ASSERT_EQ(dr_upstream_send(c.pool, &s[1].addr, &source4, q, ql, true, 1000, on_reply, &c, &u),
               UV_EAGAIN);
     run(&c);
     ASSERT_EQ(c.ok, 2);
