@@ -17,9 +17,10 @@
  *  3. A socket carries at most max_uses queries (DR_UPSTREAM_MAX_USES, 16) and takes no
  *     new query once max_age_ms (DR_UPSTREAM_MAX_AGE_MS, 2 s) have passed since it was
  *     opened; idle sockets past that age are closed by a sweep. A port an attacker found
- *     (by scanning through an ICMP side channel, as SAD DNS, CVE-2020-25705, does, which
- *     takes far longer than 2 s) is useful for at most 15 later queries within 2 s, each
- *     still guarded by a fresh random ID and 0x20 case.
+ *     (SAD DNS, CVE-2020-25705, scans through the ICMP rate limit's side channel at about
+ *     1000 ports a second: seconds to tens of seconds for the ephemeral range) is useful
+ *     for at most 15 later queries within those 2 s, each still guarded by a fresh random
+ *     ID and 0x20 case.
  *  4. A socket is closed, never reused, after its query timed out (a muted server is how
  *     SAD DNS widens its window, and a late reply must not meet the next query), was
  *     cancelled, failed (ICMP unreachable, send error), or after it received any datagram
