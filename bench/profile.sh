@@ -3,6 +3,10 @@
 # the same load against Unbound / nginx for an instructions-per-operation comparison).
 #
 #   bash bench/profile.sh resolver [--peer]   duet-resolver, cached answers (dnsperf)
+#   bash bench/profile.sh resolver-miss [--peer]  duet-resolver, cache misses: the lab's
+#                                             PROFILE_MISSES distinct hNNNN.bulk.example names
+#                                             (default 2000), each asked once, after the
+#                                             delegation to bulk.example is cached
 #   bash bench/profile.sh origin   [--peer]   duet-origin, keep-alive GET of a 1 KB file (wrk)
 #   bash bench/profile.sh origin-close [--peer]   the same with "Connection: close" (a TCP
 #                                             connection + resumed TLS handshake per request)
@@ -19,7 +23,8 @@
 # inclusive; keeps every file in the printed directory (PROFILE_DIR to choose it).
 #
 # Environment: DUET_BUILD (default REPO/build); PROFILE_QUERIES (resolver under callgrind,
-# default 30000, sent at 3000 qps); PROFILE_SECONDS (load duration: origin under callgrind,
+# default 30000, sent at 3000 qps); PROFILE_MISSES (resolver-miss, default 2000, sent at
+# 300 qps under callgrind); PROFILE_SECONDS (load duration: origin under callgrind,
 # default 8; both under perf, default 5); PROFILE_TOP (rows, default 25); PROFILE_DIR.
 # Exit status: 0 done, 77 prerequisite missing, 1 failure.
 set -euo pipefail
@@ -29,6 +34,8 @@ REPO=$(cd "$HERE/.." && pwd)
 BUILD=${DUET_BUILD:-$REPO/build}
 TOOL=${PROFILE_TOOL:-callgrind}
 QUERIES=${PROFILE_QUERIES:-30000}
+MISSES=${PROFILE_MISSES:-2000}
+[[ $MISSES =~ ^[1-9][0-9]{0,5}$ ]] || { echo "profile.sh: PROFILE_MISSES must be 1..999999" >&2; exit 2; }
 TOP=${PROFILE_TOP:-25}
 
 BENCH_NAME=profile.sh BENCH_LOG_TAG=profile
@@ -41,8 +48,9 @@ PEER=no
 LOAD=keepalive
 case $WHAT in
   resolver|origin) ;;
+  resolver-miss) WHAT=resolver LOAD=miss ;;
   origin-close) WHAT=origin LOAD=close ;;
-  *) echo "usage: $0 resolver|origin|origin-close [--peer]" >&2; exit 2 ;;
+  *) echo "usage: $0 resolver|resolver-miss|origin|origin-close [--peer]" >&2; exit 2 ;;
 esac
 case $TOOL in callgrind|perf) ;; *) die "PROFILE_TOOL must be callgrind or perf" ;; esac
 if [ "$TOOL" = callgrind ]; then SECS=${PROFILE_SECONDS:-8}; else SECS=${PROFILE_SECONDS:-5}; fi
@@ -127,7 +135,9 @@ report() {
     [ -s "$f" ] || die "no callgrind output for $out"
     # "summary:" is written at start-up (0 with --instr-atstart=no); "totals:" at the dump
     total=$(awk '/^totals:/ { t = $2 } END { print t + 0 }' "$f")
-    echo "== $(basename "$out"): $total Ir for $ops ${unit}s = $((total / (ops > 0 ? ops : 1))) Ir per $unit"
+    local units=${unit}s
+    [ "$unit" = miss ] && units=misses
+    echo "== $(basename "$out"): $total Ir for $ops $units = $((total / (ops > 0 ? ops : 1))) Ir per $unit"
     if [ "$unit" = request ] && [ "$LOAD" = keepalive ]; then
       # wrk's connections' handshakes are in the run too; how many requests share them
       # depends on the speed, so the steady-state figure leaves them out
@@ -151,8 +161,9 @@ report() {
     perf report -i "$data" --stdio --children -g none --sort dso,sym >"$out.perf.children" 2>/dev/null || true
     awk -v ops="$ops" -v unit="$unit" -v name="$(basename "$out")" '
       !/^#/ && NF >= 3 { n += $2 }
-      END { printf "== %s: %d cpu-clock samples at 1999 Hz for %d %ss = %.1f us CPU per %s\n",
-              name, n, ops, unit, (ops > 0 ? n / 1999 * 1e6 / ops : 0), unit }' "$out.perf.dso"
+      END { printf "== %s: %d cpu-clock samples at 1999 Hz for %d %s = %.1f us CPU per %s\n",
+              name, n, ops, (unit == "miss" ? "misses" : unit "s"),
+              (ops > 0 ? n / 1999 * 1e6 / ops : 0), unit }' "$out.perf.dso"
     echo "-- by DSO --"
     awk '!/^#/ && NF && n < 8 { print; n++ }' "$out.perf.dso"
     echo "-- exclusive (self) --"
@@ -165,7 +176,7 @@ report() {
 # ─── resolver ───────────────────────────────────────────────────────────────────────────
 profile_resolver() {
   log "starting the lab in $D/lab"
-  bash "$REPO/tests/lab/lab.sh" start "$D/lab" >"$D/lab.out" 2>&1 ||
+  LAB_BULK_COUNT=$MISSES bash "$REPO/tests/lab/lab.sh" start "$D/lab" >"$D/lab.out" 2>&1 ||
     { cat "$D/lab.out" >&2; die "lab did not start"; }
   LAB_STARTED=yes
   cat >"$D/cached.txt" <<EOF
@@ -182,13 +193,19 @@ chain.corp.example A
 nonexistent.site1.test A
 v4only.site1.test AAAA
 EOF
-  local servers=(duet) s port name type ndone rate
+  local servers=(duet) s port name type ndone rate load
   [ "$PEER" = yes ] && servers+=(unbound)
   # callgrind: a fixed number of queries, paced (the daemon runs ~50x slower under valgrind)
   # so nothing times out; perf: full speed for PROFILE_SECONDS
-  if [ "$TOOL" = callgrind ]; then
+  if [ "$LOAD" = miss ]; then
+    # every name once; under callgrind a miss costs ~50x: paced so nothing times out
+    load=(-d "$D/lab/names.dnsperf" -n 1)
+    if [ "$TOOL" = callgrind ]; then rate=(-Q 300 -l 120); else rate=(-l 60); fi
+  elif [ "$TOOL" = callgrind ]; then
+    load=(-d "$D/cached.txt")
     rate=(-Q 3000 -n $(((QUERIES + 11) / 12)) -l 60)
   else
+    load=(-d "$D/cached.txt")
     rate=(-l "$SECS")
   fi
   for s in "${servers[@]}"; do
@@ -236,20 +253,27 @@ EOF
     fi
     local pid=$LAST_PID
     wait_port u "$port" "$pid" 60 || die "$s not listening on :$port (see $D/resolver-$s.*)"
-    # warm the cache (not profiled): every name twice
-    while read -r name type; do
-      dig @127.0.0.1 -p "$port" +time=5 +tries=2 "$name" "$type" >/dev/null 2>&1 || true
-      dig @127.0.0.1 -p "$port" +time=5 +tries=2 "$name" "$type" >/dev/null 2>&1 || true
-    done <"$D/cached.txt"
+    if [ "$LOAD" = miss ]; then
+      # cache the delegation to bulk.example (not one of the names), not profiled
+      dig @127.0.0.1 -p "$port" +time=5 +tries=2 ns1.bulk.example A >/dev/null 2>&1 || true
+    else
+      # warm the cache (not profiled): every name twice
+      while read -r name type; do
+        dig @127.0.0.1 -p "$port" +time=5 +tries=2 "$name" "$type" >/dev/null 2>&1 || true
+        dig @127.0.0.1 -p "$port" +time=5 +tries=2 "$name" "$type" >/dev/null 2>&1 || true
+      done <"$D/cached.txt"
+    fi
     collect_on "$pid" "$D/resolver-$s"
-    taskset -c 0 dnsperf -s 127.0.0.1 -p "$port" -d "$D/cached.txt" -T 1 -c 10 -q 100 \
+    taskset -c 0 dnsperf -s 127.0.0.1 -p "$port" "${load[@]}" -T 1 -c 10 -q 100 \
       "${rate[@]}" >"$D/resolver-$s.dnsperf" 2>&1 || true
     collect_off "$pid" "$D/resolver-$s"
     ndone=$(awk '/Queries completed:/ { print $3 }' "$D/resolver-$s.dnsperf")
     [ -n "$ndone" ] || die "dnsperf failed: $(tail -5 "$D/resolver-$s.dnsperf")"
     grep -E 'Queries (completed|lost)|Queries per second' "$D/resolver-$s.dnsperf" | sed 's/^ */  /' >&2
     stop_pid "$pid" "$s" 60
-    report "$D/resolver-$s" "$ndone" query | tee "$D/resolver-$s.report"
+    local unit=query
+    [ "$LOAD" = miss ] && unit=miss
+    report "$D/resolver-$s" "$ndone" "$unit" | tee "$D/resolver-$s.report"
   done
 }
 

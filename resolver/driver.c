@@ -37,11 +37,34 @@ on_upstream(void *arg, enum dr_upstream_status st, const uint8_t *reply, size_t 
     dr_mesh_upstream_done(wk->mesh, res, o, reply, len, rtt_ms);
 }
 
+/* The pool's limits from the configuration in force (outgoing-range may change on reload). */
+static struct dr_upstream_limits
+pool_limits(const struct dr_worker *wk)
+{
+    return (struct dr_upstream_limits){
+        .max_sockets = (size_t)wk->conf->outgoing_range,
+        .max_uses = DR_UPSTREAM_MAX_USES,
+        .max_age_ms = DR_UPSTREAM_MAX_AGE_MS,
+    };
+}
+
+static void
+on_pool_event(void *arg, enum dr_upstream_event ev)
+{
+    struct dr_worker *wk = arg;
+    static const unsigned stat[] = {
+        [DR_UPSTREAM_SOCKET_OPENED] = DR_STAT_UPSTREAM_SOCKETS,
+        [DR_UPSTREAM_SOCKET_REUSED] = DR_STAT_UPSTREAM_REUSED,
+        [DR_UPSTREAM_MISMATCH] = DR_STAT_UPSTREAM_MISMATCHES,
+    };
+    dc_stats_inc(wk->stats, stat[ev]);
+}
+
 static void *
 io_send(void *arg, struct dr_res *res, const struct dr_iter_action *a)
 {
     struct dr_worker *wk = arg;
-    if (wk->upstreams >= (size_t)wk->conf->outgoing_range) {
+    if (wk->upool == NULL || wk->upstreams >= (size_t)wk->conf->outgoing_range) {
         dc_stats_inc(wk->stats, DR_STAT_UPSTREAM_ERRORS);
         return NULL;
     }
@@ -56,7 +79,9 @@ io_send(void *arg, struct dr_res *res, const struct dr_iter_action *a)
         return NULL;
     x->wk = wk;
     x->res = res;
-    int rc = dr_upstream_send(wk->loop, a->server, src, a->query, a->qlen, a->tcp, a->timeout_ms,
+    struct dr_upstream_limits lim = pool_limits(wk);
+    dr_upstream_pool_set_limits(wk->upool, &lim);
+    int rc = dr_upstream_send(wk->upool, a->server, src, a->query, a->qlen, a->tcp, a->timeout_ms,
                               on_upstream, x, &x->up);
     if (rc < 0) {
         free(x);
@@ -144,6 +169,10 @@ dr_driver_start(struct dr_worker *wk)
     wk->mesh = dr_mesh_new(&io, wk, (uint64_t)wk->id * 1000000000u);
     if (wk->mesh == NULL)
         return -ENOMEM;
+    struct dr_upstream_limits lim = pool_limits(wk);
+    wk->upool = dr_upstream_pool_new(wk->loop, &lim, on_pool_event, wk);
+    if (wk->upool == NULL)
+        return -ENOMEM;
     int rc = uv_timer_init(wk->loop, &wk->tick);
     if (rc < 0)
         return rc;
@@ -156,6 +185,7 @@ dr_driver_close(struct dr_worker *wk)
 {
     if (wk->tick.loop && !uv_is_closing((uv_handle_t *)&wk->tick))
         uv_close((uv_handle_t *)&wk->tick, NULL);
+    dr_upstream_pool_close(wk->upool);
 }
 
 void
@@ -163,4 +193,6 @@ dr_driver_free(struct dr_worker *wk)
 {
     dr_mesh_free(wk->mesh);
     wk->mesh = NULL;
+    dr_upstream_pool_free(wk->upool);
+    wk->upool = NULL;
 }

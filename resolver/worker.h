@@ -63,6 +63,10 @@ enum dr_stat {
     DR_STAT_RTT_1S,
     DR_STAT_RTT_INF,
     DR_STAT_RTT_SUM_US,
+    /* The upstream socket pool (resolver/upstream.c). */
+    DR_STAT_UPSTREAM_SOCKETS,    /* UDP sockets opened */
+    DR_STAT_UPSTREAM_REUSED,     /* UDP queries sent on a socket that carried one before */
+    DR_STAT_UPSTREAM_MISMATCHES, /* datagrams that answered no query, dropped */
     DR_STAT_COUNT
 };
 #define DR_RTT_BUCKETS 10
@@ -111,6 +115,7 @@ struct dr_worker {
     struct dr_mesh *mesh;    /* resolutions in flight (resolver/mesh.c) */
     uv_timer_t tick;         /* their deadlines (resolver/driver.c) */
     size_t upstreams;        /* upstream exchanges open */
+    struct dr_upstream_pool *upool; /* their UDP sockets (resolver/upstream.c) */
     uint32_t rnd_pool[16];   /* arc4random refills, for IDs and 0x20 */
     unsigned rnd_left;
     struct dr_udp_batch *udp_batch; /* receive buffer and replies of a batch (udp.c) */
