@@ -10,7 +10,9 @@ permit-small-holddown = yes, every DNSKEY TTL 1s).
       REVOKED, the configuration is reloaded, answers stay AD;
   (e) a restart reads the state back: still AD, KSK2 still VALID, KSK1 still REVOKED;
   (f) a resolver that never saw the roll, starting with only KSK1 after (d), does NOT
-      validate: SERVFAIL (so this test can fail).
+      validate: SERVFAIL (so this test can fail), and its failed probe changes no key;
+  (g) a managed file that starts with a DS (as IANA publishes the root's) becomes the KSK2
+      DNSKEY it names, VALID, after the first probe.
 
 Before trustprobe.c nothing probed at run time: (b) timed out with KSK2 absent from the file.
 Each wait is bounded; the whole test takes well under a minute.
@@ -193,6 +195,30 @@ def test_f_a_resolver_with_only_the_old_key_fails():
         check(stop_clean(d) == 0, "(f) unclean stop")
 
 
+def test_g_a_ds_anchor_becomes_its_dnskey():
+    p = free_port()
+    f = os.path.join(lab_dir, "from-ds.key")
+    shutil.copy(env["LAB_KSK2_DS_FILE"], f)
+    d = Daemon("duet-resolver", config(p, f))
+    try:
+        d.start()
+        expect_ad(p, "(g) DS anchor")
+        deadline = time.monotonic() + 5 * SLOW
+        while time.monotonic() < deadline and states(f) != {env["LAB_KSK2_TAG"]: VALID}:
+            time.sleep(0.1)
+        check(states(f) == {env["LAB_KSK2_TAG"]: VALID} and " DS " not in open(f).read(),
+              "(g) the DS did not become KSK2's DNSKEY:\n%s" % open(f).read())
+        while time.monotonic() < deadline and "event=reload result=accepted" not in d.stderr():
+            time.sleep(0.1)
+        check(re.search(r"event=trust_anchor_key .*tag=%d old=VALID new=VALID" %
+                        env["LAB_KSK2_TAG"], d.stderr()) and
+              "event=reload result=accepted" in d.stderr(),
+              "(g) no logged change and reload:\n%s" % d.stderr()[-2000:])
+        expect_ad(p, "(g) after the reload")
+    finally:
+        check(stop_clean(d) == 0, "(g) unclean stop")
+
+
 if __name__ == "__main__":
     if shutil.which("kdig") is None:
         skip("kdig not installed (Debian package knot-dnsutils)")
@@ -208,7 +234,8 @@ if __name__ == "__main__":
                      test_b_c_new_key_valid_after_the_add_holddown,
                      test_d_revoked_key_is_dropped_and_the_new_one_validates,
                      test_e_restart_keeps_the_state,
-                     test_f_a_resolver_with_only_the_old_key_fails, exit=False)
+                     test_f_a_resolver_with_only_the_old_key_fails,
+                     test_g_a_ds_anchor_becomes_its_dnskey, exit=False)
         failed += stop_clean(duet)
     finally:
         roll("stop", lab_dir)

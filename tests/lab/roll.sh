@@ -20,7 +20,8 @@
 # first free one of 127.73 … 127.76 (lab.sh uses 127.53 … 127.62, signed.sh 127.63 … 127.72,
 # test_resolver_diff.py 127.77);
 # read it from DIR/lab.json.  Files: DIR/root.hints, DIR/ksk1.dnskey (the first KSK as an
-# auto-trust-anchor-file), DIR/lab.env + lab.json (addresses, key tags), keys/, zones/, nsd/.
+# auto-trust-anchor-file), DIR/ksk2.ds (the second KSK's DS, as IANA publishes a root
+# anchor), DIR/lab.env + lab.json (addresses, key tags), keys/, zones/, nsd/.
 # zone heads are printf formats with a literal $TTL
 # shellcheck disable=SC2016
 set -euo pipefail
@@ -52,6 +53,7 @@ gen_keys() {
   sed 's/DNSKEY\([[:space:]]*\)257/DNSKEY\1385/' ksk1.key >ksk1rev.key
   cd - >/dev/null
   printf '. 1 IN DNSKEY %s\n' "$(key_rdata "$d/keys/ksk1.key")" >"$d/ksk1.dnskey"
+  ldns-key2ds -n -2 "$d/keys/ksk2.key" | tr -s '\t' ' ' >"$d/ksk2.ds"
 }
 
 # sign_phase DIR P: zones/root.signed for phase P (written aside, then renamed)
@@ -193,13 +195,14 @@ cmd_start() {
 LAB_ADDR='$ADDR'
 LAB_ROOT_HINTS='$d/root.hints'
 LAB_KSK1_FILE='$d/ksk1.dnskey'
+LAB_KSK2_DS_FILE='$d/ksk2.ds'
 LAB_KSK1_TAG='$t1'
 LAB_KSK1_REVOKED_TAG='$t1r'
 LAB_KSK2_TAG='$t2'
 LAB_PROBE_NAME='probe.roll.'
 EOF
-  printf '{"LAB_ADDR": "%s", "LAB_ROOT_HINTS": "%s", "LAB_KSK1_FILE": "%s", "LAB_KSK1_TAG": %s, "LAB_KSK1_REVOKED_TAG": %s, "LAB_KSK2_TAG": %s, "LAB_PROBE_NAME": "probe.roll."}\n' \
-    "$ADDR" "$d/root.hints" "$d/ksk1.dnskey" "$t1" "$t1r" "$t2" >"$d/lab.json"
+  printf '{"LAB_ADDR": "%s", "LAB_ROOT_HINTS": "%s", "LAB_KSK1_FILE": "%s", "LAB_KSK2_DS_FILE": "%s", "LAB_KSK1_TAG": %s, "LAB_KSK1_REVOKED_TAG": %s, "LAB_KSK2_TAG": %s, "LAB_PROBE_NAME": "probe.roll."}\n' \
+    "$ADDR" "$d/root.hints" "$d/ksk1.dnskey" "$d/ksk2.ds" "$t1" "$t1r" "$t2" >"$d/lab.json"
   nsd -c "$d/nsd/nsd.conf" </dev/null >"$d/nsd/nsd.stderr" 2>&1 &
   launcher=$!
   wait "$launcher" || { cat "$d/nsd/nsd.stderr" "$d/nsd/nsd.log" >&2 2>/dev/null; cmd_stop "$d"; die "nsd failed to start"; }
