@@ -30,6 +30,7 @@
  */
 #include "resolver/trustprobe.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -437,7 +438,7 @@ on_probe_done(struct dr_waiter *w, const uint8_t *reply, size_t len)
     struct point *pt = point_find(tp, pr->file);
     if (pt != NULL) {
         pt->in_flight = false;
-        if (!tp->closing)
+        if (!tp->closing && pt->seen) /* not dropped from the configuration meanwhile */
             probe_result(tp, pt, w, reply, len);
     }
     free(pr->file);
@@ -535,6 +536,7 @@ dr_trustprobe_free(struct dr_trustprobe *tp)
 {
     if (tp == NULL)
         return;
+    assert(tp->inflight == 0); /* the loop ended: every resolution, probes too, has ended */
     while (tp->npts > 0)
         point_drop(tp, tp->npts - 1);
     free(tp->pts);
