@@ -348,6 +348,17 @@ static const struct dc_conf_option top[] = {
     DC_CONF_OPT_BOOL("aggressive-nsec", struct dr_conf, aggressive_nsec, "yes",
                      "answer NXDOMAIN and NODATA from validated NSEC records already cached "
                      "(RFC 8198), without asking the zone's servers"),
+    DC_CONF_OPT_DURATION("add-holddown", struct dr_conf, add_holddown_ms, "30d", 1000,
+                         (int64_t)3650 * 86400000,
+                         "RFC 5011: a new key of a managed trust point is trusted only after it "
+                         "was seen this long (at least the DNSKEY set's TTL)"),
+    DC_CONF_OPT_DURATION("del-holddown", struct dr_conf, del_holddown_ms, "30d", 1000,
+                         (int64_t)3650 * 86400000,
+                         "RFC 5011: a revoked key is removed from the anchor file this long "
+                         "after its revocation"),
+    DC_CONF_OPT_BOOL("permit-small-holddown", struct dr_conf, permit_small_holddown, "no",
+                     "RFC 5011 probes may come every second instead of at most once an hour "
+                     "(labs and tests with hold-downs of seconds)"),
     DC_CONF_OPT_END,
 };
 
@@ -427,8 +438,13 @@ check(struct dc_conf_ctx *ctx, void *conf)
         return -1;
     }
     /* Never NULL after a successful load, even when no anchor option was given. */
-    if (conf_anchors(ctx) == NULL)
+    struct dr_anchors *a = conf_anchors(ctx);
+    if (a == NULL)
         return -1;
+    a->timing.add_holddown = (uint32_t)(c->add_holddown_ms / 1000);
+    a->timing.remove_holddown = (uint32_t)(c->del_holddown_ms / 1000);
+    if (c->permit_small_holddown)
+        a->timing.min_interval = 1;
     /* Local data is parsed here so that --check reports its errors with their lines. */
     c->local = dr_local_build(c, ctx);
     return c->local ? 0 : -1;

@@ -90,6 +90,11 @@ struct dr_conf {
     struct dc_conf_strv auto_trust_anchor_files; /* auto-trust-anchor-file, as written */
     struct dc_conf_strv domain_insecure;         /* domain-insecure, as written */
     int64_t val_bogus_ttl_ms;                    /* how long a bogus result is cached */
+    /* RFC 5011 timers of auto-trust-anchor-file trust points (Unbound's names), copied into
+     * anchors->timing when the file is loaded. */
+    int64_t add_holddown_ms;    /* add-holddown: a new key waits this long before VALID */
+    int64_t del_holddown_ms;    /* del-holddown: a revoked key is forgotten after this */
+    bool permit_small_holddown; /* lets probes run every second instead of every hour */
     /*
      * Every trust point of trust-anchor-file and auto-trust-anchor-file and every
      * domain-insecure name, read while the file is loaded (so --check and a reload see a

@@ -2,6 +2,7 @@
  * the daemon lifecycle of common/. */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,12 +20,48 @@
 #include "resolver/driver.h"
 #include "resolver/listen.h"
 #include "resolver/localzone.h"
+#include "resolver/trustprobe.h"
 #include "resolver/udp.h"
 #include "resolver/worker.h"
 
 #define DRAIN_POLL_MS 50
 
 static struct dr_shared shared;
+
+/*
+ * RFC 5011 (resolver/trustprobe.c): worker 0 probes the managed trust points; when their
+ * trusted keys change it asks the main thread, through this async handle, for the reload a
+ * SIGHUP would do (the new configuration reads the anchor files again). A request made
+ * before the main loop runs (or while it stops) is remembered, not lost.
+ */
+static struct dr_trustprobe *trustprobe; /* worker 0's; freed by cleanup() */
+static uv_async_t anchor_async;
+static pthread_mutex_t anchor_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool anchor_async_open, anchor_reload_wanted;
+
+static void
+on_anchor_reload(uv_async_t *a)
+{
+    pthread_mutex_lock(&anchor_lock);
+    anchor_reload_wanted = false;
+    pthread_mutex_unlock(&anchor_lock);
+    if (dc_daemon_reload(a->data) != 0)
+        DC_LOG_WARN("trust_anchor_reload",
+                    "result=refused detail=\"the trust anchors in force stay until a reload "
+                    "succeeds\"");
+}
+
+/* Worker 0's thread. */
+static void
+request_anchor_reload(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&anchor_lock);
+    anchor_reload_wanted = true;
+    if (anchor_async_open)
+        uv_async_send(&anchor_async);
+    pthread_mutex_unlock(&anchor_lock);
+}
 
 static int
 prepare(struct dc_daemon *d)
@@ -121,9 +158,11 @@ worker_start(struct dc_worker *w)
         rc = dr_listen_start(wk);
     if (rc < 0)
         return rc;
-    if (wk->id == 0)
+    if (wk->id == 0) {
         dr_mesh_prime(wk->mesh);
-    return 0;
+        rc = dr_trustprobe_open(wk, request_anchor_reload, NULL, &trustprobe);
+    }
+    return rc;
 }
 
 static void
@@ -158,6 +197,8 @@ worker_stop(struct dc_worker *w)
 {
     struct dr_worker *wk = dc_worker_data(w);
     wk->stopping = true;
+    if (wk->id == 0)
+        dr_trustprobe_close(trustprobe);
     if (wk->mesh)
         dr_mesh_stop(wk->mesh);
     dr_listen_stop(wk);
@@ -172,6 +213,8 @@ worker_abort(struct dc_worker *w)
 {
     struct dr_worker *wk = dc_worker_data(w);
     wk->stopping = true;
+    if (wk->id == 0)
+        dr_trustprobe_close(trustprobe);
     if (wk->mesh)
         dr_mesh_abort_all(wk->mesh);
     dr_listen_abort(wk);
@@ -291,6 +334,15 @@ static int
 main_start(struct dc_daemon *d, uv_loop_t *loop)
 {
     struct dr_shared *sh = dc_daemon_data(d);
+    int rc = uv_async_init(loop, &anchor_async, on_anchor_reload);
+    if (rc < 0)
+        return rc;
+    anchor_async.data = d;
+    pthread_mutex_lock(&anchor_lock);
+    anchor_async_open = true;
+    if (anchor_reload_wanted)
+        uv_async_send(&anchor_async);
+    pthread_mutex_unlock(&anchor_lock);
     return dc_control_open_all(loop, sh->conf->control_socket, sh->conf->metrics, 9153, on_control,
                                dr_control_metrics, sh, &sh->control, &sh->metrics);
 }
@@ -299,6 +351,11 @@ static void
 main_stop(struct dc_daemon *d)
 {
     struct dr_shared *sh = dc_daemon_data(d);
+    pthread_mutex_lock(&anchor_lock);
+    if (anchor_async_open)
+        uv_close((uv_handle_t *)&anchor_async, NULL);
+    anchor_async_open = false;
+    pthread_mutex_unlock(&anchor_lock);
     dc_control_close_all(&sh->control, &sh->metrics);
 }
 
@@ -341,6 +398,8 @@ cleanup(struct dc_daemon *d)
                 close(sh->fds[i]);
         free(sh->fds);
     }
+    dr_trustprobe_free(trustprobe);
+    trustprobe = NULL;
     dr_cache_free(sh->cache);
     dc_lru_free(sh->deleg);
     dc_lru_free(sh->aggr);

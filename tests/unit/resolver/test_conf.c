@@ -130,6 +130,25 @@ test_dnssec_no_and_val_bogus_ttl(void)
     dr_conf_free(c);
 }
 
+/* add-holddown, del-holddown, permit-small-holddown reach the anchors' RFC 5011 timing. */
+static void
+test_rfc5011_timers_fill_the_anchor_timing(void)
+{
+    struct dr_conf *c = load_ok("");
+    ASSERT_EQ(c->anchors->timing.add_holddown, 30 * 86400);
+    ASSERT_EQ(c->anchors->timing.remove_holddown, 30 * 86400);
+    ASSERT_EQ(c->anchors->timing.min_interval, 3600);
+    ASSERT(!c->permit_small_holddown);
+    dr_conf_free(c);
+    c = load_ok("add-holddown = 3s\ndel-holddown = 2h\npermit-small-holddown = yes\n");
+    ASSERT_EQ(c->anchors->timing.add_holddown, 3);
+    ASSERT_EQ(c->anchors->timing.remove_holddown, 7200);
+    ASSERT_EQ(c->anchors->timing.min_interval, 1);
+    ASSERT_EQ(c->anchors->timing.max_interval, 15 * 86400);
+    dr_conf_free(c);
+    load_fails1("add-holddown = 10ms\n", "add-holddown");
+}
+
 static void
 test_anchor_files_and_domain_insecure_fill_one_set(void)
 {
@@ -374,6 +393,7 @@ main(void)
 
     TEST_RUN(test_defaults_validate_with_an_empty_anchor_set);
     TEST_RUN(test_dnssec_no_and_val_bogus_ttl);
+    TEST_RUN(test_rfc5011_timers_fill_the_anchor_timing);
     TEST_RUN(test_anchor_files_and_domain_insecure_fill_one_set);
     TEST_RUN(test_shipped_root_key_as_a_static_anchor);
     TEST_RUN(test_empty_file_name_configures_nothing);
