@@ -44,9 +44,9 @@ struct conn {
     SSL *ssl;
     enum state st;
     size_t sent;
-    size_t got;       /* response bytes so far */
-    long want;        /* head + Content-Length, once the head is complete; -1 before */
-    char head[2048];  /* the response head (and the start of the body) */
+    size_t got;      /* response bytes so far */
+    long want;       /* head + Content-Length, once the head is complete; -1 before */
+    char head[2048]; /* the response head (and the start of the body) */
     size_t head_len;
 };
 
@@ -276,9 +276,9 @@ main(int argc, char **argv)
         return 2;
     }
     if (strcmp(argv[4], "-") != 0)
-        req_len = (size_t)snprintf(req, sizeof(req),
-                               "GET %s HTTP/1.1\r\nHost: bench.test\r\nUser-Agent: idleconn\r\n\r\n",
-                               argv[4]);
+        req_len = (size_t)snprintf(
+            req, sizeof(req), "GET %s HTTP/1.1\r\nHost: bench.test\r\nUser-Agent: idleconn\r\n\r\n",
+            argv[4]);
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);
     signal(SIGPIPE, SIG_IGN);
