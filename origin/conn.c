@@ -9,6 +9,7 @@
 
 #include "common/log.h"
 #include "common/sock.h"
+#include "origin/again.h"
 #include "origin/http.h"
 #include "origin/response.h"
 #include "origin/send.h"
@@ -474,7 +475,7 @@ process(struct dw_conn *c)
         arm(c, DW_PH_HEADERS, (uint64_t)c->conf->header_timeout_ms);
     }
     int r = dw_http_parse(&c->http, c->in, c->in_len);
-    if (r == DW_HTTP_AGAIN) {
+    if (r == DW_AGAIN) {
         if (c->in_len < c->in_cap)
             return;
         /* The buffer holds a whole head and body within the limits, with room to spare
@@ -524,7 +525,7 @@ pump_tls(struct dw_conn *c)
             c->in_len += (size_t)n;
             continue;
         }
-        if (n == DW_TLS_AGAIN)
+        if (n == DW_AGAIN)
             return true;
         if (n == 0 && c->in_len > 0) {
             /* close_notify right behind a request is a TLS half-close: answer what was asked,
@@ -599,7 +600,7 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             close_after_flush(c); /* the alert that says why */
             return;
         }
-        if (rc == DW_TLS_AGAIN) {
+        if (rc == DW_AGAIN) {
             dw_send_flush(c);
             return;
         }

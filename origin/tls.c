@@ -776,7 +776,7 @@ conn_error(struct dw_tls_conn *c, int r)
 {
     int e = SSL_get_error(c->ssl, r);
     if (e == SSL_ERROR_WANT_READ)
-        return DW_TLS_AGAIN;
+        return DW_AGAIN;
     if (e == SSL_ERROR_ZERO_RETURN) {
         ERR_clear_error();
         return 0;

@@ -23,13 +23,15 @@
 #include <stdint.h>
 
 #include "common/config.h"
+#include "origin/again.h"
 
 struct dc_bufpool;
 struct dw_conf;
 struct dw_tls;
 typedef struct ssl_st SSL;
 
-#define DW_TLS_AGAIN (-11) /* needs more ciphertext from the peer (after flushing output) */
+/* Besides DW_AGAIN (origin/again.h: more ciphertext from the peer is needed, after flushing
+ * output), a session's calls may return: */
 #define DW_TLS_ERROR (-71) /* the session failed: log, close the connection */
 
 /*
@@ -92,11 +94,11 @@ void dw_tls_conn_trim(struct dw_tls_conn *c);
 /* Ciphertext received from the peer. 0 or -ENOMEM. */
 int dw_tls_conn_feed(struct dw_tls_conn *c, const void *data, size_t len);
 
-/* Continues the handshake: 0 when it is complete, DW_TLS_AGAIN, or DW_TLS_ERROR. */
+/* Continues the handshake: 0 when it is complete, DW_AGAIN, or DW_TLS_ERROR. */
 int dw_tls_conn_handshake(struct dw_tls_conn *c);
 
 /* Decrypted application data into buf: > 0 bytes, 0 when the peer sent close_notify,
- * DW_TLS_AGAIN when more ciphertext is needed, DW_TLS_ERROR. */
+ * DW_AGAIN when more ciphertext is needed, DW_TLS_ERROR. */
 int dw_tls_conn_read(struct dw_tls_conn *c, void *buf, size_t cap);
 
 /* Encrypts len bytes of application data (all of it; memory BIOs never block). 0 or

@@ -206,7 +206,7 @@ handshake(struct link *l)
             if (r == 0) {
                 sdone = true;
                 ASSERT(l->srv.handshake_done);
-            } else if (r != DW_TLS_AGAIN) {
+            } else if (r != DW_AGAIN) {
                 ASSERT_EQ(r, DW_TLS_ERROR);
                 srv_to_cli(l); /* the alert */
                 return HS_SERVER_FAILED;
@@ -256,7 +256,7 @@ exchange(struct link *l)
     static const char req[] = "GET / HTTP/1.1\r\nHost: a.test\r\n\r\n";
     static const char resp[] = "HTTP/1.1 204 No Content\r\n\r\n";
     char buf[256];
-    ASSERT_EQ(dw_tls_conn_read(&l->srv, buf, sizeof(buf)), DW_TLS_AGAIN);
+    ASSERT_EQ(dw_tls_conn_read(&l->srv, buf, sizeof(buf)), DW_AGAIN);
     ASSERT_EQ(SSL_write(l->cli, req, (int)strlen(req)), (int)strlen(req));
     cli_to_srv(l);
     ASSERT_EQ(dw_tls_conn_read(&l->srv, buf, sizeof(buf)), (int)strlen(req));
@@ -644,7 +644,7 @@ test_bad_clients(void)
 
     /* Nothing yet: want more. */
     ASSERT_EQ(dw_tls_conn_init(&c, conf->tls, NULL, NULL), 0);
-    ASSERT_EQ(dw_tls_conn_handshake(&c), DW_TLS_AGAIN);
+    ASSERT_EQ(dw_tls_conn_handshake(&c), DW_AGAIN);
     dw_tls_conn_deinit(&c);
 
     SSL_CTX *old = client_ctx(TLS1_1_VERSION, TLS1_1_VERSION);
