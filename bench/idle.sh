@@ -6,13 +6,15 @@
 #
 # The same certificate (self-signed ECDSA P-256), site and server settings as
 # bench/origin.sh, with one worker each (duet workers = nginx worker_processes = h2o
-# num-threads = 1) and keep-alive timeouts of 120 s, every server pinned to one core and the
-# client to the other. For each server in turn, bench/idleconn.c (built here with cc):
+# num-threads = 1) and keep-alive and first-request timeouts of 120 s (duet keepalive-timeout
+# and header-timeout, nginx keepalive_timeout and client_header_timeout, h2o
+# http1-request-timeout), every server pinned to one core and the client to the other. For each server in turn, bench/idleconn.c (built here with cc):
 #   1. warm-up: 100 connections, one request each, closed (file cache, OpenSSL's lazy
 #      set-up, the allocator's first arenas are then paid before the baseline);
 #   2. baseline: the server's memory with no client connection;
 #   3. N connections (BENCH_IDLE_CONNS, default 10000), each a full TLS 1.3 handshake and
-#      one keep-alive "GET /index.html" (1 KB) read to its end, then left idle;
+#      one keep-alive GET of BENCH_IDLE_PATH (default /index.html, 1 KB) read to its end,
+#      then left idle;
 #   4. once every one is idle, BENCH_IDLE_SETTLE seconds later: the memory again, and the
 #      server's established connections on its port (ss), which must be N;
 #   5. the client resets every connection and exits.
@@ -26,6 +28,9 @@
 #   DUET_BUILD        build dir (default REPO/build); DUET_ORIGIN overrides the binary
 #   BENCH_IDLE_CONNS  idle connections per server, 100..100000 (default 10000); the open-file
 #                     hard limit must exceed it (the script raises the soft limit to it)
+#   BENCH_IDLE_PATH   what each connection asks for before it goes idle: /index.html (1 KB,
+#                     default), /100k.bin (100 KB: the response's buffers have been used), or
+#                     - (no request: idle right after the handshake, as a browser's preconnect)
 #   BENCH_IDLE_SETTLE seconds between the last connection going idle and the measurement,
 #                     0..30 (default 2)
 #   BENCH_PIN         auto | no (default auto), as bench/origin.sh
@@ -43,6 +48,7 @@ BUILD=${DUET_BUILD:-$REPO/build}
 DUET_ORIGIN=${DUET_ORIGIN:-$BUILD/origin/duet-origin}
 CONNS=${BENCH_IDLE_CONNS:-10000}
 SETTLE=${BENCH_IDLE_SETTLE:-2}
+IPATH=${BENCH_IDLE_PATH:-/index.html}
 PIN=${BENCH_PIN:-auto}
 WARMUP=100
 KEEPALIVE_S=120
@@ -56,6 +62,10 @@ done
 [ -r /proc/self/smaps_rollup ] || skip "no /proc/PID/smaps_rollup (Linux >= 4.14)"
 check_range BENCH_IDLE_CONNS "$CONNS" 100 100000
 check_range BENCH_IDLE_SETTLE "$SETTLE" 0 30
+case $IPATH in
+  /index.html|/100k.bin|-) ;;
+  *) die "BENCH_IDLE_PATH must be /index.html, /100k.bin or - (got '$IPATH')" ;;
+esac
 # Client and servers each hold CONNS sockets (+ listeners, logs, epoll): raise the soft
 # limit, which the children inherit, as far as the hard limit allows.
 NOFILE=$((CONNS + CONNS / 8 + 256))
@@ -104,6 +114,7 @@ awk 'BEGIN { s = "<!doctype html>\n<html><head><title>duet bench</title></head><
   for (n = 1024 - length(s) - length(t); n > 0; n--) b = b ((n % 64 == 1) ? "\n" : "x")
   printf "%s%s%s", s, b, t }' >"$SITE/index.html"
 [ "$(stat -c %s "$SITE/index.html")" = 1024 ] || die "index.html is not 1024 bytes"
+openssl rand -out "$SITE/100k.bin" 102400
 cc -O2 -Wall -Wextra -o "$D/idleconn" "$HERE/idleconn.c" -lssl -lcrypto \
   >"$D/idleconn-build.out" 2>&1 || { cat "$D/idleconn-build.out" >&2; die "bench/idleconn.c does not build"; }
 
@@ -128,6 +139,7 @@ user = ""
 log-level = warn
 access-log = off
 keepalive-timeout = ${KEEPALIVE_S}s
+header-timeout = ${KEEPALIVE_S}s
 keepalive-requests = 100000
 max-connections = $((CONNS + 64))
 
@@ -165,6 +177,7 @@ http {
     tcp_nopush on;
     tcp_nodelay on;
     keepalive_timeout ${KEEPALIVE_S}s;
+    client_header_timeout ${KEEPALIVE_S}s;
     keepalive_requests 100000;
     open_file_cache max=1000 inactive=60s;
     open_file_cache_valid 60s;
@@ -277,7 +290,7 @@ wait_idle_port() {
 # client N READY_FILE HOLD_S OUT: starts idleconn in the background (CLIENT_PID)
 client() {
   rm -f "$2"
-  ${CLI_PIN[@]+"${CLI_PIN[@]}"} "$D/idleconn" 127.0.0.1 "$PORT_NOW" "$1" /index.html "$3" "$2" \
+  ${CLI_PIN[@]+"${CLI_PIN[@]}"} "$D/idleconn" 127.0.0.1 "$PORT_NOW" "$1" "$IPATH" "$3" "$2" \
     >"$4" 2>&1 &
   CLIENT_PID=$!
 }
@@ -333,7 +346,8 @@ read -r nidle _ _ _ _ _ _ <<<"${RES[nginx]}"
 NGINX_KIB=$(per_conn "$np0" "$np1" "$nidle")
 {
   echo "idle TLS keep-alive connections: duet-origin vs nginx $(nginx -v 2>&1 | sed 's/.*nginx\///') and h2o $(h2o --version 2>&1 | head -1 | sed 's/.*version //') — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs"
-  echo "$CONNS connections per server, each a full TLS 1.3 handshake (ECDSA P-256, X25519) + one keep-alive GET /index.html (1 KB), then idle; $PIN_TXT; measured ${SETTLE}s after the last went idle"
+  if [ "$IPATH" = - ]; then what="no request"; else what="one keep-alive GET $IPATH"; fi
+  echo "$CONNS connections per server, each a full TLS 1.3 handshake (ECDSA P-256, X25519) + $what, then idle; $PIN_TXT; measured ${SETTLE}s after the last went idle"
   echo "KiB/conn = (Pss after - Pss before) / idle connections, Pss summed over every process of the server (/proc/PID/smaps_rollup); rss_KiB/conn the same from Rss; x_nginx = this server's KiB/conn / nginx's (< 1 = less memory per idle connection than nginx)"
   printf '%-6s %6s %6s %11s %11s %9s %12s %8s %7s\n' server idle estab pss0_KiB pss1_KiB KiB/conn rss_KiB/conn x_nginx closed
   for s in "${SERVERS[@]}"; do
