@@ -35,12 +35,12 @@ static int
 feed(const uint8_t *data, size_t size, size_t step, struct dw_http *h)
 {
     dw_http_init(h, &limits);
-    int r = DW_HTTP_AGAIN;
+    int r = DW_AGAIN;
     for (size_t have = step < size ? step : size;; have += step) {
         if (have > size)
             have = size;
         r = dw_http_parse(h, data, have);
-        if (r != DW_HTTP_AGAIN || have == size)
+        if (r != DW_AGAIN || have == size)
             break;
     }
     return r;
@@ -52,7 +52,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct dw_http whole, pieces;
     int a = feed(data, size, size ? size : 1, &whole);
     size_t total = whole.req.total_len;
-    CHECK(a == DW_HTTP_AGAIN || a == DW_HTTP_DONE || (a >= 400 && a <= 505));
+    CHECK(a == DW_AGAIN || a == DW_HTTP_DONE || (a >= 400 && a <= 505));
     if (a == DW_HTTP_DONE) {
         const struct dw_req *q = &whole.req;
         CHECK(q->total_len <= size && q->head_len <= q->total_len);
@@ -66,7 +66,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t used = q->total_len;
         dw_http_next(&whole);
         int b = dw_http_parse(&whole, data + used, size - used);
-        CHECK(b == DW_HTTP_AGAIN || b == DW_HTTP_DONE || (b >= 400 && b <= 505));
+        CHECK(b == DW_AGAIN || b == DW_HTTP_DONE || (b >= 400 && b <= 505));
     }
     size_t step = size > 0 ? (size_t)data[0] % 7 + 1 : 1;
     int c = feed(data, size, step, &pieces);

@@ -9,6 +9,7 @@
 
 #include "common/log.h"
 #include "common/sock.h"
+#include "origin/again.h"
 #include "origin/http.h"
 #include "origin/response.h"
 #include "origin/send.h"
@@ -63,6 +64,27 @@ ensure_in(struct dw_conn *c)
     if (c->in == NULL)
         c->in = dw_conn_buf_get(&c->wk->inpool, c->in_cap);
     return c->in != NULL;
+}
+
+/*
+ * A connection that waits for its client with nothing in flight holds no buffers: the
+ * request buffer (unless a pipelined request has begun in it), the response buffers and TLS's
+ * ciphertext queues go back to the worker's pools, as nginx's ngx_http_set_keepalive() frees
+ * its buffers. What it keeps is the connection object and, over TLS, the SSL session.
+ */
+void
+dw_conn_release_idle(struct dw_conn *c)
+{
+    if ((c->phase != DW_PH_IDLE && c->phase != DW_PH_HANDSHAKE) || c->writing ||
+        c->file_reading || dw_conn_closing(c))
+        return;
+    dw_send_release(c);
+    if (c->in_len == 0) {
+        dw_conn_buf_put(&c->wk->inpool, c->in, c->in_cap);
+        c->in = NULL;
+    }
+    if (c->tls_on)
+        dw_tls_conn_trim(&c->tls);
 }
 
 /* ---- lifetime ---- */
@@ -413,8 +435,7 @@ dw_conn_finish_response(struct dw_conn *c)
         dw_conn_end(c); /* the client sent close_notify: nothing more will come */
         return;
     }
-    dw_conn_buf_put(&wk->inpool, c->in, c->in_cap);
-    c->in = NULL;
+    dw_conn_release_idle(c);
     start_reading(c);
 }
 
@@ -454,7 +475,7 @@ process(struct dw_conn *c)
         arm(c, DW_PH_HEADERS, (uint64_t)c->conf->header_timeout_ms);
     }
     int r = dw_http_parse(&c->http, c->in, c->in_len);
-    if (r == DW_HTTP_AGAIN) {
+    if (r == DW_AGAIN) {
         if (c->in_len < c->in_cap)
             return;
         /* The buffer holds a whole head and body within the limits, with room to spare
@@ -504,7 +525,7 @@ pump_tls(struct dw_conn *c)
             c->in_len += (size_t)n;
             continue;
         }
-        if (n == DW_TLS_AGAIN)
+        if (n == DW_AGAIN)
             return true;
         if (n == 0 && c->in_len > 0) {
             /* close_notify right behind a request is a TLS half-close: answer what was asked,
@@ -579,7 +600,7 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             close_after_flush(c); /* the alert that says why */
             return;
         }
-        if (rc == DW_TLS_AGAIN) {
+        if (rc == DW_AGAIN) {
             dw_send_flush(c);
             return;
         }
@@ -598,6 +619,10 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             dw_conn_close(c); /* no more is coming, and what came is not a whole request */
             return;
         }
+        /* Handshake done and no request yet (a browser's preconnect), or a request's
+         * records still incomplete: what waits holds no buffers. The tickets' write, when
+         * it is in flight, does this from its callback. */
+        dw_conn_release_idle(c);
     }
     /* Back-pressure, as the plain path has it: ciphertext the request buffer could not take
      * stays in the kernel, not in the BIO. While a response is out, pipelined records wait
@@ -675,7 +700,7 @@ dw_conn_on_connection(uv_stream_t *server, int status)
     };
     dw_http_init(&c->http, &lim);
     if (lis->tls) {
-        if (dw_tls_conn_init(&c->tls, conf->tls) < 0) {
+        if (dw_tls_conn_init(&c->tls, conf->tls, &wk->inpool, &wk->outpool) < 0) {
             dw_conn_close(c);
             return;
         }

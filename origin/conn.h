@@ -87,7 +87,8 @@ struct dw_conn {
     uv_timer_t timer;
     uv_write_t wreq; /* the one write in flight (origin/send.c) */
     uv_shutdown_t sreq;
-    uv_fs_t fsreq;
+    uv_fs_t *fsreq; /* a file chunk's read: allocated beside `chunk` and released with it
+                       (an idle connection holds neither) */
     struct dw_conf *conf; /* a reference: the configuration it was accepted under */
     const struct dw_conf_listen *lis;
     size_t in_cap;  /* bytes of `in`, from conf (a reload does not change them) */
@@ -146,6 +147,9 @@ void dw_conn_progress(struct dw_conn *c);
 void dw_conn_finish_response(struct dw_conn *c);
 /* Our side is done: close_notify, FIN, lingering read (see above). */
 void dw_conn_end(struct dw_conn *c);
+/* Waiting for the client (HANDSHAKE or IDLE) with no write or file read in flight: gives
+ * every empty buffer back to the worker's pools; otherwise does nothing. */
+void dw_conn_release_idle(struct dw_conn *c);
 
 /* A buffer of size bytes: from pool when the pool's buffers have that size (the pools follow
  * the configuration in force), else its own allocation, for a connection accepted under an

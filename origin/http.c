@@ -282,7 +282,7 @@ dw_http_parse(struct dw_http *h, const uint8_t *buf, size_t len)
     if (h->status)
         return h->status;
     if (len <= h->fed)
-        return DW_HTTP_AGAIN;
+        return DW_AGAIN;
     h->buf = buf;
     if (!h->head_done) {
         int st = scan_head(h, buf, len);
@@ -308,7 +308,7 @@ dw_http_parse(struct dw_http *h, const uint8_t *buf, size_t len)
     if (upto <= h->fed) {
         if (!h->head_done && len > h->lim.max_header_size)
             return h->status = 431;
-        return DW_HTTP_AGAIN;
+        return DW_AGAIN;
     }
     llhttp_errno_t err = llhttp_execute(&h->p, (const char *)buf + h->fed, upto - h->fed);
     if (err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) {
@@ -329,5 +329,5 @@ dw_http_parse(struct dw_http *h, const uint8_t *buf, size_t len)
     /* An over-long request line fails in on_url with 414 first; this is the rest. */
     if (!h->head_done && h->fed > h->lim.max_header_size)
         return h->status = 431;
-    return DW_HTTP_AGAIN;
+    return DW_AGAIN;
 }

@@ -23,8 +23,10 @@
 
 #include <llhttp.h>
 
-#define DW_HTTP_AGAIN 0 /* dw_http_parse: need more bytes */
-#define DW_HTTP_DONE  1 /* a complete request is in h->req */
+#include "origin/again.h"
+
+#define DW_HTTP_DONE 1 /* dw_http_parse: a complete request is in h->req (DW_AGAIN: need more
+                          bytes, origin/again.h) */
 
 #define DW_HTTP_MAX_CHUNK_EXT 4096 /* chunk-extension bytes per request */
 
@@ -75,7 +77,7 @@ struct dw_http {
 void dw_http_init(struct dw_http *h, const struct dw_http_limits *lim);
 
 /* Parses the new bytes of buf[0..len) (the current request from its first byte). Returns
- * DW_HTTP_AGAIN, DW_HTTP_DONE, or an HTTP status (400, 405 is not decided here, 413, 414,
+ * DW_AGAIN, DW_HTTP_DONE, or an HTTP status (400, 405 is not decided here, 413, 414,
  * 431, 501, 505) to answer before closing the connection. */
 int dw_http_parse(struct dw_http *h, const uint8_t *buf, size_t len);
 

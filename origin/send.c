@@ -1,6 +1,7 @@
 #include "origin/send.h"
 
 #include <assert.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/log.h"
@@ -30,6 +31,8 @@ on_written(uv_write_t *req, int status)
     dw_send_more(c);
     if (c->phase == DW_PH_ENDING && !c->writing)
         dw_conn_end(c);
+    else
+        dw_conn_release_idle(c); /* a handshake flight or the tickets are out */
     dc_life_unref(&c->life);
 }
 
@@ -96,6 +99,8 @@ dw_send_release(struct dw_conn *c)
     c->out = NULL;
     dw_conn_buf_put(&wk->outpool, c->chunk, c->out_cap);
     c->chunk = NULL;
+    free(c->fsreq); /* no read is in flight: callers release between responses or at the end */
+    c->fsreq = NULL;
 }
 
 static void
@@ -237,12 +242,16 @@ dw_send_more(struct dw_conn *c)
                 dw_conn_close(c);
                 return;
             }
+            if (c->fsreq == NULL && (c->fsreq = malloc(sizeof(*c->fsreq))) == NULL) {
+                dw_conn_close(c);
+                return;
+            }
             size_t n = (size_t)(left < chunk ? left : chunk);
             uv_buf_t b = uv_buf_init((char *)c->chunk, (unsigned)n);
-            c->fsreq.data = c;
+            c->fsreq->data = c;
             c->file_reading = true;
             dc_life_ref(&c->life);
-            if (uv_fs_read(wk->loop, &c->fsreq, r->fd, &b, 1, (int64_t)(r->first + c->body_pos),
+            if (uv_fs_read(wk->loop, c->fsreq, r->fd, &b, 1, (int64_t)(r->first + c->body_pos),
                            on_file_read) < 0) {
                 c->file_reading = false;
                 dc_life_unref(&c->life);

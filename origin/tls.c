@@ -13,6 +13,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "common/buf.h"
 #include "common/log.h"
 #include "origin/conf.h"
 #include "origin/vhost.h"
@@ -546,31 +547,194 @@ dw_tls_site_expiry(const struct dw_tls *t, size_t site)
     return (int64_t)days * 86400 + secs;
 }
 
+/* ---- ciphertext queues and the BIO that reads and writes them ---- */
+
+static void
+queue_free(struct dw_tls_queue *q)
+{
+    if (q->data != NULL) {
+        if (q->pool != NULL && q->cap == q->pool->size)
+            dc_buf_put(q->pool, q->data);
+        else
+            free(q->data);
+    }
+    q->data = NULL;
+    q->cap = q->head = q->tail = 0;
+}
+
+/* Room for len more bytes at the tail: the queued bytes move to the front when that makes
+ * room, else to a pool buffer (when they fit one) or an allocation of their own. */
+static int
+queue_reserve(struct dw_tls_queue *q, size_t len)
+{
+    size_t live = q->tail - q->head;
+    if (len > SIZE_MAX / 2 - live)
+        return -ENOMEM;
+    size_t want = live + len;
+    if (want <= q->cap) {
+        memmove(q->data, q->data + q->head, live);
+        q->head = 0;
+        q->tail = live;
+        return 0;
+    }
+    size_t cap;
+    uint8_t *d;
+    if (q->pool != NULL && want <= q->pool->size) {
+        cap = q->pool->size;
+        d = dc_buf_get(q->pool);
+    } else {
+        cap = want > 2 * q->cap ? want : 2 * q->cap;
+        d = malloc(cap);
+    }
+    if (d == NULL)
+        return -ENOMEM;
+    if (live > 0)
+        memcpy(d, q->data + q->head, live);
+    queue_free(q);
+    q->data = d;
+    q->cap = cap;
+    q->tail = live;
+    return 0;
+}
+
+static int
+queue_append(struct dw_tls_queue *q, const void *data, size_t len)
+{
+    if (len == 0)
+        return 0;
+    if (len > q->cap - q->tail && queue_reserve(q, len) < 0)
+        return -ENOMEM;
+    memcpy(q->data + q->tail, data, len);
+    q->tail += len;
+    return 0;
+}
+
+static size_t
+queue_take(struct dw_tls_queue *q, void *buf, size_t cap)
+{
+    size_t n = q->tail - q->head;
+    if (n > cap)
+        n = cap;
+    if (n == 0)
+        return 0;
+    memcpy(buf, q->data + q->head, n);
+    q->head += n;
+    if (q->head == q->tail)
+        q->head = q->tail = 0;
+    return n;
+}
+
+/* OpenSSL writes records into the out queue; never blocks. */
+static int
+qbio_write(BIO *b, const char *data, size_t len, size_t *written)
+{
+    BIO_clear_retry_flags(b);
+    if (queue_append(BIO_get_data(b), data, len) < 0)
+        return 0;
+    *written = len;
+    return 1;
+}
+
+/* OpenSSL reads records from the in queue; an empty queue means "no more yet" (want read),
+ * not end of stream: EOF on the socket is the connection's business. */
+static int
+qbio_read(BIO *b, char *buf, size_t len, size_t *readbytes)
+{
+    BIO_clear_retry_flags(b);
+    size_t n = queue_take(BIO_get_data(b), buf, len);
+    if (n == 0) {
+        BIO_set_retry_read(b);
+        return 0;
+    }
+    *readbytes = n;
+    return 1;
+}
+
+static long
+qbio_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+    (void)num;
+    (void)ptr;
+    const struct dw_tls_queue *q = BIO_get_data(b);
+    switch (cmd) {
+    case BIO_CTRL_PENDING:
+        return (long)(q->tail - q->head);
+    case BIO_CTRL_FLUSH:
+    case BIO_CTRL_DUP:
+        return 1;
+    default:
+        return 0; /* WPENDING, EOF, kTLS and the rest: nothing */
+    }
+}
+
+static int
+qbio_create(BIO *b)
+{
+    BIO_set_init(b, 1);
+    return 1;
+}
+
+/* The SSL frees its BIOs, and with them the queues' storage. */
+static int
+qbio_destroy(BIO *b)
+{
+    struct dw_tls_queue *q = BIO_get_data(b);
+    if (q != NULL)
+        queue_free(q);
+    BIO_set_data(b, NULL);
+    return 1;
+}
+
+static BIO_METHOD *qbio_method;
+
+static void
+qbio_method_init(void)
+{
+    BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "duet queue");
+    if (m == NULL || BIO_meth_set_write_ex(m, qbio_write) != 1 ||
+        BIO_meth_set_read_ex(m, qbio_read) != 1 || BIO_meth_set_ctrl(m, qbio_ctrl) != 1 ||
+        BIO_meth_set_create(m, qbio_create) != 1 || BIO_meth_set_destroy(m, qbio_destroy) != 1) {
+        BIO_meth_free(m);
+        return;
+    }
+    qbio_method = m;
+}
+
+static BIO *
+qbio_new(struct dw_tls_queue *q)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, qbio_method_init);
+    BIO *b = qbio_method ? BIO_new(qbio_method) : NULL;
+    if (b != NULL)
+        BIO_set_data(b, q);
+    return b;
+}
+
 /*
  * The SSL starts on the default site's context; SNI may switch it. Its session cache is then
  * the default context's (see ctx_new), whichever site the connection ends on.
  */
 int
-dw_tls_conn_init(struct dw_tls_conn *c, struct dw_tls *t)
+dw_tls_conn_init(struct dw_tls_conn *c, struct dw_tls *t, struct dc_bufpool *inpool,
+                 struct dc_bufpool *outpool)
 {
     memset(c, 0, sizeof(*c));
     c->tls = t;
     c->site = -1;
+    c->in.pool = inpool;
+    c->out.pool = outpool;
     c->ssl = SSL_new(t->ctxs[t->conf->default_site]);
-    c->rbio = BIO_new(BIO_s_mem());
-    c->wbio = BIO_new(BIO_s_mem());
-    if (c->ssl == NULL || c->rbio == NULL || c->wbio == NULL) {
-        BIO_free(c->rbio);
-        BIO_free(c->wbio);
+    BIO *rbio = qbio_new(&c->in), *wbio = qbio_new(&c->out);
+    if (c->ssl == NULL || rbio == NULL || wbio == NULL) {
+        BIO_free(rbio);
+        BIO_free(wbio);
         SSL_free(c->ssl);
         ERR_clear_error();
         memset(c, 0, sizeof(*c));
         return -ENOMEM;
     }
-    /* An empty read BIO means "no more yet" (want read), not end of stream: EOF on the socket
-     * is the connection's business. */
-    BIO_set_mem_eof_return(c->rbio, -1);
-    SSL_set_bio(c->ssl, c->rbio, c->wbio); /* the SSL owns both BIOs from here */
+    SSL_set_bio(c->ssl, rbio, wbio); /* the SSL owns both BIOs from here */
     SSL_set_app_data(c->ssl, c);
     SSL_set_accept_state(c->ssl);
     return 0;
@@ -586,25 +750,23 @@ dw_tls_conn_deinit(struct dw_tls_conn *c)
 {
     if (c->ssl && c->handshake_done && !SSL_in_init(c->ssl))
         SSL_set_shutdown(c->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
-    SSL_free(c->ssl);
+    SSL_free(c->ssl); /* frees the BIOs, which give the queues' storage back */
     c->ssl = NULL;
-    c->rbio = c->wbio = NULL;
+}
+
+void
+dw_tls_conn_trim(struct dw_tls_conn *c)
+{
+    if (c->in.head == c->in.tail)
+        queue_free(&c->in);
+    if (c->out.head == c->out.tail)
+        queue_free(&c->out);
 }
 
 int
 dw_tls_conn_feed(struct dw_tls_conn *c, const void *data, size_t len)
 {
-    const char *p = data;
-    while (len > 0) {
-        int n = BIO_write(c->rbio, p, len > INT_MAX ? INT_MAX : (int)len);
-        if (n <= 0) {
-            ERR_clear_error();
-            return -ENOMEM;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
+    return queue_append(&c->in, data, len);
 }
 
 /* Maps the outcome of a failed SSL call. The error queue is emptied so that one client's
@@ -614,7 +776,7 @@ conn_error(struct dw_tls_conn *c, int r)
 {
     int e = SSL_get_error(c->ssl, r);
     if (e == SSL_ERROR_WANT_READ)
-        return DW_TLS_AGAIN;
+        return DW_AGAIN;
     if (e == SSL_ERROR_ZERO_RETURN) {
         ERR_clear_error();
         return 0;
@@ -696,20 +858,19 @@ dw_tls_conn_shutdown(struct dw_tls_conn *c)
 size_t
 dw_tls_conn_out(struct dw_tls_conn *c, void *buf, size_t cap)
 {
-    int n = BIO_read(c->wbio, buf, cap > INT_MAX ? INT_MAX : (int)cap);
-    return n > 0 ? (size_t)n : 0;
+    return queue_take(&c->out, buf, cap);
 }
 
 size_t
 dw_tls_conn_in_pending(const struct dw_tls_conn *c)
 {
-    return BIO_ctrl_pending(c->rbio);
+    return c->in.tail - c->in.head;
 }
 
 size_t
 dw_tls_conn_out_pending(const struct dw_tls_conn *c)
 {
-    return BIO_ctrl_pending(c->wbio);
+    return c->out.tail - c->out.head;
 }
 
 const char *

@@ -23,13 +23,15 @@
 #include <stdint.h>
 
 #include "common/config.h"
+#include "origin/again.h"
 
+struct dc_bufpool;
 struct dw_conf;
 struct dw_tls;
 typedef struct ssl_st SSL;
-typedef struct bio_st BIO;
 
-#define DW_TLS_AGAIN (-11) /* needs more ciphertext from the peer (after flushing output) */
+/* Besides DW_AGAIN (origin/again.h: more ciphertext from the peer is needed, after flushing
+ * output), a session's calls may return: */
 #define DW_TLS_ERROR (-71) /* the session failed: log, close the connection */
 
 /*
@@ -54,28 +56,49 @@ int dw_tls_rotate_ticket_keys(struct dw_tls *t);
  * `duet-control sites`. */
 int64_t dw_tls_site_expiry(const struct dw_tls *t, size_t site);
 
-/* One server-side TLS session. Embedded in the connection object. */
+/*
+ * Ciphertext waiting in one direction: bytes [head, tail) of data. OpenSSL reads and writes
+ * it through a BIO of ours (tls.c) instead of a memory BIO, whose buffer keeps the largest
+ * size it ever grew to (~88 KiB after one 64 KiB chunk) for as long as the connection lives.
+ * The storage is a buffer of the worker's pool, taken when the first byte arrives (a burst
+ * larger than the pool's buffers gets its own allocation), and dw_tls_conn_trim gives it
+ * back once the queue is empty.
+ */
+struct dw_tls_queue {
+    uint8_t *data;
+    size_t cap, head, tail;
+    struct dc_bufpool *pool; /* NULL: allocations of its own */
+};
+
+/* One server-side TLS session. Embedded in the connection object; its queues are the BIOs'
+ * state, so it must not move while the SSL lives. */
 struct dw_tls_conn {
     SSL *ssl;
-    BIO *rbio; /* ciphertext from the network, fed by dw_tls_conn_feed */
-    BIO *wbio; /* ciphertext for the network, taken by dw_tls_conn_out */
+    struct dw_tls_queue in;  /* ciphertext from the network (dw_tls_conn_feed) */
+    struct dw_tls_queue out; /* ciphertext for the network (dw_tls_conn_out) */
     struct dw_tls *tls;
     int site;  /* index into conf->sites chosen by SNI (or the default), -1 before SNI */
     bool handshake_done;
 };
 
-/* 0, or -ENOMEM. */
-int dw_tls_conn_init(struct dw_tls_conn *c, struct dw_tls *t);
+/* The queues borrow from inpool and outpool (either NULL: plain allocations); the pools
+ * must outlive the session. 0, or -ENOMEM. */
+int dw_tls_conn_init(struct dw_tls_conn *c, struct dw_tls *t, struct dc_bufpool *inpool,
+                     struct dc_bufpool *outpool);
 void dw_tls_conn_deinit(struct dw_tls_conn *c);
+
+/* Gives the storage of an empty queue back to its pool: an idle connection holds only its
+ * SSL object (OpenSSL's record buffers go with SSL_MODE_RELEASE_BUFFERS). */
+void dw_tls_conn_trim(struct dw_tls_conn *c);
 
 /* Ciphertext received from the peer. 0 or -ENOMEM. */
 int dw_tls_conn_feed(struct dw_tls_conn *c, const void *data, size_t len);
 
-/* Continues the handshake: 0 when it is complete, DW_TLS_AGAIN, or DW_TLS_ERROR. */
+/* Continues the handshake: 0 when it is complete, DW_AGAIN, or DW_TLS_ERROR. */
 int dw_tls_conn_handshake(struct dw_tls_conn *c);
 
 /* Decrypted application data into buf: > 0 bytes, 0 when the peer sent close_notify,
- * DW_TLS_AGAIN when more ciphertext is needed, DW_TLS_ERROR. */
+ * DW_AGAIN when more ciphertext is needed, DW_TLS_ERROR. */
 int dw_tls_conn_read(struct dw_tls_conn *c, void *buf, size_t cap);
 
 /* Encrypts len bytes of application data (all of it; memory BIOs never block). 0 or

@@ -22,8 +22,8 @@ parse(const char *text, size_t len, size_t step)
 {
     struct dw_http h;
     dw_http_init(&h, &lim);
-    int r = DW_HTTP_AGAIN;
-    for (size_t have = 0; have < len && r == DW_HTTP_AGAIN;) {
+    int r = DW_AGAIN;
+    for (size_t have = 0; have < len && r == DW_AGAIN;) {
         have = have + step < len ? have + step : len;
         r = dw_http_parse(&h, (const uint8_t *)text, have);
     }

@@ -14,6 +14,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "common/buf.h"
 #include "common/log.h"
 #include "origin/conf.h"
 #include "test.h"
@@ -133,6 +134,9 @@ struct link {
 
 enum { HS_OK, HS_CLIENT_FAILED, HS_SERVER_FAILED };
 
+/* The pools link_open's server side borrows from (NULL: plain allocations). */
+static struct dc_bufpool *link_inpool, *link_outpool;
+
 static void
 link_open(struct link *l, struct dw_tls *t, SSL_CTX *cctx, const char *sni, SSL_SESSION *sess)
 {
@@ -147,7 +151,7 @@ link_open(struct link *l, struct dw_tls *t, SSL_CTX *cctx, const char *sni, SSL_
         ASSERT_EQ(SSL_set_tlsext_host_name(l->cli, sni), 1);
     if (sess)
         ASSERT_EQ(SSL_set_session(l->cli, sess), 1);
-    ASSERT_EQ(dw_tls_conn_init(&l->srv, t), 0);
+    ASSERT_EQ(dw_tls_conn_init(&l->srv, t, link_inpool, link_outpool), 0);
     ASSERT_EQ(l->srv.site, -1);
 }
 
@@ -202,7 +206,7 @@ handshake(struct link *l)
             if (r == 0) {
                 sdone = true;
                 ASSERT(l->srv.handshake_done);
-            } else if (r != DW_TLS_AGAIN) {
+            } else if (r != DW_AGAIN) {
                 ASSERT_EQ(r, DW_TLS_ERROR);
                 srv_to_cli(l); /* the alert */
                 return HS_SERVER_FAILED;
@@ -252,7 +256,7 @@ exchange(struct link *l)
     static const char req[] = "GET / HTTP/1.1\r\nHost: a.test\r\n\r\n";
     static const char resp[] = "HTTP/1.1 204 No Content\r\n\r\n";
     char buf[256];
-    ASSERT_EQ(dw_tls_conn_read(&l->srv, buf, sizeof(buf)), DW_TLS_AGAIN);
+    ASSERT_EQ(dw_tls_conn_read(&l->srv, buf, sizeof(buf)), DW_AGAIN);
     ASSERT_EQ(SSL_write(l->cli, req, (int)strlen(req)), (int)strlen(req));
     cli_to_srv(l);
     ASSERT_EQ(dw_tls_conn_read(&l->srv, buf, sizeof(buf)), (int)strlen(req));
@@ -554,12 +558,82 @@ test_tls13_ticket_after_resumption(void)
 }
 
 /* Garbage and a TLS 1.1 client fail their connection only: the next one is fine. */
+/* The ciphertext queues borrow pool buffers, take their own allocation for a burst larger
+ * than one, keep what is queued, and give everything back when trimmed empty. */
+static void
+test_queues_use_pools(void)
+{
+    struct dw_conf *conf = load_good();
+    struct dc_bufpool in, out;
+    dc_bufpool_init(&in, 2048, 4);
+    dc_bufpool_init(&out, 4096, 4);
+    link_inpool = &in;
+    link_outpool = &out;
+    SSL_CTX *cctx = client_ctx(TLS1_3_VERSION, TLS1_3_VERSION);
+    struct link l;
+    link_open(&l, conf->tls, cctx, "a.test", NULL);
+    ASSERT_EQ(handshake(&l), HS_OK);
+    dw_tls_conn_trim(&l.srv);
+    ASSERT_NULL(l.srv.in.data);
+    ASSERT_NULL(l.srv.out.data);
+    ASSERT_UINT_EQ(in.out, 0);
+    ASSERT_UINT_EQ(out.out, 0);
+
+    /* 100 KB at once: more than a pool buffer holds. */
+    size_t big = 100 * 1024;
+    char *data = malloc(big), *got = malloc(big);
+    ASSERT(data && got);
+    for (size_t i = 0; i < big; i++)
+        data[i] = (char)(i * 7);
+    ASSERT_EQ(dw_tls_conn_write(&l.srv, data, big), 0);
+    ASSERT_GT(l.srv.out.cap, out.size);
+    ASSERT_UINT_EQ(out.out, 0); /* the pool buffer it began in went back */
+    dw_tls_conn_trim(&l.srv);   /* not empty: kept */
+    ASSERT_GT(dw_tls_conn_out_pending(&l.srv), big);
+    srv_to_cli(&l);
+    size_t n = 0;
+    while (n < big) {
+        int r = SSL_read(l.cli, got + n, (int)(big - n));
+        ASSERT_GT(r, 0);
+        n += (size_t)r;
+    }
+    ASSERT(memcmp(data, got, big) == 0);
+    dw_tls_conn_trim(&l.srv);
+    ASSERT_NULL(l.srv.out.data);
+
+    /* A small response fits a pool buffer; the request that came in one is trimmed too. */
+    static const char req[] = "GET / HTTP/1.1\r\nHost: a.test\r\n\r\n";
+    ASSERT_EQ(SSL_write(l.cli, req, (int)strlen(req)), (int)strlen(req));
+    cli_to_srv(&l);
+    ASSERT_UINT_EQ(in.out, 1);
+    char buf[256];
+    ASSERT_EQ(dw_tls_conn_read(&l.srv, buf, sizeof(buf)), (int)strlen(req));
+    ASSERT_EQ(dw_tls_conn_write(&l.srv, "HTTP/1.1 204 No Content\r\n\r\n", 27), 0);
+    ASSERT_UINT_EQ(out.out, 1);
+    srv_to_cli(&l);
+    dw_tls_conn_trim(&l.srv);
+    ASSERT_UINT_EQ(in.out, 0);
+    ASSERT_UINT_EQ(out.out, 0);
+    ASSERT_EQ(SSL_read(l.cli, buf, sizeof(buf)), 27);
+
+    link_close(&l); /* freeing the SSL gives back whatever its queues still hold */
+    ASSERT_UINT_EQ(in.out, 0);
+    ASSERT_UINT_EQ(out.out, 0);
+    link_inpool = link_outpool = NULL;
+    dc_bufpool_deinit(&in);
+    dc_bufpool_deinit(&out);
+    free(data);
+    free(got);
+    SSL_CTX_free(cctx);
+    dw_conf_free(conf);
+}
+
 static void
 test_bad_clients(void)
 {
     struct dw_conf *conf = load_good();
     struct dw_tls_conn c;
-    ASSERT_EQ(dw_tls_conn_init(&c, conf->tls), 0);
+    ASSERT_EQ(dw_tls_conn_init(&c, conf->tls, NULL, NULL), 0);
     static const char junk[] = "GET / HTTP/1.1\r\nHost: a.test\r\n\r\n";
     ASSERT_EQ(dw_tls_conn_feed(&c, junk, strlen(junk)), 0);
     ASSERT_EQ(dw_tls_conn_handshake(&c), DW_TLS_ERROR);
@@ -569,8 +643,8 @@ test_bad_clients(void)
     dw_tls_conn_deinit(&c);
 
     /* Nothing yet: want more. */
-    ASSERT_EQ(dw_tls_conn_init(&c, conf->tls), 0);
-    ASSERT_EQ(dw_tls_conn_handshake(&c), DW_TLS_AGAIN);
+    ASSERT_EQ(dw_tls_conn_init(&c, conf->tls, NULL, NULL), 0);
+    ASSERT_EQ(dw_tls_conn_handshake(&c), DW_AGAIN);
     dw_tls_conn_deinit(&c);
 
     SSL_CTX *old = client_ctx(TLS1_1_VERSION, TLS1_1_VERSION);
@@ -692,6 +766,7 @@ main(void)
     TEST_RUN(test_sessions_stay_with_site);
     TEST_RUN(test_ticket_keys_survive_reload);
     TEST_RUN(test_tls13_ticket_after_resumption);
+    TEST_RUN(test_queues_use_pools);
     TEST_RUN(test_bad_clients);
     TEST_RUN(test_config_errors);
     TEST_RUN(test_expiry);
