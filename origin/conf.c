@@ -2,12 +2,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/log.h"
+#include "origin/ticketkey.h"
 #include "origin/tls.h"
 
 static int
@@ -23,6 +25,77 @@ parse_cert(struct dc_conf_ctx *ctx, const char *value, void *field)
         return -1;
     }
     *slot = ctx->line;
+    return 0;
+}
+
+/* A ticket key or secret file that other users can read lets them decrypt every session's
+ * ticket: warned about like a private key. */
+static void
+warn_readable(const char *what, const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && (st.st_mode & S_IROTH))
+        DC_LOG_WARN("key_file_readable", "option=%s file=%s mode=%04o", what, path,
+                    (unsigned)(st.st_mode & 07777));
+}
+
+/* ticket-key-file: nginx's format (48 or 80 random bytes), read now so that an error names
+ * this line. Repeat: the first encrypts, every one decrypts. */
+static int
+parse_ticket_key_file(struct dc_conf_ctx *ctx, const char *value, void *field)
+{
+    struct dw_conf_tickets *t = field;
+    char why[256];
+    if (t->secret) {
+        dc_conf_error(ctx, "ticket-key-file: ticket-secret-file is set already; use one or the "
+                           "other");
+        return -1;
+    }
+    if (t->nkeys >= DW_TICKET_FILES_MAX) {
+        dc_conf_error(ctx, "ticket-key-file: at most %d files", DW_TICKET_FILES_MAX);
+        return -1;
+    }
+    int n = dw_ticket_read_file(value, 48, 80, t->keys[t->nkeys], why, sizeof(why));
+    if (n >= 0 && n != 48 && n != 80) {
+        snprintf(why, sizeof(why), "%s has %d bytes; nginx's format is 48 or 80", value, n);
+        n = -EINVAL;
+    }
+    if (n < 0) {
+        dc_conf_error(ctx, "ticket-key-file: %s", why);
+        return -1;
+    }
+    t->key_len[t->nkeys++] = (uint8_t)n;
+    warn_readable("ticket-key-file", value);
+    return 0;
+}
+
+/* ticket-secret-file: the secret every origin of a fleet derives its period keys from. */
+static int
+parse_ticket_secret_file(struct dc_conf_ctx *ctx, const char *value, void *field)
+{
+    struct dw_conf_tickets *t = field;
+    char why[256];
+    if (value[0] == '\0')
+        return 0;
+    if (t->nkeys > 0 || t->secret) {
+        dc_conf_error(ctx, "ticket-secret-file: %s is set already; use one",
+                      t->secret ? "ticket-secret-file" : "ticket-key-file");
+        return -1;
+    }
+    uint8_t *buf = dc_arena_alloc(ctx->arena, DW_TICKET_SECRET_MAX);
+    if (buf == NULL) {
+        dc_conf_error(ctx, "out of memory");
+        return -1;
+    }
+    int n = dw_ticket_read_file(value, DW_TICKET_SECRET_MIN, DW_TICKET_SECRET_MAX, buf, why,
+                                sizeof(why));
+    if (n < 0) {
+        dc_conf_error(ctx, "ticket-secret-file: %s", why);
+        return -1;
+    }
+    t->secret = buf;
+    t->secret_len = (size_t)n;
+    warn_readable("ticket-secret-file", value);
     return 0;
 }
 
@@ -56,8 +129,9 @@ parse_server_name(struct dc_conf_ctx *ctx, const char *value, void *field)
     for (; *p; p++) {
         if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
               *p == '-' || *p == '.' || *p == '_')) {
-            dc_conf_error(ctx, "server-name: '%s' is not a host name (wildcards only as a "
-                               "leading \"*.\")",
+            dc_conf_error(ctx,
+                          "server-name: '%s' is not a host name (wildcards only as a "
+                          "leading \"*.\")",
                           value);
             return -1;
         }
@@ -84,29 +158,38 @@ static const struct dc_conf_option top[] = {
     DC_CONF_OPT_DURATION("keepalive-timeout", struct dw_conf, keepalive_timeout_ms, "75s", 0,
                          3600000, "idle keep-alive connections close after this; 0: no keep-alive"),
     DC_CONF_OPT_DURATION("request-timeout", struct dw_conf, request_timeout_ms, "60s", 100,
-                         86400000, "the longest a client may take to send a request's rest and "
-                                   "read its response without progress"),
+                         86400000,
+                         "the longest a client may take to send a request's rest and "
+                         "read its response without progress"),
     DC_CONF_OPT_INT("keepalive-requests", struct dw_conf, keepalive_requests, "1000", 1, 1 << 30,
                     "requests served on one connection before it closes"),
-    DC_CONF_OPT_SIZE("file-cache-size", struct dw_conf, file_cache_size, "64M", 0,
-                     (int64_t)1 << 36, "memory for small files served from RAM; 0: off"),
+    DC_CONF_OPT_SIZE("file-cache-size", struct dw_conf, file_cache_size, "64M", 0, (int64_t)1 << 36,
+                     "memory for small files served from RAM; 0: off"),
     DC_CONF_OPT_SIZE("file-cache-max-file", struct dw_conf, file_cache_max_file, "256k", 0,
                      (int64_t)1 << 30, "largest file kept in the file cache"),
     DC_CONF_OPT_SIZE("chunk-size", struct dw_conf, chunk_size, "64k", 4096, 16 << 20,
                      "large files are read and sent in chunks of this size"),
-    DC_CONF_OPT_DURATION("ticket-key-lifetime", struct dw_conf, ticket_key_lifetime_ms, "1h",
-                         60000, 7 * 86400000LL, "session ticket keys rotate this often"),
-    DC_CONF_OPT_INT("session-cache-size", struct dw_conf, session_cache_size, "20480", 0,
-                    10000000, "TLS 1.2 sessions kept for resumption by session ID"),
+    DC_CONF_OPT_DURATION("ticket-key-lifetime", struct dw_conf, ticket_key_lifetime_ms, "1h", 1000,
+                         7 * 86400000LL, "session ticket keys rotate this often"),
+    DC_CONF_OPT_CUSTOM("ticket-key-file", struct dw_conf, tickets, NULL, parse_ticket_key_file,
+                       DC_CONF_MULTI,
+                       "session ticket key shared with other origins (nginx's 48/80-byte "
+                       "format); repeat: the first encrypts, all decrypt"),
+    DC_CONF_OPT_CUSTOM("ticket-secret-file", struct dw_conf, tickets, NULL,
+                       parse_ticket_secret_file, 0,
+                       "secret shared with other origins: each ticket-key-lifetime period's key "
+                       "is derived from it, so a fleet rotates in step"),
+    DC_CONF_OPT_INT("session-cache-size", struct dw_conf, session_cache_size, "20480", 0, 10000000,
+                    "TLS 1.2 sessions kept for resumption by session ID"),
     DC_CONF_OPT_INT("max-connections", struct dw_conf, max_connections, "10000", 1, 10000000,
                     "open client connections per worker; more are closed at once"),
     DC_CONF_OPT_STR("control-socket", struct dw_conf, control_socket, "",
                     "UNIX socket for duet-control (mode 0660); \"\" = off"),
     DC_CONF_OPT_STR("metrics", struct dw_conf, metrics, "",
                     "address:port serving Prometheus metrics at /metrics; \"\" = off"),
-    DC_CONF_OPT_DURATION("file-cache-valid", struct dw_conf, file_cache_valid_ms, "1s", 0,
-                         3600000, "how long a cached file is served before it is compared "
-                                  "with the disk again"),
+    DC_CONF_OPT_DURATION("file-cache-valid", struct dw_conf, file_cache_valid_ms, "1s", 0, 3600000,
+                         "how long a cached file is served before it is compared "
+                         "with the disk again"),
     DC_CONF_OPT_END,
 };
 
@@ -119,9 +202,9 @@ static const struct dc_conf_option listen_own[] = {
                      "plain HTTP that answers every request with 301 to https://"),
     DC_CONF_OPT_INT("https-port", struct dw_conf_listen, https_port, "443", 1, 65535,
                     "port named in those redirects"),
-    DC_CONF_OPT_ENUM("close-first", struct dw_conf_listen, close_first, "client",
-                     "client|server", "who closes an idle keep-alive connection (and so keeps "
-                                      "TIME_WAIT)"),
+    DC_CONF_OPT_ENUM("close-first", struct dw_conf_listen, close_first, "client", "client|server",
+                     "who closes an idle keep-alive connection (and so keeps "
+                     "TIME_WAIT)"),
     DC_CONF_OPT_BOOL("reset-timedout-connection", struct dw_conf_listen, reset_timedout, "no",
                      "a client that timed out gets RST, so its unsent data does not sit in "
                      "FIN_WAIT_1"),
@@ -150,8 +233,9 @@ check_listen(struct dc_conf_ctx *ctx, void *section)
 {
     struct dw_conf_listen *l = section;
     if (dc_addr_parse(l->name, l->tls ? 443 : 80, &l->addr) < 0) {
-        dc_conf_error(ctx, "[listen %s]: not an address (use 0.0.0.0:443, [::]:443, "
-                           "127.0.0.1:8443)",
+        dc_conf_error(ctx,
+                      "[listen %s]: not an address (use 0.0.0.0:443, [::]:443, "
+                      "127.0.0.1:8443)",
                       l->name);
         return -1;
     }
@@ -187,15 +271,14 @@ check_site(struct dc_conf_ctx *ctx, void *section)
 }
 
 static const struct dc_conf_section sections[] = {
-    DC_CONF_SECTION("listen", struct dw_conf_listen, listen_opts, struct dw_conf, listens,
-                    nlistens, name, true, check_listen, "an address to accept connections on"),
+    DC_CONF_SECTION("listen", struct dw_conf_listen, listen_opts, struct dw_conf, listens, nlistens,
+                    name, true, check_listen, "an address to accept connections on"),
     DC_CONF_SECTION("site", struct dw_conf_site, site_opts, struct dw_conf, sites, nsites, name,
                     true, check_site, "a site: names, document root, certificates"),
     DC_CONF_SECTION_END,
 };
 
-static void __attribute__((constructor))
-build_listen_table(void)
+static void __attribute__((constructor)) build_listen_table(void)
 {
     size_t n = dc_conf_rows_copy(listen_opts, listen_own, 0);
     n += (size_t)dc_sock_conf_rows(listen_opts + n, offsetof(struct dw_conf_listen, sock));

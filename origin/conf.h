@@ -48,6 +48,17 @@ struct dw_conf_site {
 
 struct dw_tls;
 
+#define DW_TICKET_FILES_MAX 8
+
+/* ticket-key-file / ticket-secret-file (origin/ticketkey.h), read while the config loads. */
+struct dw_conf_tickets {
+    uint8_t keys[DW_TICKET_FILES_MAX][80]; /* each file's bytes: the first encrypts */
+    uint8_t key_len[DW_TICKET_FILES_MAX];
+    size_t nkeys;
+    uint8_t *secret; /* in the arena; NULL: none */
+    size_t secret_len;
+};
+
 struct dw_conf {
     struct dc_arena arena;
     struct dc_daemon_conf daemon;
@@ -66,6 +77,7 @@ struct dw_conf {
     uint64_t chunk_size;            /* read/send unit for large files */
     int64_t file_cache_valid_ms;    /* cached files are re-checked on disk this often */
     int64_t ticket_key_lifetime_ms; /* session ticket keys rotate this often */
+    struct dw_conf_tickets tickets; /* keys shared with other origins (a fleet) */
     int64_t session_cache_size;     /* server-side sessions kept (TLS 1.2 resumption) */
     int64_t max_connections;        /* per worker */
     char *control_socket;           /* "" = off */

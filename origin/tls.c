@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/core_names.h>
 #include <openssl/err.h>
@@ -16,6 +17,7 @@
 #include "common/buf.h"
 #include "common/log.h"
 #include "origin/conf.h"
+#include "origin/ticketkey.h"
 #include "origin/vhost.h"
 
 /* TLS 1.2: ECDHE key exchange and AEAD ciphers only (Mozilla "intermediate"); TLS 1.3 keeps
@@ -29,13 +31,19 @@
 /* Certificate/key pairs per site: one per key type (RSA, ECDSA, EdDSA) is all OpenSSL keeps. */
 #define MAX_PAIRS 4
 
-/* Ticket keys kept: the newest encrypts, all of them decrypt. */
-#define TICKET_KEYS 3
+/* Ticket keys kept: the newest encrypts, all of them decrypt (random keys: the last three
+ * rotations; ticket-key-file: one per file). */
+#define TICKET_KEYS DW_TICKET_FILES_MAX
 
-struct ticket_key {
-    unsigned char name[16]; /* sent in the clear inside the ticket: picks the key */
-    unsigned char aes[32];  /* AES-256-CBC */
-    unsigned char hmac[32]; /* HMAC-SHA256 */
+#define RANDOM_KEYS 3
+
+#define ticket_key dw_ticket_key /* origin/ticketkey.h */
+
+/* Where a ring's keys come from. */
+enum ring_source {
+    RING_RANDOM, /* made here, rotated every ticket-key-lifetime (one origin) */
+    RING_FILES,  /* ticket-key-file: the operator's, until a reload */
+    RING_SECRET, /* ticket-secret-file: derived per wall-clock period (a fleet) */
 };
 
 /*
@@ -53,9 +61,14 @@ struct ticket_key {
 struct key_ring {
     struct key_ring *next; /* in rings, under rings_lock */
     unsigned refs;         /* dw_tls objects using it, under rings_lock */
-    pthread_rwlock_t lock; /* guards keys and nkeys: handshakes read, rotation writes */
+    pthread_rwlock_t lock; /* guards keys, nkeys and the source: handshakes read, rotation
+                              and reloads write */
     struct ticket_key keys[TICKET_KEYS];
     size_t nkeys;
+    enum ring_source source;
+    uint8_t *secret; /* RING_SECRET: a copy of the fleet secret (owned) */
+    size_t secret_len;
+    uint64_t lifetime_s, period; /* RING_SECRET: keys[0] is period's key, keys[1] the one before */
     unsigned char sid_ctx[SSL_MAX_SID_CTX_LENGTH]; /* SHA-256 of the site name */
     char name[];
 };
@@ -150,8 +163,95 @@ ring_put(struct key_ring *r)
     if (last) {
         pthread_rwlock_destroy(&r->lock);
         OPENSSL_cleanse(r->keys, sizeof(r->keys));
+        if (r->secret)
+            OPENSSL_cleanse(r->secret, r->secret_len);
+        free(r->secret);
         free(r);
     }
+}
+
+/* RING_SECRET, under the write lock: the keys of the period now falls in, and of the one
+ * before (tickets it issued resume until this one ends). */
+static int
+ring_derive_locked(struct key_ring *r, uint64_t now)
+{
+    uint64_t p = now / r->lifetime_s;
+    if (p == r->period && r->nkeys > 0)
+        return 0;
+    struct ticket_key k[2];
+    if (dw_ticket_derive(r->secret, r->secret_len, p, r->name, &k[0]) < 0 ||
+        dw_ticket_derive(r->secret, r->secret_len, p - 1, r->name, &k[1]) < 0)
+        return -EIO;
+    memcpy(r->keys, k, sizeof(k));
+    OPENSSL_cleanse(k, sizeof(k));
+    r->nkeys = 2;
+    r->period = p;
+    return 0;
+}
+
+/* Whether a fleet ring's period has turned: then its keys are derived anew. */
+static void
+ring_refresh(struct key_ring *r)
+{
+    uint64_t now = (uint64_t)time(NULL);
+    pthread_rwlock_rdlock(&r->lock);
+    bool stale = r->source == RING_SECRET && now / r->lifetime_s != r->period;
+    pthread_rwlock_unlock(&r->lock);
+    if (!stale)
+        return;
+    pthread_rwlock_wrlock(&r->lock);
+    if (r->source == RING_SECRET)
+        ring_derive_locked(r, now);
+    pthread_rwlock_unlock(&r->lock);
+}
+
+/* Gives the ring the keys this configuration says (a reload may change the source): the
+ * files' keys, the secret's, or random ones kept from before. 0 or -ENOMEM/-EIO. */
+static int
+ring_configure(struct key_ring *r, const struct dw_conf *conf)
+{
+    const struct dw_conf_tickets *t = &conf->tickets;
+    struct ticket_key keys[TICKET_KEYS];
+    uint8_t *secret = NULL;
+    size_t n = 0;
+    enum ring_source src = t->secret ? RING_SECRET : t->nkeys ? RING_FILES : RING_RANDOM;
+    if (src == RING_FILES) {
+        for (n = 0; n < t->nkeys; n++)
+            if (dw_ticket_derive(t->keys[n], t->key_len[n], 0, r->name, &keys[n]) < 0)
+                return -EIO;
+    } else if (src == RING_SECRET) {
+        secret = malloc(t->secret_len);
+        if (secret == NULL)
+            return -ENOMEM;
+        memcpy(secret, t->secret, t->secret_len);
+    }
+    int rc = 0;
+    pthread_rwlock_wrlock(&r->lock);
+    uint8_t *old = r->secret;
+    size_t old_len = r->secret_len;
+    if (src == RING_FILES) {
+        memcpy(r->keys, keys, n * sizeof(keys[0]));
+        r->nkeys = n;
+    } else if (src == RING_SECRET) {
+        r->secret = secret;
+        r->secret_len = t->secret_len;
+        r->lifetime_s = (uint64_t)(conf->ticket_key_lifetime_ms / 1000);
+        r->nkeys = 0; /* derive now */
+        rc = ring_derive_locked(r, (uint64_t)time(NULL));
+    } else if (r->source != RING_RANDOM) {
+        rc = new_ticket_key(&r->keys[0]); /* back to keys of our own */
+        r->nkeys = 1;
+    }
+    if (src != RING_SECRET)
+        r->secret = NULL;
+    r->source = src;
+    pthread_rwlock_unlock(&r->lock);
+    if (old && old != r->secret) {
+        OPENSSL_cleanse(old, old_len);
+        free(old);
+    }
+    OPENSSL_cleanse(keys, sizeof(keys));
+    return rc;
 }
 
 /*
@@ -174,6 +274,7 @@ on_ticket_key(SSL *ssl, unsigned char name[16], unsigned char *iv, EVP_CIPHER_CT
     int ret = -1;
     OSSL_PARAM params[3];
 
+    ring_refresh(r);
     pthread_rwlock_rdlock(&r->lock);
     const struct ticket_key *k = NULL;
     if (enc) {
@@ -457,7 +558,8 @@ dw_tls_new(const struct dw_conf *conf, struct dc_conf_ctx *ctx)
     }
     int errors = 0;
     for (size_t si = 0; si < conf->nsites && errors == 0; si++)
-        if ((t->rings[si] = ring_get(conf->sites[si].name)) == NULL) {
+        if ((t->rings[si] = ring_get(conf->sites[si].name)) == NULL ||
+            ring_configure(t->rings[si], conf) < 0) {
             dc_conf_error(ctx, "[site %s]: cannot make session ticket keys", conf->sites[si].name);
             errors++;
         }
@@ -520,6 +622,10 @@ dw_tls_rotate_ticket_keys(struct dw_tls *t)
     int rc = 0;
     for (size_t i = 0; i < t->nsites; i++) {
         struct key_ring *r = t->rings[i];
+        if (r->source != RING_RANDOM) {
+            ring_refresh(r); /* a fleet's keys turn with the clock, the files' with a reload */
+            continue;
+        }
         struct ticket_key k;
         /* Generated outside the lock: handshakes on other threads keep going meanwhile. */
         if (new_ticket_key(&k) < 0) {
@@ -527,9 +633,10 @@ dw_tls_rotate_ticket_keys(struct dw_tls *t)
             continue;
         }
         pthread_rwlock_wrlock(&r->lock);
-        memmove(&r->keys[1], &r->keys[0], (TICKET_KEYS - 1) * sizeof(r->keys[0]));
+        /* The last three rotations' keys decrypt. */
+        memmove(&r->keys[1], &r->keys[0], (RANDOM_KEYS - 1) * sizeof(r->keys[0]));
         r->keys[0] = k;
-        if (r->nkeys < TICKET_KEYS)
+        if (r->nkeys < RANDOM_KEYS)
             r->nkeys++;
         pthread_rwlock_unlock(&r->lock);
         OPENSSL_cleanse(&k, sizeof(k));
