@@ -510,11 +510,25 @@ dr_cache_answer(struct dr_cache *c, const struct dr_msg_query *q, int64_t now, u
     return dr_cache_answer_sec(c, q, now, out, cap, prefetch, false, NULL);
 }
 
+/* The client's lookup: its DO=1 variant first where it asked with DO, then the plain reply
+ * (which then holds no DNSSEC records to leave out). */
+static int
+client_lookup(struct dr_cache *c, const struct dr_msg_query *q, struct hit *h)
+{
+    uint8_t key[KEY_MAX];
+    size_t klen = make_key(key, q->qname, q->qtype, q->qclass, q->do_bit);
+    int rc = dc_lru_get(c->lru, key, klen, h->now, serve, h);
+    if (rc == DC_LRU_MISS && q->do_bit)
+        rc = dc_lru_get(c->lru, key, klen - 1, h->now, serve, h);
+    if (rc == DC_LRU_MISS || h->miss)
+        return 0;
+    return h->err ? h->err : rc;
+}
+
 int
 dr_cache_answer_stale(struct dr_cache *c, const struct dr_msg_query *q, int64_t now, uint8_t *out,
                       size_t cap, bool validated_only, struct dr_cache_sec *sec)
 {
-    uint8_t key[KEY_MAX];
     struct hit h = {.q = q,
                     .now = now,
                     .out = out,
@@ -522,22 +536,13 @@ dr_cache_answer_stale(struct dr_cache *c, const struct dr_msg_query *q, int64_t 
                     .stale = true,
                     .validated_only = validated_only,
                     .sec = sec};
-    size_t klen = make_key(key, q->qname, q->qtype, q->qclass, q->do_bit);
-    int rc = dc_lru_get(c->lru, key, klen, now, serve, &h);
-    if (rc == DC_LRU_MISS && q->do_bit)
-        rc = dc_lru_get(c->lru, key, klen - 1, now, serve, &h);
-    if (rc == DC_LRU_MISS || h.miss)
-        return 0;
-    return h.err ? h.err : rc;
+    return client_lookup(c, q, &h);
 }
 
 int
 dr_cache_answer_sec(struct dr_cache *c, const struct dr_msg_query *q, int64_t now, uint8_t *out,
                     size_t cap, bool *prefetch, bool validated_only, struct dr_cache_sec *sec)
 {
-    /* A DO=1 client gets the DNSSEC variant where the data has one, else the plain reply
-     * (which then holds no DNSSEC records to leave out). */
-    uint8_t key[KEY_MAX];
     struct hit h = {.q = q,
                     .now = now,
                     .out = out,
@@ -545,13 +550,7 @@ dr_cache_answer_sec(struct dr_cache *c, const struct dr_msg_query *q, int64_t no
                     .prefetch = prefetch,
                     .validated_only = validated_only,
                     .sec = sec};
-    size_t klen = make_key(key, q->qname, q->qtype, q->qclass, q->do_bit);
-    int rc = dc_lru_get(c->lru, key, klen, now, serve, &h);
-    if (rc == DC_LRU_MISS && q->do_bit)
-        rc = dc_lru_get(c->lru, key, klen - 1, now, serve, &h);
-    if (rc == DC_LRU_MISS || h.miss)
-        return 0;
-    return h.err ? h.err : rc;
+    return client_lookup(c, q, &h);
 }
 
 int
