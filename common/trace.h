@@ -26,15 +26,14 @@
  *   written for resolutions a traced client waits on and their sub-resolutions; "res" joins
  *   them, and "for" names the question the resolution is for)
  * origin
- *   tcp.accept    port, local, rtt_us, retrans, (TCP_INFO after the handshake), fin_timeout,
- *                 linger (-1: off), keepalive {idle,intvl,cnt} (-1: kernel default)
- *   tls.hello     port, sni, alpn (offered, list)
- *   tls.done      port, version, cipher, group, resumed, ms (since accept)
- *   http.request  port, n (request number on the connection), method, path, host, status,
+ *   tcp.accept    port, local, tls, rtt_us, retrans (TCP_INFO after the handshake),
+ *                 fin_timeout, linger (-1: off), keepalive {idle,intvl,cnt} (-1: kernel default)
+ *   tls.done      port, sni, alpn (chosen), version, cipher, group, resumed, ms (since accept)
+ *   http.request  port, n (request number on the connection), method, path, site, status,
  *                 bytes, ms
  *   tcp.close     port, by: server|client (who sent FIN first), how: fin|rst, state (TCP
- *                 state name when closed: e.g. FIN_WAIT1, CLOSE_WAIT), rtt_us, retrans,
- *                 total_retrans, bytes_acked, time_wait: server|client (who holds it)
+ *                 state name when closed: e.g. FIN_WAIT1, CLOSE_WAIT), requests, rtt_us,
+ *                 retrans, total_retrans, time_wait: server|client|none (who holds it)
  *
  * Filters: client ADDR keeps events of that client address only; name NAME keeps resolver
  * events of names at or below NAME and origin connections whose SNI or Host is NAME or below.
