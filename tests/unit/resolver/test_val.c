@@ -917,6 +917,29 @@ denial_of_reply(const char *name, uint16_t type)
     return l;
 }
 
+/* A forged NXDOMAIN for x.wc.sec.tld. A: the genuine wildcard CNAME to www.n3.tld. with the
+ * wildcard's genuine NSEC proof and n3.tld.'s genuine SOA, but no proof that www.n3.tld.
+ * does not exist (it does). */
+static ldns_pkt *
+forged_nxdomain_after_wildcard_cname(void)
+{
+    ldns_pkt *p = serve(N("x.wc.sec.tld."), DR_TYPE_A);
+    ldns_rr_list *keep = ldns_rr_list_new(), *an = ldns_pkt_answer(p);
+    for (size_t i = 0; i < ldns_rr_list_rr_count(an); i++) {
+        ldns_rr *rr = ldns_rr_list_rr(an, i);
+        if (dr_dname_equal(owner_of(rr), N("www.n3.tld.")))
+            ldns_rr_free(rr);
+        else
+            ldns_rr_list_push_rr(keep, rr);
+    }
+    ldns_rr_list_free(an);
+    ldns_pkt_set_answer(p, keep);
+    ldns_pkt_set_ancount(p, (uint16_t)ldns_rr_list_rr_count(keep));
+    ldns_pkt_set_rcode(p, LDNS_RCODE_NXDOMAIN);
+    push_rrset(p, LDNS_SECTION_AUTHORITY, &zones[Z_N3], zones[Z_N3].apex, LDNS_RR_TYPE_SOA, NULL);
+    return p;
+}
+
 static void
 test_wildcard_cname_into_another_zone(void)
 {
@@ -937,6 +960,15 @@ test_wildcard_cname_into_another_zone(void)
     extra_authority = denial_of_reply("x.wc.sec.tld.", DR_TYPE_A);
     r = run_case("wildcard_cname_nodata", &e, "x.wc.sec.tld.", DR_TYPE_AAAA, NULL);
     ASSERT_VERDICT(r, DR_VS_SECURE, DR_WHY_NONE);
+    /* ... then a NODATA whose own proof was stripped: the wildcard's must not stand in */
+    extra_authority = denial_of_reply("x.wc.sec.tld.", DR_TYPE_A);
+    hop_reply = nodata_without_proof;
+    r = run_case("wildcard_cname_nodata_no_proof", &e, "x.wc.sec.tld.", DR_TYPE_AAAA, NULL);
+    ASSERT_VERDICT(r, DR_VS_BOGUS, DR_WHY_NO_NSEC);
+    /* ... and a forged NXDOMAIN for the target, in one reply */
+    r = run_case("wildcard_cname_forged_nxdomain", &e, "x.wc.sec.tld.", DR_TYPE_A,
+                 forged_nxdomain_after_wildcard_cname());
+    ASSERT_VERDICT(r, DR_VS_BOGUS, DR_WHY_NO_NSEC);
     /* a plain NODATA without its proof, for comparison */
     r = run_case("nsec3_nodata_no_proof", &e, "www.n3.tld.", DR_TYPE_AAAA,
                  nodata_without_proof(N("www.n3.tld."), DR_TYPE_AAAA));
