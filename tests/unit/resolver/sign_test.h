@@ -3,12 +3,14 @@
  * memory, nothing read from disk): a key for a zone with its validity window, a whole zone
  * signed with NSEC or NSEC3 as ldns-signzone would, an RRset re-signed with another window,
  * and a DS for a key. dnssec_test.h holds the pre-signed zones of data/dnssec_zones.h; this
- * header is for tests that need a chain of trust they can vary (test_val.c).
+ * header is for tests that need keys and signatures they can vary (test_val.c,
+ * test_autotrust.c).
  */
 #ifndef DUET_TEST_SIGN_TEST_H
 #define DUET_TEST_SIGN_TEST_H
 
 #include <ldns/ldns.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "resolver/dname.h"
@@ -36,18 +38,27 @@ test_key_new(const char *owner, ldns_signing_algorithm alg, uint16_t bits, uint1
     return k;
 }
 
-/* RRSIGs by key over rrset (one RRset), valid over the key's window. The caller frees. */
+/* RRSIGs over rrset (one RRset) by each of the n keys, valid over each key's window. The
+ * keys stay the caller's; the result is the caller's to free. */
 static inline ldns_rr_list *
-test_sign_rrset(const ldns_rr_list *rrset, ldns_key *key)
+test_sign_rrset_by(const ldns_rr_list *rrset, ldns_key *const *keys, size_t n)
 {
     ldns_key_list *kl = ldns_key_list_new();
     ASSERT_NOT_NULL(kl);
-    ldns_key_list_push_key(kl, key);
+    for (size_t i = 0; i < n; i++)
+        ldns_key_list_push_key(kl, keys[i]);
     ldns_rr_list *sigs = ldns_sign_public((ldns_rr_list *)rrset, kl);
     ASSERT_NOT_NULL(sigs);
-    ldns_key_list_set_key_count(kl, 0); /* the list would free the key: it is the caller's */
+    ldns_key_list_set_key_count(kl, 0); /* the list would free the keys: they are the caller's */
     ldns_key_list_free(kl);
     return sigs;
+}
+
+/* RRSIGs by key over rrset. */
+static inline ldns_rr_list *
+test_sign_rrset(const ldns_rr_list *rrset, ldns_key *key)
+{
+    return test_sign_rrset_by(rrset, &key, 1);
 }
 
 /* NSEC3 parameters for test_zone_sign(); iterations < 0 means sign with NSEC. */

@@ -641,6 +641,13 @@ validate(const struct dr_val_env *env, const uint8_t *qname, uint16_t qtype, ldn
                                     .forwarder = true,
                                     .max_chain = 8};
         dr_classify(cur, &in, &c);
+        if (depth == 0 && corpus) {
+            uint8_t *w = NULL;
+            size_t wl = 0;
+            ASSERT_EQ(ldns_pkt2wire(&w, cur, &wl), LDNS_STATUS_OK);
+            corpus_tlv(0, w, wl, NULL, 0);
+            free(w);
+        }
         for (size_t i = 0; c.chain && i < ldns_rr_list_rr_count(c.chain); i++)
             ldns_rr_list_push_rr(chain, ldns_rr_clone(ldns_rr_list_rr(c.chain, i)));
         switch (c.verdict) {
@@ -671,13 +678,6 @@ validate(const struct dr_val_env *env, const uint8_t *qname, uint16_t qtype, ldn
     }
     if (cur != reply)
         ldns_pkt_free(cur);
-    if (depth == 0 && corpus) {
-        uint8_t *w = NULL;
-        size_t wl = 0;
-        ASSERT_EQ(ldns_pkt2wire(&w, reply, &wl), LDNS_STATUS_OK);
-        corpus_tlv(0, w, wl, NULL, 0);
-        free(w);
-    }
     struct dr_val v;
     struct dr_val_action act;
     if (depth == 0 && extra_authority) {
@@ -1225,11 +1225,20 @@ test_dnskey_questions_verify_themselves(void)
     r = run_case("ds_question", &e, "sec.tld.", DR_TYPE_DS, NULL);
     ASSERT_VERDICT(r, DR_VS_SECURE, DR_WHY_NONE);
     ASSERT_STR_EQ(r.seq, "DNSKEY . DS tld. DNSKEY tld.");
-    /* a key set signed by a key its DS does not name */
-    override((struct override){
-        .name = "sec.tld.", .type = DR_TYPE_DS, .st = DR_VS_SECURE, .reply = NULL});
-    r = run_case("dnskey_anchor_wrong", &e, ".", DR_TYPE_DNSKEY, serve(N("tld."), DR_TYPE_DNSKEY));
-    ASSERT_EQ(r.st, DR_VS_BOGUS);
+    /* a root key set made and signed by a key the anchor does not name */
+    ldns_key *rogue = test_key_new(".", LDNS_SIGN_ECDSAP256SHA256, 256, 257, T_INCEPT, T_EXPIRE);
+    ldns_rr_list *set = ldns_rr_list_new();
+    ldns_rr_list_push_rr(set, ldns_key2rr(rogue));
+    ldns_rr_list *sig = test_sign_rrset(set, rogue);
+    ldns_pkt *p = serve(N("."), DR_TYPE_DNSKEY);
+    ldns_rr_list_deep_free(ldns_pkt_answer(p));
+    ldns_pkt_set_answer(p, set);
+    ldns_rr_list_push_rr_list(set, sig);
+    ldns_pkt_set_ancount(p, (uint16_t)ldns_rr_list_rr_count(set));
+    ldns_rr_list_free(sig);
+    ldns_key_deep_free(rogue);
+    r = run_case("dnskey_anchor_rogue", &e, ".", DR_TYPE_DNSKEY, p);
+    ASSERT_VERDICT(r, DR_VS_BOGUS, DR_WHY_NO_DS_MATCH);
     ASSERT_EQ(r.fetches, 0);
 }
 
