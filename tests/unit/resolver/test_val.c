@@ -872,6 +872,9 @@ test_nsec_wildcard_answer(void)
     struct result r = run_case("nsec_wildcard", &e, "x.w.sec.tld.", DR_TYPE_A, NULL);
     ASSERT_VERDICT(r, DR_VS_SECURE, DR_WHY_NONE);
     ASSERT_STR_EQ(r.seq, SEQ_SEC);
+    r = run_case("nsec_wildcard_nodata", &e, "x.w.sec.tld.", DR_TYPE_AAAA, NULL);
+    ASSERT_VERDICT(r, DR_VS_SECURE, DR_WHY_NONE);
+    ASSERT_STR_EQ(r.seq, SEQ_SEC);
     r = run_case("nsec_wildcard_no_proof", &e, "x.w.sec.tld.", DR_TYPE_A, wildcard_without_proof());
     ASSERT_VERDICT(r, DR_VS_BOGUS, DR_WHY_NO_NSEC);
     ASSERT_EQ(dr_val_ede(r.st, r.why), 12);
@@ -1209,6 +1212,24 @@ test_no_anchor_is_indeterminate(void)
     dr_anchors_deinit(&empty);
 }
 
+/* The reply to (owner, DNSKEY) with a key set made and self-signed by a new key. */
+static ldns_pkt *
+rogue_key_set(const char *owner)
+{
+    ldns_key *rogue = test_key_new(owner, LDNS_SIGN_ECDSAP256SHA256, 256, 257, T_INCEPT, T_EXPIRE);
+    ldns_rr_list *set = ldns_rr_list_new();
+    ldns_rr_list_push_rr(set, ldns_key2rr(rogue));
+    ldns_rr_list *sig = test_sign_rrset(set, rogue);
+    ldns_pkt *p = serve(N(owner), DR_TYPE_DNSKEY);
+    ldns_rr_list_deep_free(ldns_pkt_answer(p));
+    ldns_pkt_set_answer(p, set);
+    ldns_rr_list_push_rr_list(set, sig);
+    ldns_pkt_set_ancount(p, (uint16_t)ldns_rr_list_rr_count(set));
+    ldns_rr_list_free(sig);
+    ldns_key_deep_free(rogue);
+    return p;
+}
+
 static void
 test_dnskey_questions_verify_themselves(void)
 {
@@ -1226,19 +1247,30 @@ test_dnskey_questions_verify_themselves(void)
     ASSERT_VERDICT(r, DR_VS_SECURE, DR_WHY_NONE);
     ASSERT_STR_EQ(r.seq, "DNSKEY . DS tld. DNSKEY tld.");
     /* a root key set made and signed by a key the anchor does not name */
-    ldns_key *rogue = test_key_new(".", LDNS_SIGN_ECDSAP256SHA256, 256, 257, T_INCEPT, T_EXPIRE);
-    ldns_rr_list *set = ldns_rr_list_new();
-    ldns_rr_list_push_rr(set, ldns_key2rr(rogue));
-    ldns_rr_list *sig = test_sign_rrset(set, rogue);
-    ldns_pkt *p = serve(N("."), DR_TYPE_DNSKEY);
-    ldns_rr_list_deep_free(ldns_pkt_answer(p));
-    ldns_pkt_set_answer(p, set);
-    ldns_rr_list_push_rr_list(set, sig);
-    ldns_pkt_set_ancount(p, (uint16_t)ldns_rr_list_rr_count(set));
-    ldns_rr_list_free(sig);
-    ldns_key_deep_free(rogue);
-    r = run_case("dnskey_anchor_rogue", &e, ".", DR_TYPE_DNSKEY, p);
+    r = run_case("dnskey_anchor_rogue", &e, ".", DR_TYPE_DNSKEY, rogue_key_set("."));
     ASSERT_VERDICT(r, DR_VS_BOGUS, DR_WHY_NO_DS_MATCH);
+    ASSERT_EQ(r.fetches, 0);
+    /* a child's, by a key its DS does not name: still no FETCH of itself */
+    r = run_case("dnskey_child_rogue", &e, "sec.tld.", DR_TYPE_DNSKEY, rogue_key_set("sec.tld."));
+    ASSERT_VERDICT(r, DR_VS_BOGUS, DR_WHY_NO_DS_MATCH);
+    ASSERT_STR_EQ(r.seq, "DNSKEY . DS tld. DNSKEY tld. DS sec.tld.");
+    /* a DS set signed by the child it describes: never its own keys' judge (no FETCH of
+     * the DS being validated, nor of the child's keys) */
+    ldns_pkt *p = serve(N("sec.tld."), DR_TYPE_DS);
+    ldns_rr_list *ds = ldns_rr_list_new(), *an = ldns_pkt_answer(p);
+    for (size_t i = 0; i < ldns_rr_list_rr_count(an); i++) {
+        ldns_rr *rr = ldns_rr_list_rr(an, i);
+        if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_DS)
+            ldns_rr_list_push_rr(ds, ldns_rr_clone(rr));
+    }
+    ldns_rr_list *sig = test_sign_rrset(ds, zones[Z_SEC].key);
+    ldns_rr_list_deep_free(an);
+    ldns_rr_list_push_rr_list(ds, sig);
+    ldns_rr_list_free(sig);
+    ldns_pkt_set_answer(p, ds);
+    ldns_pkt_set_ancount(p, (uint16_t)ldns_rr_list_rr_count(ds));
+    r = run_case("ds_signed_by_child", &e, "sec.tld.", DR_TYPE_DS, p);
+    ASSERT_VERDICT(r, DR_VS_BOGUS, DR_WHY_SIGNER);
     ASSERT_EQ(r.fetches, 0);
 }
 
