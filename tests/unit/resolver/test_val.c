@@ -245,6 +245,7 @@ setup(void)
              "@ IN NS ns\n"
              "ns IN A 192.0.2.1\n"
              "www IN A 192.0.2.20\n"
+             "*.w IN A 192.0.2.22\n"
              "unsig IN NS ns.unsig\n"
              "ns.unsig IN A 192.0.2.21\n");
     zones[Z_N3].rrs =
@@ -985,9 +986,10 @@ test_nsec3_nxdomain_nodata_optout(void)
 {
     struct dr_val_env e = env_at(T_NOW);
     const char *n3 = "DNSKEY . DS tld. DNSKEY tld. DS n3.tld. DNSKEY n3.tld.";
-    /* Hashes (no salt, 0 iterations): ns dr2d.. < x3 g71o.. (and *.n3.tld. g3o0..) < apex
-     * gsg4.. < www hv5e.. < [unsig pt3n.., no NSEC3] < nope u53b..: the NSEC3 of www spans
-     * the unsigned delegation and has the opt-out flag; x3 lies in ns's plain span. */
+    /* Hashes (no salt, 0 iterations), the NSEC3 chain in order: *.w 86oo.. (covers b.w
+     * 8saq..) -> ns dr2d.. (covers *.n3.tld. g3o0.., x3 g71o..) -> apex gsg4.. -> www
+     * hv5e.. -> w ml3t.. (covers unsig pt3n.., which has no NSEC3, nope u53b.., and after
+     * the wrap j.w 6kul..: the only span with the opt-out flag) -> *.w. */
     struct result r = run_case("nsec3_nxdomain", &e, "x3.n3.tld.", DR_TYPE_A, NULL);
     ASSERT_VERDICT(r, DR_VS_SECURE, DR_WHY_NONE);
     ASSERT_STR_EQ(r.seq, n3);
@@ -998,6 +1000,14 @@ test_nsec3_nxdomain_nodata_optout(void)
     r = run_case("nsec3_nodata", &e, "www.n3.tld.", DR_TYPE_AAAA, NULL);
     ASSERT_VERDICT(r, DR_VS_SECURE, DR_WHY_NONE);
     ASSERT_STR_EQ(r.seq, n3);
+    r = run_case("nsec3_wildcard", &e, "b.w.n3.tld.", DR_TYPE_A, NULL);
+    ASSERT_VERDICT(r, DR_VS_SECURE, DR_WHY_NONE);
+    ASSERT_STR_EQ(r.seq, n3);
+    r = run_case("nsec3_wildcard_nodata", &e, "b.w.n3.tld.", DR_TYPE_AAAA, NULL);
+    ASSERT_VERDICT(r, DR_VS_SECURE, DR_WHY_NONE);
+    /* a wildcard answer whose next closer name lies in the opt-out span */
+    r = run_case("nsec3_wildcard_optout", &e, "j.w.n3.tld.", DR_TYPE_A, NULL);
+    ASSERT_VERDICT(r, DR_VS_INSECURE, DR_WHY_OPTOUT);
     /* www.unsig.n3.tld.: below a delegation that only an opt-out span covers */
     r = run_case("nsec3_optout", &e, "www.unsig.n3.tld.", DR_TYPE_A, NULL);
     ASSERT_EQ(r.st, DR_VS_INSECURE);
