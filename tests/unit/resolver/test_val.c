@@ -73,6 +73,8 @@ ds_text(int z)
     return s;
 }
 
+static const uint8_t *N(const char *s);
+
 /* The raw hash an NSEC3 record's owner label spells (base32hex). */
 static void
 owner_hash(const ldns_rr *rr, uint8_t out[DR_NSEC3_HASH_LEN])
@@ -81,19 +83,25 @@ owner_hash(const ldns_rr *rr, uint8_t out[DR_NSEC3_HASH_LEN])
     ASSERT_EQ(dr_nsec3_b32_decode(own + 1, own[0], out, DR_NSEC3_HASH_LEN), DR_NSEC3_HASH_LEN);
 }
 
+/* The NSEC3 of the unsigned delegation opt_out() leaves out: unsig.n3.tld.'s (NS, no DS). */
 static bool
 is_optout_skipped(const ldns_rr *rr)
 {
+    if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_NSEC3)
+        return false;
     const ldns_rdf *bm = ldns_rr_rdf(rr, 5);
-    return ldns_rr_get_type(rr) == LDNS_RR_TYPE_NSEC3 &&
+    uint8_t own[DR_NSEC3_HASH_LEN], want[DR_NSEC3_HASH_LEN];
+    owner_hash(rr, own);
+    ASSERT_EQ(dr_nsec3_hash(N("unsig.n3.tld."), 1, 0, NULL, 0, want), DR_NSEC3_HASH_LEN);
+    return memcmp(own, want, sizeof(own)) == 0 &&
            ldns_nsec_bitmap_covers_type(bm, LDNS_RR_TYPE_NS) &&
-           !ldns_nsec_bitmap_covers_type(bm, LDNS_RR_TYPE_DS) &&
-           !ldns_nsec_bitmap_covers_type(bm, LDNS_RR_TYPE_SOA);
+           !ldns_nsec_bitmap_covers_type(bm, LDNS_RR_TYPE_DS);
 }
 
 /* Opt-out as a signer may do it (ldns-signzone only sets the flag, on every NSEC3): no NSEC3
- * for unsigned delegations (NS without DS); the NSEC3 before each one now points past it,
- * has the opt-out flag (the only ones that do) and is signed again. */
+ * for the unsigned delegation unsig.n3.tld. (u2.n3.tld., also unsigned, keeps its own); the
+ * NSEC3 before it now points past it, has the opt-out flag (the only one that does) and is
+ * signed again. */
 static void
 opt_out(struct tzone *z)
 {
@@ -247,7 +255,9 @@ setup(void)
              "www IN A 192.0.2.20\n"
              "*.w IN A 192.0.2.22\n"
              "unsig IN NS ns.unsig\n"
-             "ns.unsig IN A 192.0.2.21\n");
+             "ns.unsig IN A 192.0.2.21\n"
+             "u2 IN NS ns.u2\n"
+             "ns.u2 IN A 192.0.2.23\n");
     zones[Z_N3].rrs =
         test_zone_sign(zones[Z_N3].origin, text, zones[Z_N3].key, (struct test_nsec3){0, false});
     opt_out(&zones[Z_N3]);
@@ -987,7 +997,7 @@ test_nsec3_nxdomain_nodata_optout(void)
     struct dr_val_env e = env_at(T_NOW);
     const char *n3 = "DNSKEY . DS tld. DNSKEY tld. DS n3.tld. DNSKEY n3.tld.";
     /* Hashes (no salt, 0 iterations), the NSEC3 chain in order: *.w 86oo.. (covers b.w
-     * 8saq..) -> ns dr2d.. (covers *.n3.tld. g3o0.., x3 g71o..) -> apex gsg4.. -> www
+     * 8saq..) -> u2 chu9.. -> ns dr2d.. (covers *.n3.tld. g3o0.., x3 g71o..) -> apex gsg4.. -> www
      * hv5e.. -> w ml3t.. (covers unsig pt3n.., which has no NSEC3, nope u53b.., and after
      * the wrap j.w 6kul..: the only span with the opt-out flag) -> *.w. */
     struct result r = run_case("nsec3_nxdomain", &e, "x3.n3.tld.", DR_TYPE_A, NULL);
@@ -1122,7 +1132,76 @@ test_ds_nodata_without_ns_bit_walk_continues(void)
     ASSERT_STR_EQ(r.seq, SEQ_SEC " DS b.sec.tld. DS a.b.sec.tld.");
 }
 
+/* A reply to (name, type) holding one unsigned A record for name (the answer an unsigned
+ * zone's server gives; the zone itself is not one of ours). */
+static ldns_pkt *
+unsigned_a(const char *name)
+{
+    ldns_pkt *p = ldns_pkt_new();
+    ldns_pkt_set_qr(p, true);
+    ldns_rr *q = ldns_rr_new();
+    ldns_rr_set_owner(q, ldns_dname_new_frm_str(name));
+    ldns_rr_set_type(q, LDNS_RR_TYPE_A);
+    ldns_rr_set_class(q, LDNS_RR_CLASS_IN);
+    ldns_rr_set_question(q, true);
+    ldns_pkt_push_rr(p, LDNS_SECTION_QUESTION, q);
+    char text[512];
+    snprintf(text, sizeof(text), "%s 3600 IN A 192.0.2.99", name);
+    ldns_pkt_push_rr(p, LDNS_SECTION_ANSWER, rr_from(text));
+    return p;
+}
+
+static void
+test_nsec3_unsigned_delegation_without_optout(void)
+{
+    struct dr_val_env e = env_at(T_NOW);
+    /* u2.n3.tld.'s own NSEC3 shows NS without DS: its DS NODATA is secure, and a cut */
+    struct result r = run_case("nsec3_insecure_delegation", &e, "www.u2.n3.tld.", DR_TYPE_A,
+                               unsigned_a("www.u2.n3.tld."));
+    ASSERT_VERDICT(r, DR_VS_INSECURE, DR_WHY_UNSIGNED_CUT);
+    ASSERT_STR_EQ(r.seq, "DNSKEY . DS tld. DNSKEY tld. DS n3.tld. DNSKEY n3.tld. DS u2.n3.tld.");
+}
+
+/* The reply to (name, type) without its authority section's SOA and the SOA's RRSIG. */
+static ldns_pkt *
+without_soa(const char *name, uint16_t type)
+{
+    ldns_pkt *p = serve(N(name), type);
+    ldns_rr_list *keep = ldns_rr_list_new(), *au = ldns_pkt_authority(p);
+    for (size_t i = 0; i < ldns_rr_list_rr_count(au); i++) {
+        ldns_rr *rr = ldns_rr_list_rr(au, i);
+        ldns_rr_type t = ldns_rr_get_type(rr);
+        if (t == LDNS_RR_TYPE_RRSIG)
+            t = ldns_rdf2rr_type(ldns_rr_rrsig_typecovered(rr));
+        if (t == LDNS_RR_TYPE_SOA)
+            ldns_rr_free(rr);
+        else
+            ldns_rr_list_push_rr(keep, rr);
+    }
+    ldns_rr_list_free(au);
+    ldns_pkt_set_authority(p, keep);
+    ldns_pkt_set_nscount(p, (uint16_t)ldns_rr_list_rr_count(keep));
+    return p;
+}
+
+static void
+test_negative_answer_without_soa(void)
+{
+    struct dr_val_env e = env_at(T_NOW);
+    /* in a signed zone: the name's zone must be shown unsigned, and it is not */
+    struct result r = run_case("nxdomain_no_soa", &e, "nope.sec.tld.", DR_TYPE_A,
+                               without_soa("nope.sec.tld.", 1));
+    ASSERT_EQ(r.st, DR_VS_BOGUS);
+    ASSERT_STR_EQ(r.seq, SEQ_SEC " DS nope.sec.tld.");
+    /* below an unsigned delegation: insecure all the same */
+    r = run_case("nxdomain_no_soa_insecure", &e, "nope.insec.tld.", DR_TYPE_A,
+                 without_soa("nope.insec.tld.", 1));
+    ASSERT_VERDICT(r, DR_VS_INSECURE, DR_WHY_UNSIGNED_CUT);
+}
+
 /* ---- fetches that go wrong ---- */
+
+static ldns_pkt *ds_nodata_no_cut(const uint8_t *name, uint16_t type);
 
 static void
 test_ds_fetch_bogus(void)
@@ -1154,6 +1233,12 @@ test_fetch_fails(void)
     ASSERT_VERDICT(r, DR_VS_BOGUS, DR_WHY_NO_KEY);
     ASSERT_STR_EQ(r.seq, "DNSKEY . DS tld. DNSKEY tld. DS sec.tld.");
     ASSERT_EQ(dr_val_ede(r.st, r.why), 9);
+    /* a DNSKEY fetch that comes back as a secure NODATA: no zone apex, no keys */
+    override((struct override){
+        .name = "sec.tld.", .type = DR_TYPE_DNSKEY, .st = DR_VS_SECURE, .reply = ds_nodata_no_cut});
+    r = run_case("dnskey_nodata", &e, "www.sec.tld.", DR_TYPE_A, NULL);
+    ASSERT_VERDICT(r, DR_VS_BOGUS, DR_WHY_NO_KEY);
+    ASSERT_STR_EQ(r.seq, SEQ_SEC);
     override((struct override){.name = ".", .type = DR_TYPE_DNSKEY, .fail = true});
     r = run_case("anchor_keys_fetch_fails", &e, "www.sec.tld.", DR_TYPE_A, NULL);
     ASSERT_VERDICT(r, DR_VS_BOGUS, DR_WHY_NO_KEY);
@@ -1346,6 +1431,8 @@ main(void)
     TEST_RUN(test_rrsig_stripped_in_a_secure_zone);
     TEST_RUN(test_unsigned_answer_under_an_insecure_delegation);
     TEST_RUN(test_ds_nodata_without_ns_bit_walk_continues);
+    TEST_RUN(test_nsec3_unsigned_delegation_without_optout);
+    TEST_RUN(test_negative_answer_without_soa);
     TEST_RUN(test_ds_fetch_bogus);
     TEST_RUN(test_fetch_fails);
     TEST_RUN(test_unsupported_algorithm);
