@@ -20,7 +20,9 @@
  * that is neither at or below a trust anchor nor an ancestor-or-self of a name the answer
  * holds (an owner, an RRSIG signer, the question, the chain's end), more FETCHes than
  * DR_VAL_MAX_FETCHES, any FETCH without trust anchors, a verdict outside its enum or NONE,
- * SECURE with a reason, an EDE for SECURE. Nothing may crash or leak.
+ * SECURE with a reason or an EDE, SECURE although a FETCH failed or came back other than
+ * SECURE, SECURE without any FETCH for anything but a trust anchor's own DNSKEY set.
+ * Nothing may crash or leak.
  *
  * Seeds in fuzz/corpus/val/ are written by tests/unit/resolver/test_val.c run with
  * DUET_VAL_CORPUS=fuzz/corpus/val: each of its cases (a signed tree made at run time: NSEC,
@@ -300,6 +302,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         goto out;
     }
     int fetches = 0;
+    bool all_secure = true; /* every FETCH answered, with a SECURE verdict */
     while (act.kind == DR_VAL_FETCH) {
         CHECK(++fetches <= DR_VAL_MAX_FETCHES);
         CHECK(in->anchors.nzones > 0);
@@ -309,6 +312,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint8_t name[DR_NAME_MAX];
         dr_dname_copy_lower(name, act.name);
         const struct fetch_reply *f = answer_for(in, name, act.type);
+        if (f == NULL || f->msg == NULL || f->st % DR_VS_COUNT != DR_VS_SECURE)
+            all_secure = false;
         if (f && f->msg)
             dr_val_on_fetch(&v, &env, (enum dr_val_status)(f->st % DR_VS_COUNT),
                             (enum dr_why)(f->why % (DR_WHY_UNSIGNED_CUT + 1)), f->msg, f->len,
@@ -318,6 +323,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     CHECK(act.kind == DR_VAL_DONE);
     check_verdict(&v);
+    if (v.status == DR_VS_SECURE) {
+        /* Nothing is secure without a chain: every key and DS it used came in secure, and
+         * with no FETCH at all only the anchor's own key set can be. */
+        CHECK(all_secure);
+        if (fetches == 0) {
+            ldns_rdf *o = ldns_dname_new_frm_data((uint16_t)dr_dname_len(qname), qname);
+            CHECK(qtype == DR_TYPE_DNSKEY && o && dr_anchors_zone_find(&in->anchors, o));
+            ldns_rdf_deep_free(o);
+        }
+    }
     dr_val_deinit(&v);
 
 out:
