@@ -8,8 +8,8 @@
 
 #define RCODE_YXDOMAIN 6 /* RFC 6672: a DNAME substitution overflowed */
 
-const char *const dr_verdict_names[] = {"answer",   "cname",    "referral", "nxdomain",
-                                        "nodata",   "yxdomain", "lame"};
+const char *const dr_verdict_names[] = {"answer", "cname",    "referral", "nxdomain",
+                                        "nodata", "yxdomain", "lame"};
 
 void
 dr_classified_clear(struct dr_classified *out)
@@ -61,8 +61,8 @@ find_dname(ldns_rr_list *an, const uint8_t *name, const uint8_t *zone, uint16_t 
         if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_DNAME || ldns_rr_get_class(rr) != qclass)
             continue;
         const uint8_t *o = dr_scrub_name(ldns_rr_owner(rr));
-        if (o && dr_dname_is_sub(o, zone) && dr_dname_is_sub(name, o) &&
-            !dr_dname_equal(name, o) && dr_scrub_name(ldns_rr_rdf(rr, 0)))
+        if (o && dr_dname_is_sub(o, zone) && dr_dname_is_sub(name, o) && !dr_dname_equal(name, o) &&
+            dr_scrub_name(ldns_rr_rdf(rr, 0)))
             return rr;
     }
     return NULL;
@@ -71,8 +71,8 @@ find_dname(ldns_rr_list *an, const uint8_t *name, const uint8_t *zone, uint16_t 
 /* Appends DNAME rr and the CNAME it synthesizes for name (RFC 6672 §3.1: TTL of the DNAME)
  * to the chain; writes the new name to next. 0, -ENAMETOOLONG, or -ENOMEM. */
 static int
-follow_dname(struct dr_classified *out, ldns_rr_list *ans, const ldns_rr *dn,
-             const uint8_t *name, uint8_t next[DR_NAME_MAX])
+follow_dname(struct dr_classified *out, ldns_rr_list *ans, const ldns_rr *dn, const uint8_t *name,
+             uint8_t next[DR_NAME_MAX])
 {
     const uint8_t *owner = dr_scrub_name(ldns_rr_owner(dn));
     const uint8_t *target = dr_scrub_name(ldns_rr_rdf(dn, 0));
@@ -183,7 +183,7 @@ dr_classify(ldns_pkt *p, const struct dr_classify_in *in, struct dr_classified *
                 dr_scrub_sigs(an, name, (ldns_rr_type)in->qtype, in->qclass, &out->answer);
             /* A wildcard expansion is proven by the NSEC/NSEC3 records beside it (RFC 4035
              * §3.1.3.3): the validator needs them, DO=1 clients get them. */
-            if (expanded(out->answer))
+            if (expanded(out->answer) || expanded(out->chain))
                 dr_scrub_denial(p, zone, &out->soa);
             out->verdict = DR_VERDICT_ANSWER;
             return;
@@ -246,6 +246,8 @@ dr_classify(ldns_pkt *p, const struct dr_classify_in *in, struct dr_classified *
             return;
         }
         out->verdict = DR_VERDICT_CNAME;
+        if (expanded(out->chain)) /* a link expanded from a wildcard: its proof */
+            dr_scrub_denial(p, zone, &out->soa);
         return;
     }
     if (rcode == DR_RCODE_NXDOMAIN) {

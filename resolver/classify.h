@@ -48,8 +48,9 @@ struct dr_classified {
     ldns_rr_list *dnames;      /* the DNAME records used, for caching */
     ldns_rr_list *answer;      /* ANSWER: the data */
     ldns_rr_list *soa;         /* NXDOMAIN / NODATA: the SOA, or NULL when none came (with
-                                  its RRSIG and the NSEC/NSEC3 proof); ANSWER: the proof of
-                                  a wildcard expansion, or NULL */
+                                  its RRSIG and the NSEC/NSEC3 proof); ANSWER and CNAME: the
+                                  proof of a wildcard expansion (the answer's or a chain
+                                  link's), or NULL */
     uint8_t next[DR_NAME_MAX]; /* CNAME: where the chain continues (lower case) */
     uint8_t cut[DR_NAME_MAX];  /* REFERRAL: the delegated zone (lower case) */
     int links;                 /* links followed */

@@ -12,8 +12,8 @@
 #include "resolver/msg.h"
 #include "resolver/scrub.h"
 
-#define GUARD_STEPS   256 /* decisions per call, a bound on our own loops */
-#define QMIN_ONE_LAB  4   /* minimised steps that add one label each; later ones add more */
+#define GUARD_STEPS  256 /* decisions per call, a bound on our own loops */
+#define QMIN_ONE_LAB 4   /* minimised steps that add one label each; later ones add more */
 
 static void step(struct dr_iter *it, const struct dr_iter_env *env, struct dr_iter_action *act);
 
@@ -25,8 +25,8 @@ name_str(const uint8_t *name, char *buf, size_t size)
 }
 
 int
-dr_iter_init(struct dr_iter *it, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
-             int depth, struct dr_budget *budget)
+dr_iter_init(struct dr_iter *it, const uint8_t *qname, uint16_t qtype, uint16_t qclass, int depth,
+             struct dr_budget *budget)
 {
     memset(it, 0, sizeof(*it));
     dr_dname_copy_lower(it->qname, qname);
@@ -45,7 +45,8 @@ dr_iter_deinit(struct dr_iter *it)
     ldns_rr_list_deep_free(it->chain);
     ldns_rr_list_deep_free(it->answer);
     ldns_rr_list_deep_free(it->authority);
-    it->chain = it->answer = it->authority = NULL;
+    ldns_rr_list_deep_free(it->proofs);
+    it->chain = it->answer = it->authority = it->proofs = NULL;
 }
 
 /* ---- ending ---- */
@@ -59,6 +60,16 @@ done(struct dr_iter *it, struct dr_iter_action *act, int rcode, ldns_rr_list *an
     ldns_rr_list_deep_free(it->authority);
     it->answer = answer;
     it->authority = authority;
+    /* The proofs of wildcard-expanded chain links from earlier replies go with the answer's
+     * own authority records (the validator needs them; DO=1 clients get them). */
+    if (it->proofs && rcode != DR_RCODE_SERVFAIL) {
+        if (it->authority == NULL)
+            it->authority = ldns_rr_list_new();
+        if (it->authority && ldns_rr_list_cat(it->authority, it->proofs)) {
+            ldns_rr_list_free(it->proofs); /* the records moved */
+            it->proofs = NULL;
+        }
+    }
     memset(act, 0, sizeof(*act));
     act->kind = DR_ITER_DONE;
 }
@@ -71,8 +82,8 @@ fail(struct dr_iter *it, struct dr_iter_action *act, const char *why)
         char qs[DR_NAME_STRLEN], zs[DR_NAME_STRLEN];
         name_str(it->cur, qs, sizeof(qs));
         name_str(it->deleg.zone, zs, sizeof(zs));
-        dc_log(DC_LOG_DEBUG, "resolve_fail", "res=%" PRIu64 " qname=%s zone=%s why=%s", it->id,
-               qs, zs, why);
+        dc_log(DC_LOG_DEBUG, "resolve_fail", "res=%" PRIu64 " qname=%s zone=%s why=%s", it->id, qs,
+               zs, why);
     }
     done(it, act, DR_RCODE_SERVFAIL, NULL, NULL);
 }
@@ -103,8 +114,7 @@ v4_never(const uint8_t *a, bool loopback_ok)
 }
 
 bool
-dr_iter_server_allowed(const struct dr_conf *conf, const union dc_sockaddr *addr,
-                       bool configured)
+dr_iter_server_allowed(const struct dr_conf *conf, const union dc_sockaddr *addr, bool configured)
 {
     bool loopback_ok = conf->query_loopback || configured;
     bool family = false;
@@ -145,7 +155,8 @@ static uint32_t
 clamp_ttl(const struct dr_iter_env *env, uint32_t ttl)
 {
     const struct dr_conf *c = env->conf;
-    uint32_t lo = (uint32_t)(c->cache_min_ttl_ms / 1000), hi = (uint32_t)(c->cache_max_ttl_ms / 1000);
+    uint32_t lo = (uint32_t)(c->cache_min_ttl_ms / 1000),
+             hi = (uint32_t)(c->cache_max_ttl_ms / 1000);
     return ttl < lo ? lo : ttl > hi ? hi : ttl;
 }
 
@@ -199,8 +210,7 @@ set_qmin(struct dr_iter *it, const struct dr_iter_env *env)
 {
     int zl = dr_dname_labels(it->deleg.zone);
     it->qmin_labels = env->conf->qname_minimisation && !it->forwarding &&
-                              it->qmin_steps < DR_ITER_MAX_QMIN &&
-                              zl + 1 < dr_dname_labels(it->cur)
+                              it->qmin_steps < DR_ITER_MAX_QMIN && zl + 1 < dr_dname_labels(it->cur)
                           ? zl + 1
                           : 0;
 }
@@ -266,7 +276,8 @@ load_deleg(struct dr_iter *it, const struct dr_iter_env *env)
     const uint8_t *name = it->cur;
     if (it->qtype == DR_TYPE_DS && name[0] != 0)
         name = dr_dname_strip(name, 1);
-    const struct dr_conf_fwd_zone *fz = closest_conf_zone(c->forward_zones, c->nforward_zones, name);
+    const struct dr_conf_fwd_zone *fz =
+        closest_conf_zone(c->forward_zones, c->nforward_zones, name);
     const struct dr_conf_fwd_zone *sz = closest_conf_zone(c->stub_zones, c->nstub_zones, name);
     if (fz && sz && dr_dname_labels(sz->wire) > dr_dname_labels(fz->wire))
         fz = NULL; /* a stub zone below the forward zone takes that part */
@@ -310,18 +321,17 @@ send_to(struct dr_iter *it, const struct dr_iter_env *env, int ns, int ai, bool 
 {
     const union dc_sockaddr *server = &it->deleg.ns[ns].addrs[ai];
     struct dr_infra_info info;
-    dr_infra_get(env->infra, server, env->now_ms, (uint32_t)env->conf->upstream_timeout_ms,
-                 &info);
+    dr_infra_get(env->infra, server, env->now_ms, (uint32_t)env->conf->upstream_timeout_ms, &info);
     it->up_edns = !info.no_edns;
     it->up_ns = ns;
     it->up_addr = ai;
     it->up_tcp = tcp;
     it->budget->sent++;
     it->tries[ns][ai]++;
-    it->qlen = dr_msg_build_query(it->query, (uint16_t)env->random(env->random_arg),
-                                  it->forwarding ? DR_FLAG_RD : 0, it->sent_name, it->sent_type,
-                                  it->qclass,
-                                  it->up_edns ? (uint16_t)env->conf->edns_buffer_size : 0);
+    it->qlen =
+        dr_msg_build_query(it->query, (uint16_t)env->random(env->random_arg),
+                           it->forwarding ? DR_FLAG_RD : 0, it->sent_name, it->sent_type,
+                           it->qclass, it->up_edns ? (uint16_t)env->conf->edns_buffer_size : 0);
     dr_dname_randomize_case(it->query + DR_HEADER_LEN, rnd32, (void *)env);
     uint32_t timeout = info.rto_ms < 100 ? 100 : info.rto_ms;
     if (tcp && timeout < 1000)
@@ -424,8 +434,7 @@ start_ns_lookup(struct dr_iter *it, const struct dr_iter_env *env, struct dr_ite
  * Returns 0 when there was none, 1 when the name moved, -1 when that ended the resolution
  * (act is set). */
 static int
-follow_cached_dname(struct dr_iter *it, const struct dr_iter_env *env,
-                    struct dr_iter_action *act)
+follow_cached_dname(struct dr_iter *it, const struct dr_iter_env *env, struct dr_iter_action *act)
 {
     uint8_t owner[DR_NAME_MAX], target[DR_NAME_MAX], next[DR_NAME_MAX];
     uint32_t ttl;
@@ -565,8 +574,8 @@ dr_iter_on_send_failed(struct dr_iter *it, const struct dr_iter_env *env,
 }
 
 void
-dr_iter_on_sub(struct dr_iter *it, const struct dr_iter_env *env, const uint8_t *reply,
-               size_t len, struct dr_iter_action *act)
+dr_iter_on_sub(struct dr_iter *it, const struct dr_iter_env *env, const uint8_t *reply, size_t len,
+               struct dr_iter_action *act)
 {
     if (reply && it->sub_ns >= 0 && (unsigned)it->sub_ns < it->deleg.nns) {
         bool negative;
@@ -594,8 +603,8 @@ server_useless(struct dr_iter *it, const struct dr_iter_env *env, const char *wh
 }
 
 static void
-follow_referral(struct dr_iter *it, const struct dr_iter_env *env, ldns_pkt *p,
-                const uint8_t *cut, struct dr_iter_action *act)
+follow_referral(struct dr_iter *it, const struct dr_iter_env *env, ldns_pkt *p, const uint8_t *cut,
+                struct dr_iter_action *act)
 {
     /* A referral whose NS records are all unusable is this server's fault: try another. */
     bool usable = false;
@@ -619,8 +628,8 @@ follow_referral(struct dr_iter *it, const struct dr_iter_env *env, ldns_pkt *p,
         char fs[DR_NAME_STRLEN], ts[DR_NAME_STRLEN];
         name_str(from, fs, sizeof(fs));
         name_str(it->deleg.zone, ts, sizeof(ts));
-        dc_log(DC_LOG_DEBUG, "referral", "res=%" PRIu64 " from=%s to=%s servers=%u", it->id,
-               fs, ts, it->deleg.nns);
+        dc_log(DC_LOG_DEBUG, "referral", "res=%" PRIu64 " from=%s to=%s servers=%u", it->id, fs, ts,
+               it->deleg.nns);
     }
     enter_cut(it, env);
     step(it, env, act);
@@ -672,8 +681,8 @@ handle_reply(struct dr_iter *it, const struct dr_iter_env *env, ldns_pkt *p,
      * gives no glue for keeps the addresses the hints have for it: RFC 8109 expects glue,
      * but a private root may not send it. A root cut without a single address is not
      * stored: nothing could find its servers' addresses. */
-    if (!it->up_minimised && !it->forwarding && it->qname[0] == 0 &&
-        it->qtype == DR_TYPE_NS && zone[0] == 0) {
+    if (!it->up_minimised && !it->forwarding && it->qname[0] == 0 && it->qtype == DR_TYPE_NS &&
+        zone[0] == 0) {
         struct dr_deleg d;
         uint32_t ttl;
         dr_deleg_from_reply(p, ldns_pkt_answer(p), zone, zone, &d, &ttl);
@@ -733,14 +742,23 @@ handle_reply(struct dr_iter *it, const struct dr_iter_env *env, ldns_pkt *p,
     case DR_VERDICT_NODATA:
         if (c.links > 0)
             memcpy(it->cur, c.next, dr_dname_len(c.next));
-        done(it, act, c.verdict == DR_VERDICT_NXDOMAIN ? DR_RCODE_NXDOMAIN : DR_RCODE_NOERROR,
-             NULL, c.soa);
+        done(it, act, c.verdict == DR_VERDICT_NXDOMAIN ? DR_RCODE_NXDOMAIN : DR_RCODE_NOERROR, NULL,
+             c.soa);
         c.soa = NULL;
         break;
     case DR_VERDICT_YXDOMAIN:
         done(it, act, 6 /* YXDOMAIN */, NULL, NULL);
         break;
     case DR_VERDICT_CNAME:
+        if (c.soa) { /* a wildcard link's proof: kept for the end */
+            if (it->proofs == NULL) {
+                it->proofs = c.soa;
+                c.soa = NULL;
+            } else if (ldns_rr_list_cat(it->proofs, c.soa)) {
+                ldns_rr_list_free(c.soa);
+                c.soa = NULL;
+            }
+        }
         memcpy(it->cur, c.next, dr_dname_len(c.next));
         it->have_deleg = false;
         step(it, env, act);
@@ -765,8 +783,8 @@ dr_iter_on_reply(struct dr_iter *it, const struct dr_iter_env *env, enum dr_iter
         if (dc_log_enabled(DC_LOG_DEBUG)) {
             char as[DC_ADDR_STRLEN];
             dc_addr_format(server, true, as, sizeof(as));
-            dc_log(DC_LOG_DEBUG, "upstream_fail", "res=%" PRIu64 " server=%s status=%s", it->id,
-                   as, outcome == DR_ITER_TIMEOUT ? "timeout" : "neterr");
+            dc_log(DC_LOG_DEBUG, "upstream_fail", "res=%" PRIu64 " server=%s status=%s", it->id, as,
+                   outcome == DR_ITER_TIMEOUT ? "timeout" : "neterr");
         }
         step(it, env, act);
         return;

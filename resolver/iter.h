@@ -138,6 +138,7 @@ struct dr_iter {
     ldns_rr_list *chain;               /* CNAME/DNAME records followed, in order */
     ldns_rr_list *answer;
     ldns_rr_list *authority;
+    ldns_rr_list *proofs;              /* wildcard proofs of chain links, until DONE */
 };
 
 /* Prepares it for (qname, qtype, qclass) at depth, sharing budget (the caller holds a

@@ -144,7 +144,8 @@ gen_zones() {
     printf 'www IN A 127.0.0.1\nwww IN TXT "nsec"\n*.wild IN A 127.0.0.2\n'
     printf 'tosecure IN CNAME www.nsec3.sig.\ntoinsecure IN CNAME www.insecure.sig.\n'
     printf 'tobogus IN CNAME www.expired.sig.\ntonx IN CNAME nx.nsec3.sig.\n'
-    printf 'dn IN DNAME nsec3.sig.\n'; } >"$z/nsec.sig.zone"
+    printf 'dn IN DNAME nsec3.sig.\n'
+    printf '*.wc IN CNAME www.nsec3.sig.\n*.wcin IN CNAME www\n'; } >"$z/nsec.sig.zone"
   k=$(keygen "$d" nsec.sig. ECDSAP256SHA256 ksk)
   sign "$d" nsec.sig. "$k"
   DS[nsec]=$(ds_of "$k")
@@ -356,6 +357,8 @@ CASES=(
   "CHAIN_BOGUS      tobogus.nsec.sig.         A    SERVFAIL bogus    7 6"
   "CHAIN_NXDOMAIN   tonx.nsec.sig.            A    NXDOMAIN secure   - -"
   "DNAME_SECURE     www.dn.nsec.sig.          A    NOERROR  secure   - -"
+  "WILDCNAME_OUT    x.wc.nsec.sig.            A    NOERROR  secure   - -"
+  "WILDCNAME_IN     x.wcin.nsec.sig.          A    NOERROR  secure   - -"
 )
 
 # DIR/lab.env (NAME='value', for sh) and DIR/lab.json (the same keys, plus "cases": a list of
