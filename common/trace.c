@@ -150,6 +150,8 @@ dc_trace_json(const char *s, char *out, size_t size)
 void
 dc_trace_emit(int worker, const char *ev, const char *client_ip, const char *fields, ...)
 {
+    if (!DC_TRACE_ON())
+        return; /* turned off while a traced connection or resolution was under way */
     char line[2048];
     struct timeval tv;
     gettimeofday(&tv, NULL);
