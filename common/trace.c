@@ -173,3 +173,44 @@ dc_trace_emit(int worker, const char *ev, const char *client_ip, const char *fie
         /* a full disk must not stop the daemon: the event is lost */
     }
 }
+
+int
+dc_trace_command(const char *daemon, const char *path, int argc, char **argv, char *msg,
+                 size_t msglen)
+{
+    char state[512];
+    if (argc < 2) {
+        dc_trace_describe(state, sizeof(state));
+        snprintf(msg, msglen, "ok: trace %s\n", state);
+        return 0;
+    }
+    if (strcmp(argv[1], "off") == 0 && argc == 2) {
+        dc_trace_stop();
+        snprintf(msg, msglen, "ok: trace off\n");
+        return 0;
+    }
+    if (strcmp(argv[1], "on") != 0)
+        goto usage;
+    const char *client = NULL, *name = NULL;
+    for (int i = 2; i < argc; i += 2) {
+        if (i + 1 >= argc)
+            goto usage;
+        if (strcmp(argv[i], "client") == 0)
+            client = argv[i + 1];
+        else if (strcmp(argv[i], "name") == 0)
+            name = argv[i + 1];
+        else
+            goto usage;
+    }
+    char why[300];
+    if (dc_trace_start(daemon, path, client, name, why, sizeof(why)) < 0) {
+        snprintf(msg, msglen, "error: trace: %s\n", why);
+        return -1;
+    }
+    dc_trace_describe(state, sizeof(state));
+    snprintf(msg, msglen, "ok: trace %s\n", state);
+    return 0;
+usage:
+    snprintf(msg, msglen, "error: usage: trace [on [client ADDR] [name NAME] | off]\n");
+    return -1;
+}

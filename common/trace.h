@@ -16,21 +16,24 @@
  * resolver
  *   dns.query     port, tcp (bool), id, qname, qtype, do, cd         a client's question
  *   dns.cache     qname, qtype, result: hit|miss|stale|bogus         the cache's verdict
- *   dns.send      res, qname (as sent: minimised), qtype, server, zone, tcp
+ *   dns.send      res, for, qname (as sent: minimised), qtype, server, zone, tcp, minimised
  *   dns.reply     res, server, zone, rtt_ms, outcome: reply|timeout|neterr, rcode, aa, tc,
- *                 an, ns (record counts), kind: referral|answer|nxdomain|nodata|cname|lame
- *   dns.done      res, qname, qtype, rcode, sent (upstream queries), dnssec (status)
- *   dns.answer    id, qname, qtype, rcode, ad, bytes, ms (since dns.query), stale
+ *                 an, ns (record counts), kind: referral|answer|minimised|nxdomain|nodata|
+ *                 truncated|lame|timeout|neterr
+ *   dns.answer    id, qname, qtype, rcode, ad, bytes, ms (since dns.query), stale, dnssec
+ *                 (none|secure|insecure|bogus|indeterminate)
+ *   (dns.send and dns.reply carry no client: a resolution may serve several; they are
+ *   written for resolutions a traced client waits on and their sub-resolutions; "res" joins
+ *   them, and "for" names the question the resolution is for)
  * origin
- *   tcp.accept    port, local, rtt_us, retrans, (TCP_INFO after the handshake), fin_timeout,
- *                 linger (-1: off), keepalive {idle,intvl,cnt} (-1: kernel default)
- *   tls.hello     port, sni, alpn (offered, list)
- *   tls.done      port, version, cipher, group, resumed, ms (since accept)
- *   http.request  port, n (request number on the connection), method, path, host, status,
+ *   tcp.accept    port, local, tls, rtt_us, retrans (TCP_INFO after the handshake),
+ *                 fin_timeout, linger (-1: off), keepalive {idle,intvl,cnt} (-1: kernel default)
+ *   tls.done      port, sni, alpn (chosen), version, cipher, group, resumed, ms (since accept)
+ *   http.request  port, n (request number on the connection), method, path, site, status,
  *                 bytes, ms
  *   tcp.close     port, by: server|client (who sent FIN first), how: fin|rst, state (TCP
- *                 state name when closed: e.g. FIN_WAIT1, CLOSE_WAIT), rtt_us, retrans,
- *                 total_retrans, bytes_acked, time_wait: server|client (who holds it)
+ *                 state name when closed: e.g. FIN_WAIT1, CLOSE_WAIT), requests, rtt_us,
+ *                 retrans, total_retrans, time_wait: server|client|none (who holds it)
  *
  * Filters: client ADDR keeps events of that client address only; name NAME keeps resolver
  * events of names at or below NAME and origin connections whose SNI or Host is NAME or below.
@@ -56,6 +59,14 @@ int dc_trace_start(const char *daemon, const char *path, const char *client, con
 void dc_trace_stop(void);
 /* What tracing does now, for status: "off" or "on file=... client=... name=...". */
 void dc_trace_describe(char *out, size_t size);
+
+/*
+ * The control command both daemons offer: argv is "trace" then "on" [client ADDR] [name
+ * NAME], "off", or nothing (status). Writes the reply (one line, starting "ok:" or
+ * "error:") to msg. Returns 0 or -1 (an error).
+ */
+int dc_trace_command(const char *daemon, const char *path, int argc, char **argv, char *msg,
+                     size_t msglen);
 
 /* Whether events about this client address / this name (presentation form, with or without
  * the final dot) pass the filters. */

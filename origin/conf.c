@@ -185,6 +185,9 @@ static const struct dc_conf_option top[] = {
                     "open client connections per worker; more are closed at once"),
     DC_CONF_OPT_STR("control-socket", struct dw_conf, control_socket, "",
                     "UNIX socket for duet-control (mode 0660); \"\" = off"),
+    DC_CONF_OPT_STR("trace-file", struct dw_conf, trace_file, "",
+                    "where `duet-control trace on` appends the flow trace's events (JSON "
+                    "lines); \"\" = tracing cannot be turned on"),
     DC_CONF_OPT_STR("metrics", struct dw_conf, metrics, "",
                     "address:port serving Prometheus metrics at /metrics; \"\" = off"),
     DC_CONF_OPT_DURATION("file-cache-valid", struct dw_conf, file_cache_valid_ms, "1s", 0, 3600000,

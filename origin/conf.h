@@ -81,6 +81,7 @@ struct dw_conf {
     int64_t session_cache_size;     /* server-side sessions kept (TLS 1.2 resumption) */
     int64_t max_connections;        /* per worker */
     char *control_socket;           /* "" = off */
+    char *trace_file;               /* where `trace on` writes events (common/trace.h) */
     char *metrics;                  /* "addr:port" of the Prometheus endpoint, "" = off */
     struct dw_conf_listen *listens;
     size_t nlistens;

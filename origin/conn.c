@@ -8,17 +8,19 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/trace.h"
 #include "common/sock.h"
 #include "origin/again.h"
 #include "origin/http.h"
 #include "origin/response.h"
 #include "origin/send.h"
 #include "origin/tls.h"
+#include "origin/trace.h"
 #include "origin/worker.h"
 
-#define LINGER_MS        2000
-#define LINGER_TIME_MS   30000 /* a lingering close in all (nginx's lingering_time) */
-#define CLIENT_GRACE_MS  5000
+#define LINGER_MS       2000
+#define LINGER_TIME_MS  30000 /* a lingering close in all (nginx's lingering_time) */
+#define CLIENT_GRACE_MS 5000
 
 static void process(struct dw_conn *c);
 static void start_reading(struct dw_conn *c);
@@ -75,8 +77,8 @@ ensure_in(struct dw_conn *c)
 void
 dw_conn_release_idle(struct dw_conn *c)
 {
-    if ((c->phase != DW_PH_IDLE && c->phase != DW_PH_HANDSHAKE) || c->writing ||
-        c->file_reading || dw_conn_closing(c))
+    if ((c->phase != DW_PH_IDLE && c->phase != DW_PH_HANDSHAKE) || c->writing || c->file_reading ||
+        dw_conn_closing(c))
         return;
     dw_send_release(c);
     if (c->in_len == 0) {
@@ -130,6 +132,8 @@ dw_conn_close(struct dw_conn *c)
         DC_LOG_DEBUG("conn_close", "client=%s phase=%s requests=%" PRIu64, addr,
                      dw_conn_phase_name(c->phase), c->requests);
     }
+    if (c->traced)
+        dw_trace_close(c);
     uv_timer_stop(&c->timer);
     uv_handle_t *hs[] = {(uv_handle_t *)&c->tcp, (uv_handle_t *)&c->timer};
     dc_life_close(&c->life, hs, 2, on_closed);
@@ -263,8 +267,10 @@ close_timedout(struct dw_conn *c)
     dc_stats_inc(c->wk->stats, DW_STAT_TIMEOUTS);
     DC_LOG_DEBUG("conn_timeout", "phase=%s reset=%s", dw_conn_phase_name(c->phase),
                  c->lis->reset_timedout ? "yes" : "no");
-    if (c->lis->reset_timedout && uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0)
+    if (c->lis->reset_timedout && uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0) {
         dc_sock_reset_on_close(fd);
+        c->reset = true;
+    }
     dw_conn_close(c);
 }
 
@@ -352,6 +358,8 @@ dw_conn_end(struct dw_conn *c)
         dw_conn_close(c);
         return;
     }
+    if (c->first_fin == 0)
+        c->first_fin = 1;
     start_linger(c);
     start_reading(c);
 }
@@ -378,8 +386,8 @@ access_log(struct dw_conn *c)
                      us % 1000, c->tls_on ? dw_tls_conn_version(&c->tls) : "none",
                      c->tls_on && dw_tls_conn_resumed(&c->tls) ? "yes" : "no");
     if (n > 0) {
-        ssize_t w = write(wk->sh->access_fd, line, (size_t)n < sizeof(line) ? (size_t)n
-                                                                             : sizeof(line) - 1);
+        ssize_t w =
+            write(wk->sh->access_fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
         (void)w;
     }
 }
@@ -394,6 +402,8 @@ dw_conn_finish_response(struct dw_conn *c)
     if (s >= 1 && s <= 5)
         dc_stats_inc(wk->stats, cls[s - 1]);
     access_log(c);
+    if (c->traced)
+        dw_trace_request(c);
     if (c->http.done)
         dw_worker_observe_duration(wk, uv_hrtime() / 1000 - c->req_start_us);
     bool close = c->resp.close || c->end_after;
@@ -405,8 +415,7 @@ dw_conn_finish_response(struct dw_conn *c)
         dw_http_next(&c->http);
     }
     c->requests++;
-    if (close || wk->stopping ||
-        c->requests >= (uint64_t)c->conf->keepalive_requests) {
+    if (close || wk->stopping || c->requests >= (uint64_t)c->conf->keepalive_requests) {
         dw_conn_end(c);
         return;
     }
@@ -446,8 +455,8 @@ start_response(struct dw_conn *c)
 {
     struct dw_worker *wk = c->wk;
     dc_stats_inc(wk->stats, DW_STAT_REQUESTS);
-    bool keep = c->http.req.keep_alive && c->conf->keepalive_timeout_ms > 0 &&
-                !wk->stopping && c->requests + 1 < (uint64_t)c->conf->keepalive_requests;
+    bool keep = c->http.req.keep_alive && c->conf->keepalive_timeout_ms > 0 && !wk->stopping &&
+                c->requests + 1 < (uint64_t)c->conf->keepalive_requests;
     int sni = c->tls_on ? c->tls.site : -1;
     wk->conf = c->conf; /* response.c reads the options this connection was accepted under */
     dw_response_build(wk, c->lis, sni, &c->http.req, c->in, keep, &c->resp);
@@ -563,6 +572,8 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         if (nread == UV_EOF && busy(c) && !dw_conn_closing(c)) {
             /* A half-close after the last request: finish answering, then end. */
             c->peer_done = c->peer_fin = true;
+            if (c->first_fin == 0)
+                c->first_fin = 2;
             uv_read_stop(s);
             c->reading = false;
             return;
@@ -605,7 +616,9 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             return;
         }
         dc_stats_inc(wk->stats, dw_tls_conn_resumed(&c->tls) ? DW_STAT_HANDSHAKES_RESUMED
-                                                               : DW_STAT_HANDSHAKES_FULL);
+                                                             : DW_STAT_HANDSHAKES_FULL);
+        if (c->traced)
+            dw_trace_tls(c);
         arm(c, DW_PH_IDLE, (uint64_t)c->conf->header_timeout_ms);
     }
     if (!busy(c)) {
@@ -690,6 +703,8 @@ dw_conn_on_connection(uv_stream_t *server, int status)
         dc_sock_apply_conn(fd, &lis->sock);
     int plen = sizeof(c->peer);
     uv_tcp_getpeername(&c->tcp, &c->peer.sa, &plen);
+    if (DC_TRACE_ON())
+        dw_trace_accept(c);
     uv_tcp_nodelay(&c->tcp, 1);
     const struct dw_conf *conf = c->conf;
     struct dw_http_limits lim = {

@@ -120,6 +120,11 @@ struct dw_conn {
     int linger_unsent;  /* at the last linger tick: response bytes not yet sent */
     uint64_t linger_since_ms; /* loop time of the first linger tick that found some */
     union dc_sockaddr peer;
+    /* the flow trace (origin/trace.h) */
+    bool traced;        /* this connection's events are written */
+    bool reset;         /* closed with a reset (reset-timedout-connection) */
+    uint8_t first_fin;  /* who sent the first FIN: 0 nobody yet, 1 we, 2 the client */
+    uint64_t accept_us; /* when it was accepted (traced connections) */
 };
 
 /* uv_listen callback for a listener whose handle->data is the worker and whose

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "common/lifecycle.h"
+#include "common/trace.h"
 #include "origin/tls.h"
 #include "origin/worker.h"
 
@@ -42,7 +43,6 @@ dw_control_command(void *arg, int argc, char **argv, struct dc_control_reply *r)
 {
     struct dw_shared *sh = arg;
     const char *cmd = argv[0];
-    (void)argc;
     if (strcmp(cmd, "status") == 0) {
         dc_control_printf(r,
                           "version: %s\nworkers: %u\nuptime_s: %" PRId64 "\nsites: %zu\n"
@@ -65,6 +65,10 @@ dw_control_command(void *arg, int argc, char **argv, struct dc_control_reply *r)
                                    "serving (the log says why)\n");
     } else if (strcmp(cmd, "sites") == 0) {
         cmd_sites(sh, r);
+    } else if (strcmp(cmd, "trace") == 0) {
+        char msg[600];
+        dc_trace_command("origin", sh->conf->trace_file, argc, argv, msg, sizeof(msg));
+        dc_control_printf(r, "%s", msg);
     } else if (strcmp(cmd, "rotate-ticket-keys") == 0) {
         if (sh->conf->tls == NULL)
             dc_control_printf(r, "error: no TLS listener, no ticket keys\n");
@@ -76,7 +80,7 @@ dw_control_command(void *arg, int argc, char **argv, struct dc_control_reply *r)
     } else {
         dc_control_printf(r,
                           "error: unknown command '%s' (status, stats, reload, sites, "
-                          "rotate-ticket-keys)\n",
+                          "rotate-ticket-keys, trace)\n",
                           cmd);
     }
 }

@@ -324,6 +324,9 @@ static const struct dc_conf_option top[] = {
                        "broadcast are never queried anyway)"),
     DC_CONF_OPT_STR("control-socket", struct dr_conf, control_socket, "",
                     "UNIX socket for duet-control (mode 0660); \"\" = off"),
+    DC_CONF_OPT_STR("trace-file", struct dr_conf, trace_file, "",
+                    "where `duet-control trace on` appends the flow trace's events (JSON "
+                    "lines); \"\" = tracing cannot be turned on"),
     DC_CONF_OPT_STR("cache-file", struct dr_conf, cache_file, "",
                     "file the cache is loaded from at start and saved to at a clean stop, so "
                     "a restart keeps it warm; \"\" = off"),

@@ -74,6 +74,7 @@ struct dr_conf {
     int64_t outgoing_range;          /* upstream sockets open per worker */
     struct dc_acl do_not_query;      /* never sent a query (besides the built-in ranges) */
     char *control_socket;            /* "" = off */
+    char *trace_file;                /* where `trace on` writes events (common/trace.h) */
     char *cache_file;                /* loaded at start, written at a clean stop; "" = off */
     char *metrics;                   /* "addr:port" of the Prometheus endpoint, "" = off */
     struct dr_conf_fwd_zone *forward_zones;

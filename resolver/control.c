@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/lifecycle.h"
+#include "common/trace.h"
 #include "resolver/cache.h"
 #include "resolver/cachefile.h"
 #include "resolver/deleg.h"
@@ -121,7 +122,8 @@ print_validation(struct dc_control_reply *r, const struct dr_cache_sec *cs, cons
 {
     enum dr_val_status st = cs->status < DR_VS_COUNT ? cs->status : DR_VS_NONE;
     enum dr_why why = cs->why <= DR_CACHE_WHY_MAX ? cs->why : DR_WHY_NONE;
-    dc_control_printf(r, "  dnssec: %s", st == DR_VS_NONE ? "not validated" : dr_val_status_names[st]);
+    dc_control_printf(r, "  dnssec: %s",
+                      st == DR_VS_NONE ? "not validated" : dr_val_status_names[st]);
     if (st == DR_VS_BOGUS || st == DR_VS_INSECURE) {
         dc_control_printf(r, " (%s", dr_why_names[why]);
         int ede = dr_val_ede(st, why);
@@ -168,9 +170,9 @@ cmd_lookup(struct dr_shared *sh, int argc, char **argv, struct dc_control_reply 
     static const struct {
         uint16_t type;
         const char *name;
-    } types[] = {{DR_TYPE_A, "A"},     {DR_TYPE_AAAA, "AAAA"}, {DR_TYPE_CNAME, "CNAME"},
-                 {DR_TYPE_NS, "NS"},   {DR_TYPE_MX, "MX"},     {DR_TYPE_TXT, "TXT"},
-                 {DR_TYPE_SOA, "SOA"}, {DR_TYPE_PTR, "PTR"}, {DR_TYPE_DS, "DS"},
+    } types[] = {{DR_TYPE_A, "A"},          {DR_TYPE_AAAA, "AAAA"}, {DR_TYPE_CNAME, "CNAME"},
+                 {DR_TYPE_NS, "NS"},        {DR_TYPE_MX, "MX"},     {DR_TYPE_TXT, "TXT"},
+                 {DR_TYPE_SOA, "SOA"},      {DR_TYPE_PTR, "PTR"},   {DR_TYPE_DS, "DS"},
                  {DR_TYPE_DNSKEY, "DNSKEY"}};
     uint8_t buf[65536];
     int64_t now = dr_now();
@@ -224,7 +226,11 @@ dr_control_command(void *arg, int argc, char **argv, struct dc_control_reply *r)
         cmd_status(sh, r);
     else if (strcmp(cmd, "stats") == 0)
         cmd_stats(sh, r);
-    else if (strcmp(cmd, "reload") == 0)
+    else if (strcmp(cmd, "trace") == 0) {
+        char msg[600];
+        dc_trace_command("resolver", sh->conf->trace_file, argc, argv, msg, sizeof(msg));
+        dc_control_printf(r, "%s", msg);
+    } else if (strcmp(cmd, "reload") == 0)
         dc_control_printf(r, dc_daemon_reload(sh->daemon) == 0
                                  ? "ok: configuration reloaded\n"
                                  : "error: reload refused; the old configuration keeps "
@@ -257,7 +263,7 @@ dr_control_command(void *arg, int argc, char **argv, struct dc_control_reply *r)
     } else
         dc_control_printf(r,
                           "error: unknown command '%s' (status, stats, reload, flush, "
-                          "lookup, dump-cache, load-cache)\n",
+                          "lookup, dump-cache, load-cache, trace)\n",
                           cmd);
 }
 
@@ -303,7 +309,8 @@ dr_control_metrics(void *arg, int argc, char **argv, struct dc_control_reply *r)
                        "Upstream queries failed otherwise (refused, lame, unreachable).", NULL,
                        NULL, up_err, 1);
     dc_control_counter(r, &sh->stats, "duet_resolver_refused_clients_total",
-                       "Queries and TCP connections refused by access control.", NULL, NULL, refused, 1);
+                       "Queries and TCP connections refused by access control.", NULL, NULL,
+                       refused, 1);
     dc_control_counter(r, &sh->stats, "duet_resolver_local_answers_total",
                        "Queries answered from local zones.", NULL, NULL, local, 1);
     dc_control_counter(r, &sh->stats, "duet_resolver_inflight_joins_total",

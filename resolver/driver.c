@@ -2,8 +2,10 @@
 
 #include <errno.h>
 
+#include "common/trace.h"
 #include "resolver/anchor.h"
 #include "resolver/mesh.h"
+#include "resolver/trace.h"
 #include "resolver/upstream.h"
 #include "resolver/worker.h"
 
@@ -34,6 +36,8 @@ on_upstream(void *arg, enum dr_upstream_status st, const uint8_t *reply, size_t 
     } else {
         dr_worker_observe_rtt(wk, (uint64_t)rtt_ms * 1000);
     }
+    if (DC_TRACE_ON())
+        dr_trace_reply(wk, dr_mesh_iter(res), (int)o, reply, len, rtt_ms);
     dr_mesh_upstream_done(wk->mesh, res, o, reply, len, rtt_ms);
 }
 
@@ -90,6 +94,8 @@ io_send(void *arg, struct dr_res *res, const struct dr_iter_action *a)
     }
     wk->upstreams++;
     dc_stats_inc(wk->stats, a->tcp ? DR_STAT_UPSTREAM_TCP : DR_STAT_UPSTREAM_UDP);
+    if (DC_TRACE_ON())
+        dr_trace_send(wk, dr_mesh_iter(res), a);
     return x;
 }
 
@@ -128,8 +134,7 @@ io_env(void *arg, struct dr_iter_env *env)
     env->stale_life =
         wk->conf->serve_expired ? (uint32_t)(wk->conf->serve_expired_ttl_ms / 1000) : 0;
     /* Only validated records go in and only validation lets them out: both need anchors. */
-    env->validating =
-        wk->conf->dnssec && wk->conf->anchors && wk->conf->anchors->nzones > 0;
+    env->validating = wk->conf->dnssec && wk->conf->anchors && wk->conf->anchors->nzones > 0;
     env->aggr = env->validating && wk->conf->aggressive_nsec ? wk->sh->aggr : NULL;
 }
 

@@ -134,6 +134,7 @@ struct dr_iter {
     int rcode;
     const char *why;                   /* SERVFAIL: why, for logs */
     bool from_aggr;                    /* proven from cached NSEC records (RFC 8198) */
+    bool traced;                       /* a traced client waits on it (common/trace.h) */
     ldns_rr_list *chain;               /* CNAME/DNAME records followed, in order */
     ldns_rr_list *answer;
     ldns_rr_list *authority;

@@ -8,7 +8,9 @@
 #include "common/life.h"
 #include "common/listen.h"
 #include "common/log.h"
+#include "common/trace.h"
 #include "resolver/query.h"
+#include "resolver/trace.h"
 #include "resolver/udp.h"
 #include "resolver/worker.h"
 
@@ -43,6 +45,7 @@ struct dr_tcp_conn {
 struct tcp_client {
     struct dr_client c;
     struct dr_tcp_conn *conn;
+    uint64_t t0_us; /* when the question came, for the trace (0 while tracing is off) */
 };
 
 struct tcp_write {
@@ -196,6 +199,9 @@ tcp_client_send(struct dr_client *cl, const uint8_t *reply, size_t len)
     int n = dr_query_patch(wk, &cl->q, 65535, reply, len, &cl->waiter, wk->out, sizeof(wk->out));
     if (n > 0)
         tcp_write(c, wk->out, (size_t)n);
+    if (DC_TRACE_ON() && n > 0)
+        dr_trace_answer(wk, &c->peer, &cl->q, wk->out, (size_t)n, t->t0_us, cl->waiter.stale,
+                        cl->waiter.sec);
     free(t);
     c->pending--;
     if (!conn_closing(c)) {
@@ -256,6 +262,8 @@ tcp_take(struct dr_tcp_conn *c, const uint8_t *msg, size_t mlen)
     struct dr_worker *wk = c->wk;
     struct dr_msg_query q;
     int n = dr_query_process(wk, msg, mlen, &c->peer, true, &q, wk->out, sizeof(wk->out));
+    if (DC_TRACE_ON() && n >= 0)
+        dr_trace_query(wk, &c->peer, true, &q, n, wk->out);
     if (n > 0) {
         tcp_write(c, wk->out, (size_t)n);
         return;
@@ -270,6 +278,8 @@ tcp_take(struct dr_tcp_conn *c, const uint8_t *msg, size_t mlen)
     t->c.limit = 65535;
     t->c.send = tcp_client_send;
     t->conn = c;
+    t->t0_us = DC_TRACE_ON() ? dr_trace_now_us() : 0;
+    t->c.waiter.traced = t->t0_us && dr_trace_wanted(&c->peer, &q);
     dc_life_ref(&c->life);
     c->pending++;
     dr_query_resolve(&t->c); /* may call tcp_client_send before it returns */

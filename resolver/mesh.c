@@ -425,6 +425,7 @@ start_sub(struct dr_mesh *m, struct dr_res *r, const struct dr_iter_env *env, co
             return false;
         if (validate)
             s->validate = true;
+        s->it.traced |= r->it.traced;
         r->as_waiter.next = s->waiters;
         s->waiters = &r->as_waiter;
         r->sub = s;
@@ -444,6 +445,7 @@ start_sub(struct dr_mesh *m, struct dr_res *r, const struct dr_iter_env *env, co
     s->waiters = &r->as_waiter;
     r->as_waiter.next = NULL;
     r->sub = s;
+    s->it.traced = r->it.traced;
     if (dc_log_enabled(DC_LOG_DEBUG))
         dc_log(DC_LOG_DEBUG, "sub_start", "res=%" PRIu64 " sub=%" PRIu64 " qtype=%u", r->it.id,
                s->it.id, type);
@@ -627,6 +629,7 @@ dr_mesh_resolve(struct dr_mesh *m, const uint8_t *qname, uint16_t qtype, uint16_
         w->counted = true;
         w->res = r;
         m->waiting++;
+        r->it.traced |= w->traced;
         if (w->stale_ok)
             stale_add(m, w, env.now_ms);
         m->io->count(m->arg, DR_MESH_JOINED);
@@ -645,6 +648,7 @@ dr_mesh_resolve(struct dr_mesh *m, const uint8_t *qname, uint16_t qtype, uint16_
     w->res = r;
     m->waiting++;
     r->waiters = w;
+    r->it.traced = w->traced;
     if (w->stale_ok)
         stale_add(m, w, env.now_ms);
     struct dr_iter_action a;

@@ -52,6 +52,7 @@ struct dr_waiter {
                                without the resolution's reply, done is called with reply
                                NULL, len 0, and the resolution goes on for the cache */
     bool stale;             /* the caller's: the answer given was the stale one */
+    bool traced;            /* the client is traced: so are the resolution and its subs */
     uint32_t stale_wait_ms;
     uint8_t sec, why;       /* set by the mesh before done: the answer's validation status
                                (enum dr_val_status) and its reason (enum dr_why) */

@@ -6,11 +6,13 @@
 #include <sys/socket.h>
 
 #include "common/listen.h"
+#include "common/trace.h"
 #include "resolver/query.h"
+#include "resolver/trace.h"
 #include "resolver/worker.h"
 
-#define DGRAM_MAX 65536 /* libuv gives each datagram of a recvmmsg batch this much room */
-#define SLOT      4096  /* the largest UDP reply: edns-buffer-size is at most 4096 */
+#define DGRAM_MAX      65536      /* libuv gives each datagram of a recvmmsg batch this much room */
+#define SLOT           4096       /* the largest UDP reply: edns-buffer-size is at most 4096 */
 #define SEND_QUEUE_MAX (4u << 20) /* reply bytes queued behind a full socket, per socket */
 
 /* The replies of one batch, waiting for the batch's end, and its receive buffer. */
@@ -28,6 +30,7 @@ struct udp_client {
     struct dr_client c; /* first: the waiter callback gets this pointer */
     uv_udp_t *sock;
     union dc_sockaddr peer;
+    uint64_t t0_us; /* when the question came, for the trace (0 while tracing is off) */
 };
 
 struct udp_send {
@@ -115,8 +118,8 @@ batch_add(struct dr_udp_batch *b, uv_udp_t *sock, const union dc_sockaddr *peer,
     b->iov[i].iov_len = len;
     memset(&b->msgs[i].msg_hdr, 0, sizeof(b->msgs[i].msg_hdr));
     b->msgs[i].msg_hdr.msg_name = &b->peers[i];
-    b->msgs[i].msg_hdr.msg_namelen = peer->sa.sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                                                    : sizeof(struct sockaddr_in);
+    b->msgs[i].msg_hdr.msg_namelen =
+        peer->sa.sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
     b->msgs[i].msg_hdr.msg_iov = &b->iov[i];
     b->msgs[i].msg_hdr.msg_iovlen = 1;
 }
@@ -129,6 +132,9 @@ client_send(struct dr_client *c, const uint8_t *reply, size_t len)
     int n = dr_query_patch(wk, &c->q, c->limit, reply, len, &c->waiter, wk->out, sizeof(wk->out));
     if (n > 0 && !uv_is_closing((uv_handle_t *)u->sock))
         send_one(u->sock, &u->peer, wk->out, (size_t)n);
+    if (DC_TRACE_ON() && n > 0)
+        dr_trace_answer(wk, &u->peer, &c->q, wk->out, (size_t)n, u->t0_us, c->waiter.stale,
+                        c->waiter.sec);
     free(u);
 }
 
@@ -154,12 +160,14 @@ on_read(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *
         return;
     /* libuv's recvmmsg hands out addresses with 4-byte alignment: copy, do not cast. */
     union dc_sockaddr from;
-    memcpy(&from, addr, addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                                    : sizeof(struct sockaddr_in));
+    memcpy(&from, addr,
+           addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
     const union dc_sockaddr *peer = &from;
     struct dr_msg_query q;
     int n = dr_query_process(wk, (const uint8_t *)buf->base, (size_t)nread, peer, false, &q,
                              wk->out, sizeof(wk->out));
+    if (DC_TRACE_ON() && n >= 0)
+        dr_trace_query(wk, peer, false, &q, n, wk->out);
     if (n > 0) {
         if (flags & UV_UDP_MMSG_CHUNK)
             batch_add(b, h, peer, wk->out, (size_t)n);
@@ -179,6 +187,8 @@ on_read(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *
     u->c.send = client_send;
     u->sock = h;
     u->peer = *peer;
+    u->t0_us = DC_TRACE_ON() ? dr_trace_now_us() : 0;
+    u->c.waiter.traced = u->t0_us && dr_trace_wanted(peer, &q);
     dr_query_resolve(&u->c);
 }
 

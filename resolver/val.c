@@ -592,12 +592,23 @@ check_proofs(struct dr_val *v, const struct dr_val_env *env)
             s = DR_SEC_SECURE;
         else if (ldns_rr_list_rr_count(nsec3s))
             s = dr_nsec3_wildcard_answer(nsec3s, zp, v->wild_owner, v->encloser, mi, &why);
+    } else {
+        s = DR_SEC_SECURE; /* only the negative proof below is due */
+    }
+    /* A negative answer after a wildcard-expanded CNAME needs both proofs: the wildcard's
+     * does not show that the chain's last name lacks its data. */
+    if (s != DR_SEC_SECURE || !v->negative) {
+        /* decided */
     } else if (v->rcode == DR_RCODE_NXDOMAIN) {
+        s = DR_SEC_BOGUS;
+        why = DR_WHY_NO_NSEC;
         if (dr_nsec_nxdomain(nsecs, name, NULL))
             s = DR_SEC_SECURE;
         else if (ldns_rr_list_rr_count(nsec3s))
             s = dr_nsec3_nxdomain(nsec3s, zp, name, mi, &why);
     } else {
+        s = DR_SEC_BOGUS;
+        why = DR_WHY_NO_NSEC;
         if (dr_nsec_nodata(nsecs, name, v->qtype) ||
             dr_nsec_wildcard_nodata(nsecs, name, v->qtype)) {
             s = DR_SEC_SECURE;

@@ -11,7 +11,7 @@
 
 #include "test.h"
 
-static const char *
+static inline const char *
 path_in_dir(const char *name)
 {
     static char p[4][512];
@@ -21,7 +21,7 @@ path_in_dir(const char *name)
     return p[i];
 }
 
-static const char *
+static inline const char *
 write_file(const char *name, const char *text)
 {
     const char *p = path_in_dir(name);
@@ -32,7 +32,7 @@ write_file(const char *name, const char *text)
     return p;
 }
 
-static ldns_rdf *
+static inline ldns_rdf *
 dname(const char *s)
 {
     ldns_rdf *d = NULL;

@@ -10,6 +10,7 @@
 static char dir[] = "/tmp/duet-test-autotrust-XXXXXX";
 
 #include "anchor_test.h"
+#include "sign_test.h"
 
 static time_t T0;
 static struct dr_anchor_timing timing;
@@ -23,14 +24,9 @@ static struct tkey
 tkey_new(const char *owner)
 {
     struct tkey k;
-    k.key = ldns_key_new_frm_algorithm(LDNS_SIGN_ECDSAP256SHA256, 256);
-    ASSERT_NOT_NULL(k.key);
-    ldns_key_set_pubkey_owner(k.key, dname(owner));
-    ldns_key_set_flags(k.key, 257);
-    ldns_key_set_inception(k.key, (uint32_t)(T0 - 3600));
-    ldns_key_set_expiration(k.key, (uint32_t)(T0 + 365 * 86400));
+    k.key = test_key_new(owner, LDNS_SIGN_ECDSAP256SHA256, 256, 257, (uint32_t)(T0 - 3600),
+                         (uint32_t)(T0 + 365 * 86400));
     k.rr = ldns_key2rr(k.key);
-    ldns_key_set_keytag(k.key, ldns_calc_keytag(k.rr));
     return k;
 }
 
@@ -64,13 +60,11 @@ tset_make(struct tkey **in, size_t nin, struct tkey **signers, size_t nsig)
     struct tset s = {ldns_rr_list_new(), NULL};
     for (size_t i = 0; i < nin; i++)
         ldns_rr_list_push_rr(s.keys, ldns_rr_clone(in[i]->rr));
-    ldns_key_list *kl = ldns_key_list_new();
+    ldns_key *keys[8];
+    ASSERT_LE(nsig, 8);
     for (size_t i = 0; i < nsig; i++)
-        ldns_key_list_push_key(kl, signers[i]->key);
-    s.sigs = ldns_sign_public(s.keys, kl);
-    ASSERT_NOT_NULL(s.sigs);
-    ldns_key_list_set_key_count(kl, 0); /* the list frees its keys: they are the caller's */
-    ldns_key_list_free(kl);
+        keys[i] = signers[i]->key;
+    s.sigs = test_sign_rrset_by(s.keys, keys, nsig);
     return s;
 }
 
