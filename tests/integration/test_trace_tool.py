@@ -61,30 +61,31 @@ def test_ladder_sample():
         ("query www.site1.test A  [id 4101, UDP", ("client", "resolver")),
         ("cache miss: www.site1.test A", None),
         ("query www.site1.test AAAA", ("client", "resolver")),
-        ("test. A? (QNAME minimised)  [to 127.53.0.1, zone .]", ("resolver", "root")),
-        ("referral (1 NS)  [rtt 0.45 ms", ("resolver", "root")),
-        ("site1.test. A? (QNAME minimised)  [to 127.53.1.1, zone test.]", ("resolver", "TLD")),
-        ("referral (1 NS)  [rtt 0.40 ms", ("resolver", "TLD")),
-        ("www.site1.test. A?  [to 127.53.10.1, zone site1.test.]",
+        ("test. A? (QNAME minimised)  [to 127.53.0.1, zone ., for www.site1.test. "
+         "(resolution 17)]", ("resolver", "root")),
+        ("referral (1 NS)  [rtt <1 ms, 127.53.0.1", ("resolver", "root")),
+        ("site1.test. A? (QNAME minimised)  [to 127.53.1.1, zone test.,", ("resolver", "TLD")),
+        ("referral (1 NS)  [rtt <1 ms, 127.53.1.1", ("resolver", "TLD")),
+        ("www.site1.test. A?  [to 127.53.10.1, zone site1.test.,",
          ("resolver", "authoritative")),
-        ("answer (1 RR, AA)  [rtt 0.36 ms", ("resolver", "authoritative")),
-        ("resolved www.site1.test A: NOERROR  [3 upstream queries, DNSSEC insecure]", None),
-        ("answer www.site1.test A NOERROR  [48 bytes, 1.46 ms", ("client", "resolver")),
+        ("answer (1 RR, AA)  [rtt 1 ms", ("resolver", "authoritative")),
+        ("answer www.site1.test A NOERROR  [48 bytes, 1.46 ms after the query, DNSSEC insecure]",
+         ("client", "resolver")),
         ("www.site1.test. AAAA?  [to 127.53.10.1", ("resolver", "authoritative")),
         ("answer www.site1.test AAAA NOERROR", ("client", "resolver")),
-        ("SYN  [port 51844 -> 127.0.0.1:443]", ("client", "origin")),
+        ("SYN  [port 51844 -> 127.0.0.1:443, TLS listener]", ("client", "origin")),
         ("SYN-ACK", ("client", "origin")),
         ("ACK: connection accepted  [handshake RTT 52 us, 0 retransmits", ("client", "origin")),
         ("socket options  [fin_timeout 60s, linger off, keepalive idle default", None),
-        ("ClientHello SNI www.site1.test  [ALPN offered: h2,http/1.1]", ("client", "origin")),
+        ("ClientHello SNI www.site1.test  [ALPN chosen: http/1.1]", ("client", "origin")),
         ("ServerHello, Certificate, CertificateVerify, Finished  [TLSv1.3, "
          "TLS_AES_256_GCM_SHA384, X25519]", ("client", "origin")),
         ("Finished: full handshake TLSv1.3  [2.14 ms since accept]", ("client", "origin")),
-        ("GET /  [request 1 on the connection, Host www.site1.test]", ("client", "origin")),
-        ("200  [412 bytes", ("client", "origin")),
+        ("GET /  [request 1 on the connection, site site1]", ("client", "origin")),
+        ("200  [660 bytes", ("client", "origin")),
         ("GET /favicon.ico  [request 2", ("client", "origin")),
-        ("404  [162 bytes", ("client", "origin")),
-        ("FIN (server closes first)  [state FIN_WAIT1", ("client", "origin")),
+        ("404  [939 bytes", ("client", "origin")),
+        ("FIN (server closes first)  [state FIN_WAIT1, 2 requests", ("client", "origin")),
         ("ACK, FIN", ("client", "origin")),
         ("TIME_WAIT on the server (60 s)", None),
     ]
@@ -98,7 +99,7 @@ def test_ladder_sample():
         at = found + 1
     # the direction of the arrows: questions go right, replies come back left
     q = next(l for l in lines if "test. A? (QNAME" in l)
-    r = next(l for l in lines if "referral (1 NS)  [rtt 0.45" in l)
+    r = next(l for l in lines if "referral (1 NS)  [rtt <1 ms, 127.53.0.1" in l)
     check(">" in q and "<" not in q[:90] and "<" in r, "arrow directions:\n%s\n%s" % (q, r))
     for phase in ("DNS", "TCP", "TLS", "HTTP", "teardown"):
         check(("-- " + phase) in out, "phase %s missing" % phase)
@@ -113,6 +114,9 @@ def test_json_joins_two_files():
         check({e["visit"] for e in got} == {"v1"}, "visits %s" % {e["visit"] for e in got})
         evs = [e["ev"] for e in got]
         check("dns.query" in evs and "http.request" in evs and "tcp.close" in evs, evs)
+        sends = [e for e in got if e["ev"] in ("dns.send", "dns.reply")]
+        check(len(sends) == 8 and all(e["client"] == "" for e in sends), sends)
+        check(all("_who" not in e for e in got), "internal key leaked")
         ts = [e["t"] for e in got]
         check(ts == sorted(ts), "events not in time order")
         check(r.stderr == "", r.stderr)
@@ -132,12 +136,28 @@ def test_join_dual_stack_and_second_client():
          "id": 1, "qname": "www.site1.test.", "qtype": 28, "rcode": 0, "ms": 1},
         {"t": base + 0.002, "d": "origin", "w": 0, "ev": "tcp.accept", "client": "::1",
          "port": 6000, "local": "[::1]:443", "rtt_us": 30},
-        {"t": base + 0.003, "d": "origin", "w": 0, "ev": "tls.hello", "client": "::1",
-         "port": 6000, "sni": "www.site1.test", "alpn": ["http/1.1"]},
+        {"t": base + 0.003, "d": "origin", "w": 0, "ev": "tls.done", "client": "::1",
+         "port": 6000, "sni": "www.site1.test", "alpn": "http/1.1", "version": "TLSv1.3",
+         "resumed": False, "ms": 1.0},
         {"t": base + 4.0, "d": "origin", "w": 0, "ev": "tcp.close", "client": "::1",
          "port": 6000, "by": "client", "how": "fin", "time_wait": "client"},
         {"t": base + 0.5, "d": "resolver", "w": 1, "ev": "dns.query", "client": "127.0.0.2",
          "port": 5001, "id": 2, "qname": "site1.test.", "qtype": 1},
+        # upstream events: no client; resolution 5 is for 127.0.0.2's question (open), and
+        # its sub-resolution 6 (an NS address) too, though 127.0.0.1 asked last
+        {"t": base + 0.5005, "d": "resolver", "w": 0, "ev": "dns.query", "client": "127.0.0.1",
+         "port": 5003, "id": 4, "qname": "other.test.", "qtype": 1},
+        {"t": base + 0.501, "d": "resolver", "w": 1, "ev": "dns.send", "client": "", "res": 5,
+         "for": "site1.test.", "qname": "site1.test.", "qtype": 1, "server": "127.53.10.1",
+         "zone": "site1.test."},
+        {"t": base + 0.502, "d": "resolver", "w": 1, "ev": "dns.reply", "client": "", "res": 5,
+         "server": "127.53.10.1", "zone": "site1.test.", "rtt_ms": 1, "outcome": "reply",
+         "kind": "answer", "an": 1},
+        {"t": base + 0.503, "d": "resolver", "w": 1, "ev": "dns.send", "client": "", "res": 6,
+         "for": "ns1.other.test.", "qname": "ns1.other.test.", "qtype": 1,
+         "server": "127.53.1.1", "zone": "test."},
+        {"t": base + 0.504, "d": "resolver", "w": 1, "ev": "dns.answer",
+         "client": "127.0.0.2", "id": 2, "qname": "site1.test.", "qtype": 1, "rcode": 0},
         {"t": base + 10, "d": "resolver", "w": 1, "ev": "dns.query",
          "client": "::ffff:127.0.0.1", "port": 5002, "id": 3, "qname": "site1.test.",
          "qtype": 1},
@@ -145,9 +165,11 @@ def test_join_dual_stack_and_second_client():
     path = write(evs)
     try:
         got = [json.loads(l) for l in tool("json", path).stdout.splitlines()]
-        by = {(e["client"], e.get("port")): e["visit"] for e in got}
+        by = {(e["client"], e.get("port") or e.get("res")): e["visit"] for e in got}
         check(by[("127.0.0.1", 5000)] == "v1" and by[("::1", 6000)] == "v1", by)
-        check(by[("127.0.0.2", 5001)] == "v2", by)
+        check(by[("127.0.0.2", 5001)] == "v2" and by[("", 5)] == "v2", by)
+        check(by[("127.0.0.1", 5003)] == "v2" or by[("127.0.0.1", 5003)] == "v1", by)
+        check(by[("", 6)] == by[("127.0.0.1", 5003)], "sub-resolution: %s" % by)
         check(by[("::ffff:127.0.0.1", 5002)] == "v3", by)
         out = tool("ladder", path).stdout
         check("client 127.0.0.1 + ::1" in out, out)
@@ -161,33 +183,36 @@ def test_edge_cases_in_ladder():
     base = 1800000000.0
     ev = lambda dt, name, **kw: dict({"t": base + dt, "d": "resolver" if name.startswith(
         "dns") else "origin", "w": 0, "ev": name, "client": "127.0.0.9"}, **kw)
+    up = lambda dt, name, **kw: dict(ev(dt, name, **kw), client="", **{"for": "big.example."})
     path = write([
         ev(0, "dns.query", port=1, id=7, qname="big.example.", qtype=16, tcp=False),
-        ev(0.001, "dns.send", res=1, qname="big.example.", qtype=16, server="127.53.2.9",
+        up(0.001, "dns.send", res=1, qname="big.example.", qtype=16, server="127.53.2.9",
            zone="example.", tcp=False),
-        ev(0.401, "dns.reply", res=1, server="127.53.2.9", zone="example.", rtt_ms=400,
-           outcome="timeout"),
-        ev(0.402, "dns.send", res=1, qname="big.example.", qtype=16, server="127.53.2.1",
+        up(0.401, "dns.reply", res=1, server="127.53.2.9", zone="example.", rtt_ms=400,
+           outcome="timeout", kind="timeout"),
+        up(0.402, "dns.send", res=1, qname="big.example.", qtype=16, server="127.53.2.1",
            zone="example.", tcp=False),
-        ev(0.403, "dns.reply", res=1, server="127.53.2.1", zone="example.", rtt_ms=1,
-           outcome="reply", rcode=0, tc=True, an=0, ns=0, kind="answer"),
-        ev(0.404, "dns.send", res=1, qname="big.example.", qtype=16, server="127.53.2.1",
+        up(0.403, "dns.reply", res=1, server="127.53.2.1", zone="example.", rtt_ms=1,
+           outcome="reply", rcode=0, tc=True, an=0, ns=0, kind="truncated"),
+        up(0.404, "dns.send", res=1, qname="big.example.", qtype=16, server="127.53.2.1",
            zone="example.", tcp=True),
-        ev(0.406, "dns.reply", res=1, server="127.53.2.1", zone="example.", rtt_ms=2,
+        up(0.406, "dns.reply", res=1, server="127.53.2.1", zone="example.", rtt_ms=2,
            outcome="reply", rcode=3, tc=False, an=0, ns=1, kind="nxdomain"),
         ev(0.407, "dns.answer", id=7, qname="big.example.", qtype=16, rcode=3, ad=False,
-           bytes=90, ms=407, stale=False),
+           bytes=90, ms=407, stale=False, dnssec="insecure"),
         ev(0.5, "tcp.accept", port=9, local="127.0.0.1:443", rtt_us=20, retrans=1),
-        ev(0.501, "tls.done", port=9, version="TLSv1.3", cipher="TLS_AES_128_GCM_SHA256",
-           group="X25519", resumed=True, ms=0.4),
-        ev(0.6, "tcp.close", port=9, by="server", how="rst", state="ESTABLISHED"),
+        ev(0.501, "tls.done", port=9, sni="big.example", alpn="http/1.1", version="TLSv1.3",
+           cipher="TLS_AES_128_GCM_SHA256", group="X25519", resumed=True, ms=0.4),
+        ev(0.6, "tcp.close", port=9, by="server", how="rst", state="ESTABLISHED",
+           time_wait="none"),
         "not json at all",
     ])
     try:
         r = tool("ladder", path)
         out = r.stdout
-        for text in ("big.example. TXT?", "timeout after 400.00 ms", "TLD",
-                     "truncated (TC) -> retry over TCP", "zone example., TCP]", "NXDOMAIN",
+        check(out.count("visit v") == 1, "one visit:\n" + out)
+        for text in ("big.example. TXT?", "timeout after 400 ms", "TLD",
+                     "truncated (TC) -> retry over TCP", "zone example., TCP,", "NXDOMAIN",
                      "answer big.example TXT NXDOMAIN", "1 retransmits",
                      "ServerHello, Finished", "resumed handshake", "RST (server aborts)",
                      "no TIME_WAIT"):
@@ -212,7 +237,7 @@ def test_malformed_input_is_skipped():
     try:
         for mode in ("ladder", "json"):
             r = tool(mode, path)
-            check("skipped 10 bad lines" in r.stderr, r.stderr)
+            check("skipped 10 bad lines" in r.stderr, r.stderr)  # the client 7 line is kept
             check("Traceback" not in r.stderr, r.stderr)
         check("TIME_WAIT on the server" in tool("ladder", path).stdout, "sample lost")
         r = tool("svg", path, "-o", path + ".svg")
@@ -256,6 +281,7 @@ def test_svg_sample():
         check(labels[:2] == ["query www.site1.test A", "query www.site1.test AAAA"], labels)
         check("FIN (server closes first)" in labels and "GET /favicon.ico" in labels, labels)
         for want in ("+0.000 ms", "+5.032 s", "TIME_WAIT on the server (60 s)", "127.53.0.1",
+                     "5.000 s later",
                      "127.0.0.1:443"):
             check(want in texts, "%r not in the SVG's text" % want)
         # the root lane's address is under the root lane, the arrow to it ends there
