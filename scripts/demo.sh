@@ -62,8 +62,9 @@ wait_port() { # proto port log
 # The flow trace (common/trace.h), where this build's daemons have it: each writes its JSON
 # lines into $out.
 trace_resolver="" trace_origin=""
-if "$SRC/build/resolver/duet-resolver" --help | grep -q 'trace-file' &&
-    "$SRC/build/origin/duet-origin" --help | grep -q 'trace-file'; then
+# (--help is read whole: grep -q would stop early and pipefail count the writer's SIGPIPE)
+if [[ "$("$SRC/build/resolver/duet-resolver" --help)" == *trace-file* &&
+    "$("$SRC/build/origin/duet-origin" --help)" == *trace-file* ]]; then
     trace_resolver="trace-file = $out/resolver-trace.jsonl"
     trace_origin="trace-file = $out/origin-trace.jsonl"
 fi
