@@ -15,12 +15,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SRC=$(pwd)
+# DUET_BUILD (set by ctest for tests/integration/test_demo.py): an existing build to use as is.
+BUILD=${DUET_BUILD:-$SRC/build}
 
 if [ "${1:-}" != "--inside" ]; then
     [ "$(id -u)" -eq 0 ] || { echo "demo.sh: run as root (network namespace, ports 53/443)" >&2; exit 1; }
-    echo "== building"
-    cmake -S . -B build >/dev/null
-    cmake --build build -j"$(nproc)" >/dev/null
+    if [ -z "${DUET_BUILD:-}" ]; then
+        echo "== building"
+        cmake -S . -B build >/dev/null
+        cmake --build build -j"$(nproc)" >/dev/null
+    fi
     DEMO_OUT=$(mktemp -d /tmp/duet-demo-out.XXXXXX)
     chmod 755 "$DEMO_OUT"
     export DEMO_OUT
@@ -36,7 +40,7 @@ fi
 ip link set lo up
 work=$(mktemp -d /tmp/duet-demo.XXXXXX)
 out=${DEMO_OUT:?demo.sh: DEMO_OUT is not set (run without --inside)}
-ctl="$SRC/build/tools/duet-control"
+ctl="$BUILD/tools/duet-control"
 pids=()
 cleanup() {
     for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
@@ -63,8 +67,8 @@ wait_port() { # proto port log
 # lines into $out.
 trace_resolver="" trace_origin=""
 # (--help is read whole: grep -q would stop early and pipefail count the writer's SIGPIPE)
-if [[ "$("$SRC/build/resolver/duet-resolver" --help)" == *trace-file* &&
-    "$("$SRC/build/origin/duet-origin" --help)" == *trace-file* ]]; then
+if [[ "$("$BUILD/resolver/duet-resolver" --help)" == *trace-file* &&
+    "$("$BUILD/origin/duet-origin" --help)" == *trace-file* ]]; then
     trace_resolver="trace-file = $out/resolver-trace.jsonl"
     trace_origin="trace-file = $out/origin-trace.jsonl"
 fi
@@ -83,7 +87,7 @@ query-loopback = yes
 control-socket = $work/resolver.control
 $trace_resolver
 EOF
-"$SRC/build/resolver/duet-resolver" -c "$work/resolver.conf" 2> "$work/resolver.log" &
+"$BUILD/resolver/duet-resolver" -c "$work/resolver.conf" 2> "$work/resolver.log" &
 pids+=($!)
 wait_port u 53 "$work/resolver.log"
 
@@ -124,7 +128,7 @@ cert = $work/site1.pem
 key = $work/site1.key
 default = yes
 EOF
-"$SRC/build/origin/duet-origin" -c "$work/origin.conf" 2> "$work/origin.log" &
+"$BUILD/origin/duet-origin" -c "$work/origin.conf" 2> "$work/origin.log" &
 pids+=($!)
 wait_port t 443 "$work/origin.log"
 for _ in $(seq 100); do # both listeners
