@@ -17,6 +17,9 @@ PACKAGES=(
     dpkg-dev systemd-container debootstrap
     # the peers and load generators for bench/ and the side-by-side tests
     unbound nginx-light dnsperf wrk knot-resolver h2o
+    # the demo's browser (headless, in the demo's namespace) and certutil for its throwaway
+    # NSS database that trusts the lab CA; the SVG of the flow trace is checked with it too
+    chromium libnss3-tools
     # metrics: promtool checks the exposition format, a real Prometheus scrapes it
     prometheus
     # fuzzing: clang with libFuzzer and the sanitizer runtimes (cmake -DDUET_FUZZ=ON)
