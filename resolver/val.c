@@ -170,6 +170,8 @@ add_items(struct dr_val *v, const ldns_rr_list *l, int section)
             continue;
         if (section == 0 && t == LDNS_RR_TYPE_CNAME && synthesised(v->chain, rr))
             continue;
+        if (v->nitems >= DR_VAL_MAX_RRSETS)
+            return -E2BIG;
         int rc = add_item(v, l, rr, section);
         if (rc < 0)
             return rc;
@@ -677,8 +679,18 @@ dr_val_start(struct dr_val *v, const struct dr_val_env *env, const uint8_t *qnam
         if (ldns_rr_get_type(ldns_rr_list_rr(answer, i)) != LDNS_RR_TYPE_RRSIG)
             has_answer = true;
     v->negative = !has_answer;
-    if (add_items(v, chain, 0) < 0 || add_items(v, answer, 1) < 0 || add_items(v, authority, 2) < 0)
-        return -ENOMEM;
+    int rc = add_items(v, chain, 0);
+    if (rc == 0)
+        rc = add_items(v, answer, 1);
+    if (rc == 0)
+        rc = add_items(v, authority, 2);
+    if (rc == -E2BIG) {
+        v->status = DR_VS_BOGUS; /* more RRsets than anyone's answer needs */
+        v->why = DR_WHY_MALFORMED;
+        return 0;
+    }
+    if (rc < 0)
+        return rc;
     if (v->negative) {
         /* Whatever the authority section says, the name's zone must be proven unsigned
          * when the proof is not there: a stripped SOA must not make it INSECURE. */

@@ -17,8 +17,9 @@
  * NODATA, NSEC3 opt-out); a wildcard expansion's proof. The verdict is the worst over the
  * RRsets: BOGUS over INSECURE over INDETERMINATE over SECURE.
  *
- * Bounds: at most DR_VAL_MAX_FETCHES fetches per validation, and each RRset's signature
- * checks are bounded by resolver/rrsig.h (KeyTrap).
+ * Bounds: at most DR_VAL_MAX_FETCHES fetches per validation, at most DR_VAL_MAX_RRSETS
+ * RRsets (an answer with more is BOGUS), and each RRset's signature checks are bounded by
+ * resolver/rrsig.h (KeyTrap).
  */
 #ifndef DUET_RESOLVER_VAL_H
 #define DUET_RESOLVER_VAL_H
@@ -47,6 +48,9 @@ enum dr_val_status {
 extern const char *const dr_val_status_names[DR_VS_COUNT];
 
 #define DR_VAL_MAX_FETCHES 48
+#define DR_VAL_MAX_RRSETS                                                                          \
+    64 /* RRsets checked per answer: each costs up to DR_RRSIG_MAX_VERIFY                          \
+          signature checks (KeyTrap's cousin: many RRsets) */
 
 struct dr_val_env {
     const struct dr_anchors *anchors; /* NULL: nothing is validated (INDETERMINATE) */

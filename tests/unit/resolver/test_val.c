@@ -1422,6 +1422,32 @@ test_fetch_bound_on_a_deep_name(void)
     ASSERT_EQ(r.fetches, DR_VAL_MAX_FETCHES);
 }
 
+/* An answer with more RRsets than DR_VAL_MAX_RRSETS is bogus at once: no fetch, no
+ * signature check (each RRset could cost DR_RRSIG_MAX_VERIFY of them). */
+static void
+test_too_many_rrsets(void)
+{
+    struct dr_val_env e = env_at(T_NOW);
+    ldns_rr_list *answer = ldns_rr_list_new();
+    for (int i = 0; i < DR_VAL_MAX_RRSETS + 6; i++) {
+        char line[128];
+        snprintf(line, sizeof(line), "www.sec.tld. 300 IN TYPE%d \\# 1 00", 1000 + i);
+        ldns_rr *rr = NULL;
+        ASSERT_EQ(ldns_rr_new_frm_str(&rr, line, 0, NULL, NULL), LDNS_STATUS_OK);
+        ldns_rr_list_push_rr(answer, rr);
+    }
+    struct dr_val v;
+    struct dr_val_action act;
+    ASSERT_EQ(dr_val_start(&v, &e, N("www.sec.tld."), 1000, N("www.sec.tld."), DR_RCODE_NOERROR,
+                           NULL, answer, NULL, &act),
+              0);
+    ASSERT_EQ(act.kind, DR_VAL_DONE);
+    ASSERT_EQ(v.status, DR_VS_BOGUS);
+    ASSERT_EQ(v.why, DR_WHY_MALFORMED);
+    dr_val_deinit(&v);
+    ldns_rr_list_deep_free(answer);
+}
+
 int
 main(void)
 {
@@ -1449,6 +1475,7 @@ main(void)
     TEST_RUN(test_no_anchor_is_indeterminate);
     TEST_RUN(test_dnskey_questions_verify_themselves);
     TEST_RUN(test_fetch_bound_on_a_deep_name);
+    TEST_RUN(test_too_many_rrsets);
     teardown();
     return 0;
 }
