@@ -24,7 +24,8 @@ dr_nsec3_hash(const uint8_t *name, uint8_t alg, uint16_t iterations, const uint8
             memcpy(buf, out, DR_NSEC3_HASH_LEN);
             n = DR_NSEC3_HASH_LEN;
         }
-        memcpy(buf + n, salt, saltlen);
+        if (saltlen > 0) /* no salt (RFC 9276's advice): salt may be NULL */
+            memcpy(buf + n, salt, saltlen);
         unsigned int len = 0;
         if (EVP_Digest(buf, n + saltlen, out, &len, EVP_sha1(), NULL) != 1)
             return -ENOMEM;
