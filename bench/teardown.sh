@@ -295,7 +295,11 @@ done
 P3=$(idle_client 8082)
 ip -n "$C" link set "$TAG-c" down
 t0=$(now_us)
-echo "dead peer on :8082 (client link down at t=0):"
+# The probes count from the last packet the server received (ss -i: lastrcv, lastack in ms).
+since=$(in_ns "$S" ss -Htnio state established "( sport = :8082 and dport = :$P3 )" |
+  awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^last(rcv|ack):/) { split($i, a, ":"); if (m == "" || a[2] < m) m = a[2] } }
+       END { print (m == "" ? 0 : m) }')
+echo "dead peer on :8082 (client link down at t=0, ${since} ms after the last packet the server received from it):"
 gone=""
 seen=""
 limit=$(((KA_IDLE + KA_INTVL * KA_CNT + 10) * 10))
@@ -311,7 +315,8 @@ expect=$((KA_IDLE + KA_INTVL * KA_CNT))
 if [ -n "$gone" ]; then
   printf '  t=%5.2fs the connection is gone (the kernel reset it after %s unanswered probes)\n' \
     "$(awk -v m="$gone" 'BEGIN { print m / 1000 }')" "$KA_CNT"
-  printf 'dead peer found after %.1f s; idle + interval x count = %d + %d x %d = %d s; with the kernel defaults: %d s\n' \
+  gone=$((gone + since))
+  printf 'dead peer found %.1f s after its last packet; idle + interval x count = %d + %d x %d = %d s; with the kernel defaults: %d s\n' \
     "$(awk -v m="$gone" 'BEGIN { print m / 1000 }')" "$KA_IDLE" "$KA_INTVL" "$KA_CNT" "$expect" \
     "$(( $(in_ns "$S" sysctl -n net.ipv4.tcp_keepalive_time) + $(in_ns "$S" sysctl -n net.ipv4.tcp_keepalive_intvl) * $(in_ns "$S" sysctl -n net.ipv4.tcp_keepalive_probes) ))"
   [ -z "${BENCH_JSON:-}" ] || python3 - "$BENCH_JSON" "$gone" "$expect" <<'EOF'
