@@ -124,6 +124,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
 printf '<!doctype html>\n<html><head><title>teardown lab</title></head>\n<body><p>%s</p></body></html>\n' \
   "$(printf 'one short page, one short connection. %.0s' 1 2 3 4 5 6)" >"$SITE/index.html"
 chmod -R a+rX "$D"
+chmod 600 "$D/key.pem"
 
 # start_origin NS CONF_BODY(listener lines): duet-origin in NS; sets ORIGIN_PID
 start_origin() {
@@ -219,6 +220,9 @@ for s in $SETTINGS; do
   i=$((i + 1))
   kill -0 "${NS_PID[$i]}" 2>/dev/null || { cat "$D/$TAG-$i.log" >&2; die "duet-origin of $s died"; }
 done
+# A daemon that logged an error or a sanitizer report makes the run a failure.
+mapfile -t bad < <(grep -l -E 'level=error|AddressSanitizer|LeakSanitizer|ThreadSanitizer|runtime error:' "$D"/*.log || true)
+[ "${#bad[@]}" -eq 0 ] || { cat "${bad[@]}" >&2; die "duet-origin reported errors: ${bad[*]}"; }
 echo
 echo "== teardown: TIME_WAIT, FIN_WAIT_2, CLOSE_WAIT per side, per setting =="
 python3 "$HERE/teardown_lab.py" report --samples "$D/samples.json" --svg "$SVG" \
