@@ -14,8 +14,8 @@
            must and exits. The TLS client closes TCP without a close_notify (abort).
   observe  runs the plan: for each setting in turn starts its client, then samples every
            setting's sockets every 0.5 s with `ss -tano state time-wait state fin-wait-2
-           state close-wait` in its namespace, sorts them by port (server side: the local
-           port is the listener's; client side: the peer's is), until each setting has been
+           state close-wait '( sport = :PORT or dport = :PORT )'` in its namespace (server
+           side: sport is the listener's port; client side: dport is), until each setting has been
            watched for its observation time; writes samples.json
   report   the table (peak and final count per state per side, how long FIN_WAIT_2 and
            TIME_WAIT lasted) and the SVG chart, from samples.json
@@ -169,7 +169,8 @@ def secs(t):
 def sample(ns, port):
     """Counts per (state, side), the largest timer per (state, side), for one namespace."""
     out = subprocess.run(["ip", "netns", "exec", ns, "ss", "-Htano", "state", "time-wait",
-                          "state", "fin-wait-2", "state", "close-wait"],
+                          "state", "fin-wait-2", "state", "close-wait",
+                          "( sport = :%d or dport = :%d )" % (port, port)],
                          capture_output=True, text=True, timeout=10).stdout
     counts = {s + "/" + d: 0 for s in STATES for d in SIDES}
     timers = {}
