@@ -152,6 +152,15 @@ EOF
   ORIGIN_PID=$!
   PIDS+=("$ORIGIN_PID")
 }
+# finish: stop every daemon (a sanitizer build reports leaks at exit), then fail the run if
+# a daemon logged an error or a sanitizer report
+finish() {
+  local p bad
+  for p in "${PIDS[@]}"; do stop_pid "$p" "pid"; done
+  PIDS=()
+  mapfile -t bad < <(grep -l -E 'level=error|AddressSanitizer|LeakSanitizer|ThreadSanitizer|runtime error:' "$D"/*.log || true)
+  [ "${#bad[@]}" -eq 0 ] || { cat "${bad[@]}" >&2; die "duet-origin reported errors: ${bad[*]}"; }
+}
 # wait_listen NS PORT PID: bounded wait for the listener
 wait_listen() {
   local i
@@ -220,9 +229,6 @@ for s in $SETTINGS; do
   i=$((i + 1))
   kill -0 "${NS_PID[$i]}" 2>/dev/null || { cat "$D/$TAG-$i.log" >&2; die "duet-origin of $s died"; }
 done
-# A daemon that logged an error or a sanitizer report makes the run a failure.
-mapfile -t bad < <(grep -l -E 'level=error|AddressSanitizer|LeakSanitizer|ThreadSanitizer|runtime error:' "$D"/*.log || true)
-[ "${#bad[@]}" -eq 0 ] || { cat "${bad[@]}" >&2; die "duet-origin reported errors: ${bad[*]}"; }
 echo
 echo "== teardown: TIME_WAIT, FIN_WAIT_2, CLOSE_WAIT per side, per setting =="
 python3 "$HERE/teardown_lab.py" report --samples "$D/samples.json" --svg "$SVG" \
@@ -230,7 +236,7 @@ python3 "$HERE/teardown_lab.py" report --samples "$D/samples.json" --svg "$SVG" 
 echo "chart: $SVG"
 
 # ─── keep-alive probes ──────────────────────────────────────────────────────────────────
-[ "$KEEPALIVE" = 1 ] || exit 0
+[ "$KEEPALIVE" = 1 ] || { finish; exit 0; }
 IFS=: read -r KA_IDLE KA_INTVL KA_CNT <<<"${KA_PROBES//s/}"
 S=$TAG-kas C=$TAG-kac
 mkns "$S"
@@ -334,3 +340,4 @@ else
   echo "dead peer NOT found within $((limit / 10)) s (expected $expect s)"
   exit 1
 fi
+finish
