@@ -49,6 +49,7 @@ cleanup() {
         kill -KILL "$p" 2>/dev/null || true
     done
     bash "$SRC/tests/lab/lab.sh" stop "$work/lab" >/dev/null 2>&1 || true
+    bash "$SRC/tests/lab/signed.sh" stop "$work/signed" >/dev/null 2>&1 || true
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -75,6 +76,22 @@ fi
 
 echo "== 1. a DNS hierarchy on loopback (NSD, one instance per level)"
 bash "$SRC/tests/lab/lab.sh" start "$work/lab" | sed 's/^/   /'
+# A second, DNSSEC-signed tree (tests/lab/signed.sh): its TLD sig. is reached as a stub zone,
+# with sig.'s DS (from the signed root) as the trust anchor, so its answers validate.
+signed_conf=""
+if bash "$SRC/tests/lab/signed.sh" start "$work/signed" >"$work/signed.out" 2>&1; then
+    # shellcheck disable=SC1091
+    . "$work/signed/lab.env"
+    dig +short +time=2 +tries=2 @"$LAB_ROOT_ADDR" sig. DS | sed 's/^/sig. 3600 IN DS /' >"$work/sig.ds"
+    if [ -s "$work/sig.ds" ]; then
+        signed_conf="trust-anchor-file = $work/sig.ds
+[stub-zone sig.]
+stub-addr = $LAB_TLD_ADDR"
+        echo "   and a signed tree: sig. (DS $(awk '{print $5, $6, $7}' "$work/sig.ds" | head -1)) on $LAB_TLD_ADDR"
+    fi
+else
+    echo "   (the signed lab did not start: no DNSSEC step; $(tail -1 "$work/signed.out"))"
+fi
 
 echo
 echo "== 2. duet-resolver on 127.0.0.1:53, root hints -> the lab root"
@@ -86,6 +103,7 @@ root-hints = $work/lab/root.hints
 query-loopback = yes
 control-socket = $work/resolver.control
 $trace_resolver
+$signed_conf
 EOF
 "$BUILD/resolver/duet-resolver" -c "$work/resolver.conf" 2> "$work/resolver.log" &
 pids+=($!)
@@ -190,6 +208,19 @@ dig +time=5 +tries=1 @127.0.0.1 site1.test A | sed -n '/ANSWER SECTION/,/^$/p' |
 after=$(grep -c 'event=upstream_query' "$work/resolver.log" || true)
 echo "   upstream queries before/after: $before/$after"
 echo "   glibc's stub resolver (resolv.conf -> duet-resolver): $(getent hosts www.site1.test | xargs)"
+
+if [ -n "$signed_conf" ]; then
+    echo
+    echo "== 7b. DNSSEC: a signed zone validates (AD), a broken one is refused (SERVFAIL + EDE)"
+    for name in www.nsec.sig www.expired.sig; do
+        dig +dnssec +time=5 +tries=1 @127.0.0.1 "$name" A |
+            grep -E '^;; flags|status:|EDE|^[a-z].*\sA\s|RRSIG' | sed 's/^/   /'
+        echo
+    done
+    echo "   (duet-control lookup shows the signer and key tag that decided:)"
+    "$ctl" -s "$work/resolver.control" lookup www.nsec.sig | grep -E 'dnssec:|signed by' | head -3 |
+        sed 's/^/   /'
+fi
 
 echo
 echo "== 8. teardown: a four-way close; TIME_WAIT stays with whoever closed first"
