@@ -39,7 +39,7 @@ def check(cond, what):
 with tempfile.TemporaryDirectory(prefix="duet-teardown-test-") as tmp:
     out = os.path.join(tmp, "figures.json")
     env = dict(os.environ, DUET_BUILD=BUILD, BENCH_QUICK="1", BENCH_CONNS=str(N),
-               BENCH_OBSERVE="16", BENCH_SETTINGS="server-first linger-0 fin-5-hold",
+               BENCH_OBSERVE="16", BENCH_SETTINGS="server-first server-first-tls linger-0 fin-5-hold",
                BENCH_JSON=out, BENCH_SVG=os.path.join(tmp, "chart.svg"))
     r = subprocess.run(["bash", os.path.join(SRC, "bench", "teardown.sh")], env=env,
                        capture_output=True, text=True, timeout=150)
@@ -60,6 +60,11 @@ check(sf["TIME-WAIT/server"][0] >= 0.9 * N,
 check(sf["TIME-WAIT/client"][0] == 0,
       "server-first: no TIME_WAIT on the client side (peak %d)" % sf["TIME-WAIT/client"][0])
 check(sf["load"]["ok"] == N, "server-first: every request answered (%d)" % sf["load"]["ok"])
+st = fig["server-first-tls"]
+check(st["TIME-WAIT/server"][0] >= 0.9 * N and st["counters"]["TcpOutRsts"] == 0,
+      "server-first over TLS: TIME_WAIT on the server (peak %d of %d) and no reset (%d): the "
+      "client's close_notify must not meet a closed socket" % (st["TIME-WAIT/server"][0], N,
+                                                             st["counters"]["TcpOutRsts"]))
 check(l0["TIME-WAIT/server"][0] == 0 and l0["TIME-WAIT/client"][0] == 0,
       "linger-0: no TIME_WAIT on either side (peaks %d, %d)" % (l0["TIME-WAIT/server"][0],
                                                                l0["TIME-WAIT/client"][0]))
