@@ -667,8 +667,11 @@ dr_val_start(struct dr_val *v, const struct dr_val_env *env, const uint8_t *qnam
     v->answer = answer;
     v->authority = authority;
     act->kind = DR_VAL_DONE;
-    /* Without a trust point nothing can be proven either way: no work per answer. */
-    if (env->anchors == NULL || env->anchors->nzones == 0 ||
+    /* Without a trust point nothing can be proven either way: no work per answer. A
+     * question for RRSIG or ANY gets records that are not RRsets with their own
+     * signatures (RFC 4035 §3.2.1 has them answered as they are): indeterminate. */
+    if (env->anchors == NULL || env->anchors->nzones == 0 || qtype == DR_TYPE_RRSIG ||
+        qtype == DR_TYPE_ANY ||
         (rcode != DR_RCODE_NOERROR && rcode != DR_RCODE_NXDOMAIN)) {
         v->status = rcode == DR_RCODE_NOERROR || rcode == DR_RCODE_NXDOMAIN ? DR_VS_INDETERMINATE
                                                                             : DR_VS_NONE;

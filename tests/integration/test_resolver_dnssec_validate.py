@@ -118,6 +118,14 @@ def test_cd_gets_the_bogus_data():
     check(rcode == "SERVFAIL" and ede == 7, "and without CD again SERVFAIL/7: %s %s" % (rcode, ede))
 
 
+def test_rrsig_and_any_questions_are_answered():
+    """A question for the RRSIG type (or ANY) is answered as it is, not validated (nothing
+    in it is an RRset with its own signature): never SERVFAIL, never AD."""
+    for rtype in ("RRSIG", "ANY"):
+        rcode, flags, ede, out = kdig(PORT, "www.nsec.sig.", rtype, "+dnssec")
+        check(rcode == "NOERROR" and "ad" not in flags, "%s: %s %s\n%s" % (rtype, rcode, flags, out))
+
+
 def test_ad_only_when_asked_for():
     c = case("NSEC_WWW")
     rcode, flags, _, _ = kdig(PORT, c["name"], c["type"], "+noadflag")
@@ -272,6 +280,7 @@ def main():
                          test_every_case_again_from_the_cache, test_same_as_unbound,
                          test_cached_dname_still_validates,
                          test_cd_gets_the_bogus_data, test_ad_only_when_asked_for, test_counters,
+                         test_rrsig_and_any_questions_are_answered,
                          test_start_line_names_the_trust_points,
                          test_lookup_shows_status_and_what_decided, test_aggressive_nsec,
                          test_aggressive_nsec_off,
