@@ -336,8 +336,9 @@ dr_query_resolve(struct dr_client *c)
     if (!c->q.stale && c->wk->redis) {
         uint8_t lc[DR_NAME_MAX];
         dr_dname_copy_lower(lc, c->q.qname);
-        if (dr_redis_get(c->wk->redis, lc, c->q.qtype, c->q.qclass, c->q.do_bit, redis_done,
-                         c) == 0)
+        int rc =
+            dr_redis_get(c->wk->redis, lc, c->q.qtype, c->q.qclass, c->q.do_bit, redis_done, c);
+        if (rc == 0)
             return 0;
     }
     return resolve(c);

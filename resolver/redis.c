@@ -124,8 +124,7 @@ local_status(const struct dr_redis_rules *rules, uint8_t status)
 
 int
 dr_redis_admit(struct dr_cache *c, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
-               const uint8_t *val, size_t len, const struct dr_redis_rules *rules,
-               const char **why)
+               const uint8_t *val, size_t len, const struct dr_redis_rules *rules, const char **why)
 {
     struct dr_redis_value v;
     int rc = dr_redis_decode(val, len, rules, &v, why);
@@ -140,14 +139,15 @@ dr_redis_admit(struct dr_cache *c, const uint8_t *qname, uint16_t qtype, uint16_
         .max_life = (uint32_t)(v.expire - rules->now),
         .stale_life = rules->stale_life,
     };
-    rc = dr_cache_store_sec(c, qname, qtype, qclass, v.plain, v.plen, v.dnssec, v.dlen,
-                            rules->now, &cs);
+    rc = dr_cache_store_sec(c, qname, qtype, qclass, v.plain, v.plen, v.dnssec, v.dlen, rules->now,
+                            &cs);
     if (rc == 0)
         return 0;
     if (why)
-        *why = rc == 1 ? "not cacheable" : rc == -EBADMSG ? "a message that does not parse or "
-                                                            "asks another question"
-                                                          : "the local cache refused it";
+        *why = rc == 1          ? "not cacheable"
+               : rc == -EBADMSG ? "a message that does not parse or "
+                                  "asks another question"
+                                : "the local cache refused it";
     return rc > 0 ? -EBADMSG : rc;
 }
 
@@ -158,8 +158,8 @@ struct min_ttl {
 };
 
 static int
-min_ttl_cb(void *arg, int section, size_t owner_off, uint16_t type, uint16_t rclass,
-           size_t ttl_off, size_t rdata_off, uint16_t rdlen)
+min_ttl_cb(void *arg, int section, size_t owner_off, uint16_t type, uint16_t rclass, size_t ttl_off,
+           size_t rdata_off, uint16_t rdlen)
 {
     (void)section, (void)owner_off, (void)rclass, (void)rdata_off, (void)rdlen;
     struct min_ttl *m = arg;
@@ -218,8 +218,8 @@ struct dr_redis {
     int port;
     char *unix_path, *password, *prefix;
     uint64_t timeout_ms;
-    uint8_t scratch[65536];                       /* the local cache's copy of an answer */
-    uint8_t value[DR_REDIS_HEAD + 2 * 65536];     /* a value being written */
+    uint8_t scratch[65536];                   /* the local cache's copy of an answer */
+    uint8_t value[DR_REDIS_HEAD + 2 * 65536]; /* a value being written */
 };
 
 static void arm(struct dr_redis *r, uint64_t ms);
@@ -568,8 +568,8 @@ dr_redis_free(struct dr_redis *r)
 }
 
 int
-dr_redis_get(struct dr_redis *r, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
-             bool do_bit, dr_redis_get_cb cb, void *arg)
+dr_redis_get(struct dr_redis *r, const uint8_t *qname, uint16_t qtype, uint16_t qclass, bool do_bit,
+             dr_redis_get_cb cb, void *arg)
 {
     if (r == NULL || r->state != S_UP || r->ac == NULL)
         return -ENOTCONN;

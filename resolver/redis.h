@@ -39,12 +39,12 @@
 #include "resolver/cache.h"
 
 #define DR_REDIS_VERSION     1
-#define DR_REDIS_HEAD        16   /* value header bytes */
+#define DR_REDIS_HEAD        16                  /* value header bytes */
 #define DR_REDIS_KEY_MAX     (64 + 2 * 255 + 24) /* prefix (at most 64) + hex name + tail */
 #define DR_REDIS_PREFIX_MAX  64
-#define DR_REDIS_GETS_MAX    256  /* GETs in flight per worker; more go straight to iteration */
-#define DR_REDIS_WRITES_MAX  64   /* SETs in flight per worker; more are dropped */
-#define DR_REDIS_BACKOFF_MIN 100  /* ms, doubled per failed connect up to the max */
+#define DR_REDIS_GETS_MAX    256 /* GETs in flight per worker; more go straight to iteration */
+#define DR_REDIS_WRITES_MAX  64  /* SETs in flight per worker; more are dropped */
+#define DR_REDIS_BACKOFF_MIN 100 /* ms, doubled per failed connect up to the max */
 #define DR_REDIS_BACKOFF_MAX 10000
 
 /* ---- Pure functions: keys and values ---- */

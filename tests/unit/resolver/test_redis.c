@@ -150,8 +150,8 @@ test_decode_refuses(void)
         uint8_t byte;
         const char *why;
     } cases[] = {
-        {0, 2, "version"},  {0, 0, "version"}, {1, DR_CACHE_SEC_MAX + 1, "range"},
-        {2, 200, "range"},  {3, 1, "flags"},   {12, 0xff, "sizes"},
+        {0, 2, "version"}, {0, 0, "version"}, {1, DR_CACHE_SEC_MAX + 1, "range"},
+        {2, 200, "range"}, {3, 1, "flags"},   {12, 0xff, "sizes"},
         {15, 1, "sizes"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
