@@ -332,9 +332,13 @@ def test_second_instance_answers_from_redis():
         # Now in r2's local cache: no second GET.
         got, out = r2.ask("shared.redis.test")
         check(got == [REAL] and r2.stat("redis_hits") == 1 and r2.stat("cache_hits") == 1, out)
-        # DO=1 asks the DO=1 key, served from Redis too.
-        got, out = r2.ask("shared.redis.test", "+dnssec")
+        # A DO=1 client asks the DO=1 key: served from Redis too.
+        got, out = r1.ask("signed.redis.test")
         check(got == [REAL], out)
+        r1.wait_stat("redis_stores", 2)
+        got, out = r2.ask("signed.redis.test", "+dnssec")
+        check(got == [REAL] and fwd.count("signed.redis.test") == 1, out)
+        check(r2.stat("redis_hits") == 2, "redis_hits %d" % r2.stat("redis_hits"))
         # A name nobody resolved: a miss, then upstream.
         got, out = r2.ask("fresh.redis.test")
         check(got == [REAL] and fwd.count("fresh.redis.test") == 1, out)
