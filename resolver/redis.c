@@ -3,6 +3,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -433,6 +436,12 @@ connect_now(struct dr_redis *r)
         return;
     }
     ac->data = r;
+    /* GETs and SETs are small writes that often follow one another: Nagle would hold a GET
+     * back until Redis acknowledged the previous command. */
+    if (r->unix_path == NULL) {
+        int one = 1;
+        (void)setsockopt(ac->c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    }
     if (redisLibuvAttach(ac, r->wk->loop) != REDIS_OK) {
         redisAsyncFree(ac);
         went_down(r, "cannot attach to the loop");

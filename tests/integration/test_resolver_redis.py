@@ -122,17 +122,22 @@ def resp(*args):
 class Redis:
     """A real redis-server on 127.0.0.1 (free port), no persistence, stopped by PID."""
 
-    def __init__(self, work, port=None, password=None):
+    def __init__(self, work, port=None, password=None, unix=None):
         self.port = port or free_port()
         self.work = work
         self.password = password
+        self.unix = unix
         self.proc = None
+
+    def address(self):
+        return "unix:" + self.unix if self.unix else "127.0.0.1:%d" % self.port
 
     def start(self):
         self.proc = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--dir", self.work, "--daemonize", "no"] +
-            (["--requirepass", self.password] if self.password else []),
+            (["--requirepass", self.password] if self.password else []) +
+            (["--unixsocket", self.unix, "--unixsocketperm", "700"] if self.unix else []),
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -146,7 +151,13 @@ class Redis:
         raise AssertionError("redis-server did not answer PING within 10s")
 
     def command(self, *args):
-        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
+        if self.unix:
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.settimeout(5)
+            s.connect(self.unix)
+        else:
+            s = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+        with s:
             if self.password:
                 s.sendall(resp("AUTH", self.password))
                 s.recv(100)
@@ -241,7 +252,7 @@ def stat(sock, name):
 
 
 class Resolver:
-    def __init__(self, work, name, fwd, redis_port, extra=""):
+    def __init__(self, work, name, fwd, redis_addr, extra=""):
         self.port = free_port()
         self.ctl = os.path.join(work, name + ".ctl")
         d = os.path.join(work, name)
@@ -251,12 +262,12 @@ workers = 1
 root-hints = %s
 query-loopback = yes
 control-socket = %s
-redis = 127.0.0.1:%d
+redis = %s
 redis-timeout = %dms
 %s
 [forward-zone redis.test]
 forward-addr = 127.0.0.1:%d
-""" % (self.port, dead_root_hints(d), self.ctl, redis_port, TIMEOUT_MS, extra, fwd.port)
+""" % (self.port, dead_root_hints(d), self.ctl, redis_addr, TIMEOUT_MS, extra, fwd.port)
         self.d = Daemon("duet-resolver", conf, workdir=d)
 
     def start(self):
@@ -288,17 +299,19 @@ forward-addr = 127.0.0.1:%d
         raise AssertionError("%s stayed below %d" % (name, at_least))
 
 
-def with_setup(body, redis=True, fake=None, extra="", n=1, password=None, wait_up=True):
+def with_setup(body, redis=True, fake=None, extra="", n=1, password=None, wait_up=True,
+               unix=False):
     work = tempfile.mkdtemp(prefix="duet-redis-")
     fwd = Forwarder()
-    srv = Redis(work, password=password) if redis else None
+    srv = Redis(work, password=password, unix=os.path.join(work, "redis.sock") if unix else None) \
+        if redis else None
     resolvers = []
     try:
         if srv:
             srv.start()
-        port = srv.port if srv else fake.port
+        addr = srv.address() if srv else "127.0.0.1:%d" % fake.port
         for i in range(n):
-            resolvers.append(Resolver(work, "r%d" % i, fwd, port, extra).start())
+            resolvers.append(Resolver(work, "r%d" % i, fwd, addr, extra).start())
         # Each worker connects in the background: wait for it (bounded).
         if srv and wait_up:
             for r in resolvers:
@@ -453,6 +466,19 @@ def test_poisoned_values_not_served():
     with_setup(body, extra="dnssec = no")
 
 
+def test_unix_socket():
+    """redis = unix:/path: the same sharing over a UNIX socket."""
+    def body(fwd, srv, r1, r2):
+        got, out = r1.ask("unix.redis.test")
+        check(got == [REAL], out)
+        r1.wait_stat("redis_stores", 1)
+        got, out = r2.ask("unix.redis.test")
+        check(got == [REAL] and fwd.count("unix.redis.test") == 1, out)
+        check(r2.stat("redis_hits") == 1, "redis_hits %d" % r2.stat("redis_hits"))
+
+    with_setup(body, n=2, unix=True)
+
+
 def write_password(text):
     fd, path = tempfile.mkstemp(prefix="duet-redis-pass-")
     os.write(fd, text.encode())
@@ -519,4 +545,4 @@ if __name__ == "__main__":
         skip("redis-server is not installed (scripts/setup.sh installs it)")
     run(test_second_instance_answers_from_redis, test_redis_stopped_mid_test,
         test_fake_redis_garbage, test_fake_redis_hangs, test_poisoned_values_not_served,
-        test_auth, test_config_errors)
+        test_auth, test_unix_socket, test_config_errors)
