@@ -251,7 +251,6 @@ went_down(struct dr_redis *r, const char *why)
 {
     if (r->state == S_CLOSED)
         return;
-    bool was_up = r->state == S_UP;
     r->state = S_DOWN;
     if (!r->reported_down) {
         char buf[160];
@@ -260,19 +259,19 @@ went_down(struct dr_redis *r, const char *why)
         r->reported_down = true;
         r->reported_up = false;
     }
-    arm(r, was_up ? DR_REDIS_BACKOFF_MIN : r->backoff_ms);
-    if (!was_up) {
-        r->backoff_ms *= 2;
-        if (r->backoff_ms > DR_REDIS_BACKOFF_MAX)
-            r->backoff_ms = DR_REDIS_BACKOFF_MAX;
-    }
+    /* The backoff doubles with every failure and goes back to its minimum only once a
+     * command has been answered (healthy): a server that accepts connections and then
+     * hangs or talks garbage is retried less and less often, not after every query. */
+    arm(r, r->backoff_ms);
+    r->backoff_ms *= 2;
+    if (r->backoff_ms > DR_REDIS_BACKOFF_MAX)
+        r->backoff_ms = DR_REDIS_BACKOFF_MAX;
 }
 
 static void
 went_up(struct dr_redis *r)
 {
     r->state = S_UP;
-    r->backoff_ms = DR_REDIS_BACKOFF_MIN;
     uv_timer_stop(&r->timer);
     if (!r->reported_up) {
         char buf[160];
@@ -342,6 +341,8 @@ on_get(redisAsyncContext *ac, void *reply_, void *priv)
     struct dr_redis *r = g->r;
     redisReply *reply = reply_;
     unlink_get(r, g);
+    if (reply != NULL && (reply->type == REDIS_REPLY_STRING || reply->type == REDIS_REPLY_NIL))
+        r->backoff_ms = DR_REDIS_BACKOFF_MIN; /* healthy */
     if (!g->answered) {
         if (reply != NULL && reply->type == REDIS_REPLY_STRING) {
             g->cb(g->arg, (const uint8_t *)reply->str, reply->len);
@@ -366,6 +367,8 @@ on_set(redisAsyncContext *ac, void *reply_, void *priv)
     r->writes--;
     if (reply != NULL && reply->type == REDIS_REPLY_ERROR)
         count(r, DR_STAT_REDIS_ERRORS);
+    else if (reply != NULL)
+        r->backoff_ms = DR_REDIS_BACKOFF_MIN; /* healthy */
 }
 
 static void

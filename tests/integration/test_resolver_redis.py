@@ -403,7 +403,8 @@ def fake_test(mode, counter):
             time.sleep(0.05)
         check(fake.accepted > 0, "the resolver never connected to the fake Redis")
         time.sleep(0.2)  # let the connect finish
-        for i in range(10):
+        for i in range(20):
+            time.sleep(0.1)  # spread over 2s+: the reconnects happen meanwhile
             t = time.monotonic()
             got, out = r1.ask("%s%d.redis.test" % (mode, i))
             took = time.monotonic() - t
@@ -412,6 +413,12 @@ def fake_test(mode, counter):
             check(took < TIMEOUT_MS / 1000 + 1.0, "answer took %.2fs" % took)
         check(r1.stat(counter) > 0, "%s did not move" % counter)
         check(r1.d.proc.poll() is None, "the resolver died")
+        # A Redis that keeps failing is retried less and less often (backoff doubling from
+        # 100ms: 0.1+0.2+0.4+0.8+1.6 > 2s), not after every query: few down lines, few
+        # queries paid the timeout.
+        downs = r1.d.stderr().count("event=redis_down")
+        check(downs <= 6, "%d redis_down lines for 20 queries in 2s:\n%s" % (
+            downs, r1.d.stderr()[-3000:]))
 
     try:
         with_setup(body, redis=False, fake=fake)
