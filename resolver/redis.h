@@ -44,7 +44,7 @@
 #define DR_REDIS_PREFIX_MAX  64
 #define DR_REDIS_GETS_MAX    256 /* GETs in flight per worker; more go straight to iteration */
 #define DR_REDIS_WRITES_MAX  64  /* SETs in flight per worker; more are dropped */
-#define DR_REDIS_BACKOFF_MIN 100 /* ms, doubled per failed connect up to the max */
+#define DR_REDIS_BACKOFF_MIN 100 /* ms; doubled per failure up to the max, reset by a reply */
 #define DR_REDIS_BACKOFF_MAX 10000
 
 /* ---- Pure functions: keys and values ---- */
