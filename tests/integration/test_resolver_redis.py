@@ -252,13 +252,13 @@ def stat(sock, name):
 
 
 class Resolver:
-    def __init__(self, work, name, fwd, redis_addr, extra=""):
+    def __init__(self, work, name, fwd, redis_addr, extra="", workers=1):
         self.port = free_port()
         self.ctl = os.path.join(work, name + ".ctl")
         d = os.path.join(work, name)
         os.mkdir(d)
         conf = """listen = 127.0.0.1:%d
-workers = 1
+workers = %d
 root-hints = %s
 query-loopback = yes
 control-socket = %s
@@ -267,7 +267,8 @@ redis-timeout = %dms
 %s
 [forward-zone redis.test]
 forward-addr = 127.0.0.1:%d
-""" % (self.port, dead_root_hints(d), self.ctl, redis_addr, TIMEOUT_MS, extra, fwd.port)
+""" % (self.port, workers, dead_root_hints(d), self.ctl, redis_addr, TIMEOUT_MS, extra,
+       fwd.port)
         self.d = Daemon("duet-resolver", conf, workdir=d)
 
     def start(self):
@@ -300,7 +301,7 @@ forward-addr = 127.0.0.1:%d
 
 
 def with_setup(body, redis=True, fake=None, extra="", n=1, password=None, wait_up=True,
-               unix=False):
+               unix=False, workers=1):
     work = tempfile.mkdtemp(prefix="duet-redis-")
     fwd = Forwarder()
     srv = Redis(work, password=password, unix=os.path.join(work, "redis.sock") if unix else None) \
@@ -311,11 +312,11 @@ def with_setup(body, redis=True, fake=None, extra="", n=1, password=None, wait_u
             srv.start()
         addr = srv.address() if srv else "127.0.0.1:%d" % fake.port
         for i in range(n):
-            resolvers.append(Resolver(work, "r%d" % i, fwd, addr, extra).start())
+            resolvers.append(Resolver(work, "r%d" % i, fwd, addr, extra, workers).start())
         # Each worker connects in the background: wait for it (bounded).
         if srv and wait_up:
             for r in resolvers:
-                r.wait_log("event=redis_up")
+                r.wait_log("event=redis_up", times=workers)
         body(fwd, srv, *resolvers)
         for r in resolvers:
             r.d.stop()
@@ -483,7 +484,8 @@ def test_unix_socket():
         check(got == [REAL] and fwd.count("unix.redis.test") == 1, out)
         check(r2.stat("redis_hits") == 1, "redis_hits %d" % r2.stat("redis_hits"))
 
-    with_setup(body, n=2, unix=True)
+    # Two workers each: every worker keeps its own connection.
+    with_setup(body, n=2, unix=True, workers=2)
 
 
 def write_password(text):
