@@ -1,6 +1,7 @@
 #include "resolver/conf.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -237,6 +238,94 @@ parse_domain_insecure(struct dc_conf_ctx *ctx, const char *value, void *field)
     return 0;
 }
 
+/* ---- The shared cache in Redis ---- */
+
+/* redis = HOST:PORT (an IP address; hiredis would resolve a name with a blocking call on
+ * the worker's loop) or unix:/path. */
+static int
+parse_redis(struct dc_conf_ctx *ctx, const char *value, void *field)
+{
+    struct dr_conf *c = ctx->conf;
+    char **dst = field;
+    *dst = dc_arena_strdup(ctx->arena, value);
+    if (*dst == NULL) {
+        dc_conf_error(ctx, "out of memory");
+        return -1;
+    }
+    c->redis_unix = NULL;
+    if (value[0] == '\0')
+        return 0;
+    if (strncmp(value, "unix:", 5) == 0) {
+        if (value[5] != '/' || strlen(value + 5) >= 108) {
+            dc_conf_error(ctx, "redis: '%s': unix: needs an absolute path of at most 107 bytes",
+                          value);
+            return -1;
+        }
+        c->redis_unix = *dst + 5;
+        return 0;
+    }
+    if (dc_addr_parse(value, 6379, &c->redis_addr) < 0) {
+        dc_conf_error(ctx, "redis: '%s' is not HOST:PORT with an IP address (127.0.0.1:6379, "
+                      "[::1]:6379) or unix:/path", value);
+        return -1;
+    }
+    return 0;
+}
+
+/* The password is read when the file is loaded, so --check and a reload report a missing
+ * or empty file at its line; only the first line counts (no trailing newline). */
+static int
+parse_redis_password_file(struct dc_conf_ctx *ctx, const char *value, void *field)
+{
+    struct dr_conf *c = ctx->conf;
+    char **dst = field;
+    *dst = dc_arena_strdup(ctx->arena, value);
+    if (*dst == NULL) {
+        dc_conf_error(ctx, "out of memory");
+        return -1;
+    }
+    c->redis_password = NULL;
+    if (value[0] == '\0')
+        return 0;
+    FILE *f = fopen(value, "r");
+    if (f == NULL) {
+        dc_conf_error(ctx, "redis-password-file: cannot read %s: %s", value, strerror(errno));
+        return -1;
+    }
+    char line[1024];
+    bool got = fgets(line, sizeof(line), f) != NULL;
+    fclose(f);
+    size_t n = got ? strcspn(line, "\r\n") : 0;
+    line[n] = '\0';
+    if (n == 0) {
+        dc_conf_error(ctx, "redis-password-file: %s: the first line is empty", value);
+        return -1;
+    }
+    c->redis_password = dc_arena_strdup(ctx->arena, line);
+    explicit_bzero(line, sizeof(line));
+    if (c->redis_password == NULL) {
+        dc_conf_error(ctx, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+static int
+parse_redis_prefix(struct dc_conf_ctx *ctx, const char *value, void *field)
+{
+    if (strlen(value) > 64) {
+        dc_conf_error(ctx, "redis-prefix: at most 64 bytes");
+        return -1;
+    }
+    char **dst = field;
+    *dst = dc_arena_strdup(ctx->arena, value);
+    if (*dst == NULL) {
+        dc_conf_error(ctx, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 void
 dr_conf_log_dnssec(const struct dr_conf *c)
 {
@@ -351,6 +440,17 @@ static const struct dc_conf_option top[] = {
     DC_CONF_OPT_BOOL("aggressive-nsec", struct dr_conf, aggressive_nsec, "yes",
                      "answer NXDOMAIN and NODATA from validated NSEC records already cached "
                      "(RFC 8198), without asking the zone's servers"),
+    DC_CONF_OPT_CUSTOM("redis", struct dr_conf, redis, "", parse_redis, 0,
+                       "a shared second-level cache for a fleet: HOST:PORT (IP address) or "
+                       "unix:/path of a Redis server; \"\" = off"),
+    DC_CONF_OPT_CUSTOM("redis-password-file", struct dr_conf, redis_password_file, "",
+                       parse_redis_password_file, 0,
+                       "file whose first line is the Redis password (AUTH); \"\" = none"),
+    DC_CONF_OPT_CUSTOM("redis-prefix", struct dr_conf, redis_prefix, "duet:", parse_redis_prefix,
+                       0, "put before every Redis key (at most 64 bytes)"),
+    DC_CONF_OPT_DURATION("redis-timeout", struct dr_conf, redis_timeout_ms, "100ms", 1, 10000,
+                         "longest wait for Redis on a local cache miss before resolving as if "
+                         "it were absent"),
     DC_CONF_OPT_DURATION("add-holddown", struct dr_conf, add_holddown_ms, "30d", 1000,
                          (int64_t)3650 * 86400000,
                          "RFC 5011: a new key of a managed trust point is trusted only after it "

@@ -85,6 +85,16 @@ struct dr_conf {
     size_t nlocal_zones;
     struct dr_local *local; /* built from local_zones when the file is loaded */
 
+    /* The shared cache in Redis (resolver/redis.h). Workers connect at start: a reload
+     * does not change the connection. */
+    char *redis;                  /* as written; "" = off */
+    union dc_sockaddr redis_addr; /* HOST:PORT (an IP address), when redis_unix is NULL */
+    char *redis_unix;             /* the path of "unix:/path", else NULL */
+    char *redis_password_file;    /* "" = no AUTH */
+    char *redis_password;         /* its first line, read at load; NULL when none */
+    char *redis_prefix;           /* put before every key */
+    int64_t redis_timeout_ms;     /* longest wait for a GET before iterating */
+
     /* DNSSEC (Unbound's option names). */
     bool dnssec;                                 /* validate; no = security-aware only */
     struct dc_conf_strv trust_anchor_files;      /* trust-anchor-file, as written */

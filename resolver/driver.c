@@ -5,6 +5,7 @@
 #include "common/trace.h"
 #include "resolver/anchor.h"
 #include "resolver/mesh.h"
+#include "resolver/redis.h"
 #include "resolver/trace.h"
 #include "resolver/upstream.h"
 #include "resolver/worker.h"
@@ -154,11 +155,21 @@ io_count(void *arg, enum dr_mesh_event ev)
     dc_stats_inc(wk->stats, stat[ev]);
 }
 
+/* A finished answer goes to the shared cache too (a no-op when redis is off). */
+static void
+io_stored(void *arg, const uint8_t *qname, uint16_t qtype, uint16_t qclass, const uint8_t *wire,
+          size_t len, const uint8_t *dnssec_wire, size_t dlen, const struct dr_cache_sec *sec)
+{
+    struct dr_worker *wk = arg;
+    dr_redis_store(wk->redis, qname, qtype, qclass, wire, len, dnssec_wire, dlen, sec);
+}
+
 static const struct dr_mesh_io io = {
     .send = io_send,
     .cancel = io_cancel,
     .env = io_env,
     .count = io_count,
+    .stored = io_stored,
 };
 
 static void
@@ -182,7 +193,10 @@ dr_driver_start(struct dr_worker *wk)
     if (rc < 0)
         return rc;
     wk->tick.data = wk;
-    return uv_timer_start(&wk->tick, on_tick, TICK_MS, TICK_MS);
+    rc = uv_timer_start(&wk->tick, on_tick, TICK_MS, TICK_MS);
+    if (rc < 0)
+        return rc;
+    return dr_redis_open(wk, &wk->redis);
 }
 
 void
@@ -191,6 +205,7 @@ dr_driver_close(struct dr_worker *wk)
     if (wk->tick.loop && !uv_is_closing((uv_handle_t *)&wk->tick))
         uv_close((uv_handle_t *)&wk->tick, NULL);
     dr_upstream_pool_close(wk->upool);
+    dr_redis_close(wk->redis);
 }
 
 void
@@ -200,4 +215,6 @@ dr_driver_free(struct dr_worker *wk)
     wk->mesh = NULL;
     dr_upstream_pool_free(wk->upool);
     wk->upool = NULL;
+    dr_redis_free(wk->redis);
+    wk->redis = NULL;
 }

@@ -348,8 +348,10 @@ finish(struct dr_mesh *m, struct dr_res *r, const struct dr_iter_env *env)
                             : 0,
             .stale_life = sec == DR_VS_BOGUS ? 0 : env->stale_life,
         };
-        dr_cache_store_sec(env->cache, it->qname, it->qtype, it->qclass, wire, len, swire, slen,
-                           env->now, &cs);
+        if (dr_cache_store_sec(env->cache, it->qname, it->qtype, it->qclass, wire, len, swire, slen,
+                               env->now, &cs) == 0 &&
+            m->io->stored)
+            m->io->stored(m->arg, it->qname, it->qtype, it->qclass, wire, len, swire, slen, &cs);
         if (sec == DR_VS_SECURE && env->aggr && !it->from_aggr)
             keep_nsec(env, it);
     }

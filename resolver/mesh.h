@@ -36,6 +36,7 @@
 
 #define DR_MESH_DEADLINE_MS 10000 /* a resolution never takes longer than this */
 
+struct dr_cache_sec;
 struct dr_mesh;
 struct dr_res;
 struct dr_waiter;
@@ -84,6 +85,12 @@ struct dr_mesh_io {
     /* Fills env for one call: configuration, caches, clocks, random source. */
     void (*env)(void *arg, struct dr_iter_env *env);
     void (*count)(void *arg, enum dr_mesh_event ev);
+    /* An answer was just stored into the answer cache (plain, and dnssec when the data is
+     * signed, with its validation status): e.g. to share it (resolver/redis.h). Valid only
+     * during the call. May be NULL. */
+    void (*stored)(void *arg, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
+                   const uint8_t *wire, size_t len, const uint8_t *dnssec_wire, size_t dlen,
+                   const struct dr_cache_sec *sec);
 };
 
 /* id_base is added to resolution ids (logs), e.g. the worker number * 10^9. NULL: ENOMEM. */

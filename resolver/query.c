@@ -4,8 +4,11 @@
 
 #include "common/acl.h"
 #include "common/log.h"
+#include "resolver/anchor.h"
 #include "resolver/cache.h"
+#include "resolver/dname.h"
 #include "resolver/localzone.h"
+#include "resolver/redis.h"
 #include "resolver/val.h"
 #include "resolver/worker.h"
 
@@ -255,6 +258,69 @@ client_done(struct dr_waiter *w, const uint8_t *reply, size_t len)
     c->send(c, reply, len);
 }
 
+/* Starts (or joins) the resolution c waits for. */
+static int
+resolve(struct dr_client *c)
+{
+    uint8_t lc[DR_NAME_MAX];
+    memcpy(lc, c->q.qname, c->q.qname_len);
+    if (dr_mesh_resolve(c->wk->mesh, lc, c->q.qtype, c->q.qclass, &c->waiter) == 0)
+        return 0;
+    uint8_t buf[DR_HEADER_LEN + DR_NAME_MAX + 4];
+    c->send(c, buf, servfail_for(&c->q, buf));
+    return -1;
+}
+
+/* A value from the shared cache: stored into the local cache if it passes every check
+ * there is (resolver/redis.h), then c is answered from the local cache like any hit.
+ * false when it is refused (counted as an error) or the local cache does not give it. */
+static bool
+redis_answer(struct dr_client *c, const uint8_t *val, size_t len)
+{
+    struct dr_worker *wk = c->wk;
+    const struct dr_conf *conf = wk->conf;
+    struct dr_redis_rules rules = {
+        .now = dr_now(),
+        .max_ttl = (uint32_t)(conf->cache_max_ttl_ms / 1000),
+        .dnssec = conf->dnssec,
+        .validating = conf->dnssec && conf->anchors && conf->anchors->nzones > 0,
+        .stale_life = conf->serve_expired ? (uint32_t)(conf->serve_expired_ttl_ms / 1000) : 0,
+    };
+    uint8_t lc[DR_NAME_MAX];
+    dr_dname_copy_lower(lc, c->q.qname);
+    const char *why = "-";
+    if (dr_redis_admit(wk->sh->cache, lc, c->q.qtype, c->q.qclass, val, len, &rules, &why) < 0) {
+        dc_stats_inc(wk->stats, DR_STAT_REDIS_ERRORS);
+        DC_LOG_DEBUG("redis_value_refused", "qtype=%u why=\"%s\"", c->q.qtype, why);
+        return false;
+    }
+    struct dr_cache_sec cs = {0};
+    int n = dr_cache_answer_sec(wk->sh->cache, &c->q, rules.now, wk->stale_buf,
+                                sizeof(wk->stale_buf), NULL, conf->dnssec, &cs);
+    if (n <= 0 || cs.status == DR_VS_BOGUS)
+        return false;
+    dc_stats_inc(wk->stats, DR_STAT_REDIS_HITS);
+    c->waiter.sec = cs.status;
+    c->waiter.why = cs.why;
+    c->send(c, wk->stale_buf, (size_t)n);
+    return true;
+}
+
+/* The shared cache's answer to c's GET: val NULL on a miss, an error or a timeout. */
+static void
+redis_done(void *arg, const uint8_t *val, size_t len)
+{
+    struct dr_client *c = arg;
+    if (val != NULL && redis_answer(c, val, len))
+        return;
+    if (c->wk->stopping) {
+        uint8_t buf[DR_HEADER_LEN + DR_NAME_MAX + 4];
+        c->send(c, buf, servfail_for(&c->q, buf));
+        return;
+    }
+    resolve(c);
+}
+
 int
 dr_query_resolve(struct dr_client *c)
 {
@@ -265,11 +331,15 @@ dr_query_resolve(struct dr_client *c)
     c->waiter.stale = false;
     c->waiter.stale_wait_ms = (uint32_t)c->wk->conf->serve_expired_client_timeout_ms;
     c->waiter.sec = c->waiter.why = 0;
-    uint8_t lc[DR_NAME_MAX];
-    memcpy(lc, c->q.qname, c->q.qname_len);
-    if (dr_mesh_resolve(c->wk->mesh, lc, c->q.qtype, c->q.qclass, &c->waiter) == 0)
-        return 0;
-    uint8_t buf[DR_HEADER_LEN + DR_NAME_MAX + 4];
-    c->send(c, buf, servfail_for(&c->q, buf));
-    return -1;
+    /* A local miss asks the shared cache first, when it is up (an expired local answer
+     * waiting for its refresh does not: serve-expired has its own timing). */
+    if (!c->q.stale && c->wk->redis) {
+        uint8_t lc[DR_NAME_MAX];
+        dr_dname_copy_lower(lc, c->q.qname);
+        int rc =
+            dr_redis_get(c->wk->redis, lc, c->q.qtype, c->q.qclass, c->q.do_bit, redis_done, c);
+        if (rc == 0)
+            return 0;
+    }
+    return resolve(c);
 }

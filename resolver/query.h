@@ -4,7 +4,8 @@
  *
  * In order: parse (FORMERR / NOTIMP / BADVERS / drop), access control (REFUSED), local
  * zones, the answer cache (the hot path: a stored reply copied and patched, no
- * allocation), and otherwise a resolution the caller waits for through a struct dr_client.
+ * allocation), and otherwise the shared cache (resolver/redis.h) when there is one, then a
+ * resolution: the caller waits for either through a struct dr_client.
  */
 #ifndef DUET_RESOLVER_QUERY_H
 #define DUET_RESOLVER_QUERY_H
@@ -42,6 +43,8 @@ int dr_query_process(struct dr_worker *wk, const uint8_t *pkt, size_t len,
                      uint8_t *out, size_t cap);
 
 /* Starts (or joins) the resolution for c->q; c->send runs when it ends, also on failure.
+ * With a shared cache (redis, resolver/redis.h) up, the question is first asked of it and
+ * c waits for that at most redis-timeout; a usable value answers c without resolving.
  * Returns 0, or -1 after answering SERVFAIL through c->send right away. */
 int dr_query_resolve(struct dr_client *c);
 

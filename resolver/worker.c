@@ -51,6 +51,11 @@ const char *const dr_stat_names[DR_STAT_COUNT] = {
     "upstream_sockets_opened",
     "upstream_sockets_reused",
     "upstream_mismatches",
+    "redis_hits",
+    "redis_misses",
+    "redis_errors",
+    "redis_timeouts",
+    "redis_stores",
 };
 
 const uint32_t dr_rtt_bounds_ms[DR_RTT_BUCKETS - 1] = {1, 5, 10, 25, 50, 100, 250, 500, 1000};

@@ -67,6 +67,12 @@ enum dr_stat {
     DR_STAT_UPSTREAM_SOCKETS,    /* UDP sockets opened */
     DR_STAT_UPSTREAM_REUSED,     /* UDP queries sent on a socket that carried one before */
     DR_STAT_UPSTREAM_MISMATCHES, /* datagrams that answered no query, dropped */
+    /* The shared cache in Redis (resolver/redis.c). */
+    DR_STAT_REDIS_HITS,     /* local misses answered from a Redis value */
+    DR_STAT_REDIS_MISSES,   /* GETs that found nothing */
+    DR_STAT_REDIS_ERRORS,   /* failed connects and commands, lost connections, refused values */
+    DR_STAT_REDIS_TIMEOUTS, /* GETs (and connects) not answered within redis-timeout */
+    DR_STAT_REDIS_STORES,   /* answers written back */
     DR_STAT_COUNT
 };
 #define DR_RTT_BUCKETS 10
@@ -116,6 +122,7 @@ struct dr_worker {
     uv_timer_t tick;         /* their deadlines (resolver/driver.c) */
     size_t upstreams;        /* upstream exchanges open */
     struct dr_upstream_pool *upool; /* their UDP sockets (resolver/upstream.c) */
+    struct dr_redis *redis;  /* the shared cache's client; NULL when off (resolver/redis.c) */
     uint32_t rnd_pool[16];   /* arc4random refills, for IDs and 0x20 */
     unsigned rnd_left;
     struct dr_udp_batch *udp_batch; /* receive buffer and replies of a batch (udp.c) */

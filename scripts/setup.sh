@@ -22,6 +22,8 @@ PACKAGES=(
     chromium libnss3-tools
     # metrics: promtool checks the exposition format, a real Prometheus scrapes it
     prometheus
+    # the shared cache: hiredis (with its libuv adapter) and a real Redis for its tests
+    libhiredis-dev redis-server
     # fuzzing: clang with libFuzzer and the sanitizer runtimes (cmake -DDUET_FUZZ=ON)
     clang-14 libclang-rt-14-dev
 )

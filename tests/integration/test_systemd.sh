@@ -36,7 +36,7 @@ CACHE=${DUET_TEST_CACHE:-/var/cache/duet-test}
 SUITE=bookworm
 # What the tree needs beyond minbase: an init, the daemons' libraries, the package's
 # dependencies (so apt installs the .deb offline) and the test's tools (lab: nsd, dig).
-INCLUDE=systemd,systemd-sysv,dbus,libuv1,libssl3,libldns3,openssl,adduser,init-system-helpers,bind9-dnsutils,curl,nsd,iproute2,procps,ca-certificates
+INCLUDE=systemd,systemd-sysv,dbus,libuv1,libssl3,libldns3,libhiredis0.14,openssl,adduser,init-system-helpers,bind9-dnsutils,curl,nsd,iproute2,procps,ca-certificates
 BOOT_TIMEOUT=${DUET_SYSTEMD_TIMEOUT:-420}
 # debootstrap (default; the host root when it fails) or host (the host root at once)
 TREE_MODE=${DUET_SYSTEMD_TREE:-debootstrap}

@@ -722,6 +722,7 @@ static const struct dr_mesh_io replay_io = {
     .cancel = io_cancel,
     .env = io_env,
     .count = io_count,
+    .stored = NULL, /* no shared cache (resolver/redis.h) in replays */
 };
 
 /* ---- the event loop ---- */
