@@ -329,6 +329,16 @@ dr_control_metrics(void *arg, int argc, char **argv, struct dc_control_reply *r)
     dc_control_counter(r, &sh->stats, "duet_resolver_dnssec_answers_total",
                        "Resolutions validated (dnssec = yes), by validation status.", "status",
                        statuses, val, 4);
+    static const char *const redis_ev[] = {"hit", "miss", "error", "timeout", "store"};
+    static const unsigned redis[] = {DR_STAT_REDIS_HITS, DR_STAT_REDIS_MISSES,
+                                     DR_STAT_REDIS_ERRORS, DR_STAT_REDIS_TIMEOUTS,
+                                     DR_STAT_REDIS_STORES};
+    dc_control_counter(r, &sh->stats, "duet_resolver_redis_total",
+                       "The shared Redis cache: lookups by outcome, and answers written back.",
+                       "event", redis_ev, redis, 5);
+    static const unsigned stale[] = {DR_STAT_STALE_ANSWERS};
+    dc_control_counter(r, &sh->stats, "duet_resolver_stale_answers_total",
+                       "Expired answers served (serve-expired).", NULL, NULL, stale, 1);
     dc_control_printf(r,
                       "# HELP duet_resolver_cache_entries Answers in the cache.\n"
                       "# TYPE duet_resolver_cache_entries gauge\n"
