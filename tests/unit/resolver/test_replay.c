@@ -118,9 +118,9 @@ struct client {
     char id[64];
     int rc; /* dr_mesh_resolve's */
     bool done, from_cache;
-    bool do_bit, cd, ad;  /* the client's flags */
-    uint8_t sec, why;     /* the answer's validation status, as the mesh or the cache said */
-    ldns_pkt *pkt; /* the final reply */
+    bool do_bit, cd, ad; /* the client's flags */
+    uint8_t sec, why;    /* the answer's validation status, as the mesh or the cache said */
+    ldns_pkt *pkt;       /* the final reply */
     uint64_t at;
 };
 
@@ -365,8 +365,8 @@ push_nsec(const struct server *sv, const uint8_t *zone, const uint8_t *name, boo
         const uint8_t *o = rdf_name(ldns_rr_owner(rr));
         if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_NSEC || o == NULL || !dr_dname_is_sub(o, zone))
             continue;
-        bool fits = at ? dr_dname_equal(o, name)
-                       : !dr_dname_equal(o, name) && ldns_nsec_covers_name(rr, n);
+        bool fits =
+            at ? dr_dname_equal(o, name) : !dr_dname_equal(o, name) && ldns_nsec_covers_name(rr, n);
         if (!fits)
             continue;
         for (size_t j = 0; j < ldns_rr_list_rr_count(l); j++)
@@ -1056,8 +1056,8 @@ client_query(struct scn *s, const char *id, const char *name, uint16_t type, con
      * a cached BOGUS answer is SERVFAIL unless CD=1. */
     uint8_t buf[65535];
     struct dr_cache_sec cs = {0};
-    int n = dr_cache_answer_sec(s->cache, &q, wall_now(s), buf, sizeof(buf), NULL,
-                                s->conf->dnssec, &cs);
+    int n = dr_cache_answer_sec(s->cache, &q, wall_now(s), buf, sizeof(buf), NULL, s->conf->dnssec,
+                                &cs);
     if (n > 0) {
         c->from_cache = true;
         c->w.sec = cs.status;
@@ -1696,8 +1696,7 @@ config_line(struct scn *s, const char *line, const char *path)
         if (*v && *v != '/' && *v != '"') {
             const char *sl = strrchr(path, '/');
             char buf[4096 + 512];
-            snprintf(buf, sizeof(buf), "%s = %.*s%s", key, sl ? (int)(sl - path + 1) : 0, path,
-                     v);
+            snprintf(buf, sizeof(buf), "%s = %.*s%s", key, sl ? (int)(sl - path + 1) : 0, path, v);
             append(&s->conf_text, &s->conf_len, buf);
             return;
         }
