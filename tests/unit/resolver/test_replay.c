@@ -353,32 +353,103 @@ push_signed(const struct server *sv, const uint8_t *owner, uint16_t type, ldns_r
     return n;
 }
 
-/* Pushes the signed NSEC record of the zone that matches name (at, owner equal) or covers it
- * (owner < name < next, canonical order), once. Whether there is one. */
+/* Pushes the zone's signed NSEC (type NSEC) or NSEC3 record that matches name (at: owner
+ * equal to the name, or to its hash for NSEC3) or covers it (owner < name < next in the
+ * chain's order), once. Whether there is one. */
 static bool
-push_nsec(const struct server *sv, const uint8_t *zone, const uint8_t *name, bool at,
-          ldns_rr_list *l)
+push_denial(const struct server *sv, const uint8_t *zone, uint16_t type, const uint8_t *name,
+            bool at, ldns_rr_list *l)
 {
     ldns_rdf *n = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, dr_dname_len(name), name);
-    for (size_t i = 0; i < ldns_rr_list_rr_count(sv->data); i++) {
+    ldns_rdf *z = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, dr_dname_len(zone), zone);
+    bool found = false;
+    for (size_t i = 0; i < ldns_rr_list_rr_count(sv->data) && !found; i++) {
         const ldns_rr *rr = ldns_rr_list_rr(sv->data, i);
         const uint8_t *o = rdf_name(ldns_rr_owner(rr));
-        if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_NSEC || o == NULL || !dr_dname_is_sub(o, zone))
+        if (ldns_rr_get_type(rr) != type || o == NULL || !dr_dname_is_sub(o, zone))
             continue;
-        bool fits =
-            at ? dr_dname_equal(o, name) : !dr_dname_equal(o, name) && ldns_nsec_covers_name(rr, n);
-        if (!fits)
-            continue;
-        for (size_t j = 0; j < ldns_rr_list_rr_count(l); j++)
-            if (ldns_rr_compare(ldns_rr_list_rr(l, j), rr) == 0)
-                fits = false;
-        if (fits)
-            push_signed(sv, o, LDNS_RR_TYPE_NSEC, l, NULL, true);
-        ldns_rdf_deep_free(n);
-        return true;
+        ldns_rdf *h = n;
+        if (type == LDNS_RR_TYPE_NSEC3) {
+            h = ldns_nsec3_hash_name_frm_nsec3(rr, n);
+            if (h == NULL || ldns_dname_cat(h, z) != LDNS_STATUS_OK) {
+                ldns_rdf_deep_free(h);
+                continue;
+            }
+        }
+        bool equal = ldns_dname_compare(ldns_rr_owner(rr), h) == 0;
+        found = at ? equal : !equal && ldns_nsec_covers_name(rr, h);
+        if (h != n)
+            ldns_rdf_deep_free(h);
+        bool there = false;
+        for (size_t j = 0; found && j < ldns_rr_list_rr_count(l); j++)
+            there |= ldns_rr_compare(ldns_rr_list_rr(l, j), rr) == 0;
+        if (found && !there)
+            push_signed(sv, o, type, l, NULL, true);
     }
     ldns_rdf_deep_free(n);
-    return false;
+    ldns_rdf_deep_free(z);
+    return found;
+}
+
+/* NSEC3's closest encloser proof for name (RFC 5155 7.2.1): the NSEC3 matching the closest
+ * ancestor that has one and, below it, the one covering the next closer name. Just the
+ * matching one when name has its own. */
+static void
+nsec3_encloser(const struct server *sv, const uint8_t *zone, const uint8_t *name, ldns_rr_list *l)
+{
+    int nl = dr_dname_labels(name), zl = dr_dname_labels(zone);
+    for (int k = nl; k >= zl; k--) {
+        const uint8_t *a = dr_dname_strip(name, nl - k);
+        if (!push_denial(sv, zone, LDNS_RR_TYPE_NSEC3, a, true, l))
+            continue;
+        if (k < nl)
+            push_denial(sv, zone, LDNS_RR_TYPE_NSEC3, dr_dname_strip(name, nl - k - 1), false, l);
+        return;
+    }
+}
+
+enum proof {
+    PROOF_NODATA,      /* name exists, not with the type (also: a cut without DS) */
+    PROOF_NXDOMAIN,    /* neither name nor a wildcard at its closest encloser ce */
+    PROOF_WILD_ANSWER, /* name does not exist, the answer is ce's wildcard's expansion */
+    PROOF_WILD_NODATA, /* as above, but the wildcard lacks the type */
+};
+
+/* Adds the signed NSEC or NSEC3 records (whichever the zone has: NSEC3 with an NSEC3PARAM
+ * at its apex) that prove what to l. ce: name's closest encloser (NULL for NODATA). */
+static void
+prove(const struct server *sv, const uint8_t *zone, const uint8_t *name, const uint8_t *ce,
+      enum proof what, ldns_rr_list *l)
+{
+    uint8_t wild[DR_NAME_MAX] = {0};
+    if (ce) {
+        wild[0] = 1;
+        wild[1] = '*';
+        memcpy(wild + 2, ce, dr_dname_len(ce));
+    }
+    ldns_rr_list *param = ldns_rr_list_new();
+    bool nsec3 = push_set(sv, zone, LDNS_RR_TYPE_NSEC3PARAM, param, NULL) > 0;
+    ldns_rr_list_deep_free(param);
+    if (!nsec3) {
+        const uint16_t t = LDNS_RR_TYPE_NSEC;
+        if (what == PROOF_NODATA && !push_denial(sv, zone, t, name, true, l))
+            push_denial(sv, zone, t, name, false, l); /* an empty non-terminal */
+        if (what != PROOF_NODATA)
+            push_denial(sv, zone, t, name, false, l);
+        if (what == PROOF_NXDOMAIN || what == PROOF_WILD_NODATA)
+            push_denial(sv, zone, t, wild, what == PROOF_WILD_NODATA, l);
+        return;
+    }
+    const uint16_t t = LDNS_RR_TYPE_NSEC3;
+    if (what == PROOF_WILD_ANSWER) {
+        /* the next closer name (ce plus one label of name) is covered */
+        int nl = dr_dname_labels(name), cl = dr_dname_labels(ce);
+        push_denial(sv, zone, t, dr_dname_strip(name, nl - cl - 1), false, l);
+        return;
+    }
+    nsec3_encloser(sv, zone, name, l);
+    if (what == PROOF_NXDOMAIN || what == PROOF_WILD_NODATA)
+        push_denial(sv, zone, t, wild, what == PROOF_WILD_NODATA, l);
 }
 
 /* The addresses the server has for the NS targets in ns, into ad. */
@@ -443,9 +514,9 @@ engine_answer(const struct server *sv, const uint8_t *qname, uint16_t qtype, boo
                 return; /* a chain into a delegated name: what we have */
             ldns_pkt_set_aa(p, false);
             push_set(sv, cut, LDNS_RR_TYPE_NS, au, NULL);
-            /* a signed delegation's DS, or the NSEC that proves there is none */
+            /* a signed delegation's DS, or the proof that there is none */
             if (dnssec && push_signed(sv, cut, LDNS_RR_TYPE_DS, au, NULL, true) == 0)
-                push_nsec(sv, zone, cut, true, au);
+                prove(sv, zone, cut, NULL, PROOF_NODATA, au);
             add_glue(sv, au, ad);
             return;
         }
@@ -504,9 +575,8 @@ engine_answer(const struct server *sv, const uint8_t *qname, uint16_t qtype, boo
             continue;
         if (name_exists(sv, name)) {
             push_signed(sv, zone, LDNS_RR_TYPE_SOA, au, NULL, dnssec);
-            /* NODATA: the NSEC at the name, or at an empty non-terminal the one covering it */
-            if (dnssec && !push_nsec(sv, zone, name, true, au))
-                push_nsec(sv, zone, name, false, au);
+            if (dnssec)
+                prove(sv, zone, name, NULL, PROOF_NODATA, au);
             return;
         }
         /* a wildcard at the closest encloser */
@@ -519,24 +589,19 @@ engine_answer(const struct server *sv, const uint8_t *qname, uint16_t qtype, boo
             wild[1] = '*';
             memcpy(wild + 2, a, dr_dname_len(a));
             if (name_exists(sv, wild)) {
-                /* the expansion, and the NSEC that shows name itself does not exist */
+                /* the expansion, and the proof that name itself does not exist */
                 if (push_signed(sv, wild, qtype, an, name, dnssec) > 0) {
                     if (dnssec)
-                        push_nsec(sv, zone, name, false, au);
+                        prove(sv, zone, name, a, PROOF_WILD_ANSWER, au);
                     return;
                 }
                 push_signed(sv, zone, LDNS_RR_TYPE_SOA, au, NULL, dnssec);
-                if (dnssec) {
-                    push_nsec(sv, zone, name, false, au);
-                    push_nsec(sv, zone, wild, true, au);
-                }
+                if (dnssec)
+                    prove(sv, zone, name, a, PROOF_WILD_NODATA, au);
                 return;
             }
-            if (dnssec) {
-                /* NXDOMAIN: no name, no wildcard at the closest encloser a */
-                push_nsec(sv, zone, name, false, au);
-                push_nsec(sv, zone, wild, false, au);
-            }
+            if (dnssec)
+                prove(sv, zone, name, a, PROOF_NXDOMAIN, au);
             break;
         }
         ldns_pkt_set_rcode(p, LDNS_RCODE_NXDOMAIN);
