@@ -210,6 +210,37 @@ has_dnssec(const ldns_rr_list *l)
     return false;
 }
 
+struct ttl_cap {
+    uint8_t *msg;
+    uint32_t cap;
+};
+
+static int
+cap_rr(void *arg, int section, size_t owner_off, uint16_t type, uint16_t rclass, size_t ttl_off,
+       size_t rdata_off, uint16_t rdlen)
+{
+    (void)section;
+    (void)owner_off;
+    (void)type;
+    (void)rclass;
+    (void)rdata_off;
+    (void)rdlen;
+    struct ttl_cap *c = arg;
+    if (dr_get32(c->msg + ttl_off) > c->cap)
+        dr_put32(c->msg + ttl_off, c->cap);
+    return 0;
+}
+
+/* Lowers every TTL of the reply to cap: a SECURE answer is handed out for no longer than its
+ * signatures stay valid (RFC 4035 §5.3.3), to the waiters as in the cache's copy. */
+static void
+cap_ttls(uint8_t *wire, size_t len, uint32_t cap)
+{
+    struct ttl_cap c = {wire, cap};
+    if (wire != NULL)
+        (void)dr_msg_walk(wire, len, cap_rr, &c);
+}
+
 /* ---- serve-expired: clients that may get a stale answer after a while ---- */
 
 static void
@@ -354,6 +385,10 @@ finish(struct dr_mesh *m, struct dr_res *r, const struct dr_iter_env *env)
             m->io->stored(m->arg, it->qname, it->qtype, it->qclass, wire, len, swire, slen, &cs);
         if (sec == DR_VS_SECURE && env->aggr && !it->from_aggr)
             keep_nsec(env, it);
+    }
+    if (wire != NULL && sec == DR_VS_SECURE && r->sec_ttl != UINT32_MAX) {
+        cap_ttls(wire, len, r->sec_ttl);
+        cap_ttls(swire, slen, r->sec_ttl);
     }
     if (wire == NULL || sec == DR_VS_BOGUS)
         minlen = dr_reply_minimal(it->qname, it->qtype, it->qclass, DR_RCODE_SERVFAIL, minimal);

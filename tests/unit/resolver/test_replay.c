@@ -40,6 +40,7 @@
 #include "resolver/iter.h"
 #include "resolver/mesh.h"
 #include "resolver/msg.h"
+#include "resolver/val.h"
 
 /* The scenarios live in the source tree: tests/replay, found from this file's path unless
  * REPLAY_DIR or an argument says otherwise. */
@@ -47,7 +48,7 @@
 #define REPLAY_DIR NULL
 #endif
 
-#define WALL_BASE     1700000000 /* virtual wall clock at time 0, seconds */
+#define WALL_BASE     1700000000 /* virtual wall clock at time 0 unless `wall` says, seconds */
 #define TICK_MS       100        /* the driver's dr_mesh_tick period */
 #define RUN_LIMIT_MS  60000      /* `run` never advances the clock further than this */
 #define MAX_ADDRS     16
@@ -117,7 +118,9 @@ struct client {
     char id[64];
     int rc; /* dr_mesh_resolve's */
     bool done, from_cache;
-    ldns_pkt *pkt; /* the final reply */
+    bool do_bit, cd, ad; /* the client's flags */
+    uint8_t sec, why;    /* the answer's validation status, as the mesh or the cache said */
+    ldns_pkt *pkt;       /* the final reply */
     uint64_t at;
 };
 
@@ -141,6 +144,7 @@ struct scn {
     struct dr_infra infra;
     struct dr_mesh *mesh;
     uint64_t now, next_tick, rng, seq;
+    int64_t wall_base; /* the wall clock (Unix seconds) at virtual time 0: `wall` moves it */
     struct ev *events;
     struct qlog *log;
     size_t nlog, caplog, mark;
@@ -163,6 +167,15 @@ fail_at(struct scn *s, const char *fmt, ...)
 }
 
 /* ---- small helpers ---- */
+
+/* The wall clock (TTLs, cache expiry, signature validity): virtual time plus the offset
+ * `wall` sets, so a scenario can start inside a signature's validity window and jump past
+ * its expiration without running a month of ticks. */
+static int64_t
+wall_now(const struct scn *s)
+{
+    return s->wall_base + (int64_t)(s->now / 1000);
+}
 
 static char *
 trim(char *p)
@@ -313,6 +326,132 @@ push_set(const struct server *sv, const uint8_t *owner, uint16_t type, ldns_rr_l
     return n;
 }
 
+/* Pushes clones of the RRSIGs at owner covering type to l (owned by `as` when not NULL), as
+ * a server does for a query with DO=1. */
+static void
+push_sigs(const struct server *sv, const uint8_t *owner, uint16_t type, ldns_rr_list *l,
+          const uint8_t *as)
+{
+    ldns_rr_list *sigs = ldns_rr_list_new();
+    push_set(sv, owner, LDNS_RR_TYPE_RRSIG, sigs, as);
+    for (size_t i = 0; i < ldns_rr_list_rr_count(sigs); i++) {
+        ldns_rr *rr = ldns_rr_list_rr(sigs, i);
+        if (ldns_rdf2rr_type(ldns_rr_rrsig_typecovered(rr)) == type)
+            ldns_rr_list_push_rr(l, ldns_rr_clone(rr));
+    }
+    ldns_rr_list_deep_free(sigs);
+}
+
+/* push_set() plus, when dnssec (the query had DO=1), the set's RRSIGs. */
+static int
+push_signed(const struct server *sv, const uint8_t *owner, uint16_t type, ldns_rr_list *l,
+            const uint8_t *as, bool dnssec)
+{
+    int n = push_set(sv, owner, type, l, as);
+    if (n > 0 && dnssec)
+        push_sigs(sv, owner, type, l, as);
+    return n;
+}
+
+/* Pushes the zone's signed NSEC (type NSEC) or NSEC3 record that matches name (at: owner
+ * equal to the name, or to its hash for NSEC3) or covers it (owner < name < next in the
+ * chain's order), once. Whether there is one. */
+static bool
+push_denial(const struct server *sv, const uint8_t *zone, uint16_t type, const uint8_t *name,
+            bool at, ldns_rr_list *l)
+{
+    ldns_rdf *n = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, dr_dname_len(name), name);
+    ldns_rdf *z = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, dr_dname_len(zone), zone);
+    bool found = false;
+    for (size_t i = 0; i < ldns_rr_list_rr_count(sv->data) && !found; i++) {
+        const ldns_rr *rr = ldns_rr_list_rr(sv->data, i);
+        const uint8_t *o = rdf_name(ldns_rr_owner(rr));
+        if (ldns_rr_get_type(rr) != type || o == NULL || !dr_dname_is_sub(o, zone))
+            continue;
+        ldns_rdf *h = n;
+        if (type == LDNS_RR_TYPE_NSEC3) {
+            h = ldns_nsec3_hash_name_frm_nsec3(rr, n);
+            if (h == NULL || ldns_dname_cat(h, z) != LDNS_STATUS_OK) {
+                ldns_rdf_deep_free(h);
+                continue;
+            }
+        }
+        bool equal = ldns_dname_compare(ldns_rr_owner(rr), h) == 0;
+        found = at ? equal : !equal && ldns_nsec_covers_name(rr, h);
+        if (h != n)
+            ldns_rdf_deep_free(h);
+        bool there = false;
+        for (size_t j = 0; found && j < ldns_rr_list_rr_count(l); j++)
+            there |= ldns_rr_compare(ldns_rr_list_rr(l, j), rr) == 0;
+        if (found && !there)
+            push_signed(sv, o, type, l, NULL, true);
+    }
+    ldns_rdf_deep_free(n);
+    ldns_rdf_deep_free(z);
+    return found;
+}
+
+/* NSEC3's closest encloser proof for name (RFC 5155 7.2.1): the NSEC3 matching the closest
+ * ancestor that has one and, below it, the one covering the next closer name. Just the
+ * matching one when name has its own. */
+static void
+nsec3_encloser(const struct server *sv, const uint8_t *zone, const uint8_t *name, ldns_rr_list *l)
+{
+    int nl = dr_dname_labels(name), zl = dr_dname_labels(zone);
+    for (int k = nl; k >= zl; k--) {
+        const uint8_t *a = dr_dname_strip(name, nl - k);
+        if (!push_denial(sv, zone, LDNS_RR_TYPE_NSEC3, a, true, l))
+            continue;
+        if (k < nl)
+            push_denial(sv, zone, LDNS_RR_TYPE_NSEC3, dr_dname_strip(name, nl - k - 1), false, l);
+        return;
+    }
+}
+
+enum proof {
+    PROOF_NODATA,      /* name exists, not with the type (also: a cut without DS) */
+    PROOF_NXDOMAIN,    /* neither name nor a wildcard at its closest encloser ce */
+    PROOF_WILD_ANSWER, /* name does not exist, the answer is ce's wildcard's expansion */
+    PROOF_WILD_NODATA, /* as above, but the wildcard lacks the type */
+};
+
+/* Adds the signed NSEC or NSEC3 records (whichever the zone has: NSEC3 with an NSEC3PARAM
+ * at its apex) that prove what to l. ce: name's closest encloser (NULL for NODATA). */
+static void
+prove(const struct server *sv, const uint8_t *zone, const uint8_t *name, const uint8_t *ce,
+      enum proof what, ldns_rr_list *l)
+{
+    uint8_t wild[DR_NAME_MAX] = {0};
+    if (ce) {
+        wild[0] = 1;
+        wild[1] = '*';
+        memcpy(wild + 2, ce, dr_dname_len(ce));
+    }
+    ldns_rr_list *param = ldns_rr_list_new();
+    bool nsec3 = push_set(sv, zone, LDNS_RR_TYPE_NSEC3PARAM, param, NULL) > 0;
+    ldns_rr_list_deep_free(param);
+    if (!nsec3) {
+        const uint16_t t = LDNS_RR_TYPE_NSEC;
+        if (what == PROOF_NODATA && !push_denial(sv, zone, t, name, true, l))
+            push_denial(sv, zone, t, name, false, l); /* an empty non-terminal */
+        if (what != PROOF_NODATA)
+            push_denial(sv, zone, t, name, false, l);
+        if (what == PROOF_NXDOMAIN || what == PROOF_WILD_NODATA)
+            push_denial(sv, zone, t, wild, what == PROOF_WILD_NODATA, l);
+        return;
+    }
+    const uint16_t t = LDNS_RR_TYPE_NSEC3;
+    if (what == PROOF_WILD_ANSWER) {
+        /* the next closer name (ce plus one label of name) is covered */
+        int nl = dr_dname_labels(name), cl = dr_dname_labels(ce);
+        push_denial(sv, zone, t, dr_dname_strip(name, nl - cl - 1), false, l);
+        return;
+    }
+    nsec3_encloser(sv, zone, name, l);
+    if (what == PROOF_NXDOMAIN || what == PROOF_WILD_NODATA)
+        push_denial(sv, zone, t, wild, what == PROOF_WILD_NODATA, l);
+}
+
 /* The addresses the server has for the NS targets in ns, into ad. */
 static void
 add_glue(const struct server *sv, ldns_rr_list *ns, ldns_rr_list *ad)
@@ -346,9 +485,11 @@ find_cut(const struct server *sv, const uint8_t *zone, const uint8_t *name, uint
     return NULL;
 }
 
-/* Fills p's sections the way an authoritative server of the zone enclosing qname would. */
+/* Fills p's sections the way an authoritative server of the zone enclosing qname would;
+ * with dnssec (the query's DO bit), a signed zone's RRSIGs and NSEC proofs as well. */
 static void
-engine_answer(const struct server *sv, const uint8_t *qname, uint16_t qtype, ldns_pkt *p)
+engine_answer(const struct server *sv, const uint8_t *qname, uint16_t qtype, bool dnssec,
+              ldns_pkt *p)
 {
     const uint8_t *zone = NULL;
     for (int i = 0; i < sv->nzones; i++)
@@ -373,10 +514,13 @@ engine_answer(const struct server *sv, const uint8_t *qname, uint16_t qtype, ldn
                 return; /* a chain into a delegated name: what we have */
             ldns_pkt_set_aa(p, false);
             push_set(sv, cut, LDNS_RR_TYPE_NS, au, NULL);
+            /* a signed delegation's DS, or the proof that there is none */
+            if (dnssec && push_signed(sv, cut, LDNS_RR_TYPE_DS, au, NULL, true) == 0)
+                prove(sv, zone, cut, NULL, PROOF_NODATA, au);
             add_glue(sv, au, ad);
             return;
         }
-        if (push_set(sv, name, qtype, an, NULL) > 0) {
+        if (push_signed(sv, name, qtype, an, NULL, dnssec) > 0) {
             if (qtype == LDNS_RR_TYPE_NS)
                 add_glue(sv, an, ad);
             return;
@@ -386,6 +530,8 @@ engine_answer(const struct server *sv, const uint8_t *qname, uint16_t qtype, ldn
             if (push_set(sv, name, LDNS_RR_TYPE_CNAME, cn, NULL) > 0) {
                 const uint8_t *t = rdf_name(ldns_rr_rdf(ldns_rr_list_rr(cn, 0), 0));
                 ldns_rr_list_push_rr(an, ldns_rr_clone(ldns_rr_list_rr(cn, 0)));
+                if (dnssec)
+                    push_sigs(sv, name, LDNS_RR_TYPE_CNAME, an, NULL);
                 uint8_t next[DR_NAME_MAX];
                 dr_dname_copy_lower(next, t);
                 ldns_rr_list_deep_free(cn);
@@ -428,7 +574,9 @@ engine_answer(const struct server *sv, const uint8_t *qname, uint16_t qtype, ldn
         if (moved)
             continue;
         if (name_exists(sv, name)) {
-            push_set(sv, zone, LDNS_RR_TYPE_SOA, au, NULL);
+            push_signed(sv, zone, LDNS_RR_TYPE_SOA, au, NULL, dnssec);
+            if (dnssec)
+                prove(sv, zone, name, NULL, PROOF_NODATA, au);
             return;
         }
         /* a wildcard at the closest encloser */
@@ -441,15 +589,23 @@ engine_answer(const struct server *sv, const uint8_t *qname, uint16_t qtype, ldn
             wild[1] = '*';
             memcpy(wild + 2, a, dr_dname_len(a));
             if (name_exists(sv, wild)) {
-                if (push_set(sv, wild, qtype, an, name) > 0)
+                /* the expansion, and the proof that name itself does not exist */
+                if (push_signed(sv, wild, qtype, an, name, dnssec) > 0) {
+                    if (dnssec)
+                        prove(sv, zone, name, a, PROOF_WILD_ANSWER, au);
                     return;
-                push_set(sv, zone, LDNS_RR_TYPE_SOA, au, NULL);
+                }
+                push_signed(sv, zone, LDNS_RR_TYPE_SOA, au, NULL, dnssec);
+                if (dnssec)
+                    prove(sv, zone, name, a, PROOF_WILD_NODATA, au);
                 return;
             }
+            if (dnssec)
+                prove(sv, zone, name, a, PROOF_NXDOMAIN, au);
             break;
         }
         ldns_pkt_set_rcode(p, LDNS_RCODE_NXDOMAIN);
-        push_set(sv, zone, LDNS_RR_TYPE_SOA, au, NULL);
+        push_signed(sv, zone, LDNS_RR_TYPE_SOA, au, NULL, dnssec);
         return;
     }
 }
@@ -491,7 +647,7 @@ io_env(void *arg, struct dr_iter_env *env)
     env->deleg = s->deleg;
     env->hints = &s->hints;
     env->infra = &s->infra;
-    env->now = WALL_BASE + (int64_t)(s->now / 1000);
+    env->now = wall_now(s);
     env->now_ms = s->now;
     env->random = rng_next;
     env->random_arg = s;
@@ -602,7 +758,7 @@ make_reply(struct scn *s, struct server *sv, const uint8_t *q, size_t qlen, bool
     } else if (m.rcode >= 0) {
         ldns_pkt_set_rcode(p, (uint8_t)m.rcode);
     } else {
-        engine_answer(sv, qname, qtype, p);
+        engine_answer(sv, qname, qtype, edns && ldns_pkt_edns_do(qp), p);
     }
     if (m.noaa > 0)
         ldns_pkt_set_aa(p, false);
@@ -899,6 +1055,8 @@ on_client_done(struct dr_waiter *w, const uint8_t *reply, size_t len)
 {
     struct client *c = (struct client *)w;
     c->done = true;
+    c->sec = w->sec;
+    c->why = w->why;
     ldns_pkt_free(c->pkt);
     c->pkt = NULL;
     if (ldns_wire2pkt(&c->pkt, reply, len) != LDNS_STATUS_OK)
@@ -914,8 +1072,32 @@ client_find(struct scn *s, const char *id)
     return NULL;
 }
 
+/* The client's query as it arrives (RD, the flags asked for, EDNS with DO when asked),
+ * parsed by the real dr_msg_parse_query into q. -1 when it does not parse. */
+static int
+client_msg(const struct client *c, const uint8_t *qname, uint16_t type, struct dr_msg_query *q)
+{
+    uint8_t pkt[DR_HEADER_LEN + DR_NAME_MAX + 4 + 11] = {0};
+    uint16_t flags = DR_FLAG_RD | (c->cd ? DR_FLAG_CD : 0) | (c->ad ? DR_FLAG_AD : 0);
+    dr_put16(pkt + 2, flags);
+    dr_put16(pkt + 4, 1);  /* QDCOUNT */
+    dr_put16(pkt + 10, 1); /* ARCOUNT: the OPT record */
+    size_t off = DR_HEADER_LEN, nl = dr_dname_len(qname);
+    memcpy(pkt + off, qname, nl);
+    off += nl;
+    dr_put16(pkt + off, type);
+    dr_put16(pkt + off + 2, DR_CLASS_IN);
+    off += 4;
+    pkt[off] = 0; /* root owner */
+    dr_put16(pkt + off + 1, 41);
+    dr_put16(pkt + off + 3, 1232);
+    dr_put16(pkt + off + 7, c->do_bit ? 0x8000 : 0);
+    off += 11;
+    return dr_msg_parse_query(pkt, off, q) == DR_MSG_OK ? 0 : -1;
+}
+
 static void
-client_query(struct scn *s, const char *id, const char *name, uint16_t type)
+client_query(struct scn *s, const char *id, const char *name, uint16_t type, const char *flags)
 {
     struct client *c = calloc(1, sizeof(*c));
     if (c == NULL)
@@ -925,18 +1107,31 @@ client_query(struct scn *s, const char *id, const char *name, uint16_t type)
     c->at = s->now;
     c->next = s->clients;
     s->clients = c;
+    c->do_bit = strstr(flags, "do") != NULL;
+    c->cd = strstr(flags, "cd") != NULL;
+    c->ad = strstr(flags, "ad") != NULL;
+    c->w.dnssec_ok = c->do_bit;
+    c->w.cd = c->cd;
     uint8_t qname[DR_NAME_MAX];
-    if (dr_dname_from_str(name, qname) < 0) {
+    struct dr_msg_query q;
+    if (dr_dname_from_str(name, qname) < 0 || client_msg(c, qname, type, &q) < 0) {
         fail_at(s, "bad name %s", name);
         return;
     }
-    /* As resolver/query.c: the answer cache first. */
+    /* As resolver/query.c: the answer cache first (only validated entries when validating),
+     * a cached BOGUS answer is SERVFAIL unless CD=1. */
     uint8_t buf[65535];
-    int n = dr_cache_lookup(s->cache, qname, type, DR_CLASS_IN,
-                            WALL_BASE + (int64_t)(s->now / 1000), buf, sizeof(buf));
+    struct dr_cache_sec cs = {0};
+    int n = dr_cache_answer_sec(s->cache, &q, wall_now(s), buf, sizeof(buf), NULL, s->conf->dnssec,
+                                &cs);
     if (n > 0) {
         c->from_cache = true;
-        on_client_done(&c->w, buf, (size_t)n);
+        c->w.sec = cs.status;
+        c->w.why = cs.why;
+        if (cs.status == DR_VS_BOGUS && !c->cd)
+            n = dr_msg_reply_empty(&q, DR_RCODE_SERVFAIL, 1232, buf, sizeof(buf));
+        if (n > 0)
+            on_client_done(&c->w, buf, (size_t)n);
         return;
     }
     c->rc = dr_mesh_resolve(s->mesh, qname, type, DR_CLASS_IN, &c->w);
@@ -1088,6 +1283,53 @@ list_has(ldns_rr_list *l, const ldns_rr *want, bool type_only)
     return found;
 }
 
+/* The DNSSEC side of a client's answer, as resolver/query.c gives it: the status, AD (for a
+ * SECURE answer when validating and the client set DO or AD, RFC 6840 5.7) and the EDE.
+ *   expect ID secure|insecure|bogus|indeterminate|none
+ *   expect ID why NAME        (resolver/dnssec.h's dr_why_names)
+ *   expect ID ad | no-ad
+ *   expect ID ede N | no-ede
+ * Returns false when tok is none of these. */
+static bool
+expect_sec(struct scn *s, struct client *c, char **tok, int n)
+{
+    const char *what = tok[0];
+    const char *st = dr_val_status_names[c->sec < DR_VS_COUNT ? c->sec : 0];
+    const char *why = c->why <= DR_CACHE_WHY_MAX ? dr_why_names[c->why] : "?";
+    int ede = dr_val_ede((enum dr_val_status)c->sec, (enum dr_why)c->why);
+    bool ad = s->conf->dnssec && c->sec == DR_VS_SECURE && (c->do_bit || c->ad) &&
+              ldns_pkt_get_rcode(c->pkt) != LDNS_RCODE_SERVFAIL;
+    bool ok;
+    char want[64];
+    if (n == 1 && (strcmp(what, "ad") == 0 || strcmp(what, "no-ad") == 0)) {
+        ok = ad == (what[0] == 'a');
+        snprintf(want, sizeof(want), "%s", what);
+    } else if (n == 2 && strcmp(what, "ede") == 0) {
+        ok = ede == atoi(tok[1]);
+        snprintf(want, sizeof(want), "ede %s", tok[1]);
+    } else if (n == 1 && strcmp(what, "no-ede") == 0) {
+        ok = ede < 0;
+        snprintf(want, sizeof(want), "no ede");
+    } else if (n == 2 && strcmp(what, "why") == 0) {
+        ok = strcmp(why, tok[1]) == 0;
+        snprintf(want, sizeof(want), "why %s", tok[1]);
+    } else if (n == 1) {
+        int k = 0;
+        while (k < DR_VS_COUNT && strcmp(dr_val_status_names[k], what) != 0)
+            k++;
+        if (k == DR_VS_COUNT)
+            return false;
+        ok = c->sec == k;
+        snprintf(want, sizeof(want), "%s", what);
+    } else {
+        return false;
+    }
+    if (!ok)
+        fail_at(s, "%s: expected %s, got %s why=%s ede=%d ad=%d%s", c->id, want, st, why, ede, ad,
+                c->from_cache ? " (from the cache)" : "");
+    return true;
+}
+
 /* expect ID rcode|answer|no-answer|authority|answers|pending|done|busy|cached ... */
 static void
 expect_client(struct scn *s, struct client *c, char **tok, int n, const char *rest)
@@ -1124,6 +1366,19 @@ expect_client(struct scn *s, struct client *c, char **tok, int n, const char *re
             fail_at(s, "%s: expected rcode %s, got %s", c->id, tok[1], g ? g->name : "?");
             ldns_pkt_print(stderr, c->pkt);
         }
+        return;
+    }
+    if (strcmp(what, "ttl") == 0) {
+        /* the largest TTL in the answer section, as the client sees it */
+        int64_t max = -1;
+        for (size_t i = 0; i < ldns_rr_list_rr_count(ldns_pkt_answer(c->pkt)); i++) {
+            uint32_t t = ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_answer(c->pkt), i));
+            if ((int64_t)t > max)
+                max = t;
+        }
+        char label[96];
+        snprintf(label, sizeof(label), "%s ttl", c->id);
+        expect_count(s, label, max, tok + 1, n - 1);
         return;
     }
     if (strcmp(what, "answers") == 0) {
@@ -1166,6 +1421,8 @@ expect_client(struct scn *s, struct client *c, char **tok, int n, const char *re
         }
         return;
     }
+    if (expect_sec(s, c, tok, n))
+        return;
     fail_at(s, "unknown client expectation %s", what);
 }
 
@@ -1220,8 +1477,7 @@ step_expect(struct scn *s, char *line)
             fail_at(s, "expect %s NAME TYPE", tok[0]);
             return;
         }
-        int r = dr_cache_lookup(s->cache, name, type, DR_CLASS_IN,
-                                WALL_BASE + (int64_t)(s->now / 1000), buf, sizeof(buf));
+        int r = dr_cache_lookup(s->cache, name, type, DR_CLASS_IN, wall_now(s), buf, sizeof(buf));
         if ((r > 0) != (tok[0][0] == 'i'))
             fail_at(s, "expected %s %s %s", tok[0], tok[1], tok[2]);
     } else {
@@ -1248,6 +1504,31 @@ step_expect(struct scn *s, char *line)
     }
 }
 
+/* wall YYYYMMDDHHMMSS (UTC) | +N[s|m|h|d]: sets the wall clock now, or moves it forward;
+ * virtual time (timeouts, ticks) does not move. */
+static void
+step_wall(struct scn *s, const char *arg)
+{
+    char *end;
+    if (arg[0] == '+') {
+        long long v = strtoll(arg + 1, &end, 10);
+        long long unit = *end == 'm' ? 60 : *end == 'h' ? 3600 : *end == 'd' ? 86400 : 1;
+        if (v < 0 || end == arg + 1 || (*end && (strchr("smhd", *end) == NULL || end[1]))) {
+            fail_at(s, "wall %s: +N[s|m|h|d]", arg);
+            return;
+        }
+        s->wall_base += v * unit;
+        return;
+    }
+    struct tm tm = {0};
+    end = strptime(arg, "%Y%m%d%H%M%S", &tm);
+    if (strlen(arg) != 14 || end == NULL || *end) {
+        fail_at(s, "wall %s: YYYYMMDDHHMMSS or +N[s|m|h|d]", arg);
+        return;
+    }
+    s->wall_base = (int64_t)timegm(&tm) - (int64_t)(s->now / 1000);
+}
+
 static void
 step(struct scn *s, char *line)
 {
@@ -1261,16 +1542,32 @@ step(struct scn *s, char *line)
     snprintf(copy, sizeof(copy), "%s", line);
     char *tok[16];
     int n = split(copy, tok, 16);
-    if (strcmp(tok[0], "query") == 0 && (n == 4 || (n == 6 && strcmp(tok[4], "x") == 0))) {
+    if (strcmp(tok[0], "query") == 0 && n >= 4) {
         uint16_t type;
         if (type_parse(tok[3], &type) < 0 || type == 0) {
             fail_at(s, "bad type %s", tok[3]);
             return;
         }
-        int count = n == 6 ? atoi(tok[5]) : 1;
+        /* then `x N` and/or the client's flags: do, cd, ad */
+        int count = 1;
+        bool many = false;
+        char flags[16] = "";
+        for (int i = 4; i < n; i++) {
+            if (strcmp(tok[i], "x") == 0 && i + 1 < n) {
+                count = atoi(tok[++i]);
+                many = true;
+            } else if (strcmp(tok[i], "do") == 0 || strcmp(tok[i], "cd") == 0 ||
+                       strcmp(tok[i], "ad") == 0) {
+                strncat(flags, tok[i], sizeof(flags) - strlen(flags) - 2);
+                strcat(flags, " ");
+            } else {
+                fail_at(s, "query: unknown option %s", tok[i]);
+                return;
+            }
+        }
         for (int i = 0; i < count && i < 10000; i++) {
             char id[64], name[DR_NAME_STRLEN];
-            if (n == 6) {
+            if (many) {
                 snprintf(id, sizeof(id), "%s.%d", tok[1], i);
                 /* NAME holds %d where the index goes */
                 const char *pct = strstr(tok[2], "%d");
@@ -1283,7 +1580,7 @@ step(struct scn *s, char *line)
                 snprintf(id, sizeof(id), "%s", tok[1]);
                 snprintf(name, sizeof(name), "%s", tok[2]);
             }
-            client_query(s, id, name, type);
+            client_query(s, id, name, type, flags);
         }
     } else if (strcmp(tok[0], "tick") == 0 && n == 2) {
         uint64_t t = strtoull(tok[1], NULL, 10);
@@ -1293,6 +1590,8 @@ step(struct scn *s, char *line)
             advance_to(s, t);
     } else if (strcmp(tok[0], "advance") == 0 && n == 2) {
         advance_to(s, s->now + strtoull(tok[1], NULL, 10));
+    } else if (strcmp(tok[0], "wall") == 0 && n == 2) {
+        step_wall(s, tok[1]);
     } else if (strcmp(tok[0], "run") == 0 && n == 1) {
         run_idle(s);
     } else if (strcmp(tok[0], "mark") == 0 && n == 1) {
@@ -1450,6 +1749,27 @@ struct reader {
 
 static void parse_file(struct scn *s, struct reader *r, const char *path, int depth);
 
+/* A configuration line; a relative trust-anchor-file is taken from the directory of the file
+ * that names it (tests/replay), not the working directory. */
+static void
+config_line(struct scn *s, const char *line, const char *path)
+{
+    static const char key[] = "trust-anchor-file";
+    const char *v = line + sizeof(key) - 1;
+    if (strncmp(line, key, sizeof(key) - 1) == 0 && (isspace((unsigned char)*v) || *v == '=')) {
+        while (isspace((unsigned char)*v) || *v == '=')
+            v++;
+        if (*v && *v != '/' && *v != '"') {
+            const char *sl = strrchr(path, '/');
+            char buf[4096 + 512];
+            snprintf(buf, sizeof(buf), "%s = %.*s%s", key, sl ? (int)(sl - path + 1) : 0, path, v);
+            append(&s->conf_text, &s->conf_len, buf);
+            return;
+        }
+    }
+    append(&s->conf_text, &s->conf_len, line);
+}
+
 static void
 parse_line(struct scn *s, struct reader *r, char *line, const char *path, int depth)
 {
@@ -1463,7 +1783,7 @@ parse_line(struct scn *s, struct reader *r, char *line, const char *path, int de
     }
     switch (r->mode) {
     case CONFIG:
-        append(&s->conf_text, &s->conf_len, line);
+        config_line(s, line, path);
         return;
     case HINTS:
         append(&s->hints_text, &s->hints_len, line);
@@ -1537,6 +1857,7 @@ run_file(const char *path)
     s->file = path;
     s->stail = &s->servers;
     s->seed = seed_of(path);
+    s->wall_base = WALL_BASE;
     struct reader r = {TOP, NULL};
     parse_file(s, &r, path, 0);
     s->file = path;
