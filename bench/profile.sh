@@ -25,7 +25,9 @@
 # Environment: DUET_BUILD (default REPO/build); PROFILE_QUERIES (resolver under callgrind,
 # default 30000, sent at 3000 qps); PROFILE_MISSES (resolver-miss, default 2000, sent at
 # 300 qps under callgrind); PROFILE_SECONDS (load duration: origin under callgrind,
-# default 8; both under perf, default 5); PROFILE_TOP (rows, default 25); PROFILE_DIR.
+# default 8; both under perf, default 5); PROFILE_TOP (rows, default 25); PROFILE_DIR;
+# PROFILE_PATH (origin: the file wrk asks for, default /index.html (1 KB); also /100k.bin
+# (cached) and /10m.bin (read in chunks)).
 # Exit status: 0 done, 77 prerequisite missing, 1 failure.
 set -euo pipefail
 
@@ -37,6 +39,8 @@ QUERIES=${PROFILE_QUERIES:-30000}
 MISSES=${PROFILE_MISSES:-2000}
 [[ $MISSES =~ ^[1-9][0-9]{0,5}$ ]] || { echo "profile.sh: PROFILE_MISSES must be 1..999999" >&2; exit 2; }
 TOP=${PROFILE_TOP:-25}
+OPATH=${PROFILE_PATH:-/index.html}
+case $OPATH in /index.html|/100k.bin|/10m.bin) ;; *) echo "profile.sh: PROFILE_PATH must be /index.html, /100k.bin or /10m.bin" >&2; exit 2 ;; esac
 
 BENCH_NAME=profile.sh BENCH_LOG_TAG=profile
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -285,6 +289,8 @@ profile_origin() {
     -subj "/CN=bench.test" -addext "subjectAltName=DNS:bench.test,IP:127.0.0.1" \
     -keyout "$D/key.pem" -out "$D/cert.pem" >/dev/null 2>&1 || die "openssl could not make a cert"
   awk 'BEGIN { for (i = 0; i < 1023; i++) printf "x"; printf "\n" }' >"$site/index.html"
+  head -c 102400 /dev/urandom >"$site/100k.bin"
+  head -c 10485760 /dev/urandom >"$site/10m.bin"
   [ "$PEER" = yes ] && servers+=(nginx)
   for s in "${servers[@]}"; do
     port=$(pick_port 18543)
@@ -340,7 +346,7 @@ EOF
     local extra=()
     [ "$LOAD" = close ] && extra=(-s "$HERE/close.lua")
     taskset -c 0 wrk -t1 -c8 -d"${SECS}s" --timeout 10s ${extra[@]+"${extra[@]}"} \
-      "https://127.0.0.1:$port/index.html" >"$D/origin-$s.wrk" 2>&1 || true
+      "https://127.0.0.1:$port$OPATH" >"$D/origin-$s.wrk" 2>&1 || true
     collect_off "$pid" "$D/origin-$s"
     reqs=$(awk '/ requests in / { print $1 }' "$D/origin-$s.wrk")
     [ -n "$reqs" ] || die "wrk failed: $(tail -5 "$D/origin-$s.wrk")"

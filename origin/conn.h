@@ -109,7 +109,9 @@ struct dw_conn {
                                 the tcp and timer handles */
     uint8_t *in;
     size_t in_len;
-    uint8_t *out;   /* bytes of the write in flight */
+    uint8_t *out;   /* plain: the head of the write in flight */
+    struct dw_tls_queue wq; /* TLS: the ciphertext of the write in flight, taken whole from
+                               the session's out queue (no copy) and freed when written */
     uint8_t *chunk; /* a file chunk being read */
     struct dw_response resp; /* while RESPONDING */
     bool head_sent;

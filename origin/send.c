@@ -15,6 +15,7 @@ on_written(uv_write_t *req, int status)
 {
     struct dw_conn *c = req->data;
     c->writing = false;
+    dw_tls_queue_free(&c->wq);
     if (dw_conn_closing(c) || status < 0) {
         dw_conn_close(c);
         dc_life_unref(&c->life);
@@ -52,6 +53,7 @@ write_bufs(struct dw_conn *c, uv_buf_t *bufs, unsigned n)
     dc_life_ref(&c->life);
     if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, bufs, n, on_written) < 0) {
         c->writing = false;
+        dw_tls_queue_free(&c->wq);
         dc_life_unref(&c->life);
         dw_conn_close(c);
     }
@@ -81,12 +83,10 @@ dw_send_flush(struct dw_conn *c)
         return true;
     if (!c->tls_on || dw_tls_conn_out_pending(&c->tls) == 0)
         return false;
-    if (!ensure_out(c)) {
-        dw_conn_close(c);
-        return false;
-    }
-    size_t n = dw_tls_conn_out(&c->tls, c->out, c->out_cap);
-    uv_buf_t b = uv_buf_init((char *)c->out, (unsigned)n);
+    /* The queue's storage goes to the write as it is (a copy into an output buffer cost
+     * as much as a chunk's worth of memcpy per write); the session starts another. */
+    size_t n = dw_tls_conn_out_take(&c->tls, &c->wq);
+    uv_buf_t b = uv_buf_init((char *)c->wq.data + c->wq.head, (unsigned)n);
     write_bufs(c, &b, 1);
     return c->writing;
 }
@@ -143,10 +143,6 @@ send_head(struct dw_conn *c)
     struct dw_worker *wk = c->wk;
     struct dw_response *r = &c->resp;
     c->head_sent = true;
-    if (!ensure_out(c)) {
-        dw_conn_close(c);
-        return;
-    }
     if (c->tls_on) {
         /* Head and a small cached body go into one TLS record (one SSL_write): each
          * record has a fixed cost, and it saves bytes on the wire. */
@@ -179,6 +175,10 @@ send_head(struct dw_conn *c)
      * in one write, the body straight from the cache entry. A plain connection writes
      * nothing but responses, and a response starts only once the previous one is written. */
     assert(!c->writing && !c->file_reading);
+    if (!ensure_out(c)) {
+        dw_conn_close(c);
+        return;
+    }
     memcpy(c->out, wk->hdr, r->head_len);
     uv_buf_t b[2];
     b[0] = uv_buf_init((char *)c->out, (unsigned)r->head_len);

@@ -862,6 +862,27 @@ dw_tls_conn_out(struct dw_tls_conn *c, void *buf, size_t cap)
 }
 
 size_t
+dw_tls_conn_out_take(struct dw_tls_conn *c, struct dw_tls_queue *q)
+{
+    struct dw_tls_queue *o = &c->out;
+    size_t n = o->tail - o->head;
+    if (n == 0) {
+        *q = (struct dw_tls_queue){.pool = o->pool};
+        return 0;
+    }
+    *q = *o;
+    o->data = NULL;
+    o->cap = o->head = o->tail = 0;
+    return n;
+}
+
+void
+dw_tls_queue_free(struct dw_tls_queue *q)
+{
+    queue_free(q);
+}
+
+size_t
 dw_tls_conn_in_pending(const struct dw_tls_conn *c)
 {
     return c->in.tail - c->in.head;
