@@ -97,6 +97,8 @@ struct dw_conn {
     struct dw_tls_conn tls;
     struct dw_http http;
     enum dw_conn_phase phase;
+    uint64_t due;       /* loop time (ms) the phase times out at */
+    uint64_t timer_due; /* loop time the timer was started for (<= due while it runs) */
     bool reading;
     bool writing;
     bool file_reading;
