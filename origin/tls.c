@@ -819,6 +819,12 @@ clear_stale_errors(void)
 int
 dw_tls_conn_read(struct dw_tls_conn *c, void *buf, size_t cap)
 {
+    /* Nothing received and nothing left inside OpenSSL (plaintext of a record read in part,
+     * or a record's first bytes): SSL_read could only say "want read", and asking cost
+     * ~1k instructions (SSL_read, SSL_get_error, two error-queue lookups), twice a request:
+     * once after the request's record, once when the response is out. */
+    if (c->in.head == c->in.tail && !SSL_has_pending(c->ssl))
+        return DW_AGAIN;
     clear_stale_errors();
     int r = SSL_read(c->ssl, buf, cap > INT_MAX ? INT_MAX : (int)cap);
     if (r > 0)
