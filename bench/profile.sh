@@ -10,6 +10,8 @@
 #   bash bench/profile.sh origin   [--peer]   duet-origin, keep-alive GET of a 1 KB file (wrk)
 #   bash bench/profile.sh origin-close [--peer]   the same with "Connection: close" (a TCP
 #                                             connection + resumed TLS handshake per request)
+#   bash bench/profile.sh origin-full [--peer]    the same with a full TLS 1.3 handshake per
+#                                             request (wrk under bench/tlsshim.c, no resumption)
 #
 # Tool (PROFILE_TOOL):
 #   callgrind (default)  valgrind --tool=callgrind --instr-atstart=no; instrumentation switched
@@ -54,7 +56,8 @@ case $WHAT in
   resolver|origin) ;;
   resolver-miss) WHAT=resolver LOAD=miss ;;
   origin-close) WHAT=origin LOAD=close ;;
-  *) echo "usage: $0 resolver|resolver-miss|origin|origin-close [--peer]" >&2; exit 2 ;;
+  origin-full) WHAT=origin LOAD=full ;;
+  *) echo "usage: $0 resolver|resolver-miss|origin|origin-close|origin-full [--peer]" >&2; exit 2 ;;
 esac
 case $TOOL in callgrind|perf) ;; *) die "PROFILE_TOOL must be callgrind or perf" ;; esac
 if [ "$TOOL" = callgrind ]; then SECS=${PROFILE_SECONDS:-8}; else SECS=${PROFILE_SECONDS:-5}; fi
@@ -343,9 +346,14 @@ EOF
     wait_port t "$port" "$pid" 60 || die "$s not listening on :$port (see $D/origin-$s.*)"
     curl -sk --max-time 30 -o /dev/null "https://127.0.0.1:$port/index.html" || die "$s does not serve"
     collect_on "$pid" "$D/origin-$s"
-    local extra=()
-    [ "$LOAD" = close ] && extra=(-s "$HERE/close.lua")
-    taskset -c 0 wrk -t1 -c8 -d"${SECS}s" --timeout 10s ${extra[@]+"${extra[@]}"} \
+    local extra=() pre=()
+    [ "$LOAD" = keepalive ] || extra=(-s "$HERE/close.lua")
+    if [ "$LOAD" = full ]; then
+      [ -f "$D/tlsshim.so" ] || cc -shared -fPIC -O2 -o "$D/tlsshim.so" "$HERE/tlsshim.c" -lssl -ldl ||
+        die "bench/tlsshim.c does not build"
+      pre=(env BENCH_TLS_RESUME=0 "LD_PRELOAD=$D/tlsshim.so")
+    fi
+    ${pre[@]+"${pre[@]}"} taskset -c 0 wrk -t1 -c8 -d"${SECS}s" --timeout 10s ${extra[@]+"${extra[@]}"} \
       "https://127.0.0.1:$port$OPATH" >"$D/origin-$s.wrk" 2>&1 || true
     collect_off "$pid" "$D/origin-$s"
     reqs=$(awk '/ requests in / { print $1 }' "$D/origin-$s.wrk")

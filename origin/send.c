@@ -3,6 +3,7 @@
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "common/log.h"
 #include "common/stats.h"
@@ -103,6 +104,23 @@ dw_send_release(struct dw_conn *c)
     c->fsreq = NULL;
 }
 
+/* n bytes of the file are in c->chunk: TLS encrypts them behind what is queued and
+ * dw_send_more writes it all (and the next piece while room is left); plain sends them. */
+static void
+chunk_read(struct dw_conn *c, size_t n)
+{
+    c->body_pos += (uint64_t)n;
+    if (c->tls_on) {
+        if (dw_tls_conn_write(&c->tls, c->chunk, n) < 0)
+            dw_conn_close(c);
+        else
+            dw_send_more(c);
+    } else {
+        uv_buf_t b = uv_buf_init((char *)c->chunk, (unsigned)n);
+        write_bufs(c, &b, 1);
+    }
+}
+
 static void
 on_file_read(uv_fs_t *req)
 {
@@ -121,17 +139,49 @@ on_file_read(uv_fs_t *req)
         dc_life_unref(&c->life);
         return;
     }
-    c->body_pos += (uint64_t)n;
-    if (c->tls_on) {
-        if (dw_tls_conn_write(&c->tls, c->chunk, (size_t)n) < 0)
-            dw_conn_close(c);
-        else
-            dw_send_flush(c);
-    } else {
-        uv_buf_t b = uv_buf_init((char *)c->chunk, (unsigned)n);
-        write_bufs(c, &b, 1);
-    }
+    chunk_read(c, (size_t)n);
     dc_life_unref(&c->life);
+}
+
+/*
+ * Reads the file's next n bytes into c->chunk. Bytes the page cache holds are read here, at
+ * once (preadv2 with RWF_NOWAIT fails rather than wait for the disk): a read through libuv's
+ * thread pool costs a thread hand-off and a loop wake-up per chunk, which is most of what a
+ * large file costs beside the encryption and the socket. Anything else (not cached, a short
+ * cached part, a kernel without RWF_NOWAIT) goes to the thread pool as before, so a slow
+ * disk never blocks the loop. Returns what was read now (> 0), 0 when a read is in flight
+ * or the connection was closed.
+ */
+static size_t
+read_chunk(struct dw_conn *c, size_t n)
+{
+    struct dw_worker *wk = c->wk;
+    struct dw_response *r = &c->resp;
+    if (c->chunk == NULL && (c->chunk = dw_conn_buf_get(&wk->outpool, c->out_cap)) == NULL) {
+        dw_conn_close(c);
+        return 0;
+    }
+    int64_t off = (int64_t)(r->first + c->body_pos);
+#ifdef RWF_NOWAIT
+    struct iovec v = {c->chunk, n};
+    ssize_t got = preadv2(r->fd, &v, 1, (off_t)off, RWF_NOWAIT);
+    if (got > 0)
+        return (size_t)got;
+#endif
+    if (c->fsreq == NULL && (c->fsreq = malloc(sizeof(*c->fsreq))) == NULL) {
+        dw_conn_close(c);
+        return 0;
+    }
+    uv_buf_t b = uv_buf_init((char *)c->chunk, (unsigned)n);
+    c->fsreq->data = c;
+    c->file_reading = true;
+    dc_life_ref(&c->life);
+    if (uv_fs_read(wk->loop, c->fsreq, r->fd, &b, 1, off, on_file_read) < 0) {
+        c->file_reading = false;
+        dc_life_unref(&c->life);
+        dw_conn_close(c);
+    }
+    return 0;
 }
 
 /* The head, with a small cached body when it fits: TLS encrypts both as one record. The head
@@ -144,31 +194,21 @@ send_head(struct dw_conn *c)
     struct dw_response *r = &c->resp;
     c->head_sent = true;
     if (c->tls_on) {
-        /* Head and a small cached body go into one TLS record (one SSL_write): each
-         * record has a fixed cost, and it saves bytes on the wire. */
-        if (r->entry && r->length > 0 && r->head_len + r->length <= sizeof(wk->record)) {
+        /* A head and a small cached body share one record (one SSL_write): each record
+         * has a fixed cost. A larger body gets records of its own (copying 16 KiB to fill
+         * the head's record costs more than the record saves), but no write of its own:
+         * dw_send_more adds the body's start and writes both at once. */
+        bool whole = r->entry && r->length > 0 && r->head_len + r->length <= sizeof(wk->record);
+        if (whole) {
             memcpy(wk->record, wk->hdr, r->head_len);
             memcpy(wk->record + r->head_len, r->entry->data + r->first, r->length);
-            if (dw_tls_conn_write(&c->tls, wk->record, r->head_len + r->length) < 0) {
-                dw_conn_close(c);
-                return;
-            }
-            c->body_pos = r->length;
-            dw_send_flush(c);
-            return;
         }
-        if (dw_tls_conn_write(&c->tls, wk->hdr, r->head_len) < 0) {
+        if (dw_tls_conn_write(&c->tls, whole ? wk->record : (const uint8_t *)wk->hdr,
+                              r->head_len + (whole ? r->length : 0)) < 0) {
             dw_conn_close(c);
             return;
         }
-        if (r->entry && r->length > 0 && r->length <= c->conf->chunk_size) {
-            if (dw_tls_conn_write(&c->tls, r->entry->data + r->first, r->length) < 0) {
-                dw_conn_close(c);
-                return;
-            }
-            c->body_pos = r->length;
-        }
-        dw_send_flush(c);
+        c->body_pos = whole ? r->length : 0;
         return;
     }
     /* Plain: the head (copied out of the worker's scratch) and a cached body go out
@@ -209,56 +249,70 @@ dw_send_start(struct dw_conn *c)
     dw_send_more(c);
 }
 
-/* Produces the next piece of the response and writes it; one write in flight at a time,
- * so a slow client holds at most one chunk (and its ciphertext) of a large file. */
-void
-dw_send_more(struct dw_conn *c)
+/*
+ * TLS: encrypts the response's next piece behind what the out queue holds, while the queue
+ * holds less than a chunk, so that one write carries the head with the body's start, or a
+ * whole chunk of 16 KiB records. A file chunk being read from the disk adds itself when the
+ * read completes.
+ */
+static void
+tls_fill(struct dw_conn *c)
 {
-    struct dw_worker *wk = c->wk;
-    if (dw_conn_closing(c) || c->writing || c->file_reading)
-        return;
-    if (dw_send_flush(c) || dw_conn_closing(c))
-        return;
-    if (c->phase != DW_PH_RESPONDING)
-        return;
     struct dw_response *r = &c->resp;
-    assert(c->head_sent); /* dw_send_start sent it */
-    if (c->body_pos < r->length) {
+    size_t chunk = (size_t)c->conf->chunk_size; /* c->out_cap has room for it (and TLS's) */
+    for (int guard = 0; guard < 4 && !dw_conn_closing(c) && !c->file_reading; guard++) {
+        size_t pending = dw_tls_conn_out_pending(&c->tls);
+        if (c->body_pos >= r->length || pending + DW_CONN_TLS_SLACK / 2 >= chunk)
+            return;
         uint64_t left = r->length - c->body_pos;
-        uint64_t chunk = c->conf->chunk_size; /* c->out_cap has room for it (and TLS's) */
+        size_t n = chunk - pending;
+        if (left < n)
+            n = (size_t)left;
         if (r->entry) {
-            size_t n = (size_t)(left < chunk ? left : chunk);
             if (dw_tls_conn_write(&c->tls, r->entry->data + r->first + c->body_pos, n) < 0) {
                 dw_conn_close(c);
                 return;
             }
             c->body_pos += n;
-            dw_send_flush(c);
-            return;
-        }
-        if (r->fd >= 0) {
-            if (c->chunk == NULL &&
-                (c->chunk = dw_conn_buf_get(&wk->outpool, c->out_cap)) == NULL) {
+        } else if (r->fd >= 0) {
+            size_t got = read_chunk(c, n);
+            if (got == 0)
+                return;
+            c->body_pos += got;
+            if (dw_tls_conn_write(&c->tls, c->chunk, got) < 0) {
                 dw_conn_close(c);
                 return;
             }
-            if (c->fsreq == NULL && (c->fsreq = malloc(sizeof(*c->fsreq))) == NULL) {
-                dw_conn_close(c);
-                return;
-            }
-            size_t n = (size_t)(left < chunk ? left : chunk);
-            uv_buf_t b = uv_buf_init((char *)c->chunk, (unsigned)n);
-            c->fsreq->data = c;
-            c->file_reading = true;
-            dc_life_ref(&c->life);
-            if (uv_fs_read(wk->loop, c->fsreq, r->fd, &b, 1, (int64_t)(r->first + c->body_pos),
-                           on_file_read) < 0) {
-                c->file_reading = false;
-                dc_life_unref(&c->life);
-                dw_conn_close(c);
-            }
+        } else {
             return;
         }
     }
+}
+
+/* Produces the next piece of the response and writes it; one write in flight at a time,
+ * so a slow client holds at most one chunk (and its ciphertext) of a large file. */
+void
+dw_send_more(struct dw_conn *c)
+{
+    if (dw_conn_closing(c) || c->writing || c->file_reading)
+        return;
+    if (c->tls_on && c->phase == DW_PH_RESPONDING)
+        tls_fill(c);
+    if (dw_send_flush(c) || dw_conn_closing(c) || c->file_reading)
+        return;
+    if (c->phase != DW_PH_RESPONDING)
+        return;
+    struct dw_response *r = &c->resp;
+    assert(c->head_sent); /* dw_send_start sent it */
+    if (c->body_pos < r->length && !c->tls_on && r->fd >= 0) {
+        uint64_t left = r->length - c->body_pos;
+        uint64_t chunk = c->conf->chunk_size;
+        size_t got = read_chunk(c, (size_t)(left < chunk ? left : chunk));
+        if (got > 0)
+            chunk_read(c, got);
+        return;
+    }
+    if (c->body_pos < r->length)
+        return; /* TLS: tls_fill could not go on (closed, or a read in flight) */
     dw_conn_finish_response(c);
 }
