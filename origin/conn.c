@@ -68,16 +68,27 @@ ensure_in(struct dw_conn *c)
 
 /*
  * A connection that waits for its client with nothing in flight holds no buffers: the
- * request buffer (unless a pipelined request has begun in it), the response buffers and TLS's
- * ciphertext queues go back to the worker's pools, as nginx's ngx_http_set_keepalive() frees
- * its buffers. What it keeps is the connection object and, over TLS, the SSL session.
+ * request buffer (unless a pipelined request has begun in it), the response buffers, TLS's
+ * ciphertext queues and OpenSSL's record buffers go back to the worker's pools (or the heap),
+ * as nginx's ngx_http_set_keepalive() frees its buffers. What it keeps is the connection
+ * object and, over TLS, the SSL session.
+ *
+ * Between keep-alive requests this happens once the connection has been idle for
+ * IDLE_RELEASE_MS (the phase timer fires for it): giving OpenSSL's two 17 KiB record buffers
+ * back after every response and allocating them again for the next request cost ~1.5k
+ * instructions a request (SSL_MODE_RELEASE_BUFFERS, as nginx has it), while a client that
+ * keeps the connection busy would take them again within milliseconds. Only a connection
+ * whose last request came within IDLE_RELEASE_MS of the response before it waits so (a burst
+ * of new connections with one request each would otherwise hold all their buffers at once
+ * and leave the heap that large); after a handshake or a connection's first response, the
+ * release is immediate as before.
  */
-void
-dw_conn_release_idle(struct dw_conn *c)
+#define IDLE_RELEASE_MS 200
+
+static void
+release_now(struct dw_conn *c)
 {
-    if ((c->phase != DW_PH_IDLE && c->phase != DW_PH_HANDSHAKE) || c->writing ||
-        c->file_reading || dw_conn_closing(c))
-        return;
+    c->release_pending = false;
     dw_send_release(c);
     if (c->in_len == 0) {
         dw_conn_buf_put(&c->wk->inpool, c->in, c->in_cap);
@@ -85,6 +96,28 @@ dw_conn_release_idle(struct dw_conn *c)
     }
     if (c->tls_on)
         dw_tls_conn_trim(&c->tls);
+}
+
+static void on_timer(uv_timer_t *t);
+
+void
+dw_conn_release_idle(struct dw_conn *c)
+{
+    if ((c->phase != DW_PH_IDLE && c->phase != DW_PH_HANDSHAKE) || c->writing ||
+        c->file_reading || dw_conn_closing(c))
+        return;
+    if (c->phase == DW_PH_IDLE && c->hot) {
+        uint64_t at = c->idle_since + IDLE_RELEASE_MS, now = uv_now(c->wk->loop);
+        if (now < at) {
+            c->release_pending = true;
+            if (at < c->timer_due || !uv_is_active((uv_handle_t *)&c->timer)) {
+                c->timer_due = at;
+                uv_timer_start(&c->timer, on_timer, at - now, 0);
+            }
+            return;
+        }
+    }
+    release_now(c);
 }
 
 /* ---- lifetime ---- */
@@ -285,9 +318,18 @@ on_timer(uv_timer_t *t)
 {
     struct dw_conn *c = t->data;
     uint64_t now = uv_now(c->wk->loop);
+    if (c->release_pending) {
+        if (c->phase != DW_PH_IDLE)
+            c->release_pending = false; /* a request came: the next idle time counts */
+        else if (now >= c->idle_since + IDLE_RELEASE_MS)
+            dw_conn_release_idle(c);
+    }
     if (now < c->due) {
-        c->timer_due = c->due;
-        uv_timer_start(&c->timer, on_timer, c->due - now, 0);
+        uint64_t next = c->due;
+        if (c->release_pending && c->idle_since + IDLE_RELEASE_MS < next)
+            next = c->idle_since + IDLE_RELEASE_MS;
+        c->timer_due = next;
+        uv_timer_start(&c->timer, on_timer, next - now, 0);
         return;
     }
     switch (c->phase) {
@@ -434,6 +476,7 @@ dw_conn_finish_response(struct dw_conn *c)
     if (c->lis->close_first == DW_CLOSE_CLIENT)
         idle += CLIENT_GRACE_MS;
     arm(c, DW_PH_IDLE, idle);
+    c->idle_since = uv_now(wk->loop);
     /* Plaintext TLS decrypted beyond what fitted in the request buffer waits in the SSL
      * object, and no socket read will bring it: move it now that there is room. */
     if (c->tls_on && !c->peer_done && !pump_tls(c))
@@ -489,6 +532,9 @@ process(struct dw_conn *c)
     if (c->in_len == 0)
         return;
     if (c->phase == DW_PH_IDLE) {
+        /* A client that asks again within IDLE_RELEASE_MS keeps its buffers between
+         * requests (dw_conn_release_idle). */
+        c->hot = c->requests > 0 && uv_now(wk->loop) - c->idle_since < IDLE_RELEASE_MS;
         c->req_start_us = uv_hrtime() / 1000;
         arm(c, DW_PH_HEADERS, (uint64_t)c->conf->header_timeout_ms);
     }

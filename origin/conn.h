@@ -99,6 +99,9 @@ struct dw_conn {
     enum dw_conn_phase phase;
     uint64_t due;       /* loop time (ms) the phase times out at */
     uint64_t timer_due; /* loop time the timer was started for (<= due while it runs) */
+    uint64_t idle_since; /* loop time the last response ended (dw_conn_release_idle) */
+    bool release_pending; /* idle buffers go back when the timer fires */
+    bool hot;             /* its last request came soon after the response before it */
     bool reading;
     bool writing;
     bool file_reading;
@@ -152,7 +155,8 @@ void dw_conn_finish_response(struct dw_conn *c);
 /* Our side is done: close_notify, FIN, lingering read (see above). */
 void dw_conn_end(struct dw_conn *c);
 /* Waiting for the client (HANDSHAKE or IDLE) with no write or file read in flight: gives
- * every empty buffer back to the worker's pools; otherwise does nothing. */
+ * every empty buffer back to the worker's pools (between keep-alive requests, once the
+ * connection has been idle 200 ms: the phase timer does it); otherwise does nothing. */
 void dw_conn_release_idle(struct dw_conn *c);
 
 /* A buffer of size bytes: from pool when the pool's buffers have that size (the pools follow

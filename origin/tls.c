@@ -310,8 +310,9 @@ ctx_new(struct dw_tls *t, const struct dw_conf *conf, size_t si)
      * ssl_prefer_server_ciphers, and what testssl.sh asks for). */
     SSL_CTX_set_options(sc, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
                                 SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_PRIORITIZE_CHACHA);
-    /* Idle keep-alive connections hold no read/write buffers (about 34 KiB each). */
-    SSL_CTX_set_mode(sc, SSL_MODE_RELEASE_BUFFERS);
+    /* No SSL_MODE_RELEASE_BUFFERS: OpenSSL's read and write buffers (about 34 KiB) are
+     * given back by dw_tls_conn_trim when the connection goes idle, not after every
+     * record. */
     /* A ticket made just before a rotation stays decryptable for two more lifetimes. */
     long timeout = (long)(conf->ticket_key_lifetime_ms / 1000 * 2);
     if (SSL_CTX_set_min_proto_version(sc, TLS1_2_VERSION) != 1 ||
@@ -757,6 +758,9 @@ dw_tls_conn_deinit(struct dw_tls_conn *c)
 void
 dw_tls_conn_trim(struct dw_tls_conn *c)
 {
+    /* Refused (and harmless) while OpenSSL holds a record's bytes or unread plaintext. */
+    if (c->ssl != NULL && SSL_free_buffers(c->ssl) != 1)
+        ERR_clear_error();
     if (c->in.head == c->in.tail)
         queue_free(&c->in);
     if (c->out.head == c->out.tail)

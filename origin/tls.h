@@ -88,7 +88,7 @@ int dw_tls_conn_init(struct dw_tls_conn *c, struct dw_tls *t, struct dc_bufpool 
 void dw_tls_conn_deinit(struct dw_tls_conn *c);
 
 /* Gives the storage of an empty queue back to its pool: an idle connection holds only its
- * SSL object (OpenSSL's record buffers go with SSL_MODE_RELEASE_BUFFERS). */
+ * SSL object (OpenSSL's record buffers go too, with SSL_free_buffers). */
 void dw_tls_conn_trim(struct dw_tls_conn *c);
 
 /* Ciphertext received from the peer. 0 or -ENOMEM. */
