@@ -621,6 +621,7 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     struct dw_conn *c = s->data;
     struct dw_worker *wk = c->wk;
+    c->sync_writes = 0; /* a new event: writes done at once count from here (send.c) */
     if (nread == 0)
         return;
     if (nread < 0) {
@@ -665,7 +666,9 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             return;
         }
         if (rc == DW_AGAIN) {
-            dw_send_flush(c);
+            /* A flight written at once has no callback to give the buffers back. */
+            if (!dw_send_flush(c))
+                dw_conn_release_idle(c);
             return;
         }
         dc_stats_inc(wk->stats, dw_tls_conn_resumed(&c->tls) ? DW_STAT_HANDSHAKES_RESUMED
@@ -679,7 +682,7 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         process(c);
         if (dw_conn_closing(c))
             return;
-        if (c->peer_done && !busy(c)) {
+        if (c->peer_done && !busy(c) && c->phase != DW_PH_LINGER) {
             dw_conn_close(c); /* no more is coming, and what came is not a whole request */
             return;
         }

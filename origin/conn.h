@@ -102,6 +102,7 @@ struct dw_conn {
     uint64_t idle_since; /* loop time the last response ended (dw_conn_release_idle) */
     bool release_pending; /* idle buffers go back when the timer fires */
     bool hot;             /* its last request came soon after the response before it */
+    unsigned sync_writes; /* writes done at once in this event (send.c) */
     bool reading;
     bool writing;
     bool file_reading;
