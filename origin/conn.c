@@ -678,8 +678,12 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (!busy(c)) {
         if (!pump_tls(c))
             return;
-        dw_send_flush(c); /* session tickets after the handshake */
+        /* The session tickets that follow a handshake go out in front of the response
+         * (the queue keeps the order), in its write. */
         process(c);
+        if (dw_conn_closing(c))
+            return;
+        dw_send_flush(c); /* the tickets, when no response took them along */
         if (dw_conn_closing(c))
             return;
         if (c->peer_done && !busy(c) && c->phase != DW_PH_LINGER) {

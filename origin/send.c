@@ -337,8 +337,16 @@ dw_send_more(struct dw_conn *c)
     for (int guard = 0; guard <= SYNC_WRITES + 1; guard++) {
         if (dw_conn_closing(c) || c->writing || c->file_reading)
             return;
-        if (c->tls_on && c->phase == DW_PH_RESPONDING)
+        if (c->tls_on && c->phase == DW_PH_RESPONDING) {
             tls_fill(c);
+            /* The last piece of a response that ends the connection: its close_notify
+             * goes in the same write (dw_conn_end then only adds the FIN). */
+            if (!dw_conn_closing(c) && c->body_pos >= c->resp.length &&
+                (c->resp.close || c->end_after) && c->tls.handshake_done && !c->notify_sent) {
+                c->notify_sent = true;
+                dw_tls_conn_shutdown(&c->tls);
+            }
+        }
         if (dw_send_flush(c) || dw_conn_closing(c) || c->file_reading)
             return;
         if (c->phase != DW_PH_RESPONDING)
