@@ -10,6 +10,8 @@
 #   bash bench/profile.sh origin   [--peer]   duet-origin, keep-alive GET of a 1 KB file (wrk)
 #   bash bench/profile.sh origin-close [--peer]   the same with "Connection: close" (a TCP
 #                                             connection + resumed TLS handshake per request)
+#   bash bench/profile.sh origin-full [--peer]    the same with a full TLS 1.3 handshake per
+#                                             request (wrk under bench/tlsshim.c, no resumption)
 #
 # Tool (PROFILE_TOOL):
 #   callgrind (default)  valgrind --tool=callgrind --instr-atstart=no; instrumentation switched
@@ -25,7 +27,9 @@
 # Environment: DUET_BUILD (default REPO/build); PROFILE_QUERIES (resolver under callgrind,
 # default 30000, sent at 3000 qps); PROFILE_MISSES (resolver-miss, default 2000, sent at
 # 300 qps under callgrind); PROFILE_SECONDS (load duration: origin under callgrind,
-# default 8; both under perf, default 5); PROFILE_TOP (rows, default 25); PROFILE_DIR.
+# default 8; both under perf, default 5); PROFILE_TOP (rows, default 25); PROFILE_DIR;
+# PROFILE_PATH (origin: the file wrk asks for, default /index.html (1 KB); also /100k.bin
+# (cached) and /10m.bin (read in chunks)).
 # Exit status: 0 done, 77 prerequisite missing, 1 failure.
 set -euo pipefail
 
@@ -37,6 +41,8 @@ QUERIES=${PROFILE_QUERIES:-30000}
 MISSES=${PROFILE_MISSES:-2000}
 [[ $MISSES =~ ^[1-9][0-9]{0,5}$ ]] || { echo "profile.sh: PROFILE_MISSES must be 1..999999" >&2; exit 2; }
 TOP=${PROFILE_TOP:-25}
+OPATH=${PROFILE_PATH:-/index.html}
+case $OPATH in /index.html|/100k.bin|/10m.bin) ;; *) echo "profile.sh: PROFILE_PATH must be /index.html, /100k.bin or /10m.bin" >&2; exit 2 ;; esac
 
 BENCH_NAME=profile.sh BENCH_LOG_TAG=profile
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -50,7 +56,8 @@ case $WHAT in
   resolver|origin) ;;
   resolver-miss) WHAT=resolver LOAD=miss ;;
   origin-close) WHAT=origin LOAD=close ;;
-  *) echo "usage: $0 resolver|resolver-miss|origin|origin-close [--peer]" >&2; exit 2 ;;
+  origin-full) WHAT=origin LOAD=full ;;
+  *) echo "usage: $0 resolver|resolver-miss|origin|origin-close|origin-full [--peer]" >&2; exit 2 ;;
 esac
 case $TOOL in callgrind|perf) ;; *) die "PROFILE_TOOL must be callgrind or perf" ;; esac
 if [ "$TOOL" = callgrind ]; then SECS=${PROFILE_SECONDS:-8}; else SECS=${PROFILE_SECONDS:-5}; fi
@@ -285,6 +292,8 @@ profile_origin() {
     -subj "/CN=bench.test" -addext "subjectAltName=DNS:bench.test,IP:127.0.0.1" \
     -keyout "$D/key.pem" -out "$D/cert.pem" >/dev/null 2>&1 || die "openssl could not make a cert"
   awk 'BEGIN { for (i = 0; i < 1023; i++) printf "x"; printf "\n" }' >"$site/index.html"
+  head -c 102400 /dev/urandom >"$site/100k.bin"
+  head -c 10485760 /dev/urandom >"$site/10m.bin"
   [ "$PEER" = yes ] && servers+=(nginx)
   for s in "${servers[@]}"; do
     port=$(pick_port 18543)
@@ -337,10 +346,15 @@ EOF
     wait_port t "$port" "$pid" 60 || die "$s not listening on :$port (see $D/origin-$s.*)"
     curl -sk --max-time 30 -o /dev/null "https://127.0.0.1:$port/index.html" || die "$s does not serve"
     collect_on "$pid" "$D/origin-$s"
-    local extra=()
-    [ "$LOAD" = close ] && extra=(-s "$HERE/close.lua")
-    taskset -c 0 wrk -t1 -c8 -d"${SECS}s" --timeout 10s ${extra[@]+"${extra[@]}"} \
-      "https://127.0.0.1:$port/index.html" >"$D/origin-$s.wrk" 2>&1 || true
+    local extra=() pre=()
+    [ "$LOAD" = keepalive ] || extra=(-s "$HERE/close.lua")
+    if [ "$LOAD" = full ]; then
+      [ -f "$D/tlsshim.so" ] || cc -shared -fPIC -O2 -o "$D/tlsshim.so" "$HERE/tlsshim.c" -lssl -ldl ||
+        die "bench/tlsshim.c does not build"
+      pre=(env BENCH_TLS_RESUME=0 "LD_PRELOAD=$D/tlsshim.so")
+    fi
+    ${pre[@]+"${pre[@]}"} taskset -c 0 wrk -t1 -c8 -d"${SECS}s" --timeout 10s ${extra[@]+"${extra[@]}"} \
+      "https://127.0.0.1:$port$OPATH" >"$D/origin-$s.wrk" 2>&1 || true
     collect_off "$pid" "$D/origin-$s"
     reqs=$(awk '/ requests in / { print $1 }' "$D/origin-$s.wrk")
     [ -n "$reqs" ] || die "wrk failed: $(tail -5 "$D/origin-$s.wrk")"

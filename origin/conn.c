@@ -70,16 +70,27 @@ ensure_in(struct dw_conn *c)
 
 /*
  * A connection that waits for its client with nothing in flight holds no buffers: the
- * request buffer (unless a pipelined request has begun in it), the response buffers and TLS's
- * ciphertext queues go back to the worker's pools, as nginx's ngx_http_set_keepalive() frees
- * its buffers. What it keeps is the connection object and, over TLS, the SSL session.
+ * request buffer (unless a pipelined request has begun in it), the response buffers, TLS's
+ * ciphertext queues and OpenSSL's record buffers go back to the worker's pools (or the heap),
+ * as nginx's ngx_http_set_keepalive() frees its buffers. What it keeps is the connection
+ * object and, over TLS, the SSL session.
+ *
+ * Between keep-alive requests this happens once the connection has been idle for
+ * IDLE_RELEASE_MS (the phase timer fires for it): giving OpenSSL's two 17 KiB record buffers
+ * back after every response and allocating them again for the next request cost ~1.5k
+ * instructions a request (SSL_MODE_RELEASE_BUFFERS, as nginx has it), while a client that
+ * keeps the connection busy would take them again within milliseconds. Only a connection
+ * whose last request came within IDLE_RELEASE_MS of the response before it waits so (a burst
+ * of new connections with one request each would otherwise hold all their buffers at once
+ * and leave the heap that large); after a handshake or a connection's first response, the
+ * release is immediate as before.
  */
-void
-dw_conn_release_idle(struct dw_conn *c)
+#define IDLE_RELEASE_MS 200
+
+static void
+release_now(struct dw_conn *c)
 {
-    if ((c->phase != DW_PH_IDLE && c->phase != DW_PH_HANDSHAKE) || c->writing || c->file_reading ||
-        dw_conn_closing(c))
-        return;
+    c->release_pending = false;
     dw_send_release(c);
     if (c->in_len == 0) {
         dw_conn_buf_put(&c->wk->inpool, c->in, c->in_cap);
@@ -87,6 +98,28 @@ dw_conn_release_idle(struct dw_conn *c)
     }
     if (c->tls_on)
         dw_tls_conn_trim(&c->tls);
+}
+
+static void on_timer(uv_timer_t *t);
+
+void
+dw_conn_release_idle(struct dw_conn *c)
+{
+    if ((c->phase != DW_PH_IDLE && c->phase != DW_PH_HANDSHAKE) || c->writing ||
+        c->file_reading || dw_conn_closing(c))
+        return;
+    if (c->phase == DW_PH_IDLE && c->hot) {
+        uint64_t at = c->idle_since + IDLE_RELEASE_MS, now = uv_now(c->wk->loop);
+        if (now < at) {
+            c->release_pending = true;
+            if (at < c->timer_due || !uv_is_active((uv_handle_t *)&c->timer)) {
+                c->timer_due = at;
+                uv_timer_start(&c->timer, on_timer, at - now, 0);
+            }
+            return;
+        }
+    }
+    release_now(c);
 }
 
 /* ---- lifetime ---- */
@@ -159,11 +192,23 @@ busy(const struct dw_conn *c)
     return c->phase == DW_PH_RESPONDING || c->phase == DW_PH_ENDING;
 }
 
+/*
+ * The phase's deadline moves with every request, and re-starting a libuv timer each time (a
+ * heap removal and insertion) cost ~1.7k instructions a request. The deadline is kept here
+ * instead; the timer is started only when the deadline comes earlier than the one it was
+ * started for, and a timer that fires early (the deadline moved later meanwhile) starts
+ * again for the rest (nginx's timers tolerate lateness the same way, h2o's are lazy too).
+ */
 static void
 arm(struct dw_conn *c, enum dw_conn_phase ph, uint64_t ms)
 {
+    uint64_t due = uv_now(c->wk->loop) + ms;
     c->phase = ph;
-    uv_timer_start(&c->timer, on_timer, ms, 0);
+    c->due = due;
+    if (due < c->timer_due || !uv_is_active((uv_handle_t *)&c->timer)) {
+        c->timer_due = due;
+        uv_timer_start(&c->timer, on_timer, ms, 0);
+    }
 }
 
 /* Restarted, not uv_timer_again(): the phase timers are one-shot (repeat 0), and
@@ -278,6 +323,21 @@ static void
 on_timer(uv_timer_t *t)
 {
     struct dw_conn *c = t->data;
+    uint64_t now = uv_now(c->wk->loop);
+    if (c->release_pending) {
+        if (c->phase != DW_PH_IDLE)
+            c->release_pending = false; /* a request came: the next idle time counts */
+        else if (now >= c->idle_since + IDLE_RELEASE_MS)
+            dw_conn_release_idle(c);
+    }
+    if (now < c->due) {
+        uint64_t next = c->due;
+        if (c->release_pending && c->idle_since + IDLE_RELEASE_MS < next)
+            next = c->idle_since + IDLE_RELEASE_MS;
+        c->timer_due = next;
+        uv_timer_start(&c->timer, on_timer, next - now, 0);
+        return;
+    }
     switch (c->phase) {
     case DW_PH_HEADERS:
         dc_stats_inc(c->wk->stats, DW_STAT_TIMEOUTS);
@@ -426,6 +486,7 @@ dw_conn_finish_response(struct dw_conn *c)
     if (c->lis->close_first == DW_CLOSE_CLIENT)
         idle += CLIENT_GRACE_MS;
     arm(c, DW_PH_IDLE, idle);
+    c->idle_since = uv_now(wk->loop);
     /* Plaintext TLS decrypted beyond what fitted in the request buffer waits in the SSL
      * object, and no socket read will bring it: move it now that there is room. */
     if (c->tls_on && !c->peer_done && !pump_tls(c))
@@ -481,6 +542,9 @@ process(struct dw_conn *c)
     if (c->in_len == 0)
         return;
     if (c->phase == DW_PH_IDLE) {
+        /* A client that asks again within IDLE_RELEASE_MS keeps its buffers between
+         * requests (dw_conn_release_idle). */
+        c->hot = c->requests > 0 && uv_now(wk->loop) - c->idle_since < IDLE_RELEASE_MS;
         c->req_start_us = uv_hrtime() / 1000;
         arm(c, DW_PH_HEADERS, (uint64_t)c->conf->header_timeout_ms);
     }
@@ -567,6 +631,7 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     struct dw_conn *c = s->data;
     struct dw_worker *wk = c->wk;
+    c->sync_writes = 0; /* a new event: writes done at once count from here (send.c) */
     if (nread == 0)
         return;
     if (nread < 0) {
@@ -586,7 +651,7 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         /* Discarded; a client still sending gets LINGER_MS more (nginx's lingering_timeout),
          * LINGER_TIME_MS in all. */
         if (uv_now(wk->loop) - c->linger_since_ms <= LINGER_TIME_MS)
-            uv_timer_start(&c->timer, on_timer, LINGER_MS, 0);
+            arm(c, DW_PH_LINGER, LINGER_MS);
         return;
     }
     if (!c->tls_on) {
@@ -613,7 +678,9 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             return;
         }
         if (rc == DW_AGAIN) {
-            dw_send_flush(c);
+            /* A flight written at once has no callback to give the buffers back. */
+            if (!dw_send_flush(c))
+                dw_conn_release_idle(c);
             return;
         }
         dc_stats_inc(wk->stats, dw_tls_conn_resumed(&c->tls) ? DW_STAT_HANDSHAKES_RESUMED
@@ -625,11 +692,15 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (!busy(c)) {
         if (!pump_tls(c))
             return;
-        dw_send_flush(c); /* session tickets after the handshake */
+        /* The session tickets that follow a handshake go out in front of the response
+         * (the queue keeps the order), in its write. */
         process(c);
         if (dw_conn_closing(c))
             return;
-        if (c->peer_done && !busy(c)) {
+        dw_send_flush(c); /* the tickets, when no response took them along */
+        if (dw_conn_closing(c))
+            return;
+        if (c->peer_done && !busy(c) && c->phase != DW_PH_LINGER) {
             dw_conn_close(c); /* no more is coming, and what came is not a whole request */
             return;
         }

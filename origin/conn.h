@@ -97,6 +97,12 @@ struct dw_conn {
     struct dw_tls_conn tls;
     struct dw_http http;
     enum dw_conn_phase phase;
+    uint64_t due;       /* loop time (ms) the phase times out at */
+    uint64_t timer_due; /* loop time the timer was started for (<= due while it runs) */
+    uint64_t idle_since; /* loop time the last response ended (dw_conn_release_idle) */
+    bool release_pending; /* idle buffers go back when the timer fires */
+    bool hot;             /* its last request came soon after the response before it */
+    unsigned sync_writes; /* writes done at once in this event (send.c) */
     bool reading;
     bool writing;
     bool file_reading;
@@ -109,7 +115,9 @@ struct dw_conn {
                                 the tcp and timer handles */
     uint8_t *in;
     size_t in_len;
-    uint8_t *out;   /* bytes of the write in flight */
+    uint8_t *out;   /* plain: the head of the write in flight */
+    struct dw_tls_queue wq; /* TLS: the ciphertext of the write in flight, taken whole from
+                               the session's out queue (no copy) and freed when written */
     uint8_t *chunk; /* a file chunk being read */
     struct dw_response resp; /* while RESPONDING */
     bool head_sent;
@@ -153,7 +161,8 @@ void dw_conn_finish_response(struct dw_conn *c);
 /* Our side is done: close_notify, FIN, lingering read (see above). */
 void dw_conn_end(struct dw_conn *c);
 /* Waiting for the client (HANDSHAKE or IDLE) with no write or file read in flight: gives
- * every empty buffer back to the worker's pools; otherwise does nothing. */
+ * every empty buffer back to the worker's pools (between keep-alive requests, once the
+ * connection has been idle 200 ms: the phase timer does it); otherwise does nothing. */
 void dw_conn_release_idle(struct dw_conn *c);
 
 /* A buffer of size bytes: from pool when the pool's buffers have that size (the pools follow

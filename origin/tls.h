@@ -88,7 +88,7 @@ int dw_tls_conn_init(struct dw_tls_conn *c, struct dw_tls *t, struct dc_bufpool 
 void dw_tls_conn_deinit(struct dw_tls_conn *c);
 
 /* Gives the storage of an empty queue back to its pool: an idle connection holds only its
- * SSL object (OpenSSL's record buffers go with SSL_MODE_RELEASE_BUFFERS). */
+ * SSL object (OpenSSL's record buffers go too, with SSL_free_buffers). */
 void dw_tls_conn_trim(struct dw_tls_conn *c);
 
 /* Ciphertext received from the peer. 0 or -ENOMEM. */
@@ -111,6 +111,12 @@ void dw_tls_conn_shutdown(struct dw_tls_conn *c);
 /* Ciphertext waiting to be sent: copies up to cap bytes into buf and removes them from the
  * BIO; returns the number copied (0: nothing pending). */
 size_t dw_tls_conn_out(struct dw_tls_conn *c, void *buf, size_t cap);
+/* The same without a copy: *q takes the out queue whole (bytes [q->head, q->tail) of q->data
+ * are the ciphertext) and the session starts a new queue at its next record, so the bytes
+ * stay put while a write sends them from there. Returns the byte count (0: nothing pending,
+ * *q empty). Give the storage back with dw_tls_queue_free(q) once written. */
+size_t dw_tls_conn_out_take(struct dw_tls_conn *c, struct dw_tls_queue *q);
+void dw_tls_queue_free(struct dw_tls_queue *q);
 size_t dw_tls_conn_out_pending(const struct dw_tls_conn *c);
 
 /* Ciphertext received and not yet decrypted (for back-pressure while a response is out). */
