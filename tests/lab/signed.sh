@@ -15,7 +15,9 @@
 # Environment: LAB_NET (127.N): put the lab in 127.N.0.0/16, that one or fail.  Unset: 127.63,
 #                or when another signed lab holds it, the next free one of 127.64 … 127.72
 #                (lab.sh uses 127.53 … 127.62) — tests must read addresses from DIR/lab.env;
-#              LAB_START_TIMEOUT / LAB_STOP_TIMEOUT in seconds (default 20 / 5).
+#              LAB_START_TIMEOUT / LAB_STOP_TIMEOUT in seconds (default 20 / 5);
+#              SLAB_BULK_COUNT (default 2000) = number of hNNNN.bulk.sig. names (the signed
+#                cache-miss benchmark, bench/resolver_signed.sh), 1..100000.
 #
 # ─── Servers (default net 127.63) ────────────────────────────────────────────────────────
 #  root     127.63.0.1  .  (KSK + ZSK, RSASHA256 = 8, NSEC; also holds a.root-servers.lab.)
@@ -23,6 +25,7 @@
 #  auth     127.63.2.1  the signed second-level zones below (NSD)
 #  nonsec   127.63.3.1  nonsec.sig. (tests/lab/signed_auth.py: answers NXDOMAIN without NSEC)
 #  insec    127.63.4.1  unsigned zones: insecure.sig., unknownalg.sig., unsigned.optout.sig.
+#  bulk     127.63.5.1  bulk.sig. (NSD; the signed cache-miss benchmark's zone)
 #
 # ─── Zones under sig. and what a validator must conclude ───────────────────────────────
 #  nsec.sig.        alg 13, NSEC, wildcard *.wild                        secure
@@ -39,6 +42,9 @@
 #  badds.sig.       the DS in sig. matches no key of the zone            bogus (EDE 9)
 #  norrsig.sig.     www's A RRset has no RRSIG                           bogus (EDE 10)
 #  nonsec.sig.      NXDOMAIN without NSEC records                        bogus (EDE 12)
+#  bulk.sig.        alg 13 (one CSK), NSEC; SLAB_BULK_COUNT names hNNNN  secure
+#                   (h0000 … , A 127.1.(i/256).(i%256), as lab.sh's hNNNN.bulk.example):
+#                   DIR/bulk.names one a line, DIR/bulk.dnsperf ("name A") for dnsperf
 #  The expected rcode, status and EDE for each name are in DIR/lab.env and DIR/lab.json
 #  (SLAB_CASE_<ID>_{NAME,TYPE,RCODE,STATUS,EDE,EDE_ALSO}), as Unbound 1.17 (validator
 #  iterator, ede: yes) returns them (EDE_ALSO: codes another validator may give): that
@@ -46,7 +52,8 @@
 #
 # Files in DIR: root.hints, root.ds (DS of the root KSK: trust-anchor-file), root.dnskey
 # (the root KSK DNSKEY: trust-anchor-file), lab.env + lab.json, keys/, zones/*.zone and
-# *.signed, nsd/<instance>/{nsd.conf,nsd.pid,lab.pid,nsd.log}, nonsec/{lab.pid,ready,stderr}.
+# *.signed, nsd/<instance>/{nsd.conf,nsd.pid,lab.pid,nsd.log}, nonsec/{lab.pid,ready,stderr},
+# bulk.names, bulk.dnsperf.
 # zone heads are printf formats with literal $TTL / $ORIGIN
 # shellcheck disable=SC2016
 set -euo pipefail
@@ -54,20 +61,21 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PROG=signed.sh
 
-NSD_INSTANCES=(root tld auth insec)
+NSD_INSTANCES=(root tld auth insec bulk)
 declare -A ZONES=(
   [root]="." [tld]="sig."
   [auth]="nsec.sig. nsec3.sig. optout.sig. nsec3iter.sig. ed.sig. expired.sig. wrongkey.sig. badds.sig. norrsig.sig."
   [insec]="insecure.sig. unknownalg.sig. unsigned.optout.sig."
   [nonsec]="nonsec.sig."
+  [bulk]="bulk.sig."
 )
-ALL_INSTANCES=(root tld auth insec nonsec)
+ALL_INSTANCES=(root tld auth insec nonsec bulk)
 declare -A ADDR=()
 set_net() {
   [[ $1 =~ ^127\.([0-9]|[1-9][0-9]|1[0-9][0-9]|2[0-4][0-9]|25[0-5])$ ]] ||
     die "LAB_NET must look like 127.N (0 <= N <= 255), not '$1'"
   LAB_NET=$1
-  ADDR=([root]=$1.0.1 [tld]=$1.1.1 [auth]=$1.2.1 [nonsec]=$1.3.1 [insec]=$1.4.1)
+  ADDR=([root]=$1.0.1 [tld]=$1.1.1 [auth]=$1.2.1 [nonsec]=$1.3.1 [insec]=$1.4.1 [bulk]=$1.5.1)
 }
 net_of_dir() {
   local n
@@ -75,6 +83,7 @@ net_of_dir() {
   echo "${n:-${LAB_NET:-127.63}}"
 }
 START_TIMEOUT=${LAB_START_TIMEOUT:-20}
+BULK_COUNT=${SLAB_BULK_COUNT:-2000}
 STOP_TIMEOUT=${LAB_STOP_TIMEOUT:-5}
 
 die() { echo "$PROG: $*" >&2; exit 1; }
@@ -213,6 +222,23 @@ gen_zones() {
   sign "$d" nonsec.sig. "$k"
   DS[nonsec]=$(ds_of "$k")
 
+  # bulk.sig.: BULK_COUNT names for the signed cache-miss benchmark, NSEC, one CSK of the
+  # algorithm most signed zones use today (13); its own NSD instance, as lab.sh's bulk
+  local bw=$((BULK_COUNT - 1))
+  bw=${#bw}
+  [ "$bw" -ge 4 ] || bw=4
+  { zone_head bulk.sig. "${ADDR[bulk]}"
+    awk -v n="$BULK_COUNT" -v w="$bw" 'BEGIN {
+      for (i = 0; i < n; i++)
+        printf "h%0*d IN A 127.%d.%d.%d\n", w, i, 1 + int(i / 65536) % 254, int(i / 256) % 256, i % 256
+    }'; } >"$z/bulk.sig.zone"
+  k=$(keygen "$d" bulk.sig. ECDSAP256SHA256 ksk)
+  sign "$d" bulk.sig. "$k"
+  DS[bulk]=$(ds_of "$k")
+  awk -v n="$BULK_COUNT" -v w="$bw" \
+    'BEGIN { for (i = 0; i < n; i++) printf "h%0*d.bulk.sig.\n", w, i }' >"$d/bulk.names"
+  sed 's/$/ A/' "$d/bulk.names" >"$d/bulk.dnsperf"
+
   # --- unsigned zones (insec instance) --------------------------------------------------
   { zone_head insecure.sig. "${ADDR[insec]}"; printf 'www IN A 127.0.0.1\n'; } >"$z/insecure.sig.zone"
   cp "$z/insecure.sig.zone" "$z/insecure.sig.signed"
@@ -237,6 +263,7 @@ gen_zones() {
       printf '%s IN NS ns1.%s\nns1.%s IN A %s\n' "$child" "$child" "$child" "${ADDR[auth]}"
     done
     printf 'nonsec IN NS ns1.nonsec\nns1.nonsec IN A %s\n' "${ADDR[nonsec]}"
+    printf 'bulk IN NS ns1.bulk\nns1.bulk IN A %s\n' "${ADDR[bulk]}"
     for child in insecure unknownalg; do
       printf '%s IN NS ns1.%s\nns1.%s IN A %s\n' "$child" "$child" "$child" "${ADDR[insec]}"
     done
@@ -384,6 +411,9 @@ gen_env() {
     for inst in "${ALL_INSTANCES[@]}"; do all+="${ADDR[$inst]} "; done
     v LAB_LIVE_ADDRS "${all% }"
     for inst in "${ALL_INSTANCES[@]}"; do v "LAB_${inst^^}_ADDR" "${ADDR[$inst]}"; done
+    v SLAB_BULK_COUNT "$BULK_COUNT"
+    v SLAB_BULK_NAMES "$d/bulk.names"
+    v SLAB_BULK_DNSPERF "$d/bulk.dnsperf"
     echo "# cases: name, type, expected rcode, validation status, EDE (- = none)"
     for c in "${CASES[@]}"; do
       read -r id name type rcode status ede also <<<"$c"
@@ -577,6 +607,8 @@ start_on_net() {
 
 cmd_start() {
   local d=$1 net nets rc inst t0
+  [[ $BULK_COUNT =~ ^[1-9][0-9]{0,5}$ ]] && [ "$BULK_COUNT" -le 100000 ] ||
+    die "SLAB_BULK_COUNT must be 1..100000 (got '$BULK_COUNT')"
   [ "$(id -u)" -eq 0 ] || skip "must run as root (NSD binds port 53 on 127.63.x.y)"
   command -v nsd >/dev/null || skip "nsd not installed (Debian package nsd)"
   command -v ldns-signzone >/dev/null || skip "ldns-signzone not installed (Debian package ldnsutils)"
