@@ -6,7 +6,8 @@
 #
 # Provides: skip / die / log / now_us; port_busy / pick_port / wait_port (bounded);
 # stop_pid (TERM, KILL after a deadline, reap); descendants; cpu_ns (schedstat CPU of PIDs);
-# bench_pin (CPU pinning choice); median / ratio (numbers); check_range (knob validation).
+# bench_pin (CPU pinning choice); median / ratio (numbers); check_range (knob validation);
+# dnsperf_measure (one dnsperf run: QPS, latency, server CPU per query); kresd_ctl_sock.
 # Nothing here starts a process that outlives the call.
 
 : "${BENCH_NAME:=bench}" "${BENCH_LOG_TAG:=bench}"
@@ -128,4 +129,75 @@ ratio() {
   awk -v x="$1" -v y="$2" 'BEGIN {
     if (x == "-" || y == "-" || x == "" || y == "" || y + 0 == 0) print "-"
     else printf "%.2fx\n", x / y }'
+}
+
+# ─── DNS load (dnsperf) and kresd's control socket ──────────────────────────────────────
+# dnsperf_measure PID PORT OUTFILE DNSPERF-ARGS...: run dnsperf (-T 1, -c DNSPERF_CLIENTS
+# (10), -q DNSPERF_OUTSTANDING (100), -v, pinned with CLI_PIN) against 127.0.0.1:PORT and
+# print "qps avg_ms p50_ms p99_ms cpu_us_per_q lost completed rcodes", the CPU being that of
+# PID (schedstat) over the run, or "ERROR".  The -v per-query lines are folded into a
+# latency histogram as they come, not stored: OUTFILE keeps the rest (the summary).
+dnsperf_measure() {
+  local pid=$1 port=$2 out=$3 c0 c1 p50 p99
+  shift 3
+  c0=$(cpu_ns "$pid")
+  ${CLI_PIN[@]+"${CLI_PIN[@]}"} dnsperf -s 127.0.0.1 -p "$port" -T 1 -c "${DNSPERF_CLIENTS:-10}" \
+    -q "${DNSPERF_OUTSTANDING:-100}" -v "$@" 2>&1 | awk -v keep="$out" '
+      /^> / { n++; h[int($NF * 1e6)]++; next }
+      { print > keep }
+      END {
+        p50 = p99 = -1; acc = 0
+        for (u = 0; n > 0 && u <= 60000000; u++) if (u in h) {
+          acc += h[u]
+          if (p50 < 0 && acc >= 0.50 * n) p50 = u / 1000
+          if (p99 < 0 && acc >= 0.99 * n) { p99 = u / 1000; break }
+        }
+        printf "%s %s\n", p50, p99 > (keep ".lat")
+      }' || true
+  c1=$(cpu_ns "$pid")
+  read -r p50 p99 <"$out.lat" || { p50=-1 p99=-1; }
+  awk -v cpu=$((c1 - c0)) -v p50="$p50" -v p99="$p99" '
+    /Queries per second:/ { qps = $4 }
+    /Queries completed:/ { done = $3 }
+    /Queries lost:/ { lost = $3 }
+    /Average Latency \(s\):/ { avg = $4 * 1000 }
+    /Response codes:/ {  # "NOERROR 105423 (91.67%), NXDOMAIN 9583 (8.33%)" -> NXDOMAIN=8.33%
+      codes = ""
+      for (i = 3; i + 2 <= NF; i += 3) if ($i != "NOERROR") {
+        pct = $(i + 2); gsub(/[(),]/, "", pct); codes = codes $i "=" pct ","
+      }
+      sub(/,$/, "", codes)
+    }
+    END {
+      if (done == "") { print "ERROR"; exit }
+      if (codes == "") codes = "-"
+      printf "%.0f %.3f %.3f %.3f %.3f %d %d %s\n", qps, avg, p50, p99,
+        (done > 0 ? cpu / done / 1000 : 0), lost, done, codes
+    }' "$out"
+}
+
+# kresd_ctl_sock SOCKET LUA...: evaluate each expression on a kresd control socket
+# (RUNDIR/control/PID), print each answer on one line; 3 s timeout per read
+kresd_ctl_sock() {
+  python3 - "$@" <<'PYEOF'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(3)
+s.connect(sys.argv[1])
+buf = b""
+def until_prompt():
+    global buf
+    while not buf.endswith(b"> "):
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+    out = buf[:-2] if buf.endswith(b"> ") else buf
+    buf = b""
+    return out.decode(errors="replace").strip()
+until_prompt()  # the greeting prompt
+for expr in sys.argv[2:]:
+    s.sendall((expr + "\n").encode())
+    print(until_prompt().replace("\n", " "))
+PYEOF
 }

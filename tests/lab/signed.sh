@@ -607,8 +607,9 @@ start_on_net() {
 
 cmd_start() {
   local d=$1 net nets rc inst t0
-  [[ $BULK_COUNT =~ ^[1-9][0-9]{0,5}$ ]] && [ "$BULK_COUNT" -le 100000 ] ||
+  if ! [[ $BULK_COUNT =~ ^[1-9][0-9]{0,5}$ ]] || [ "$BULK_COUNT" -gt 100000 ]; then
     die "SLAB_BULK_COUNT must be 1..100000 (got '$BULK_COUNT')"
+  fi
   [ "$(id -u)" -eq 0 ] || skip "must run as root (NSD binds port 53 on 127.63.x.y)"
   command -v nsd >/dev/null || skip "nsd not installed (Debian package nsd)"
   command -v ldns-signzone >/dev/null || skip "ldns-signzone not installed (Debian package ldnsutils)"
