@@ -7,6 +7,14 @@
 #                                             PROFILE_MISSES distinct hNNNN.bulk.example names
 #                                             (default 2000), each asked once, after the
 #                                             delegation to bulk.example is cached
+#   bash bench/profile.sh resolver-signed-miss [--peer]  the same on the signed lab
+#                                             (tests/lab/signed.sh): the PROFILE_MISSES
+#                                             hNNNN.bulk.sig. names (alg 13, NSEC), validated
+#                                             (dnssec = yes, the lab root's DS as the trust
+#                                             anchor; the peer: Unbound's validator), after
+#                                             ns1.bulk.sig. so the keys are cached
+#   bash bench/profile.sh resolver-signed [--peer]  cached answers on the signed lab (12
+#                                             secure names, as bench/resolver_signed.sh)
 #   bash bench/profile.sh origin   [--peer]   duet-origin, keep-alive GET of a 1 KB file (wrk)
 #   bash bench/profile.sh origin-close [--peer]   the same with "Connection: close" (a TCP
 #                                             connection + resumed TLS handshake per request)
@@ -52,12 +60,15 @@ WHAT=${1:-}
 PEER=no
 [ "${2:-}" = --peer ] && PEER=yes
 LOAD=keepalive
+SIGNED=no
 case $WHAT in
   resolver|origin) ;;
   resolver-miss) WHAT=resolver LOAD=miss ;;
+  resolver-signed) WHAT=resolver SIGNED=yes ;;
+  resolver-signed-miss) WHAT=resolver LOAD=miss SIGNED=yes ;;
   origin-close) WHAT=origin LOAD=close ;;
   origin-full) WHAT=origin LOAD=full ;;
-  *) echo "usage: $0 resolver|resolver-miss|origin|origin-close|origin-full [--peer]" >&2; exit 2 ;;
+  *) echo "usage: $0 resolver|resolver-miss|resolver-signed|resolver-signed-miss|origin|origin-close|origin-full [--peer]" >&2; exit 2 ;;
 esac
 case $TOOL in callgrind|perf) ;; *) die "PROFILE_TOOL must be callgrind or perf" ;; esac
 if [ "$TOOL" = callgrind ]; then SECS=${PROFILE_SECONDS:-8}; else SECS=${PROFILE_SECONDS:-5}; fi
@@ -70,6 +81,7 @@ need=(ss taskset awk)
 if [ "$TOOL" = callgrind ]; then need+=(valgrind callgrind_control callgrind_annotate); else need+=(perf); fi
 if [ "$WHAT" = resolver ]; then
   need+=(dnsperf dig nsd)
+  [ "$SIGNED" = yes ] && need+=(ldns-signzone)
   [ "$PEER" = yes ] && need+=(unbound)
   BIN=${DUET_RESOLVER:-$BUILD/resolver/duet-resolver}
 else
@@ -83,7 +95,7 @@ if [ "$TOOL" = perf ] && ! perf record -e cpu-clock -o /dev/null -- true >/dev/n
   skip "perf record -e cpu-clock does not work here"
 fi
 
-D=${PROFILE_DIR:-$(mktemp -d "/tmp/duet-profile-$WHAT-$LOAD.XXXXXX")}
+D=${PROFILE_DIR:-$(mktemp -d "/tmp/duet-profile-$WHAT-$LOAD$([ "$SIGNED" = yes ] && echo -signed).XXXXXX")}
 mkdir -p "$D"
 PIDS=()         # every daemon we started, stopped by PID on exit
 LAB_STARTED=no
@@ -94,6 +106,8 @@ cleanup() {
   for p in ${PIDS[@]+"${PIDS[@]}"}; do stop_pid "$p" daemon 10; done
   if [ "$LAB_STARTED" = yes ]; then
     bash "$REPO/tests/lab/lab.sh" stop "$D/lab" >/dev/null 2>&1 || true
+  elif [ "$LAB_STARTED" = signed ]; then
+    bash "$REPO/tests/lab/signed.sh" stop "$D/lab" >/dev/null 2>&1 || true
   fi
   echo "profile: files in $D" >&2
   exit "$rc"
@@ -182,11 +196,42 @@ report() {
 
 # ─── resolver ───────────────────────────────────────────────────────────────────────────
 profile_resolver() {
-  log "starting the lab in $D/lab"
-  LAB_BULK_COUNT=$MISSES bash "$REPO/tests/lab/lab.sh" start "$D/lab" >"$D/lab.out" 2>&1 ||
-    { cat "$D/lab.out" >&2; die "lab did not start"; }
-  LAB_STARTED=yes
-  cat >"$D/cached.txt" <<EOF
+  # the signed lab: its own names, bulk zone, anchor and DNSSEC settings
+  local names=$D/lab/names.dnsperf warmname=ns1.bulk.example duet_dnssec="" unb_modules=iterator
+  local unb_anchor=""
+  if [ "$SIGNED" = yes ]; then
+    log "starting the signed lab in $D/lab"
+    LAB_STARTED=signed
+    SLAB_BULK_COUNT=$MISSES bash "$REPO/tests/lab/signed.sh" start "$D/lab" >"$D/lab.out" 2>&1 ||
+      { cat "$D/lab.out" >&2; die "the signed lab did not start"; }
+    names=$D/lab/bulk.dnsperf warmname=ns1.bulk.sig
+    duet_dnssec="dnssec = yes
+trust-anchor-file = $D/lab/root.ds"
+    unb_modules="validator iterator"
+    unb_anchor="trust-anchor-file: \"$D/lab/root.ds\""
+  else
+    log "starting the lab in $D/lab"
+    LAB_BULK_COUNT=$MISSES bash "$REPO/tests/lab/lab.sh" start "$D/lab" >"$D/lab.out" 2>&1 ||
+      { cat "$D/lab.out" >&2; die "lab did not start"; }
+    LAB_STARTED=yes
+  fi
+  if [ "$SIGNED" = yes ]; then
+    cat >"$D/cached.txt" <<EOF
+www.nsec.sig A
+www.nsec.sig TXT
+www.nsec.sig AAAA
+anything.wild.nsec.sig A
+nx.nsec.sig A
+tosecure.nsec.sig A
+x.wcin.nsec.sig A
+www.dn.nsec.sig A
+www.nsec3.sig A
+nx.nsec3.sig A
+www.optout.sig A
+www.ed.sig A
+EOF
+  else
+    cat >"$D/cached.txt" <<EOF
 www.site1.test A
 site1.test A
 www.site1.test AAAA
@@ -200,13 +245,14 @@ chain.corp.example A
 nonexistent.site1.test A
 v4only.site1.test AAAA
 EOF
+  fi
   local servers=(duet) s port name type ndone rate load
   [ "$PEER" = yes ] && servers+=(unbound)
   # callgrind: a fixed number of queries, paced (the daemon runs ~50x slower under valgrind)
   # so nothing times out; perf: full speed for PROFILE_SECONDS
   if [ "$LOAD" = miss ]; then
     # every name once; under callgrind a miss costs ~50x: paced so nothing times out
-    load=(-d "$D/lab/names.dnsperf" -n 1)
+    load=(-d "$names" -n 1)
     if [ "$TOOL" = callgrind ]; then rate=(-Q 300 -l 120); else rate=(-l 60); fi
   elif [ "$TOOL" = callgrind ]; then
     load=(-d "$D/cached.txt")
@@ -228,6 +274,7 @@ query-loopback = yes
 qname-minimisation = yes
 outgoing-address = 0.0.0.0
 cache-size = 64M
+$duet_dnssec
 EOF
       run_profiled duet-resolver "$D/resolver-duet" "$BIN" -c "$D/duet-resolver.conf"
     else
@@ -248,7 +295,8 @@ server:
     verbosity: 0
     root-hints: "$D/lab/root.hints"
     do-not-query-localhost: no
-    module-config: "iterator"
+    module-config: "$unb_modules"
+    $unb_anchor
     qname-minimisation: yes
     local-zone: "test." nodefault
     msg-cache-size: 32m
@@ -261,8 +309,9 @@ EOF
     local pid=$LAST_PID
     wait_port u "$port" "$pid" 60 || die "$s not listening on :$port (see $D/resolver-$s.*)"
     if [ "$LOAD" = miss ]; then
-      # cache the delegation to bulk.example (not one of the names), not profiled
-      dig @127.0.0.1 -p "$port" +time=5 +tries=2 ns1.bulk.example A >/dev/null 2>&1 || true
+      # cache the delegation to the bulk zone (not one of the names; on the signed lab its
+      # keys too), not profiled
+      dig @127.0.0.1 -p "$port" +time=5 +tries=2 "$warmname" A >/dev/null 2>&1 || true
     else
       # warm the cache (not profiled): every name twice
       while read -r name type; do
