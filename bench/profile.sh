@@ -37,7 +37,8 @@
 # 300 qps under callgrind); PROFILE_SECONDS (load duration: origin under callgrind,
 # default 8; both under perf, default 5); PROFILE_TOP (rows, default 25); PROFILE_DIR;
 # PROFILE_PATH (origin: the file wrk asks for, default /index.html (1 KB); also /100k.bin
-# (cached) and /10m.bin (read in chunks)).
+# (cached) and /10m.bin (read in chunks)); PROFILE_DO=1: the resolver loads ask with DO=1
+# (dnsperf -D; on the signed lab the answers then carry their RRSIGs).
 # Exit status: 0 done, 77 prerequisite missing, 1 failure.
 set -euo pipefail
 
@@ -155,7 +156,7 @@ report() {
     f=$out.callgrind
     [ -s "$f" ] || die "no callgrind output for $out"
     # "summary:" is written at start-up (0 with --instr-atstart=no); "totals:" at the dump
-    total=$(awk '/^totals:/ { t = $2 } END { print t + 0 }' "$f")
+    total=$(awk '/^totals:/ { t = $2 } END { printf "%.0f\n", t + 0 }' "$f")  # > 2^31: no %g
     local units=${unit}s
     [ "$unit" = miss ] && units=misses
     echo "== $(basename "$out"): $total Ir for $ops $units = $((total / (ops > 0 ? ops : 1))) Ir per $unit"
@@ -320,6 +321,7 @@ EOF
       done <"$D/cached.txt"
     fi
     collect_on "$pid" "$D/resolver-$s"
+    [ "${PROFILE_DO:-0}" = 1 ] && load+=(-D)
     taskset -c 0 dnsperf -s 127.0.0.1 -p "$port" "${load[@]}" -T 1 -c 10 -q 100 \
       "${rate[@]}" >"$D/resolver-$s.dnsperf" 2>&1 || true
     collect_off "$pid" "$D/resolver-$s"
