@@ -58,6 +58,7 @@ CACHE_MB=${BENCH_CACHE_SIZE:-64}
 BULK=${BENCH_BULK_COUNT:-2000}
 CLIENTS=${BENCH_CLIENTS:-10}
 OUTSTANDING=${BENCH_OUTSTANDING:-100}
+DNSPERF_CLIENTS=$CLIENTS DNSPERF_OUTSTANDING=$OUTSTANDING   # lib.sh's dnsperf_measure
 FLOOR_BATCH=${BENCH_FLOOR_BATCH:-64}
 
 [ "$(id -u)" -eq 0 ] || skip "must run as root (the NSD lab binds port 53)"
@@ -228,29 +229,7 @@ start_kresd() {
     { tail -n 20 "$KR/kresd.log" >&2; die "kresd not listening on :${PORT[kresd]}"; }
 }
 # kresd_ctl LUA...: evaluate each expression on kresd's control socket, print the answers
-kresd_ctl() {
-  python3 - "$KR/control/${PID[kresd]}" "$@" <<'EOF'
-import socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(3)
-s.connect(sys.argv[1])
-buf = b""
-def until_prompt():
-    global buf
-    while not buf.endswith(b"> "):
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        buf += chunk
-    out = buf[:-2] if buf.endswith(b"> ") else buf
-    buf = b""
-    return out.decode(errors="replace").strip()
-until_prompt()  # the greeting prompt
-for expr in sys.argv[2:]:
-    s.sendall((expr + "\n").encode())
-    print(until_prompt().replace("\n", " "))
-EOF
-}
+kresd_ctl() { kresd_ctl_sock "$KR/control/${PID[kresd]}" "$@"; }
 check_kresd_conf() {
   local out v
   out=$(kresd_ctl 'cache.current_size' 'option("NO_MINIMIZE")' 'option("ALLOW_LOCAL")' \
@@ -309,46 +288,13 @@ warm_delegation() { # SERVER
 }
 
 # run dnsperf against SERVER; print "qps avg_ms p50_ms p99_ms cpu_us_per_q lost completed rcodes"
-# (the -v per-query lines are folded into the histogram, not stored: OUTFILE keeps the rest)
+# (lib.sh's dnsperf_measure; OUTFILE keeps dnsperf's summary)
 measure() { # SERVER OUTFILE DNSPERF-ARGS...
-  local s=$1 out=$2 c0 c1 pid p50 p99 codes
+  local s=$1 out=$2 line
   shift 2
-  pid=${PID[$s]}
-  c0=$(cpu_ns "$pid")
-  ${CLI_PIN[@]+"${CLI_PIN[@]}"} dnsperf -s 127.0.0.1 -p "${PORT[$s]}" -T 1 -c "$CLIENTS" \
-    -q "$OUTSTANDING" -v "$@" 2>&1 | awk -v keep="$out" '
-      /^> / { n++; h[int($NF * 1e6)]++; next }
-      { print > keep }
-      END {
-        p50 = p99 = -1; acc = 0
-        for (u = 0; n > 0 && u <= 60000000; u++) if (u in h) {
-          acc += h[u]
-          if (p50 < 0 && acc >= 0.50 * n) p50 = u / 1000
-          if (p99 < 0 && acc >= 0.99 * n) { p99 = u / 1000; break }
-        }
-        printf "%s %s\n", p50, p99 > (keep ".lat")
-      }' || true
-  c1=$(cpu_ns "$pid")
-  kill -0 "$pid" 2>/dev/null || die "$s died during the run"
-  read -r p50 p99 <"$out.lat" || { p50=-1 p99=-1; }
-  awk -v cpu=$((c1 - c0)) -v p50="$p50" -v p99="$p99" '
-    /Queries per second:/ { qps = $4 }
-    /Queries completed:/ { done = $3 }
-    /Queries lost:/ { lost = $3 }
-    /Average Latency \(s\):/ { avg = $4 * 1000 }
-    /Response codes:/ {  # "NOERROR 105423 (91.67%), NXDOMAIN 9583 (8.33%)" -> NXDOMAIN=8.33%
-      codes = ""
-      for (i = 3; i + 2 <= NF; i += 3) if ($i != "NOERROR") {
-        pct = $(i + 2); gsub(/[(),]/, "", pct); codes = codes $i "=" pct ","
-      }
-      sub(/,$/, "", codes)
-    }
-    END {
-      if (done == "") { print "ERROR"; exit }
-      if (codes == "") codes = "-"
-      printf "%.0f %.3f %.3f %.3f %.3f %d %d %s\n", qps, avg, p50, p99,
-        (done > 0 ? cpu / done / 1000 : 0), lost, done, codes
-    }' "$out"
+  line=$(dnsperf_measure "${PID[$s]}" "${PORT[$s]}" "$out" "$@")
+  kill -0 "${PID[$s]}" 2>/dev/null || die "$s died during the run"
+  echo "$line"
 }
 
 log "duet-resolver: $DUET_RESOLVER  port ${PORT[duet]}"
