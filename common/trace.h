@@ -28,6 +28,7 @@
  * origin
  *   tcp.accept    port, local, tls, rtt_us, retrans (TCP_INFO after the handshake),
  *                 fin_timeout, linger (-1: off), keepalive {idle,intvl,cnt} (-1: kernel default)
+ *   tls.hello     port, sni, alpn (the protocols the client offered, a list)
  *   tls.done      port, sni, alpn (chosen), version, cipher, group, resumed, ms (since accept)
  *   http.request  port, n (request number on the connection), method, path, site, status,
  *                 bytes, ms

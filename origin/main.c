@@ -17,6 +17,7 @@
 #include "origin/control.h"
 #include "origin/conn.h"
 #include "origin/tls.h"
+#include "origin/trace.h"
 #include "origin/worker.h"
 
 static struct dw_shared shared;
@@ -265,8 +266,9 @@ static int
 main_start(struct dc_daemon *d, uv_loop_t *loop)
 {
     struct dw_shared *sh = dc_daemon_data(d);
-    return dc_control_open_all(loop, sh->conf->control_socket, sh->conf->metrics, 9154, dw_control_command,
-                               dw_control_metrics, sh, &sh->control, &sh->metrics);
+    return dc_control_open_all(loop, sh->conf->control_socket, sh->conf->metrics, 9154,
+                               dw_control_command, dw_control_metrics, sh, &sh->control,
+                               &sh->metrics);
 }
 
 static void
@@ -349,6 +351,7 @@ main(int argc, char **argv)
         .main_start = main_start,
         .main_stop = main_stop,
     };
+    dw_trace_init();
     dc_log(DC_LOG_INFO, "start", "version=%s workers=%u sites=%zu", DUET_VERSION, opts.workers,
            conf->nsites);
     rc = dc_daemon_run(&opts, &ops, &shared);

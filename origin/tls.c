@@ -16,6 +16,7 @@
 
 #include "common/buf.h"
 #include "common/log.h"
+#include "common/trace.h"
 #include "origin/conf.h"
 #include "origin/ticketkey.h"
 #include "origin/vhost.h"
@@ -382,12 +383,15 @@ on_servername(SSL *ssl, int *alert, void *arg)
 /* ALPN: we speak only HTTP/1.1. A client offering only other protocols (h2 alone) gets the
  * no_application_protocol alert RFC 7301 §3.2 asks for; OpenSSL does not call this at all
  * when the client sent no ALPN extension, which is fine. */
+void (*dw_tls_hello_hook)(struct dw_tls_conn *c, const unsigned char *alpn, unsigned len);
+
 static int
 on_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen, const unsigned char *in,
         unsigned int inlen, void *arg)
 {
-    (void)ssl;
     (void)arg;
+    if (DC_TRACE_ON() && dw_tls_hello_hook) /* the flow trace: the protocols offered */
+        dw_tls_hello_hook(SSL_get_app_data(ssl), in, inlen);
     unsigned char *sel;
     if (SSL_select_next_proto(&sel, outlen, alpn_http11, sizeof(alpn_http11) - 1, in, inlen) !=
         OPENSSL_NPN_NEGOTIATED)

@@ -77,7 +77,7 @@ struct dw_tls_conn {
     struct dw_tls_queue in;  /* ciphertext from the network (dw_tls_conn_feed) */
     struct dw_tls_queue out; /* ciphertext for the network (dw_tls_conn_out) */
     struct dw_tls *tls;
-    int site;  /* index into conf->sites chosen by SNI (or the default), -1 before SNI */
+    int site; /* index into conf->sites chosen by SNI (or the default), -1 before SNI */
     bool handshake_done;
 };
 
@@ -93,6 +93,11 @@ void dw_tls_conn_trim(struct dw_tls_conn *c);
 
 /* Ciphertext received from the peer. 0 or -ENOMEM. */
 int dw_tls_conn_feed(struct dw_tls_conn *c, const void *data, size_t len);
+
+/* The flow trace's view of a ClientHello: called, while tracing is on, with the ALPN
+ * protocols the client offered (wire form: length-prefixed names). Set once at start by
+ * origin/trace.c; NULL: nothing is reported. */
+extern void (*dw_tls_hello_hook)(struct dw_tls_conn *c, const unsigned char *alpn, unsigned len);
 
 /* Continues the handshake: 0 when it is complete, DW_AGAIN, or DW_TLS_ERROR. */
 int dw_tls_conn_handshake(struct dw_tls_conn *c);

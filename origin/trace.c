@@ -1,6 +1,7 @@
 #include "origin/trace.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <llhttp.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -66,6 +67,45 @@ dw_trace_accept(struct dw_conn *c)
                   o->linger_mode == DC_LINGER_ON ? o->linger_s : -1,
                   o->keepalive ? o->keepidle_s : -1, o->keepalive ? o->keepintvl_s : -1,
                   o->keepalive ? o->keepcnt : -1);
+}
+
+/* tls.hello: the ClientHello as it came (SNI, the ALPN protocols offered); called from
+ * origin/tls.c's ALPN callback through dw_tls_hello_hook. */
+static void
+trace_hello(struct dw_tls_conn *t, const unsigned char *alpn, unsigned len)
+{
+    struct dw_conn *c = (struct dw_conn *)((char *)t - offsetof(struct dw_conn, tls));
+    if (!c->traced)
+        return;
+    const char *sni = SSL_get_servername(t->ssl, TLSEXT_NAMETYPE_host_name);
+    if (sni && !dc_trace_name(sni))
+        return;
+    char list[256] = "", item[80], ip[DC_ADDR_STRLEN], sn[300];
+    size_t o = 0;
+    for (unsigned i = 0; i < len && o + 4 < sizeof(list);) {
+        unsigned l = alpn[i++];
+        if (l == 0 || l > len - i || l >= 40)
+            break;
+        char name[48];
+        memcpy(name, alpn + i, l);
+        name[l] = '\0';
+        dc_trace_json(name, item, sizeof(item));
+        int n = snprintf(list + o, sizeof(list) - o, "%s\"%s\"", o ? "," : "", item);
+        if (n < 0 || (size_t)n >= sizeof(list) - o)
+            break;
+        o += (size_t)n;
+        i += l;
+    }
+    dc_trace_json(sni ? sni : "", sn, sizeof(sn));
+    ip_of(c, ip, sizeof(ip));
+    dc_trace_emit((int)c->wk->id, "tls.hello", ip, "\"port\":%u,\"sni\":\"%s\",\"alpn\":[%s]",
+                  dc_addr_port(&c->peer), sn, list);
+}
+
+void
+dw_trace_init(void)
+{
+    dw_tls_hello_hook = trace_hello;
 }
 
 void

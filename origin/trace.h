@@ -11,6 +11,8 @@
 
 struct dw_conn;
 
+/* Connects the TLS layer's ClientHello report (tls.hello) to the trace; once, at start. */
+void dw_trace_init(void);
 /* At accept; sets c->traced. */
 void dw_trace_accept(struct dw_conn *c);
 /* The handshake is complete. */

@@ -62,6 +62,9 @@ def test_trace_of_a_connection():
     a = by["tcp.accept"][0]
     check(a["d"] == "origin" and a["client"] == "127.0.0.1" and a["tls"] is True and
           a["rtt_us"] > 0 and "keepalive" in a, "accept: %s" % a)
+    h = by.get("tls.hello", [{}])[0]
+    check(h.get("sni") == "site1.test" and "http/1.1" in h.get("alpn", []),
+          "hello (curl offers h2 and http/1.1): %s" % h)
     t = by["tls.done"][0]
     check(t["version"] in ("TLSv1.3", "TLSv1.2") and t["sni"] == "site1.test" and t["cipher"] and
           t["group"] and t["resumed"] is False, "tls: %s" % t)
