@@ -22,6 +22,7 @@
 #include "resolver/localzone.h"
 #include "resolver/trustprobe.h"
 #include "resolver/udp.h"
+#include "resolver/redis.h"
 #include "resolver/worker.h"
 
 #define DRAIN_POLL_MS 50
@@ -177,7 +178,10 @@ static void
 on_drain_poll(uv_timer_t *t)
 {
     struct dr_worker *wk = t->data;
-    if ((wk->mesh && dr_mesh_count(wk->mesh) > 0) || wk->conns != NULL)
+    /* Resolutions, TCP clients, and clients waiting on the shared cache (a Redis GET ends
+     * within redis-timeout, then the client is answered or resolved). */
+    if ((wk->mesh && dr_mesh_count(wk->mesh) > 0) || wk->conns != NULL ||
+        dr_redis_pending(wk->redis) > 0)
         return;
     dr_listen_abort(wk);
     dr_driver_close(wk);
@@ -363,8 +367,8 @@ static void
 status(struct dc_daemon *d, char *buf, size_t size)
 {
     struct dr_shared *sh = dc_daemon_data(d);
-    snprintf(buf, size, "serving %u workers, %zu cached answers, %" PRIu64 " queries",
-             sh->workers, dr_cache_count(sh->cache),
+    snprintf(buf, size, "serving %u workers, %zu cached answers, %" PRIu64 " queries", sh->workers,
+             dr_cache_count(sh->cache),
              dc_stats_sum(&sh->stats, DR_STAT_QUERIES_UDP) +
                  dc_stats_sum(&sh->stats, DR_STAT_QUERIES_TCP));
 }
@@ -378,8 +382,8 @@ cleanup(struct dc_daemon *d)
         if (n >= 0)
             dc_log(DC_LOG_INFO, "cache_saved", "file=%s entries=%ld", sh->conf->cache_file, n);
         else
-            dc_log(DC_LOG_WARN, "cache_save_failed", "file=%s error=\"%s\"",
-                   sh->conf->cache_file, strerror((int)-n));
+            dc_log(DC_LOG_WARN, "cache_save_failed", "file=%s error=\"%s\"", sh->conf->cache_file,
+                   strerror((int)-n));
     }
     for (unsigned w = 0; w < sh->workers; w++) {
         struct dr_worker *wk = dc_worker_data(dc_daemon_worker(d, w));
@@ -411,8 +415,8 @@ int
 main(int argc, char **argv)
 {
     struct dc_cli cli;
-    switch (dc_cli_parse(argc, argv, "duet-resolver", DR_CONF_DEFAULT_PATH, &dr_conf_schema,
-                         &cli)) {
+    switch (
+        dc_cli_parse(argc, argv, "duet-resolver", DR_CONF_DEFAULT_PATH, &dr_conf_schema, &cli)) {
     case DC_CLI_RUN:
         break;
     case DC_CLI_EXIT_OK:

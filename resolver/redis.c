@@ -565,6 +565,15 @@ dr_redis_close(struct dr_redis *r)
     uv_close((uv_handle_t *)&r->timer, NULL);
 }
 
+size_t
+dr_redis_pending(const struct dr_redis *r)
+{
+    size_t n = 0;
+    for (const struct get *g = r ? r->head : NULL; g; g = g->next)
+        n += !g->answered; /* a GET that timed out has had its client answered already */
+    return n;
+}
+
 void
 dr_redis_free(struct dr_redis *r)
 {

@@ -109,6 +109,9 @@ void dr_redis_close(struct dr_redis *r);
 /* Frees the client after the loop has closed its handles. NULL is fine. */
 void dr_redis_free(struct dr_redis *r);
 
+/* GETs whose clients are still waiting (the stop's drain waits for them). 0 for NULL. */
+size_t dr_redis_pending(const struct dr_redis *r);
+
 /* Asks for the question's value. 0 when the GET was sent (cb runs later, exactly once,
  * within redis-timeout); -ENOTCONN (down), -EBUSY (too many in flight) or -ENOMEM when
  * not, and cb will not run. */

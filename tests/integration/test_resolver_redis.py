@@ -16,6 +16,7 @@ forwarder thread on 127.0.0.1 that answers every A query and counts the queries 
 Everything stays on loopback."""
 import os
 import select
+import signal
 import socket
 import struct
 import subprocess
@@ -427,6 +428,37 @@ def fake_test(mode, counter):
         fake.stop()
 
 
+def test_stop_while_waiting_on_redis():
+    """A graceful stop waits for clients whose Redis GET is still out (a hanging Redis): when
+    the GET times out they are answered (SERVFAIL: the worker is stopping), not left without
+    a reply by a worker that closed its socket."""
+    fake = FakeRedis("hang")
+
+    def body(fwd, srv, r1):
+        deadline = time.monotonic() + 10
+        while fake.accepted == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.2)
+        result = {}
+
+        def ask():
+            result["out"] = dig("127.0.0.1", r1.port, "stopping.redis.test", "A")
+        t = threading.Thread(target=ask)
+        t.start()
+        time.sleep(0.05)  # the GET is out, hanging
+        r1.d.signal(signal.SIGTERM)
+        t.join(15)
+        out = result.get("out", "")
+        check("status: NOERROR" in out or "status: SERVFAIL" in out,
+              "the client waiting on Redis got no answer at the stop:\n" + out)
+        r1.d.proc.wait(15)
+
+    try:
+        with_setup(body, redis=False, fake=fake)
+    finally:
+        fake.stop()
+
+
 def test_fake_redis_garbage():
     fake_test("garbage", "redis_errors")
 
@@ -553,5 +585,6 @@ if __name__ == "__main__":
                       capture_output=True).returncode != 0:
         skip("redis-server is not installed (scripts/setup.sh installs it)")
     run(test_second_instance_answers_from_redis, test_redis_stopped_mid_test,
-        test_fake_redis_garbage, test_fake_redis_hangs, test_poisoned_values_not_served,
+        test_fake_redis_garbage, test_fake_redis_hangs, test_stop_while_waiting_on_redis,
+        test_poisoned_values_not_served,
         test_auth, test_unix_socket, test_config_errors)
