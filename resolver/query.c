@@ -271,6 +271,20 @@ resolve(struct dr_client *c)
     return -1;
 }
 
+/* Whether this resolver would validate answers for name (wire, lower case): dnssec = yes and
+ * a trust point covers it that no domain-insecure name overrides. A peer's SECURE is taken
+ * only then: a local negative trust anchor is not overruled by the shared cache. */
+static bool
+validated_here(const struct dr_conf *conf, const uint8_t *name)
+{
+    if (!conf->dnssec || conf->anchors == NULL || conf->anchors->nzones == 0)
+        return false;
+    ldns_rdf *rdf = ldns_dname_new_frm_data((uint16_t)dr_dname_len(name), name);
+    bool yes = rdf && dr_anchors_find(conf->anchors, rdf) != NULL;
+    ldns_rdf_deep_free(rdf);
+    return yes;
+}
+
 /* A value from the shared cache: stored into the local cache if it passes every check
  * there is (resolver/redis.h), then c is answered from the local cache like any hit.
  * false when it is refused (counted as an error) or the local cache does not give it. */
@@ -283,11 +297,11 @@ redis_answer(struct dr_client *c, const uint8_t *val, size_t len)
         .now = dr_now(),
         .max_ttl = (uint32_t)(conf->cache_max_ttl_ms / 1000),
         .dnssec = conf->dnssec,
-        .validating = conf->dnssec && conf->anchors && conf->anchors->nzones > 0,
         .stale_life = conf->serve_expired ? (uint32_t)(conf->serve_expired_ttl_ms / 1000) : 0,
     };
     uint8_t lc[DR_NAME_MAX];
     dr_dname_copy_lower(lc, c->q.qname);
+    rules.validating = validated_here(conf, lc);
     const char *why = "-";
     if (dr_redis_admit(wk->sh->cache, lc, c->q.qtype, c->q.qclass, val, len, &rules, &why) < 0) {
         dc_stats_inc(wk->stats, DR_STAT_REDIS_ERRORS);

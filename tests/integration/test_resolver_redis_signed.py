@@ -30,7 +30,7 @@ def stat(sock, name):
     return int(stats.get("total." + name, "0"))
 
 
-def resolver(work, name, redis_port):
+def resolver(work, name, redis_port, extra=""):
     port, ctl = free_port(), os.path.join(work, name + ".ctl")
     d = os.path.join(work, name)
     os.mkdir(d)
@@ -38,7 +38,7 @@ def resolver(work, name, redis_port):
         "listen = 127.0.0.1:%d" % port, 'user = ""', "workers = 1",
         "root-hints = %s" % lab["LAB_ROOT_HINTS"], "query-loopback = yes",
         "trust-anchor-file = %s" % lab["LAB_ROOT_DS"], "control-socket = %s" % ctl,
-        "redis = 127.0.0.1:%d" % redis_port, ""])
+        "redis = 127.0.0.1:%d" % redis_port, extra])
     daemon = Daemon("duet-resolver", conf, workdir=d, expect_errors=("dnssec_bogus",)).start()
     deadline = time.monotonic() + 10
     while "event=redis_up" not in daemon.stderr() and time.monotonic() < deadline:
@@ -77,6 +77,17 @@ def test_second_validating_instance_answers_from_redis():
         # DO=0 clients get the plain variant (no RRSIG), still with AD when they ask.
         rcode, flags, ede, out = val_mod.kdig(p2, secure[0]["name"], "A", "+adflag")
         check("RRSIG" not in out and "ad" in flags, "DO=0 answer:\n" + out)
+        # A third instance with nsec.sig. as a negative trust anchor: a peer's SECURE for a
+        # name under it is not taken (the value is refused; it resolves itself: no AD).
+        r3, p3, c3 = resolver(work, "r3", srv.port, "domain-insecure = nsec.sig\n")
+        try:
+            before = stat(c3, "redis_errors")
+            rcode, flags, ede, out = val_mod.kdig(p3, "www.nsec.sig.", "A", "+dnssec")
+            check(rcode == "NOERROR" and "ad" not in flags,
+                  "domain-insecure overruled by Redis: %s %s\n%s" % (rcode, flags, out))
+            check(stat(c3, "redis_errors") > before, "the SECURE value was not refused")
+        finally:
+            r3.close()
         # Bogus data is not shared: nothing bogus in Redis.
         for c in cases:
             if c["status"] == "bogus":
