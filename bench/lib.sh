@@ -201,3 +201,68 @@ for expr in sys.argv[2:]:
     print(until_prompt().replace("\n", " "))
 PYEOF
 }
+
+# ─── the origin benchmarks' peers (origin.sh, idle.sh) ──────────────────────────────────
+# h2o's configuration, the same for every origin benchmark: one process, THREADS workers;
+# session cache + tickets (ssl-session-resumption mode all, internal stores: what nginx's
+# shared cache + tickets are); HTTP/1.1 only (no upgrade); no access log; OCSP stapling off
+# (self-signed). h2o keeps the private key in a separate "neverbleed" process by default and
+# signs there (full handshakes); that process's CPU is counted with h2o's.
+# Uses the caller's D (cert.pem, key.pem), H (h2o's dir), SITE and PORT[h2o].
+origin_h2o_conf() { # TAG THREADS MAX_CONNECTIONS REQUEST_TIMEOUT_S
+  cat >"$H/h2o.conf" <<H2OCONF
+# $1
+num-threads: $2
+user: root
+pid-file: $H/h2o.pid
+error-log: $H/error.log
+max-connections: $3
+http1-request-timeout: $4
+http1-upgrade-to-http2: OFF
+ssl-session-resumption:
+  mode: all
+  cache-store: internal
+  ticket-store: internal
+listen:
+  host: 127.0.0.1
+  port: ${PORT[h2o]}
+  ssl:
+    certificate-file: $D/cert.pem
+    key-file: $D/key.pem
+    minimum-version: TLSv1.2
+    cipher-preference: client
+    ocsp-update-interval: 0
+hosts:
+  "bench.test":
+    paths:
+      "/":
+        file.dir: $SITE
+H2OCONF
+  h2o -t -c "$H/h2o.conf" >"$H/check.out" 2>&1 || { cat "$H/check.out" >&2; die "h2o rejects its config"; }
+}
+
+# Starts duet-origin ($D/duet-origin.conf), nginx ($N/nginx.conf) and h2o ($H/h2o.conf), each
+# with the caller's SRV_PIN, into PID[duet|nginx|h2o]; waits (bounded) for their ports and
+# for nginx's NGINX_WORKERS workers; defines server_pids SERVER (every process of it).
+origin_start_servers() { # NGINX_WORKERS
+  ${SRV_PIN[@]+"${SRV_PIN[@]}"} "$DUET_ORIGIN" -c "$D/duet-origin.conf" </dev/null \
+    >"$D/duet-origin.log" 2>&1 &
+  PID[duet]=$!
+  ${SRV_PIN[@]+"${SRV_PIN[@]}"} nginx -p "$N" -e "$N/error.log" -c "$N/nginx.conf" -g "$NGINX_G" \
+    </dev/null >"$N/stderr.log" 2>&1 &
+  PID[nginx]=$!
+  ${SRV_PIN[@]+"${SRV_PIN[@]}"} h2o -c "$H/h2o.conf" </dev/null >"$H/stderr.log" 2>&1 &
+  PID[h2o]=$!
+  wait_port t "${PORT[duet]}" "${PID[duet]}" 5 ||
+    { tail -n 20 "$D/duet-origin.log" >&2; die "duet-origin not listening on :${PORT[duet]}"; }
+  wait_port t "${PORT[nginx]}" "${PID[nginx]}" 5 ||
+    { tail -n 20 "$N/error.log" "$N/stderr.log" >&2; die "nginx not listening on :${PORT[nginx]}"; }
+  wait_port t "${PORT[h2o]}" "${PID[h2o]}" 5 ||
+    { tail -n 20 "$H/error.log" "$H/stderr.log" >&2; die "h2o not listening on :${PORT[h2o]}"; }
+  local deadline=$(($(now_us) + 5000000))
+  while [ "$(ps -o pid= --ppid "${PID[nginx]}" | wc -l)" -lt "$1" ]; do
+    [ "$(now_us)" -lt "$deadline" ] || die "nginx started fewer than $1 workers"
+    sleep 0.02
+  done
+  server_pids() { echo "${PID[$1]}"; descendants "${PID[$1]}"; } # every process of SERVER
+}

@@ -220,64 +220,12 @@ NGINX_G="daemon off; pid $N/nginx.pid;"
 nginx -t -q -p "$N" -e "$N/error.log" -c "$N/nginx.conf" -g "$NGINX_G" >"$N/check.out" 2>&1 ||
   { cat "$N/check.out" "$N/error.log" >&2 2>/dev/null; die "nginx rejects its config"; }
 
-# ─── h2o ────────────────────────────────────────────────────────────────────────────────
-# One process, num-threads workers; session cache + tickets (ssl-session-resumption mode
-# all, internal stores: what nginx's shared cache + tickets are); HTTP/1.1 only to wrk (no
-# ALPN from wrk, no upgrade); no access log; OCSP stapling off (self-signed).  h2o keeps
-# the private key in a separate "neverbleed" process by default and signs there (full
-# handshakes); that process's CPU is counted with h2o's.
+# ─── h2o (bench/lib.sh) ─────────────────────────────────────────────────────────────────
 H=$D/h2o
-cat >"$H/h2o.conf" <<EOF
-# bench/origin.sh
-num-threads: $WORKERS
-user: root
-pid-file: $H/h2o.pid
-error-log: $H/error.log
-max-connections: 8192
-http1-request-timeout: 75
-http1-upgrade-to-http2: OFF
-ssl-session-resumption:
-  mode: all
-  cache-store: internal
-  ticket-store: internal
-listen:
-  host: 127.0.0.1
-  port: ${PORT[h2o]}
-  ssl:
-    certificate-file: $D/cert.pem
-    key-file: $D/key.pem
-    minimum-version: TLSv1.2
-    cipher-preference: client
-    ocsp-update-interval: 0
-hosts:
-  "bench.test":
-    paths:
-      "/":
-        file.dir: $SITE
-EOF
-h2o -t -c "$H/h2o.conf" >"$H/check.out" 2>&1 || { cat "$H/check.out" >&2; die "h2o rejects its config"; }
+origin_h2o_conf bench/origin.sh "$WORKERS" 8192 75
 
 # ─── start all three ────────────────────────────────────────────────────────────────────
-${SRV_PIN[@]+"${SRV_PIN[@]}"} "$DUET_ORIGIN" -c "$D/duet-origin.conf" </dev/null \
-  >"$D/duet-origin.log" 2>&1 &
-PID[duet]=$!
-${SRV_PIN[@]+"${SRV_PIN[@]}"} nginx -p "$N" -e "$N/error.log" -c "$N/nginx.conf" -g "$NGINX_G" \
-  </dev/null >"$N/stderr.log" 2>&1 &
-PID[nginx]=$!
-${SRV_PIN[@]+"${SRV_PIN[@]}"} h2o -c "$H/h2o.conf" </dev/null >"$H/stderr.log" 2>&1 &
-PID[h2o]=$!
-wait_port t "${PORT[duet]}" "${PID[duet]}" 5 ||
-  { tail -n 20 "$D/duet-origin.log" >&2; die "duet-origin not listening on :${PORT[duet]}"; }
-wait_port t "${PORT[nginx]}" "${PID[nginx]}" 5 ||
-  { tail -n 20 "$N/error.log" "$N/stderr.log" >&2; die "nginx not listening on :${PORT[nginx]}"; }
-wait_port t "${PORT[h2o]}" "${PID[h2o]}" 5 ||
-  { tail -n 20 "$H/error.log" "$H/stderr.log" >&2; die "h2o not listening on :${PORT[h2o]}"; }
-deadline=$(($(now_us) + 5000000))
-while [ "$(ps -o pid= --ppid "${PID[nginx]}" | wc -l)" -lt "$WORKERS" ]; do
-  [ "$(now_us)" -lt "$deadline" ] || die "nginx started fewer than $WORKERS workers"
-  sleep 0.02
-done
-server_pids() { echo "${PID[$1]}"; descendants "${PID[$1]}"; } # every process of SERVER
+origin_start_servers "$WORKERS"
 
 # ─── sanity: same bytes over HTTP/1.1, TLS 1.3 with the ECDSA cert, resumption works ────
 declare -A RESUMES=()
