@@ -1,6 +1,9 @@
 #include "resolver/dnssec.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/bn.h>
@@ -199,28 +202,128 @@ ecdsa_der(size_t coord, const uint8_t *sig, size_t n, uint8_t *der)
     return len;
 }
 
+/*
+ * The public keys verifications use, ready as OpenSSL keys: turning a DNSKEY into an EVP_PKEY
+ * costs as much as a sixth of an ECDSA check (the curve is set up again each time), and the
+ * same few zone keys verify almost every signature. A small cache per thread (no locking; the
+ * keys are never shared between threads), replaced round-robin, freed when the thread ends.
+ */
+#define KEY_CACHE     16
+#define KEY_CACHE_LEN 640 /* RSA-4096's exponent and modulus fit; longer keys are not cached */
+
+struct cached_key {
+    uint8_t alg;
+    uint16_t len;
+    uint8_t key[KEY_CACHE_LEN];
+    EVP_PKEY *pkey;
+};
+
+struct key_cache {
+    struct cached_key e[KEY_CACHE];
+    unsigned next;
+};
+
+static pthread_key_t key_cache_key;
+static pthread_once_t key_cache_once = PTHREAD_ONCE_INIT;
+static bool key_cache_ok;
+
+static void
+key_cache_free(void *p)
+{
+    struct key_cache *c = p;
+    for (size_t i = 0; c && i < KEY_CACHE; i++)
+        EVP_PKEY_free(c->e[i].pkey);
+    free(c);
+}
+
+static void
+key_cache_init(void)
+{
+    key_cache_ok = pthread_key_create(&key_cache_key, key_cache_free) == 0;
+}
+
+static struct key_cache *
+key_cache(void)
+{
+    pthread_once(&key_cache_once, key_cache_init);
+    if (!key_cache_ok)
+        return NULL;
+    struct key_cache *c = pthread_getspecific(key_cache_key);
+    if (c == NULL && (c = calloc(1, sizeof(*c))) != NULL &&
+        pthread_setspecific(key_cache_key, c) != 0) {
+        free(c);
+        c = NULL;
+    }
+    return c;
+}
+
+/* The EVP_PKEY of a DNSKEY's public key for alg, NULL when the key is malformed. */
+static EVP_PKEY *
+make_key(uint8_t alg, const uint8_t *key, size_t keylen)
+{
+    switch (alg) {
+    case 8:
+    case 10:
+        return rsa_key(key, keylen);
+    case 13:
+    case 14:
+        return ec_key(alg == 13 ? "prime256v1" : "secp384r1", alg == 13 ? 32 : 48, key, keylen);
+    case 15:
+    case 16:
+        if (keylen != (alg == 15 ? 32u : 57u))
+            return NULL;
+        return EVP_PKEY_new_raw_public_key(alg == 15 ? EVP_PKEY_ED25519 : EVP_PKEY_ED448, NULL, key,
+                                           keylen);
+    default:
+        return NULL;
+    }
+}
+
+/* The key from the thread's cache, made and kept there on a miss. *owned is set when the
+ * caller must free it (not cacheable). NULL: malformed. */
+static EVP_PKEY *
+get_key(uint8_t alg, const uint8_t *key, size_t keylen, bool *owned)
+{
+    struct key_cache *c = keylen <= KEY_CACHE_LEN ? key_cache() : NULL;
+    *owned = c == NULL;
+    if (c == NULL)
+        return make_key(alg, key, keylen);
+    for (size_t i = 0; i < KEY_CACHE; i++) {
+        struct cached_key *e = &c->e[i];
+        if (e->pkey && e->alg == alg && e->len == keylen && memcmp(e->key, key, keylen) == 0)
+            return e->pkey;
+    }
+    EVP_PKEY *pkey = make_key(alg, key, keylen);
+    if (pkey == NULL)
+        return NULL;
+    struct cached_key *e = &c->e[c->next];
+    c->next = (c->next + 1) % KEY_CACHE;
+    EVP_PKEY_free(e->pkey);
+    e->alg = alg;
+    e->len = (uint16_t)keylen;
+    memcpy(e->key, key, keylen);
+    e->pkey = pkey;
+    return pkey;
+}
+
 int
 dr_dnssec_verify(uint8_t alg, const uint8_t *key, size_t keylen, const uint8_t *sig, size_t siglen,
                  const uint8_t *data, size_t len)
 {
-    EVP_PKEY *pkey = NULL;
     const EVP_MD *md = NULL;
     uint8_t der[2 * 48 + 16];
     switch (alg) {
     case 8:
     case 10:
-        pkey = rsa_key(key, keylen);
         md = alg == 8 ? EVP_sha256() : EVP_sha512();
         break;
     case 13:
     case 14: {
         size_t coord = alg == 13 ? 32 : 48;
-        pkey = ec_key(alg == 13 ? "prime256v1" : "secp384r1", coord, key, keylen);
         md = alg == 13 ? EVP_sha256() : EVP_sha384();
         siglen = ecdsa_der(coord, sig, siglen, der);
         sig = der;
         if (siglen == 0) {
-            EVP_PKEY_free(pkey);
             ERR_clear_error();
             return -EBADMSG;
         }
@@ -228,14 +331,12 @@ dr_dnssec_verify(uint8_t alg, const uint8_t *key, size_t keylen, const uint8_t *
     }
     case 15:
     case 16:
-        /* EdDSA hashes internally: no digest (RFC 8080). */
-        if (keylen == (alg == 15 ? 32u : 57u))
-            pkey = EVP_PKEY_new_raw_public_key(alg == 15 ? EVP_PKEY_ED25519 : EVP_PKEY_ED448, NULL,
-                                               key, keylen);
-        break;
+        break; /* EdDSA hashes internally: no digest (RFC 8080) */
     default:
         return -ENOTSUP;
     }
+    bool owned;
+    EVP_PKEY *pkey = get_key(alg, key, keylen, &owned);
     if (pkey == NULL) {
         ERR_clear_error();
         return -EBADMSG;
@@ -249,7 +350,8 @@ dr_dnssec_verify(uint8_t alg, const uint8_t *key, size_t keylen, const uint8_t *
             rc = 0;
         EVP_MD_CTX_free(ctx);
     }
-    EVP_PKEY_free(pkey);
+    if (owned)
+        EVP_PKEY_free(pkey);
     /* A failed verification leaves OpenSSL errors queued on this thread; TLS code sharing
      * the thread would read them as its own. */
     if (rc != 0)
