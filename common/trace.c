@@ -13,14 +13,29 @@
 
 int dc_trace_enabled;
 
-/* The settings tracing runs with. Changed only while it is off (start/stop hold the lock
- * and flip dc_trace_enabled last/first), so event sites read them without locking. */
+/* The settings tracing runs with: an immutable snapshot that `trace on` replaces as a whole
+ * (one atomic pointer), so event sites on other threads read them without locking and never
+ * see one half-written. Old snapshots stay valid: a ring of SNAPSHOTS is reused, far more than
+ * an event needs to finish with the one it loaded. */
+struct settings {
+    char daemon[16];
+    char path[256];
+    char client[64]; /* "" = any */
+    char name[256];  /* "" = any; lower case, no final dot */
+};
+#define SNAPSHOTS 64
+static struct settings snapshots[SNAPSHOTS];
+static unsigned snapshot_next;
+static struct settings *settings = &snapshots[0];
+
 static pthread_mutex_t trace_lock = PTHREAD_MUTEX_INITIALIZER;
 static int trace_fd = -1;
-static char trace_daemon[16];
-static char trace_path[256];
-static char trace_client[64]; /* "" = any */
-static char trace_name[256];  /* "" = any; lower case, no final dot */
+
+static const struct settings *
+current(void)
+{
+    return __atomic_load_n(&settings, __ATOMIC_ACQUIRE);
+}
 
 static void
 copy_name(char *out, size_t size, const char *name)
@@ -59,6 +74,12 @@ dc_trace_start(const char *daemon, const char *path, const char *client, const c
         return -e;
     }
     pthread_mutex_lock(&trace_lock);
+    snapshot_next = (snapshot_next + 1) % SNAPSHOTS;
+    struct settings *st = &snapshots[snapshot_next];
+    snprintf(st->daemon, sizeof(st->daemon), "%s", daemon);
+    snprintf(st->path, sizeof(st->path), "%s", path);
+    snprintf(st->client, sizeof(st->client), "%s", client ? client : "");
+    copy_name(st->name, sizeof(st->name), name ? name : "");
     __atomic_store_n(&dc_trace_enabled, 0, __ATOMIC_SEQ_CST);
     /* An event that passed its check before this may still be writing: the descriptor
      * number stays the same for the life of the process (dup2 swaps the file behind it
@@ -69,10 +90,7 @@ dc_trace_start(const char *daemon, const char *path, const char *client, const c
         dup2(fd, trace_fd);
         close(fd);
     }
-    snprintf(trace_daemon, sizeof(trace_daemon), "%s", daemon);
-    snprintf(trace_path, sizeof(trace_path), "%s", path);
-    snprintf(trace_client, sizeof(trace_client), "%s", client ? client : "");
-    copy_name(trace_name, sizeof(trace_name), name ? name : "");
+    __atomic_store_n(&settings, st, __ATOMIC_RELEASE);
     __atomic_store_n(&dc_trace_enabled, 1, __ATOMIC_SEQ_CST);
     pthread_mutex_unlock(&trace_lock);
     return 0;
@@ -95,36 +113,40 @@ dc_trace_describe(char *out, size_t size)
     if (!__atomic_load_n(&dc_trace_enabled, __ATOMIC_RELAXED))
         snprintf(out, size, "off");
     else
-        snprintf(out, size, "on file=%s client=%s name=%s", trace_path,
-                 trace_client[0] ? trace_client : "any", trace_name[0] ? trace_name : "any");
+        snprintf(out, size, "on file=%s client=%s name=%s", current()->path,
+                 current()->client[0] ? current()->client : "any",
+                 current()->name[0] ? current()->name : "any");
     pthread_mutex_unlock(&trace_lock);
 }
 
 bool
 dc_trace_client_str(const char *ip)
 {
-    return trace_client[0] == '\0' || (ip && strcmp(ip, trace_client) == 0);
+    const struct settings *st = current();
+    return st->client[0] == '\0' || (ip && strcmp(ip, st->client) == 0);
 }
 
 bool
 dc_trace_client(const union dc_sockaddr *client)
 {
-    if (trace_client[0] == '\0')
+    const struct settings *st = current();
+    if (st->client[0] == '\0')
         return true;
     char ip[DC_ADDR_STRLEN];
     dc_addr_format(client, false, ip, sizeof(ip));
-    return strcmp(ip, trace_client) == 0;
+    return strcmp(ip, st->client) == 0;
 }
 
 bool
 dc_trace_name(const char *name)
 {
-    if (trace_name[0] == '\0')
+    const struct settings *st = current();
+    if (st->name[0] == '\0')
         return true;
     char n[256];
     copy_name(n, sizeof(n), name);
-    size_t ln = strlen(n), lf = strlen(trace_name);
-    if (ln < lf || strcmp(n + ln - lf, trace_name) != 0)
+    size_t ln = strlen(n), lf = strlen(st->name);
+    if (ln < lf || strcmp(n + ln - lf, st->name) != 0)
         return false;
     return ln == lf || n[ln - lf - 1] == '.';
 }
@@ -157,7 +179,7 @@ dc_trace_emit(int worker, const char *ev, const char *client_ip, const char *fie
     gettimeofday(&tv, NULL);
     int n = snprintf(line, sizeof(line),
                      "{\"t\":%lld.%06ld,\"d\":\"%s\",\"w\":%d,\"ev\":\"%s\",\"client\":\"%s\"%s",
-                     (long long)tv.tv_sec, (long)tv.tv_usec, trace_daemon, worker, ev,
+                     (long long)tv.tv_sec, (long)tv.tv_usec, current()->daemon, worker, ev,
                      client_ip ? client_ip : "", fields && fields[0] ? "," : "");
     if (n < 0 || (size_t)n >= sizeof(line) - 3)
         return;
