@@ -61,11 +61,14 @@ check(sf["TIME-WAIT/client"][0] == 0,
       "server-first: no TIME_WAIT on the client side (peak %d)" % sf["TIME-WAIT/client"][0])
 check(sf["load"]["ok"] == N, "server-first: every request answered (%d)" % sf["load"]["ok"])
 st = fig["server-first-tls"]
-# (a sanitizer build is slow enough that some clients close first: at least half, no reset)
-check(st["TIME-WAIT/server"][0] >= 0.5 * N and st["counters"]["TcpOutRsts"] == 0,
-      "server-first over TLS: TIME_WAIT on the server (peak %d of %d) and no reset (%d): the "
-      "client's close_notify must not meet a closed socket" % (st["TIME-WAIT/server"][0], N,
-                                                             st["counters"]["TcpOutRsts"]))
+# Our close_notify goes first; whose FIN follows first is a race with the client's answering
+# close_notify and FIN, so TIME_WAIT may land on either side. What must not happen is the
+# reset a closed socket answers that close_notify with (before: 100 of 100, no TIME_WAIT).
+tw = st["TIME-WAIT/server"][0] + st["TIME-WAIT/client"][0]
+check(tw >= 0.9 * N and st["counters"]["TcpOutRsts"] == 0,
+      "server-first over TLS: every connection ends in TIME_WAIT on one side (%d + %d of %d) "
+      "and none in a reset (%d)" % (st["TIME-WAIT/server"][0], st["TIME-WAIT/client"][0], N,
+                                    st["counters"]["TcpOutRsts"]))
 check(l0["TIME-WAIT/server"][0] == 0 and l0["TIME-WAIT/client"][0] == 0,
       "linger-0: no TIME_WAIT on either side (peaks %d, %d)" % (l0["TIME-WAIT/server"][0],
                                                                l0["TIME-WAIT/client"][0]))
