@@ -114,6 +114,8 @@ mkns() { # NAME: a fresh namespace with loopback up
   ip -n "$1" link set lo up
 }
 in_ns() { ip netns exec "$@"; }
+# (background processes are started with `ip netns exec` itself, not through in_ns: a
+# function run with & is a subshell, and its PID is not the daemon's, which TERM would miss)
 
 # ─── the site ───────────────────────────────────────────────────────────────────────────
 SITE=$D/site
@@ -148,7 +150,7 @@ default = yes
 EOF
   "$DUET_ORIGIN" --check -c "$conf" >"$D/$ns.check" 2>&1 ||
     { cat "$D/$ns.check" >&2; die "duet-origin rejects $conf"; }
-  in_ns "$ns" "$DUET_ORIGIN" -c "$conf" </dev/null >"$D/$ns.log" 2>&1 &
+  ip netns exec "$ns" "$DUET_ORIGIN" -c "$conf" </dev/null >"$D/$ns.log" 2>&1 &
   ORIGIN_PID=$!
   PIDS+=("$ORIGIN_PID")
 }
@@ -267,20 +269,25 @@ echo "kernel defaults (namespace $S): tcp_keepalive_time=$(in_ns "$S" sysctl -n 
   "tcp_keepalive_intvl=$(in_ns "$S" sysctl -n net.ipv4.tcp_keepalive_intvl)" \
   "tcp_keepalive_probes=$(in_ns "$S" sysctl -n net.ipv4.tcp_keepalive_probes):" \
   "they apply only to a socket with SO_KEEPALIVE, which duet-origin sets only with keepalive-probes"
-# idle_client PORT: one idle keep-alive connection from the client namespace; prints its port
+# idle_client PORT: one idle keep-alive connection from the client namespace; its local port
+# in IDLE_PORT, its PID in PIDS (not run in a $(...) subshell: PIDS must be this shell's, or
+# the clients outlive the script)
 idle_client() {
   local out=$D/idle-$1.out i
-  in_ns "$C" python3 "$HERE/teardown_lab.py" idle --host 198.18.0.1 --port "$1" --hold 120 >"$out" 2>&1 &
+  ip netns exec "$C" python3 "$HERE/teardown_lab.py" idle --host 198.18.0.1 --port "$1" --hold 120 >"$out" 2>&1 &
   PIDS+=("$!")
   for i in $(seq 1 250); do
-    if [ -s "$out" ]; then head -1 "$out"; return 0; fi
+    if [ -s "$out" ]; then IDLE_PORT=$(head -1 "$out"); return 0; fi
     sleep 0.02
   done
   die "the idle client of :$1 did not connect: $(cat "$out")"
 }
-P0=$(idle_client 8080)
-P1=$(idle_client 8081)
-P2=$(idle_client 8082)
+idle_client 8080
+P0=$IDLE_PORT
+idle_client 8081
+P1=$IDLE_PORT
+idle_client 8082
+P2=$IDLE_PORT
 sleep 0.5
 ssline() { in_ns "$S" ss -Htno state established "( sport = :$1 and dport = :$2 )"; }
 timer_of() { grep -o 'timer:([^)]*)' <<<"$1" || echo "no timer"; }
@@ -302,7 +309,8 @@ for i in $(seq 1 $(((KA_IDLE + KA_INTVL * 2) * 4))); do
 done
 # A dead peer: a new connection, then the client's link goes down right after its response,
 # so the server's probes reach nobody and no ACK returns.
-P3=$(idle_client 8082)
+idle_client 8082
+P3=$IDLE_PORT
 ip -n "$C" link set "$TAG-c" down
 t0=$(now_us)
 # The probes count from the last packet the server received (ss -i: lastrcv, lastack in ms).
