@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "common/trace.h"
 #include "common/sock.h"
+#include "origin/accesslog.h"
 #include "origin/again.h"
 #include "origin/http.h"
 #include "origin/response.h"
@@ -105,8 +106,8 @@ static void on_timer(uv_timer_t *t);
 void
 dw_conn_release_idle(struct dw_conn *c)
 {
-    if ((c->phase != DW_PH_IDLE && c->phase != DW_PH_HANDSHAKE) || c->writing ||
-        c->file_reading || dw_conn_closing(c))
+    if ((c->phase != DW_PH_IDLE && c->phase != DW_PH_HANDSHAKE) || c->writing || c->file_reading ||
+        dw_conn_closing(c))
         return;
     if (c->phase == DW_PH_IDLE && c->hot) {
         uint64_t at = c->idle_since + IDLE_RELEASE_MS, now = uv_now(c->wk->loop);
@@ -425,34 +426,6 @@ dw_conn_end(struct dw_conn *c)
     start_reading(c);
 }
 
-static void
-access_log(struct dw_conn *c)
-{
-    struct dw_worker *wk = c->wk;
-    if (wk->sh->access_fd < 0)
-        return;
-    char addr[DC_ADDR_STRLEN];
-    dc_addr_format(&c->peer, false, addr, sizeof(addr));
-    const struct dw_req *q = &c->http.req;
-    const char *method = c->http.done ? llhttp_method_name((llhttp_method_t)q->method) : "-";
-    int tl = c->http.done ? (int)(q->target.len > 512 ? 512 : q->target.len) : 1;
-    const char *target = c->http.done ? (const char *)c->in + q->target.off : "-";
-    const char *site = c->resp.site >= 0 ? c->conf->sites[c->resp.site].name : "-";
-    uint64_t us = (uv_hrtime() / 1000) - c->req_start_us;
-    char line[1024];
-    int n = snprintf(line, sizeof(line),
-                     "client=%s site=%s method=%s path=%.*s status=%d bytes=%" PRIu64
-                     " duration_ms=%" PRIu64 ".%03" PRIu64 " tls=%s resumed=%s\n",
-                     addr, site, method, tl, target, c->resp.status, c->bytes_out, us / 1000,
-                     us % 1000, c->tls_on ? dw_tls_conn_version(&c->tls) : "none",
-                     c->tls_on && dw_tls_conn_resumed(&c->tls) ? "yes" : "no");
-    if (n > 0) {
-        ssize_t w =
-            write(wk->sh->access_fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
-        (void)w;
-    }
-}
-
 void
 dw_conn_finish_response(struct dw_conn *c)
 {
@@ -462,7 +435,7 @@ dw_conn_finish_response(struct dw_conn *c)
     int s = c->resp.status / 100;
     if (s >= 1 && s <= 5)
         dc_stats_inc(wk->stats, cls[s - 1]);
-    access_log(c);
+    dw_access_log(c);
     if (c->traced)
         dw_trace_request(c);
     if (c->http.done)
