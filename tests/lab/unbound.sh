@@ -22,6 +22,15 @@ lab_pid_alive() {
   tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF -- "$2"
 }
 group_members_or_pid() { lab_pid_alive "$1" "$2" && echo "$1"; return 0; }
+# _lab_pid_running PID: our own child, just started, exists and is not a zombie. Not
+# lab_pid_alive: between fork and exec the child's command line is still the shell's, so a
+# loaded machine made a starting unbound look "exited" with empty logs.
+_lab_pid_running() {
+  local rest
+  rest=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  rest=${rest##*) }
+  [ "${rest%% *}" != Z ]
+}
 
 _lab_unbound_now_us() { echo "${EPOCHREALTIME/./}"; }
 
@@ -104,7 +113,7 @@ EOF
   echo "$addr@$port" >"$u/listen"
   deadline=$(($(_lab_unbound_now_us) + 5000000))
   while :; do
-    if ! lab_pid_alive "$pid" "$conf"; then
+    if ! _lab_pid_running "$pid"; then
       echo "lab_unbound_start: unbound exited:" >&2
       tail -n 30 "$u/unbound.stderr" "$u/unbound.log" >&2
       rm -f "$u/lab.pid"
