@@ -361,9 +361,26 @@ dc_daemon_run(const struct dc_daemon_opts *opts, const struct dc_daemon_ops *ops
         dc_worker_join(&d->workers[i]);
 
 out:
+    /*
+     * The stop is decided: a further SIGTERM, SIGINT or SIGHUP asks for nothing more. Once
+     * main_close() closes the loop's signal handles their default actions are back, and one
+     * arriving then (systemd or an operator repeating itself) would kill the process on its
+     * way out, after cleanup and with exit code 0 logged, through the sanitizers' exit checks.
+     * Blocked in this thread (the workers block every signal), they stay pending until exit;
+     * ignored once the handles are gone, for any thread (libuv's pool) that does not block them.
+     */
+    sigset_t stopping;
+    sigemptyset(&stopping);
+    sigaddset(&stopping, SIGTERM);
+    sigaddset(&stopping, SIGINT);
+    sigaddset(&stopping, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &stopping, NULL);
     if (ops->cleanup != NULL)
         ops->cleanup(d);
     main_close(d);
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
     int code = d->exit_code;
     daemon_free(d);
     DC_LOG_INFO("daemon_exit", "code=%d", code);
