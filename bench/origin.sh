@@ -39,6 +39,9 @@
 #   BENCH_SCENARIOS   subset, space separated (default "5k-ka tls-full tls-resumed 100k-ka
 #                     10m-ka"; also 1k-ka; the old names small-ka / small-close mean 1k-ka /
 #                     tls-resumed)
+#   BENCH_SUITES      own | same (default own): each server's own TLS 1.3 suite choice (nginx
+#                     and h2o follow the client, AES256-GCM for wrk; duet prefers AES128-GCM),
+#                     or nginx given duet's order and server preference (h2o 2.2 cannot be)
 #   BENCH_OUT         also write the result table to this file
 #   BENCH_KEEP=1      keep the temp dir (configs, logs, raw wrk output)
 # Exit status: 0 done, 77 prerequisite missing, 1 failure.
@@ -173,7 +176,19 @@ EOF
   { cat "$D/duet-check.out" >&2; die "duet-origin rejects its config"; }
 
 # ─── nginx, configured as for production static HTTPS ───────────────────────────────────
+# Each server picks its TLS 1.3 suite as it does out of the box: nginx and h2o take the
+# client's first (wrk's OpenSSL lists AES256-GCM first), duet its own order (AES128-GCM).
+# BENCH_SUITES=same gives nginx duet's order and server preference, to compare at one suite.
 N=$D/nginx
+NGINX_PREFER=off NGINX_SUITES=""
+case ${BENCH_SUITES:-own} in
+  own) ;;
+  same)
+    NGINX_PREFER=on
+    NGINX_SUITES="    ssl_conf_command Ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256;"
+    ;;
+  *) die "BENCH_SUITES must be own or same" ;;
+esac
 cat >"$N/nginx.conf" <<EOF
 # bench/origin.sh
 worker_processes $WORKERS;
@@ -202,7 +217,8 @@ http {
     scgi_temp_path $N/scgi;
     uwsgi_temp_path $N/uwsgi;
     ssl_protocols TLSv1.2 TLSv1.3;
-    ssl_prefer_server_ciphers off;
+    ssl_prefer_server_ciphers $NGINX_PREFER;
+$NGINX_SUITES
     ssl_session_cache shared:SSL:10m;
     ssl_session_timeout 1h;
     ssl_session_tickets on;
@@ -351,7 +367,7 @@ per_round() {
 fmt() { awk -v v="$1" -v p="$2" 'BEGIN { if (v == "-") print "-"; else printf "%." p "f\n", v }'; }
 {
   echo "duet-origin vs nginx $(nginx -v 2>&1 | sed 's/.*nginx\///') and h2o $(h2o --version 2>&1 | head -1 | sed 's/.*version //') — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "TLS: $(grep -h '^New' "$D/tls-duet.txt" | head -1) (all three); ECDSA P-256 cert; $PIN_TXT; wrk -d${SECS}s; every figure the median of $ROUNDS rounds (order alternating)"
+  echo "TLS: $(for s in "${SERVERS[@]}"; do printf '%s %s; ' "$s" "$(grep -h '^New' "$D/tls-$s.txt" | head -1 | sed 's/^New, //')"; done)ECDSA P-256 cert; $PIN_TXT; wrk -d${SECS}s; every figure the median of $ROUNDS rounds (order alternating)"
   echo "cpu_us/req = server CPU (user+sys, all its processes and threads) per request; RATIOS ARE nginx/x FOR CPU (cpu_vs_nginx = nginx cpu_us/req / this server's: > 1 = less CPU per request than nginx, better) and x/nginx FOR req/s (> 1 = faster)"
   printf '%-12s %-6s %5s %9s %9s %8s %8s %6s %10s %12s %11s %7s  %s\n' scenario server conns 'req/s' 'MB/s' p50_ms p99_ms errors 'cpu_us/req' 'cpu_vs_nginx' 'rps_vs_nginx' 'resumed' 'cpu_us/req per round'
   for sc in $SCENARIOS; do

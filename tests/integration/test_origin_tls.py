@@ -147,6 +147,23 @@ def test_tls12_server_cipher_preference():
         check(cipher_of(out) == want, "offered %s, got %s, want %s" %
               (offer, cipher_of(out), want))
 
+def test_tls13_server_cipher_preference():
+    # TLS 1.3 in the same order (Mozilla's): AES128-GCM before AES256-GCM whatever the client
+    # lists first (OpenSSL clients list AES256 first; browsers already ask for AES128), and
+    # CHACHA20 for a client that puts it first.
+    a128, a256, chacha = "TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", \
+        "TLS_CHACHA20_POLY1305_SHA256"
+    cases = ((":".join((a256, a128)), a128),
+             (":".join((a256, chacha, a128)), a128),
+             (":".join((chacha, a256, a128)), chacha),
+             (a256, a256))
+    for offer, want in cases:
+        rc, out = s_client(o, ["-tls1_3", "-ciphersuites", offer], request=REQ)
+        check(rc == 0 and "HTTP/1.1 200 OK" in out, out)
+        check(cipher_of(out) == want, "offered %s, got %s, want %s" %
+              (offer, cipher_of(out), want))
+
+
 def test_ecdsa_or_rsa_by_sigalgs():
     for flag in ("-tls1_2", "-tls1_3"):
         rc, out = s_client(o, [flag, "-sigalgs", "ECDSA+SHA256"], request=REQ)
@@ -233,6 +250,6 @@ if __name__ == "__main__":
     need("openssl")
     main(o, test_tls12_and_tls13, test_tls11_refused, test_alpn, test_resumption,
          test_session_does_not_cross_sites, test_tls13_resumption_chain,
-         test_tls12_server_cipher_preference,
+         test_tls12_server_cipher_preference, test_tls13_server_cipher_preference,
          test_ecdsa_or_rsa_by_sigalgs, test_sni_picks_certificate, test_tls_versions_python,
          test_no_client_hello_closed_after_handshake_timeout, test_plaintext_on_tls_port_closed)
