@@ -5,12 +5,12 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "common/acl.h"
 #include "common/log.h"
 #include "resolver/cache.h"
 #include "resolver/classify.h"
 #include "resolver/msg.h"
 #include "resolver/scrub.h"
+#include "resolver/srvpolicy.h"
 
 #define GUARD_STEPS  256 /* decisions per call, a bound on our own loops */
 #define QMIN_ONE_LAB 4   /* minimised steps that add one label each; later ones add more */
@@ -97,56 +97,6 @@ chain_append(struct dr_iter *it, ldns_rr_list *l)
         if (c && !ldns_rr_list_push_rr(it->chain, c))
             ldns_rr_free(c);
     }
-}
-
-/* ---- which servers may be asked ---- */
-
-static bool
-v4_never(const uint8_t *a, bool loopback_ok)
-{
-    if (a[0] == 0 || a[0] >= 224) /* this network; multicast; reserved and broadcast */
-        return true;
-    if (a[0] == 127)
-        return !loopback_ok;
-    if (a[0] == 169 && a[1] == 254) /* link-local */
-        return true;
-    return false;
-}
-
-bool
-dr_iter_server_allowed(const struct dr_conf *conf, const union dc_sockaddr *addr, bool configured)
-{
-    bool loopback_ok = conf->query_loopback || configured;
-    bool family = false;
-    int fam = addr->sa.sa_family;
-    for (size_t i = 0; i < conf->outgoing.n; i++)
-        family |= conf->outgoing.v[i].sa.sa_family == fam;
-    if (!family)
-        return false;
-    if (fam == AF_INET) {
-        if (v4_never((const uint8_t *)&addr->in.sin_addr, loopback_ok))
-            return false;
-    } else if (fam == AF_INET6) {
-        const uint8_t *a = addr->in6.sin6_addr.s6_addr;
-        static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-        static const uint8_t zero[15] = {0};
-        if (memcmp(a, mapped, 12) == 0) {
-            if (v4_never(a + 12, loopback_ok))
-                return false;
-        } else if (memcmp(a, zero, 15) == 0 && a[15] == 1) {
-            if (!loopback_ok)
-                return false;
-        } else if (memcmp(a, zero, 12) == 0) {
-            return false; /* ::, IPv4-compatible */
-        } else if (a[0] == 0xff || (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)) {
-            return false; /* multicast, link-local */
-        }
-    } else {
-        return false;
-    }
-    if (conf->do_not_query.n > 0 && dc_acl_match(&conf->do_not_query, addr))
-        return false;
-    return true;
 }
 
 /* ---- zone cuts ---- */
@@ -367,7 +317,7 @@ pick_server(struct dr_iter *it, const struct dr_iter_env *env, bool dead_ok, int
         for (unsigned j = 0; j < it->deleg.ns[i].naddrs; j++) {
             const union dc_sockaddr *a = &it->deleg.ns[i].addrs[j];
             if (it->tries[i][j] >= DR_ITER_TRIES ||
-                !dr_iter_server_allowed(env->conf, a, it->conf_cut))
+                !dr_server_allowed(env->conf, a, it->conf_cut))
                 continue;
             struct dr_infra_info info;
             dr_infra_get(env->infra, a, env->now_ms, (uint32_t)env->conf->upstream_timeout_ms,

@@ -164,12 +164,4 @@ void dr_iter_on_send_failed(struct dr_iter *it, const struct dr_iter_env *env,
 void dr_iter_on_sub(struct dr_iter *it, const struct dr_iter_env *env, const uint8_t *reply,
                     size_t len, struct dr_iter_action *act);
 
-/* Whether a query may ever be sent to addr: not 0.0.0.0/8, ::, multicast, broadcast or
- * reserved space, not link-local, not loopback unless query-loopback or configured (an
- * address the operator wrote as forward-addr or stub-addr), not in do-not-query-address,
- * and of a family some outgoing-address has. v4-mapped IPv6 addresses are judged as the
- * IPv4 address inside. */
-bool dr_iter_server_allowed(const struct dr_conf *conf, const union dc_sockaddr *addr,
-                            bool configured);
-
 #endif
