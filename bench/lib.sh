@@ -6,6 +6,7 @@
 #
 # Provides: skip / die / log / now_us; port_busy / pick_port / wait_port (bounded);
 # stop_pid (TERM, KILL after a deadline, reap); descendants; cpu_ns (schedstat CPU of PIDs);
+# cpu_ticks (their user/system split);
 # bench_pin (CPU pinning choice); median / ratio (numbers); check_range (knob validation);
 # dnsperf_measure (one dnsperf run: QPS, latency, server CPU per query); kresd_ctl_sock.
 # Nothing here starts a process that outlives the call.
@@ -77,6 +78,22 @@ descendants() {
     echo "$c"
     descendants "$c"
   done
+}
+
+# cpu_ticks PID...: "USER SYS" clock ticks used so far by every thread of the given PIDs,
+# from /proc/PID/task/*/stat (utime, stime): the split that schedstat's total lacks. Softirq
+# work done in a thread's system calls (a loopback send delivering to the receiver) is SYS.
+cpu_ticks() {
+  local u=0 k=0 p f line
+  local -a v
+  for p in "$@"; do
+    for f in /proc/"$p"/task/*/stat; do
+      read -r line <"$f" 2>/dev/null || continue
+      read -r -a v <<<"${line##*) }" # v[0] is field 3 (state): utime is v[11], stime v[12]
+      u=$((u + v[11])) k=$((k + v[12]))
+    done
+  done
+  echo "$u $k"
 }
 
 # cpu_ns PID...: CPU time (ns, user + kernel) used so far by every thread of the given PIDs,

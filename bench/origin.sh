@@ -23,8 +23,10 @@
 # For each it prints requests/s, MB/s (wrk Transfer/sec), p50/p99 latency (wrk --latency),
 # errors (socket errors + non-2xx), the server's CPU time per request (every thread of every
 # process of the server, from /proc/PID/task/*/schedstat: robust when wrk is the bottleneck),
-# and ratios to nginx; for the two handshake scenarios the share of handshakes that were
-# resumptions, as wrk saw them (bench/tlsshim.c counts).  Every figure is the median of the
+# and ratios to nginx; the kernel's share of that CPU and the ratio to nginx a server would
+# reach on its kernel time alone (a bound no user-space work can pass); for the two
+# handshake scenarios the share of handshakes that were resumptions, as wrk saw them
+# (bench/tlsshim.c counts).  Every figure is the median of the
 # rounds, column by column.
 #
 # Environment:
@@ -290,21 +292,25 @@ scenario_args() { # SCENARIO → "connections path resume(-|0|1) [wrk args]"
   esac
 }
 
-# run wrk; print "rps MBps p50_ms p99_ms errors cpu_us_per_req requests resumed_pct"
+# run wrk; print "rps MBps p50_ms p99_ms errors cpu_us_per_req requests resumed_pct sys_pct"
 measure() { # SERVER SCENARIO OUTFILE
-  local s=$1 sc=$2 out=$3 c path resume extra c0 c1 pids pre=()
+  local s=$1 sc=$2 out=$3 c path resume extra c0 c1 t0 t1 pids pre=()
   read -r c path resume extra <<<"$(scenario_args "$sc")"
   [ "$resume" = - ] || pre=(env "BENCH_TLS_RESUME=$resume" "LD_PRELOAD=$D/tlsshim.so")
   pids=$(server_pids "$s")
   # shellcheck disable=SC2086
   c0=$(cpu_ns $pids)
   # shellcheck disable=SC2086
+  t0=$(cpu_ticks $pids)
+  # shellcheck disable=SC2086
   ${CLI_PIN[@]+"${CLI_PIN[@]}"} ${pre[@]+"${pre[@]}"} wrk -t"$WRK_T" -c"$c" -d"${SECS}s" \
     --timeout 5s --latency $extra "https://127.0.0.1:${PORT[$s]}$path" >"$out" 2>&1 || true
   # shellcheck disable=SC2086
   c1=$(cpu_ns $pids)
+  # shellcheck disable=SC2086
+  t1=$(cpu_ticks $pids)
   kill -0 "${PID[$s]}" 2>/dev/null || die "$s died during the run"
-  awk -v cpu=$((c1 - c0)) '
+  awk -v cpu=$((c1 - c0)) -v t0="$t0" -v t1="$t1" '
     function ms(v) {
       if (v ~ /us$/) return v * 0.001
       if (v ~ /ms$/) return v * 1
@@ -330,8 +336,10 @@ measure() { # SERVER SCENARIO OUTFILE
     END {
       if (rps == "") { print "ERROR"; exit }
       res = (full + resumed > 0) ? sprintf("%.1f", 100 * resumed / (full + resumed)) : "-"
-      printf "%.0f %.2f %.3f %.3f %d %.1f %d %s\n", rps, mbs, p50, p99, err,
-        (reqs > 0 ? cpu / reqs / 1000 : 0), reqs, res
+      split(t0, a, " "); split(t1, b, " ")
+      usr = b[1] - a[1]; sys = b[2] - a[2]
+      printf "%.0f %.2f %.3f %.3f %d %.1f %d %s %.1f\n", rps, mbs, p50, p99, err,
+        (reqs > 0 ? cpu / reqs / 1000 : 0), reqs, res, (usr + sys > 0 ? 100 * sys / (usr + sys) : 0)
     }' "$out"
 }
 
@@ -369,19 +377,21 @@ fmt() { awk -v v="$1" -v p="$2" 'BEGIN { if (v == "-") print "-"; else printf "%
   echo "duet-origin vs nginx $(nginx -v 2>&1 | sed 's/.*nginx\///') and h2o $(h2o --version 2>&1 | head -1 | sed 's/.*version //') — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "TLS: $(for s in "${SERVERS[@]}"; do printf '%s %s; ' "$s" "$(grep -h '^New' "$D/tls-$s.txt" | head -1 | sed 's/^New, //')"; done)ECDSA P-256 cert; $PIN_TXT; wrk -d${SECS}s; every figure the median of $ROUNDS rounds (order alternating)"
   echo "cpu_us/req = server CPU (user+sys, all its processes and threads) per request; RATIOS ARE nginx/x FOR CPU (cpu_vs_nginx = nginx cpu_us/req / this server's: > 1 = less CPU per request than nginx, better) and x/nginx FOR req/s (> 1 = faster)"
-  printf '%-12s %-6s %5s %9s %9s %8s %8s %6s %10s %12s %11s %7s  %s\n' scenario server conns 'req/s' 'MB/s' p50_ms p99_ms errors 'cpu_us/req' 'cpu_vs_nginx' 'rps_vs_nginx' 'resumed' 'cpu_us/req per round'
+  echo "sys% = the kernel's share of that CPU (utime/stime); bound = nginx cpu_us/req / this server's kernel time per request: the cpu_vs_nginx it would reach if its own user-space code (and OpenSSL's) cost nothing"
+  printf '%-12s %-6s %5s %9s %9s %8s %8s %6s %10s %12s %11s %7s %5s %6s  %s\n' scenario server conns 'req/s' 'MB/s' p50_ms p99_ms errors 'cpu_us/req' 'cpu_vs_nginx' 'rps_vs_nginx' 'resumed' 'sys%' 'bound' 'cpu_us/req per round'
   for sc in $SCENARIOS; do
     read -r c _ <<<"$(scenario_args "$sc")"
     NCPU=$(med "$sc" nginx 6) NRPS=$(med "$sc" nginx 1)
     for s in "${SERVERS[@]}"; do
       rps=$(med "$sc" "$s" 1) mbs=$(med "$sc" "$s" 2) p50=$(med "$sc" "$s" 3) p99=$(med "$sc" "$s" 4)
-      cpu=$(med "$sc" "$s" 6) res=$(med "$sc" "$s" 8)
+      cpu=$(med "$sc" "$s" 6) res=$(med "$sc" "$s" 8) sysp=$(med "$sc" "$s" 9)
+      ksys=$(awk -v c="$cpu" -v p="$sysp" 'BEGIN { printf "%.3f", c * p / 100 }')
       err=$(col "$sc" "$s" 5 | awk '{ n += $1 } END { print n + 0 }')
       [ "$res" = - ] || res="$(fmt "$res" 1)%"
-      printf '%-12s %-6s %5s %9s %9s %8s %8s %6s %10s %12s %11s %7s  %s\n' "$sc" "$s" "$c" \
+      printf '%-12s %-6s %5s %9s %9s %8s %8s %6s %10s %12s %11s %7s %5s %6s  %s\n' "$sc" "$s" "$c" \
         "$(fmt "$rps" 0)" "$(fmt "$mbs" 2)" "$(fmt "$p50" 3)" "$(fmt "$p99" 3)" "$err" \
         "$(fmt "$cpu" 1)" "$(ratio "$NCPU" "$cpu")" "$(ratio "$rps" "$NRPS")" "$res" \
-        "$(per_round "$sc" "$s" 6)"
+        "$(fmt "$sysp" 0)" "$(ratio "$NCPU" "$ksys")" "$(per_round "$sc" "$s" 6)"
     done
   done
   echo "errors = sum over the rounds; resumed = share of the handshakes wrk completed that were resumptions (bench/tlsshim.c; '-' = keep-alive, not counted)"
