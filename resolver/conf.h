@@ -85,8 +85,8 @@ struct dr_conf {
     size_t nlocal_zones;
     struct dr_local *local; /* built from local_zones when the file is loaded */
 
-    /* The shared cache in Redis (resolver/redis.h). Workers connect at start: a reload
-     * does not change the connection. */
+    /* The shared cache in Redis (resolver/redis.h). Workers connect at start, and again
+     * after a reload that changes these options. */
     char *redis;                  /* as written; "" = off */
     union dc_sockaddr redis_addr; /* HOST:PORT (an IP address), when redis_unix is NULL */
     char *redis_unix;             /* the path of "unix:/path", else NULL */

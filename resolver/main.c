@@ -248,8 +248,11 @@ swap_on_worker(struct dc_worker *w, void *arg)
 {
     struct conf_swap *sw = arg;
     struct dr_worker *wk = dc_worker_data(w);
-    if (wk)
+    if (wk) {
         wk->conf = sw->new;
+        if (dr_redis_reconfigure(wk, sw->old) != 0)
+            DC_LOG_ERROR("redis_reconfigure_failed", "worker=%u reason=\"out of memory\"", wk->id);
+    }
     __atomic_sub_fetch(&sw->pending, 1, __ATOMIC_ACQ_REL);
 }
 

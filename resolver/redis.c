@@ -216,6 +216,7 @@ struct dr_redis {
     uv_timer_t timer;
     struct get *head, *tail;
     size_t ngets, writes;
+    bool free_on_close; /* replaced by a reload: freed once its timer has closed */
     /* Copies of the options taken at open: the configuration may be replaced by a reload. */
     char host[INET6_ADDRSTRLEN];
     int port;
@@ -226,6 +227,7 @@ struct dr_redis {
 };
 
 static void arm(struct dr_redis *r, uint64_t ms);
+static void on_timer_closed(uv_handle_t *h);
 static void connect_now(struct dr_redis *r);
 
 static void
@@ -562,7 +564,42 @@ dr_redis_close(struct dr_redis *r)
             g->cb(g->arg, NULL, 0);
         free(g);
     }
-    uv_close((uv_handle_t *)&r->timer, NULL);
+    uv_close((uv_handle_t *)&r->timer, on_timer_closed);
+}
+
+/* Whether two configurations ask for the same client. */
+static bool
+same_options(const struct dr_conf *a, const struct dr_conf *b)
+{
+    const char *ra = a->redis ? a->redis : "", *rb = b->redis ? b->redis : "";
+    if (strcmp(ra, rb) != 0)
+        return false;
+    if (ra[0] == '\0')
+        return true; /* off in both: the rest does not matter */
+    const char *pa = a->redis_password ? a->redis_password : "";
+    const char *pb = b->redis_password ? b->redis_password : "";
+    const char *xa = a->redis_prefix ? a->redis_prefix : "duet:";
+    const char *xb = b->redis_prefix ? b->redis_prefix : "duet:";
+    return strcmp(pa, pb) == 0 && strcmp(xa, xb) == 0 && a->redis_timeout_ms == b->redis_timeout_ms;
+}
+
+int
+dr_redis_reconfigure(struct dr_worker *wk, const struct dr_conf *old)
+{
+    if (same_options(old, wk->conf))
+        return 0;
+    struct dr_redis *r = wk->redis;
+    wk->redis = NULL;
+    if (r != NULL) {
+        /* Outside hiredis's callbacks (a reload is a post to the worker's loop), so every
+         * command in flight is called back during the close: nothing refers to r after its
+         * timer's close callback, which frees it. */
+        r->free_on_close = true;
+        dr_redis_close(r);
+    }
+    const char *to = wk->conf->redis && wk->conf->redis[0] ? wk->conf->redis : "off";
+    dc_log(DC_LOG_INFO, "redis_reconfigured", "worker=%u redis=\"%s\"", wk->id, to);
+    return dr_redis_open(wk, &wk->redis);
 }
 
 size_t
@@ -586,6 +623,14 @@ dr_redis_free(struct dr_redis *r)
         free(r->password);
     }
     free(r);
+}
+
+static void
+on_timer_closed(uv_handle_t *h)
+{
+    struct dr_redis *r = h->data;
+    if (r->free_on_close)
+        dr_redis_free(r);
 }
 
 int

@@ -94,6 +94,7 @@ uint32_t dr_redis_min_ttl(const uint8_t *reply, size_t len);
 
 /* ---- The client: one per worker, on its loop ---- */
 
+struct dr_conf;
 struct dr_worker;
 struct dr_redis;
 
@@ -106,6 +107,11 @@ typedef void (*dr_redis_get_cb)(void *arg, const uint8_t *val, size_t len);
 int dr_redis_open(struct dr_worker *wk, struct dr_redis **out);
 /* Closes the connection and the timer: waiting GETs are called back with val NULL. */
 void dr_redis_close(struct dr_redis *r);
+/* After a reload (wk->conf is the new configuration, old the one it replaced): when redis,
+ * redis-password-file's password, redis-prefix or redis-timeout changed, the worker's client
+ * is closed (its waiting GETs called back with val NULL, it frees itself once closed) and one
+ * with the new options is opened, or none when redis is now off. 0 or -ENOMEM. */
+int dr_redis_reconfigure(struct dr_worker *wk, const struct dr_conf *old);
 /* Frees the client after the loop has closed its handles. NULL is fine. */
 void dr_redis_free(struct dr_redis *r);
 

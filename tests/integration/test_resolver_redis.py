@@ -396,6 +396,58 @@ def test_redis_stopped_mid_test():
     with_setup(body)
 
 
+def test_reload_moves_to_another_redis():
+    """A reload that changes redis = (or turns it off) takes effect: each worker closes its
+    client and connects to the new server; answers are written there, not to the old one.
+    Before, the workers kept the connection they made at start until a restart."""
+    def body(fwd, srv, r1):
+        got, out = r1.ask("one.redis.test")
+        check(got == [REAL], out)
+        r1.wait_stat("redis_stores", 1)
+        check(srv.command("EXISTS", key("one.redis.test")) == b":1\r\n", "first not in A")
+        other = Redis(tempfile.mkdtemp(prefix="duet-redis-b-"))
+        try:
+            other.start()
+            with open(r1.d.conf) as f:
+                text = f.read()
+            old = "redis = %s\n" % srv.address()
+            check(old in text, "no %r in the config" % old)
+            with open(r1.d.conf, "w") as f:
+                f.write(text.replace(old, "redis = %s\n" % other.address()))
+            r1.d.signal(signal.SIGHUP)
+            r1.wait_log("event=reload result=accepted")
+            r1.wait_log("event=redis_reconfigured")
+            r1.wait_log("event=redis_up", times=2)
+            got, out = r1.ask("two.redis.test")
+            check(got == [REAL], out)
+            r1.wait_stat("redis_stores", 2)
+            check(other.command("EXISTS", key("two.redis.test")) == b":1\r\n",
+                  "the answer after the reload is not in the new Redis")
+            check(srv.command("EXISTS", key("two.redis.test")) == b":0\r\n",
+                  "the answer after the reload went to the old Redis")
+            # A value only the new server holds is served from it.
+            now = int(time.time())
+            other.command("SET", key("three.redis.test"),
+                          value(reply_for("three.redis.test", FAKE), now + 300, status=2))
+            got, out = r1.ask("three.redis.test")
+            check(got == [FAKE] and fwd.count("three.redis.test") == 0, out)
+            # Off: answers still come, nothing is written anywhere.
+            with open(r1.d.conf, "w") as f:
+                f.write(text.replace(old, "redis = \"\"\n"))
+            r1.d.signal(signal.SIGHUP)
+            r1.wait_log("event=reload result=accepted", times=2)
+            r1.wait_log("event=redis_reconfigured", times=2)
+            stores = r1.stat("redis_stores")
+            got, out = r1.ask("four.redis.test")
+            check(got == [REAL], out)
+            check(r1.stat("redis_stores") == stores, "a store with redis turned off")
+            check(other.command("EXISTS", key("four.redis.test")) == b":0\r\n", "stored")
+        finally:
+            other.stop()
+
+    with_setup(body)
+
+
 def fake_test(mode, counter):
     fake = FakeRedis(mode)
 
@@ -585,6 +637,7 @@ if __name__ == "__main__":
                       capture_output=True).returncode != 0:
         skip("redis-server is not installed (scripts/setup.sh installs it)")
     run(test_second_instance_answers_from_redis, test_redis_stopped_mid_test,
+        test_reload_moves_to_another_redis,
         test_fake_redis_garbage, test_fake_redis_hangs, test_stop_while_waiting_on_redis,
         test_poisoned_values_not_served,
         test_auth, test_unix_socket, test_config_errors)
