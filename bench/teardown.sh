@@ -19,9 +19,9 @@
 #   server-first-tls, client-first-tls   the same over TLS (the client closes TCP without
 #                       a close_notify)
 #   linger-0            server-first with linger = 0 (SO_LINGER 0: close() sends RST)
-#   linger-0-conn-close linger = 0, the client asks "Connection: close": duet shuts its side
-#                       down first and reads to the client's FIN (lingering close) before it
-#                       calls close()
+#   linger-0-conn-close linger = 0, the client asks "Connection: close": duet sends no FIN,
+#                       waits for the client's (or until the client acknowledged the whole
+#                       response) and resets: no TIME_WAIT on either side
 #   linger-5s           server-first with linger = 5s
 #   fin-5               server-first with net.ipv4.tcp_fin_timeout = 5
 #   fin-60-hold, fin-5-hold   tcp_fin_timeout 60 / 5, server-first, and a client that never
@@ -183,7 +183,7 @@ def client-first 60 "close-first = client" ka no "close-first = client: Keep-Ali
 def server-first-tls 60 "close-first = server" ka yes "as server-first, HTTPS"
 def client-first-tls 60 "close-first = client" ka yes "as client-first, HTTPS"
 def linger-0 60 "close-first = server|linger = 0" ka no "server-first, linger = 0 (SO_LINGER 0)"
-def linger-0-conn-close 60 "linger = 0" close no "linger = 0, Connection: close (duet shuts down first)"
+def linger-0-conn-close 60 "linger = 0" close no "linger = 0, Connection: close (the client's FIN first, then duet's RST)"
 def linger-5s 60 "close-first = server|linger = 5s" ka no "server-first, linger = 5s"
 def fin-5 5 "close-first = server" ka no "server-first, net.ipv4.tcp_fin_timeout = 5"
 def fin-60-hold 60 "close-first = server" hold no "tcp_fin_timeout = 60, client never closes"

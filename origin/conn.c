@@ -404,9 +404,13 @@ dw_conn_end(struct dw_conn *c)
         dw_conn_close(c); /* the client closed first: ours is the second FIN */
         return;
     }
-    if (c->peer_done && c->lis->close_first == DW_CLOSE_CLIENT) {
+    if ((c->peer_done && c->lis->close_first == DW_CLOSE_CLIENT) ||
+        (c->lis->sock.linger_mode == DC_LINGER_ON && c->lis->sock.linger_s == 0)) {
         /* The client began the close (close_notify): let its FIN come first, so the
-         * TIME_WAIT stays on its side; the linger timer bounds the wait. */
+         * TIME_WAIT stays on its side; the linger timer bounds the wait. With linger = 0
+         * no FIN of ours goes at all (it would leave us the TIME_WAIT linger = 0 is set to
+         * avoid): the close after the client's FIN, or once the client acknowledged all we
+         * sent, is a reset that loses nothing. */
         start_linger(c);
         c->phase = DW_PH_LINGER;
         start_reading(c);

@@ -114,6 +114,43 @@ def test_linger_zero_resets():
         c.close()
 
 
+def test_linger_zero_connection_close():
+    """linger = 0 promises no TIME_WAIT on the server, after a "Connection: close" response
+    too. The server sends no FIN of its own: it waits for the client's (a client closes
+    after such a response, as curl does) and resets, which leaves no TIME_WAIT on either
+    side; a client that keeps its end open is reset once it has acknowledged the whole
+    response, so nothing it was sent is lost. Before, the server shut down first and kept
+    the TIME_WAIT (the teardown lab saw it)."""
+    port = o.ports["rst"]
+    c = Conn(port, tls=False)
+    cport = c.raw.getsockname()[1]
+    try:
+        r = c.request("/", extra="Connection: close\r\n")
+        check(r.status == 200 and r.body == b"<h1>site1</h1>\n", r)
+        check(not c.readable_within(0.2), "the server closed first")
+    finally:
+        c.close()
+    time.sleep(0.2)
+    check(not server_side(port, cport), "server side left: %s" % server_side(port, cport))
+    mine = ss("-tan", "state", "time-wait", "( sport = :%d and dport = :%d )" % (cport, port))
+    check(not mine.strip(), "TIME_WAIT on the client: " + mine)
+    c = Conn(port, tls=False)
+    cport = c.raw.getsockname()[1]
+    try:
+        r = c.request("/", extra="Connection: close\r\n")
+        check(r.status == 200 and r.body == b"<h1>site1</h1>\n", r)
+        start = time.monotonic()
+        how, extra = c.wait_closed(4)
+        took = time.monotonic() - start
+        check(how == "ConnectionResetError" and not extra,
+              "a client that stays open: %s after %.2fs (%r)" % (how, took, extra))
+        check(took < 3 * SLOW, "reset after %.2fs" % took)
+    finally:
+        c.close()
+    time.sleep(0.1)
+    check(not server_side(port, cport), "server side left: %s" % server_side(port, cport))
+
+
 def test_close_first_server():
     c, r = plain_request(o.ports["srv"])
     cport = c.raw.getsockname()[1]
@@ -228,7 +265,8 @@ def concurrently(*tests):
 
 
 def test_teardown_modes():
-    concurrently(test_linger_zero_resets, test_close_first_server, test_close_first_client,
+    concurrently(test_linger_zero_resets, test_linger_zero_connection_close,
+                 test_close_first_server, test_close_first_client,
                  test_close_notify_client_first)
 
 
