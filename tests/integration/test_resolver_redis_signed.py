@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 import time
 
-from harness import BUILD, SRC, Daemon, check, free_port, run, skip
+from harness import SRC, Daemon, check, free_port, run, skip, stat
 
 import test_resolver_dnssec_validate as val_mod
 import test_signed_lab as lab_mod
@@ -21,13 +21,6 @@ from test_resolver_redis import Redis
 
 SCRIPT = os.path.join(SRC, "tests", "lab", "signed.sh")
 lab = None
-
-
-def stat(sock, name):
-    r = subprocess.run([os.path.join(BUILD, "tools", "duet-control"), "-s", sock, "stats"],
-                       capture_output=True, text=True, timeout=30)
-    stats = dict(line.split("=", 1) for line in r.stdout.splitlines() if "=" in line)
-    return int(stats.get("total." + name, "0"))
 
 
 def resolver(work, name, redis_port, extra=""):
