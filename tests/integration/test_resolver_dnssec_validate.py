@@ -12,18 +12,16 @@ nothing is AD and nothing bogus fails; the status counters reach stats and Prome
 Before this, duet answered every case NOERROR/NXDOMAIN without AD: the expired, wrong-key,
 bad-DS, missing-RRSIG and missing-NSEC cases were handed to clients as good data.
 """
-import json
 import os
 import re
 import subprocess
 import tempfile
 import urllib.request
 
-from harness import SLOW, SRC, Daemon, check, control, free_port, run, skip, stats
+from harness import SLOW, Daemon, check, control, free_port, run, stats
 
 import test_signed_lab as lab_mod
 
-SCRIPT = os.path.join(SRC, "tests", "lab", "signed.sh")
 lab = None
 duet = None
 PORT = None
@@ -246,19 +244,12 @@ def base_conf(port):
 
 def main():
     global lab, duet, PORT
-    lab_dir = tempfile.mkdtemp(prefix="duet-signed-lab-")
-    r = subprocess.run(["bash", SCRIPT, "start", lab_dir], capture_output=True, text=True,
-                       timeout=120)
-    if r.returncode == 77:
-        skip("signed lab prerequisites missing: " + r.stdout + r.stderr)
+    lab_mod.start_lab()
+    lab = lab_mod.env
     failed = 1
     try:
-        check(r.returncode == 0, "signed lab start failed:\n" + r.stdout + r.stderr)
-        with open(os.path.join(lab_dir, "lab.json")) as f:
-            lab = json.load(f)
-        lab_mod.lab_dir, lab_mod.env = lab_dir, lab
         PORT = free_port()
-        ctl = os.path.join(lab_dir, "control.sock")
+        ctl = os.path.join(lab_mod.lab_dir, "control.sock")
         mport = free_port()
         conf = base_conf(PORT) + "trust-anchor-file = %s\ncontrol-socket = %s\n" \
             "metrics = 127.0.0.1:%d\n" % (lab["LAB_ROOT_DS"], ctl, mport)
@@ -278,7 +269,7 @@ def main():
         finally:
             duet.close()
     finally:
-        subprocess.run(["bash", SCRIPT, "stop", lab_dir], capture_output=True, timeout=60)
+        lab_mod.stop_lab()
     raise SystemExit(1 if failed else 0)
 
 
