@@ -318,6 +318,35 @@ class Lab:
         subprocess.run(["bash", self.script, "stop", self.dir], capture_output=True, timeout=60)
 
 
+def control(sock, *args, timeout=30):
+    """Runs BUILD/tools/duet-control -s SOCK ARGS; returns (its exit status, stdout + stderr).
+    Checks nothing: a test that needs the command to succeed checks the status itself."""
+    r = subprocess.run([os.path.join(BUILD, "tools", "duet-control"), "-s", sock] + list(args),
+                       capture_output=True, text=True, timeout=timeout)
+    return r.returncode, r.stdout + r.stderr
+
+
+def stats(sock):
+    """Every total.NAME=N line of `duet-control -s SOCK stats` (the sum over the workers) as
+    {NAME: N}; the per-worker lines are left out (control(sock, "stats") has them). Fails
+    when duet-control does."""
+    rc, out = control(sock, "stats")
+    check(rc == 0, "duet-control -s %s stats exited %d:\n%s" % (sock, rc, out))
+    counters = {}
+    for line in out.splitlines():
+        if line.startswith("total.") and "=" in line:
+            name, value = line[len("total."):].split("=", 1)
+            counters[name] = int(value)
+    return counters
+
+
+def stat(sock, name):
+    """The counter total.NAME of stats(sock); fails when the daemon has no such counter."""
+    counters = stats(sock)
+    check(name in counters, "no total.%s in the stats of %s: %s" % (name, sock, counters))
+    return counters[name]
+
+
 def dig(server, port, *args, timeout=15):
     """Runs dig against server:port; returns its stdout."""
     cmd = ["dig", "@" + server, "-p", str(port), "+tries=1", "+time=%d" % max(1, timeout - 2)]

@@ -14,18 +14,12 @@ import tempfile
 import time
 import urllib.request
 
-from harness import (BUILD, SLOW, Daemon, check, dead_root_hints, dig, dig_answers,
+from harness import (BUILD, SLOW, Daemon, check, control, dead_root_hints, dig, dig_answers,
                      free_port, run, skip, stop_clean)
 
 res = org = None
 R_PORT = O_PORT = RM_PORT = OM_PORT = None
 work = tempfile.mkdtemp(prefix="duet-ctl-")
-
-
-def control(sock, *args):
-    r = subprocess.run([os.path.join(BUILD, "tools", "duet-control"), "-s", sock] + list(args),
-                       capture_output=True, text=True, timeout=30)
-    return r.returncode, r.stdout + r.stderr
 
 
 def get(url):

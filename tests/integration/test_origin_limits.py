@@ -14,11 +14,10 @@ import os
 import re
 import select
 import socket
-import subprocess
 import time
 import urllib.request
 
-from harness import BUILD, SLOW, check, free_port
+from harness import SLOW, check, control, free_port
 from origin_util import Origin, main, need, ss
 
 TIMEOUT = 1.0      # request-timeout: a response that makes no progress this long is cut
@@ -40,6 +39,7 @@ METRICS = free_port()
 o.conf = o.conf.replace("{dir}", o.dir).replace("{m}", str(METRICS))
 with open(o.daemon.conf, "w") as f:
     f.write(o.conf)
+CTL = os.path.join(o.dir, "o.ctl")
 # One key only readable by its owner, the other readable by all (as origin_util leaves them).
 os.chmod(o.s1_ecdsa[1], 0o600)
 os.chmod(o.s2[1], 0o644)
@@ -204,13 +204,6 @@ def test_key_file_readable_warned():
     check(o.s1_ecdsa[1] not in err, "a mode 0600 key was reported")
 
 
-def control(*args):
-    r = subprocess.run([os.path.join(BUILD, "tools", "duet-control"), "-s",
-                        os.path.join(o.dir, "o.ctl")] + list(args),
-                       capture_output=True, text=True, timeout=30)
-    return r.returncode, r.stdout + r.stderr
-
-
 def scrape():
     with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % METRICS, timeout=5) as r:
         return r.status, r.read().decode()
@@ -260,15 +253,13 @@ def check_capped(name, connect, ask):
 
 
 def test_control_socket_capped():
-    path = os.path.join(o.dir, "o.ctl")
-
     def connect():
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.connect(path)
+        s.connect(CTL)
         return s
 
     def ask():
-        rc, out = control("status")
+        rc, out = control(CTL, "status")
         check(rc == 0 and "workers" in out, "control command with idle clients: %s" % out)
     check_capped("control", connect, ask)
 

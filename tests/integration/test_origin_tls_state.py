@@ -13,7 +13,7 @@ import subprocess
 import threading
 import time
 
-from harness import BUILD, SLOW, check
+from harness import SLOW, check, control
 from origin_util import Origin, main, need, s_client, ss
 
 KEEPALIVE = 1.0
@@ -28,12 +28,6 @@ CTL = os.path.join(o.dir, "o.ctl")
 
 REQ = b"GET / HTTP/1.1\r\nHost: site1.test\r\nConnection: close\r\n\r\n"
 REQ2 = REQ.replace(b"site1.test", b"site2.test")
-
-
-def control(*args):
-    r = subprocess.run([os.path.join(BUILD, "tools", "duet-control"), "-s", CTL] + list(args),
-                       capture_output=True, text=True, timeout=30)
-    return r.returncode, r.stdout + r.stderr
 
 
 class TLSClient:
@@ -209,7 +203,7 @@ def test_reload_keeps_ticket_keys():
             sess = os.path.join(o.dir, "reload%s-%s" % (flag, name))
             sess_first(flag, extra, sess, name, req)
             sessions.append((flag, extra, sess, name, req))
-    rc, out = control("reload")
+    rc, out = control(CTL, "reload")
     check(rc == 0 and "reloaded" in out, out)
     time.sleep(0.3 * SLOW)  # the workers take the new configuration from their queues
     for flag, extra, sess, name, req in sessions:
@@ -227,7 +221,7 @@ def test_rotation_per_site():
             sess_first(flag, extra, sess, name, req)
             sessions.append((flag, extra, sess, name, req))
     for i in range(3):
-        rc, out = control("rotate-ticket-keys")
+        rc, out = control(CTL, "rotate-ticket-keys")
         check(rc == 0 and out.startswith("ok"), out)
         for flag, extra, sess, name, req in sessions:
             r = resumes(flag, extra, sess, name, req)

@@ -8,7 +8,7 @@ import os
 import subprocess
 import time
 
-from harness import BUILD, check
+from harness import check, control
 from origin_util import Origin, main
 
 o = Origin(top="control-socket = {dir}/o.ctl\ntrace-file = {dir}/t.jsonl")
@@ -17,12 +17,6 @@ with open(o.daemon.conf, "w") as f:
     f.write(o.conf)
 CTL = os.path.join(o.dir, "o.ctl")
 TRACE = os.path.join(o.dir, "t.jsonl")
-
-
-def control(*args):
-    r = subprocess.run([os.path.join(BUILD, "tools", "duet-control"), "-s", CTL] + list(args),
-                       capture_output=True, text=True, timeout=30)
-    return r.returncode, r.stdout + r.stderr
 
 
 def events():
@@ -45,7 +39,7 @@ def curl(*urls, extra=()):
 def test_trace_of_a_connection():
     curl("https://site1.test/")
     check(events() == [], "events before trace on")
-    rc, out = control("trace", "on")
+    rc, out = control(CTL, "trace", "on")
     check(rc == 0 and "ok: trace on" in out, out)
     curl("https://site1.test/", "https://site1.test/")  # two requests, one connection
     curl("https://site1.test/", extra=["-H", "Connection: close"])
@@ -79,7 +73,7 @@ def test_trace_of_a_connection():
           "curl closed its kept-alive connection first: %s" % first)
     check(second["by"] == "server" and second["time_wait"] == "server",
           "Connection: close: the server closes first: %s" % second)
-    rc, out = control("trace", "off")
+    rc, out = control(CTL, "trace", "off")
     check(rc == 0, out)
     n = len(events())
     curl("https://site1.test/")
@@ -89,12 +83,12 @@ def test_trace_of_a_connection():
 
 def test_name_filter():
     n = len(events())
-    rc, out = control("trace", "on", "name", "site2.test")
+    rc, out = control(CTL, "trace", "on", "name", "site2.test")
     check(rc == 0, out)
     curl("https://site1.test/")
     curl("https://site2.test/")
     time.sleep(0.3)
-    control("trace", "off")
+    control(CTL, "trace", "off")
     new = events()[n:]
     reqs = [e for e in new if e["ev"] == "http.request"]
     check([r["site"] for r in reqs] == ["site2"], "name filter: %s" % reqs)

@@ -5,15 +5,12 @@ without DO gets none of them (unless it asked for that type); both are served ag
 the cache, where each question keeps two ready replies. This resolver has no trust anchor
 (validation is tested in test_resolver_dnssec_validate.py): no answer carries AD. Before this, duet asked upstream without DO and never kept a
 signature, so every DO=1 client got unsigned answers."""
-import json
-import os
 import subprocess
-import tempfile
 
-from harness import SRC, Daemon, check, free_port, run, skip
+from harness import Daemon, check, free_port, run
 
-SCRIPT = os.path.join(SRC, "tests", "lab", "signed.sh")
-lab_dir = None
+import test_signed_lab as lab_mod
+
 cases = {}
 res = None
 PORT = None
@@ -103,17 +100,11 @@ def test_asking_for_rrsig_without_do_gets_them():
 
 
 def main():
-    global lab_dir, res, PORT
-    lab_dir = tempfile.mkdtemp(prefix="duet-signed-lab-")
-    r = subprocess.run(["bash", SCRIPT, "start", lab_dir], capture_output=True, text=True,
-                       timeout=120)
-    if r.returncode == 77:
-        skip("signed lab prerequisites missing: " + r.stdout + r.stderr)
+    global res, PORT
+    lab_mod.start_lab()
+    lab = lab_mod.env
     failed = 1
     try:
-        check(r.returncode == 0, "signed lab start failed:\n" + r.stdout + r.stderr)
-        with open(os.path.join(lab_dir, "lab.json")) as f:
-            lab = json.load(f)
         for c in lab["cases"]:
             cases[c["id"]] = c
         PORT = free_port()
@@ -128,7 +119,7 @@ def main():
         finally:
             res.close()
     finally:
-        subprocess.run(["bash", SCRIPT, "stop", lab_dir], capture_output=True, timeout=60)
+        lab_mod.stop_lab()
     raise SystemExit(1 if failed else 0)
 
 

@@ -12,18 +12,16 @@ nothing is AD and nothing bogus fails; the status counters reach stats and Prome
 Before this, duet answered every case NOERROR/NXDOMAIN without AD: the expired, wrong-key,
 bad-DS, missing-RRSIG and missing-NSEC cases were handed to clients as good data.
 """
-import json
 import os
 import re
 import subprocess
 import tempfile
 import urllib.request
 
-from harness import BUILD, SLOW, SRC, Daemon, check, free_port, run, skip
+from harness import SLOW, Daemon, check, control, free_port, run, stats
 
 import test_signed_lab as lab_mod
 
-SCRIPT = os.path.join(SRC, "tests", "lab", "signed.sh")
 lab = None
 duet = None
 PORT = None
@@ -138,46 +136,36 @@ def test_ad_only_when_asked_for():
 
 
 def test_counters():
-    r = subprocess.run([os.path.join(BUILD, "tools", "duet-control"), "-s",
-                        duet.control_path, "stats"], capture_output=True, text=True, timeout=30)
-    stats = dict(line.split("=", 1) for line in r.stdout.splitlines() if "=" in line)
+    counters = stats(duet.control_path)
     for k in ("dnssec_secure", "dnssec_insecure", "dnssec_bogus"):
-        check(int(stats.get("total." + k, "0")) > 0, "stat %s:\n%s" % (k, r.stdout + r.stderr))
+        check(counters.get(k, 0) > 0, "stat %s: %s" % (k, counters))
     body = urllib.request.urlopen("http://%s/metrics" % duet.metrics, timeout=10).read().decode()
     check(re.search(r'duet_resolver_dnssec_answers_total\{status="bogus"\} [1-9]', body),
           "metrics: " + body[:2000])
-
-
-def control(*args, sock=None):
-    r = subprocess.run([os.path.join(BUILD, "tools", "duet-control"), "-s",
-                        sock or duet.control_path] + list(args), capture_output=True, text=True,
-                       timeout=30)
-    return r.stdout + r.stderr
 
 
 def test_lookup_shows_status_and_what_decided():
     """duet-control lookup: secure with the signing zone and key tag; bogus with the reason
     and its EDE; the negative answer's proof records."""
     kdig(PORT, "www.nsec.sig.", "A", "+dnssec")
-    out = control("lookup", "www.nsec.sig.")
+    _, out = control(duet.control_path, "lookup", "www.nsec.sig.")
     check(re.search(r"cached A NOERROR:\n  dnssec: secure\n  data www\.nsec\.sig\. A signed by "
                     r"nsec\.sig\. key \d+", out), "lookup secure:\n" + out)
     kdig(PORT, "www.expired.sig.", "A", "+dnssec")
-    out = control("lookup", "www.expired.sig.")
+    _, out = control(duet.control_path, "lookup", "www.expired.sig.")
     check("dnssec: bogus (sig_expired, EDE 7)" in out, "lookup bogus:\n" + out)
     kdig(PORT, "nx.nsec.sig.", "A", "+dnssec")
-    out = control("lookup", "nx.nsec.sig.")
+    _, out = control(duet.control_path, "lookup", "nx.nsec.sig.")
     check("dnssec: secure" in out and re.search(r"proof \S+ NSEC signed by nsec\.sig\.", out),
           "lookup NXDOMAIN:\n" + out)
     kdig(PORT, "www.insecure.sig.", "A", "+dnssec")
-    out = control("lookup", "www.insecure.sig.")
+    _, out = control(duet.control_path, "lookup", "www.insecure.sig.")
     check("dnssec: insecure (unsigned_cut)" in out, "lookup insecure:\n" + out)
 
 
 def upstream_queries(sock=None):
-    out = control("stats", sock=sock)
-    return sum(int(line.split("=")[1]) for line in out.splitlines()
-               if line.startswith(("total.upstream_udp=", "total.upstream_tcp=")))
+    counters = stats(sock or duet.control_path)
+    return counters["upstream_udp"] + counters["upstream_tcp"]
 
 
 def test_aggressive_nsec():
@@ -256,19 +244,12 @@ def base_conf(port):
 
 def main():
     global lab, duet, PORT
-    lab_dir = tempfile.mkdtemp(prefix="duet-signed-lab-")
-    r = subprocess.run(["bash", SCRIPT, "start", lab_dir], capture_output=True, text=True,
-                       timeout=120)
-    if r.returncode == 77:
-        skip("signed lab prerequisites missing: " + r.stdout + r.stderr)
+    lab_mod.start_lab()
+    lab = lab_mod.env
     failed = 1
     try:
-        check(r.returncode == 0, "signed lab start failed:\n" + r.stdout + r.stderr)
-        with open(os.path.join(lab_dir, "lab.json")) as f:
-            lab = json.load(f)
-        lab_mod.lab_dir, lab_mod.env = lab_dir, lab
         PORT = free_port()
-        ctl = os.path.join(lab_dir, "control.sock")
+        ctl = os.path.join(lab_mod.lab_dir, "control.sock")
         mport = free_port()
         conf = base_conf(PORT) + "trust-anchor-file = %s\ncontrol-socket = %s\n" \
             "metrics = 127.0.0.1:%d\n" % (lab["LAB_ROOT_DS"], ctl, mport)
@@ -288,7 +269,7 @@ def main():
         finally:
             duet.close()
     finally:
-        subprocess.run(["bash", SCRIPT, "stop", lab_dir], capture_output=True, timeout=60)
+        lab_mod.stop_lab()
     raise SystemExit(1 if failed else 0)
 
 

@@ -25,7 +25,7 @@ import threading
 import time
 
 from harness import (BUILD, Daemon, check, dead_root_hints, dig, dig_answers, free_port, run,
-                     skip)
+                     skip, stat)
 
 REAL = "192.0.2.1"
 FAKE = "192.0.2.66"
@@ -235,21 +235,6 @@ class FakeRedis:
         self.sock.close()
         os.close(self.stop_r)
         os.close(self.stop_w)
-
-
-def control(sock, *args):
-    r = subprocess.run([os.path.join(BUILD, "tools", "duet-control"), "-s", sock] + list(args),
-                       capture_output=True, text=True, timeout=30)
-    return r.returncode, r.stdout + r.stderr
-
-
-def stat(sock, name):
-    rc, out = control(sock, "stats")
-    check(rc == 0, out)
-    for line in out.splitlines():
-        if line.startswith("total.%s=" % name):
-            return int(line.split("=")[1])
-    raise AssertionError("no total.%s in stats:\n%s" % (name, out))
 
 
 class Resolver:

@@ -7,27 +7,18 @@ DO=1), while bogus answers are never shared (the second resolves those itself).
 
 The signed lab lives on 127.63-72.x.y, not on the unsigned lab's nets: no "dnslab" lock.
 """
-import json
 import os
 import subprocess
 import tempfile
 import time
 
-from harness import BUILD, SRC, Daemon, check, free_port, run, skip
+from harness import Daemon, check, free_port, run, skip, stat
 
 import test_resolver_dnssec_validate as val_mod
 import test_signed_lab as lab_mod
 from test_resolver_redis import Redis
 
-SCRIPT = os.path.join(SRC, "tests", "lab", "signed.sh")
 lab = None
-
-
-def stat(sock, name):
-    r = subprocess.run([os.path.join(BUILD, "tools", "duet-control"), "-s", sock, "stats"],
-                       capture_output=True, text=True, timeout=30)
-    stats = dict(line.split("=", 1) for line in r.stdout.splitlines() if "=" in line)
-    return int(stats.get("total." + name, "0"))
 
 
 def resolver(work, name, redis_port, extra=""):
@@ -118,21 +109,14 @@ def main():
     if subprocess.run(["sh", "-c", "command -v redis-server"],
                       capture_output=True).returncode != 0:
         skip("redis-server is not installed (scripts/setup.sh installs it)")
-    lab_dir = tempfile.mkdtemp(prefix="duet-signed-lab-")
-    r = subprocess.run(["bash", SCRIPT, "start", lab_dir], capture_output=True, text=True,
-                       timeout=120)
-    if r.returncode == 77:
-        skip("signed lab prerequisites missing: " + r.stdout + r.stderr)
+    lab_mod.start_lab()
+    lab = lab_mod.env
     failed = 1
     try:
-        check(r.returncode == 0, "signed lab start failed:\n" + r.stdout + r.stderr)
-        with open(os.path.join(lab_dir, "lab.json")) as f:
-            lab = json.load(f)
-        lab_mod.lab_dir, lab_mod.env = lab_dir, lab
         val_mod.lab = lab
         failed = run(test_second_validating_instance_answers_from_redis, exit=False)
     finally:
-        subprocess.run(["bash", SCRIPT, "stop", lab_dir], capture_output=True, timeout=60)
+        lab_mod.stop_lab()
     raise SystemExit(1 if failed else 0)
 
 

@@ -6,14 +6,13 @@ off` stops it; the client and name filters keep only what they name; without tra
 command says why. Servers scripted with tests/lab/hostile_auth.py in a network namespace."""
 import json
 import os
-import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lab"))
 
 import hostile_auth as ha  # noqa: E402
-from harness import BUILD, check  # noqa: E402
+from harness import check, control  # noqa: E402
 
 ROOT = """
 @ NS a.root.hostile.
@@ -42,12 +41,6 @@ def scenario(net):
 
 auth = None
 work = tempfile.mkdtemp(prefix="duet-trace-")
-
-
-def control(sock, *args):
-    r = subprocess.run([os.path.join(BUILD, "tools", "duet-control"), "-s", sock] + list(args),
-                       capture_output=True, text=True, timeout=30)
-    return r.returncode, r.stdout + r.stderr
 
 
 def events(path):
