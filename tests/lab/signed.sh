@@ -11,6 +11,8 @@
 #   tests/lab/signed.sh status DIR   show each server; exit 0 if all answer, 1 if some do
 #                                    not, 3 if none is running
 #
+# The machinery (nets, start, stop by PID, status, lab.env) is tests/lab/nsdlab.sh, shared with
+# tests/lab/lab.sh; this file holds the keys, zones, servers table and expected cases.
 # Must run as root (port 53).  Exit status 77 = prerequisite missing (skip).
 # Environment: LAB_NET (127.N): put the lab in 127.N.0.0/16, that one or fail.  Unset: 127.63,
 #                or when another signed lab holds it, the next free one of 127.64 … 127.72
@@ -59,54 +61,43 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-PROG=signed.sh
+# shellcheck source=SCRIPTDIR/nsdlab.sh
+. "$HERE/nsdlab.sh"
 
-NSD_INSTANCES=(root tld auth insec bulk)
-declare -A ZONES=(
+# what tests/lab/nsdlab.sh needs to know (its header says what each is)
+PROG=signed.sh LAB_TITLE="signed lab" LAB_NOUN=server LAB_COLW=8
+LAB_NET_FIRST=63 LAB_NET_LAST=72
+LAB_IDENTITY=signed-lab LAB_ZONE_SUFFIX=.signed
+LAB_SERVERS=(root tld auth insec nonsec bulk)
+LAB_NSD=(root tld auth insec bulk)
+declare -A LAB_SCRIPTED=([nonsec]=zones/nonsec.sig.signed)
+LAB_WORK_DIRS=(keys)
+declare -A LAB_ZONES=(
   [root]="." [tld]="sig."
   [auth]="nsec.sig. nsec3.sig. optout.sig. nsec3iter.sig. ed.sig. expired.sig. wrongkey.sig. badds.sig. norrsig.sig."
   [insec]="insecure.sig. unknownalg.sig. unsigned.optout.sig."
   [nonsec]="nonsec.sig."
   [bulk]="bulk.sig."
 )
-ALL_INSTANCES=(root tld auth insec nonsec bulk)
-declare -A ADDR=()
-set_net() {
-  [[ $1 =~ ^127\.([0-9]|[1-9][0-9]|1[0-9][0-9]|2[0-4][0-9]|25[0-5])$ ]] ||
-    die "LAB_NET must look like 127.N (0 <= N <= 255), not '$1'"
-  LAB_NET=$1
-  ADDR=([root]=$1.0.1 [tld]=$1.1.1 [auth]=$1.2.1 [nonsec]=$1.3.1 [insec]=$1.4.1 [bulk]=$1.5.1)
-}
-net_of_dir() {
-  local n
-  n=$(sed -n "s/^LAB_NET='\(.*\)'$/\1/p" "$1/lab.env" 2>/dev/null)
-  echo "${n:-${LAB_NET:-127.63}}"
+declare -A LAB_ADDR=()
+LAB_DEAD_ADDRS=()
+hook_set_addrs() {
+  LAB_ADDR=([root]=$1.0.1 [tld]=$1.1.1 [auth]=$1.2.1 [nonsec]=$1.3.1 [insec]=$1.4.1 [bulk]=$1.5.1)
 }
 START_TIMEOUT=${LAB_START_TIMEOUT:-20}
 BULK_COUNT=${SLAB_BULK_COUNT:-2000}
 STOP_TIMEOUT=${LAB_STOP_TIMEOUT:-5}
 
-die() { echo "$PROG: $*" >&2; exit 1; }
-skip() { echo "$PROG: SKIP: $*" >&2; exit 77; }
-now_us() { echo "${EPOCHREALTIME/./}"; }
-zonefile_of() { if [ "$1" = . ]; then echo root; else echo "${1%.}"; fi; }
-
-# ─── process helpers (as in lab.sh) ─────────────────────────────────────────────────────
-PS_SNAP=""
-ps_snap() { PS_SNAP=$(ps -eo pid=,pgid=,stat=,args=); }
-# pids of live (non-zombie) processes in process group $1 whose command line contains $2
-group_members() {
-  local pid pgid stat args
-  while read -r pid pgid stat args; do
-    if [ "$pgid" = "$1" ] && [[ $stat != Z* && $args == *"$2"* ]]; then echo "$pid"; fi
-  done <<<"$PS_SNAP"
-}
-# the pid of pid $1 if it is alive and its command line contains $2 (not a group leader)
-pid_member() {
-  local pid pgid stat args
-  while read -r pid pgid stat args; do
-    if [ "$pid" = "$1" ] && [[ $stat != Z* && $args == *"$2"* ]]; then echo "$pid"; fi
-  done <<<"$PS_SNAP"
+hook_prereqs() {
+  if ! [[ $BULK_COUNT =~ ^[1-9][0-9]{0,5}$ ]] || [ "$BULK_COUNT" -gt 100000 ]; then
+    die "SLAB_BULK_COUNT must be 1..100000 (got '$BULK_COUNT')"
+  fi
+  need_root
+  need_cmd nsd nsd
+  need_cmd ldns-signzone ldnsutils
+  need_cmd dig bind9-dnsutils
+  /usr/bin/python3 -c 'import dns.message' 2>/dev/null ||
+    skip "python3-dnspython not installed (Debian package python3-dnspython)"
 }
 
 # ─── keys and signing ───────────────────────────────────────────────────────────────────
@@ -149,7 +140,7 @@ gen_zones() {
   # --- second level, signed (auth instance) --------------------------------------------
   # chains out of it, each link in its own zone: to a secure, an insecure and a bogus zone,
   # to a name that does not exist, and a DNAME onto the NSEC3 zone
-  { zone_head nsec.sig. "${ADDR[auth]}"
+  { zone_head nsec.sig. "${LAB_ADDR[auth]}"
     printf 'www IN A 127.0.0.1\nwww IN TXT "nsec"\n*.wild IN A 127.0.0.2\n'
     printf 'tosecure IN CNAME www.nsec3.sig.\ntoinsecure IN CNAME www.insecure.sig.\n'
     printf 'tobogus IN CNAME www.expired.sig.\ntonx IN CNAME nx.nsec3.sig.\n'
@@ -159,7 +150,7 @@ gen_zones() {
   sign "$d" nsec.sig. "$k"
   DS[nsec]=$(ds_of "$k")
 
-  { zone_head nsec3.sig. "${ADDR[auth]}"
+  { zone_head nsec3.sig. "${LAB_ADDR[auth]}"
     printf 'www IN A 127.0.0.1\n*.wild IN A 127.0.0.2\n'; } >"$z/nsec3.sig.zone"
   k=$(keygen "$d" nsec3.sig. RSASHA256 ksk)
   sign "$d" nsec3.sig. "$k" -- -n -a 1 -t 5 -s c0ffee
@@ -167,32 +158,32 @@ gen_zones() {
 
   # opt-out: every NSEC3 has the opt-out flag, so a proof that rests on one that covers a
   # name (NXDOMAIN, wildcard) cannot exclude an unsigned delegation: insecure (RFC 5155 9.2)
-  { zone_head optout.sig. "${ADDR[auth]}"
+  { zone_head optout.sig. "${LAB_ADDR[auth]}"
     printf 'www IN A 127.0.0.1\n*.wild IN A 127.0.0.2\n'
-    printf 'unsigned IN NS ns1.unsigned\nns1.unsigned IN A %s\n' "${ADDR[insec]}"; } >"$z/optout.sig.zone"
+    printf 'unsigned IN NS ns1.unsigned\nns1.unsigned IN A %s\n' "${LAB_ADDR[insec]}"; } >"$z/optout.sig.zone"
   k=$(keygen "$d" optout.sig. RSASHA256 ksk)
   sign "$d" optout.sig. "$k" -- -n -a 1 -t 5 -s c0ffee -p
   DS[optout]=$(ds_of "$k")
 
-  { zone_head nsec3iter.sig. "${ADDR[auth]}"
+  { zone_head nsec3iter.sig. "${LAB_ADDR[auth]}"
     printf 'www IN A 127.0.0.1\n*.wild IN A 127.0.0.2\n'; } >"$z/nsec3iter.sig.zone"
   k=$(keygen "$d" nsec3iter.sig. ECDSAP256SHA256 ksk)
   sign "$d" nsec3iter.sig. "$k" -- -n -a 1 -t 200 -s beef
   DS[nsec3iter]=$(ds_of "$k")
 
-  { zone_head ed.sig. "${ADDR[auth]}"; printf 'www IN A 127.0.0.1\n'; } >"$z/ed.sig.zone"
+  { zone_head ed.sig. "${LAB_ADDR[auth]}"; printf 'www IN A 127.0.0.1\n'; } >"$z/ed.sig.zone"
   k=$(keygen "$d" ed.sig. ED25519 ksk)
   sign "$d" ed.sig. "$k"
   DS[ed]=$(ds_of "$k")
 
   # expired: valid from 2020-01-01 to 2020-02-01
-  { zone_head expired.sig. "${ADDR[auth]}"; printf 'www IN A 127.0.0.1\n'; } >"$z/expired.sig.zone"
+  { zone_head expired.sig. "${LAB_ADDR[auth]}"; printf 'www IN A 127.0.0.1\n'; } >"$z/expired.sig.zone"
   k=$(keygen "$d" expired.sig. ECDSAP256SHA256 ksk)
   sign "$d" expired.sig. "$k" -- -i 20200101 -e 20200201
   DS[expired]=$(ds_of "$k")
 
   # wrongkey: www's A RRSIG is replaced by one made with a key that is not in the zone
-  { zone_head wrongkey.sig. "${ADDR[auth]}"; printf 'www IN A 127.0.0.1\n'; } >"$z/wrongkey.sig.zone"
+  { zone_head wrongkey.sig. "${LAB_ADDR[auth]}"; printf 'www IN A 127.0.0.1\n'; } >"$z/wrongkey.sig.zone"
   k=$(keygen "$d" wrongkey.sig. ECDSAP256SHA256 ksk)
   other=$(keygen "$d" wrongkey.sig. ECDSAP256SHA256)
   sign "$d" wrongkey.sig. "$other" -- -d
@@ -202,14 +193,14 @@ gen_zones() {
   DS[wrongkey]=$(ds_of "$k")
 
   # badds: the zone is signed, but the DS in sig. is that of a key the zone does not have
-  { zone_head badds.sig. "${ADDR[auth]}"; printf 'www IN A 127.0.0.1\n'; } >"$z/badds.sig.zone"
+  { zone_head badds.sig. "${LAB_ADDR[auth]}"; printf 'www IN A 127.0.0.1\n'; } >"$z/badds.sig.zone"
   k=$(keygen "$d" badds.sig. ECDSAP256SHA256 ksk)
   bad=$(keygen "$d" badds.sig. ECDSAP256SHA256 ksk)
   sign "$d" badds.sig. "$k"
   DS[badds]=$(ds_of "$bad")
 
   # norrsig: www's A RRSIG is removed
-  { zone_head norrsig.sig. "${ADDR[auth]}"
+  { zone_head norrsig.sig. "${LAB_ADDR[auth]}"
     printf 'www IN A 127.0.0.1\nok IN A 127.0.0.1\n'; } >"$z/norrsig.sig.zone"
   k=$(keygen "$d" norrsig.sig. ECDSAP256SHA256 ksk)
   sign "$d" norrsig.sig. "$k"
@@ -217,7 +208,7 @@ gen_zones() {
   DS[norrsig]=$(ds_of "$k")
 
   # nonsec: served by signed_auth.py, which leaves the NSEC records out of NXDOMAIN answers
-  { zone_head nonsec.sig. "${ADDR[nonsec]}"; printf 'www IN A 127.0.0.1\n'; } >"$z/nonsec.sig.zone"
+  { zone_head nonsec.sig. "${LAB_ADDR[nonsec]}"; printf 'www IN A 127.0.0.1\n'; } >"$z/nonsec.sig.zone"
   k=$(keygen "$d" nonsec.sig. ECDSAP256SHA256 ksk)
   sign "$d" nonsec.sig. "$k"
   DS[nonsec]=$(ds_of "$k")
@@ -227,7 +218,7 @@ gen_zones() {
   local bw=$((BULK_COUNT - 1))
   bw=${#bw}
   [ "$bw" -ge 4 ] || bw=4
-  { zone_head bulk.sig. "${ADDR[bulk]}"
+  { zone_head bulk.sig. "${LAB_ADDR[bulk]}"
     awk -v n="$BULK_COUNT" -v w="$bw" 'BEGIN {
       for (i = 0; i < n; i++)
         printf "h%0*d IN A 127.%d.%d.%d\n", w, i, 1 + int(i / 65536) % 254, int(i / 256) % 256, i % 256
@@ -240,14 +231,14 @@ gen_zones() {
   sed 's/$/ A/' "$d/bulk.names" >"$d/bulk.dnsperf"
 
   # --- unsigned zones (insec instance) --------------------------------------------------
-  { zone_head insecure.sig. "${ADDR[insec]}"; printf 'www IN A 127.0.0.1\n'; } >"$z/insecure.sig.zone"
+  { zone_head insecure.sig. "${LAB_ADDR[insec]}"; printf 'www IN A 127.0.0.1\n'; } >"$z/insecure.sig.zone"
   cp "$z/insecure.sig.zone" "$z/insecure.sig.signed"
-  { zone_head unsigned.optout.sig. "${ADDR[insec]}"; printf 'www IN A 127.0.0.1\n'; } \
+  { zone_head unsigned.optout.sig. "${LAB_ADDR[insec]}"; printf 'www IN A 127.0.0.1\n'; } \
     >"$z/unsigned.optout.sig.zone"
   cp "$z/unsigned.optout.sig.zone" "$z/unsigned.optout.sig.signed"
   # unknownalg: a DNSKEY of algorithm 253 (PRIVATEDNS: the key starts with a domain name in
   # wire format), no signatures (nothing can make them), and its DS in sig.
-  { zone_head unknownalg.sig. "${ADDR[insec]}"; printf 'www IN A 127.0.0.1\n'
+  { zone_head unknownalg.sig. "${LAB_ADDR[insec]}"; printf 'www IN A 127.0.0.1\n'
     printf '@ IN DNSKEY 257 3 253 %s\n' \
       "$(printf '\003lab\000%s' "$(head -c 24 /dev/urandom | base64 -w0)" | base64 -w0)"
   } >"$z/unknownalg.sig.zone"
@@ -258,14 +249,14 @@ gen_zones() {
   # --- sig. (tld) -----------------------------------------------------------------------
   {
     printf '$TTL 3600\n$ORIGIN sig.\n@ 3600 IN SOA ns1.nic hostmaster.nic %s\n' "$SOA_TIMERS"
-    printf '@ IN NS ns1.nic.sig.\nns1.nic IN A %s\n' "${ADDR[tld]}"
+    printf '@ IN NS ns1.nic.sig.\nns1.nic IN A %s\n' "${LAB_ADDR[tld]}"
     for child in nsec nsec3 optout nsec3iter ed expired wrongkey badds norrsig; do
-      printf '%s IN NS ns1.%s\nns1.%s IN A %s\n' "$child" "$child" "$child" "${ADDR[auth]}"
+      printf '%s IN NS ns1.%s\nns1.%s IN A %s\n' "$child" "$child" "$child" "${LAB_ADDR[auth]}"
     done
-    printf 'nonsec IN NS ns1.nonsec\nns1.nonsec IN A %s\n' "${ADDR[nonsec]}"
-    printf 'bulk IN NS ns1.bulk\nns1.bulk IN A %s\n' "${ADDR[bulk]}"
+    printf 'nonsec IN NS ns1.nonsec\nns1.nonsec IN A %s\n' "${LAB_ADDR[nonsec]}"
+    printf 'bulk IN NS ns1.bulk\nns1.bulk IN A %s\n' "${LAB_ADDR[bulk]}"
     for child in insecure unknownalg; do
-      printf '%s IN NS ns1.%s\nns1.%s IN A %s\n' "$child" "$child" "$child" "${ADDR[insec]}"
+      printf '%s IN NS ns1.%s\nns1.%s IN A %s\n' "$child" "$child" "$child" "${LAB_ADDR[insec]}"
     done
     for child in "${!DS[@]}"; do printf '%s\n' "${DS[$child]}"; done
   } >"$z/sig.zone"
@@ -276,8 +267,8 @@ gen_zones() {
   # --- the root: KSK + ZSK, RSASHA256, like the real one --------------------------------
   {
     printf '$TTL 86400\n. 3600 IN SOA a.root-servers.lab. hostmaster.root-servers.lab. %s\n' "$SOA_TIMERS"
-    printf '. 518400 IN NS a.root-servers.lab.\na.root-servers.lab. 172800 IN A %s\n' "${ADDR[root]}"
-    printf 'sig. 172800 IN NS ns1.nic.sig.\nns1.nic.sig. 172800 IN A %s\n' "${ADDR[tld]}"
+    printf '. 518400 IN NS a.root-servers.lab.\na.root-servers.lab. 172800 IN A %s\n' "${LAB_ADDR[root]}"
+    printf 'sig. 172800 IN NS ns1.nic.sig.\nns1.nic.sig. 172800 IN A %s\n' "${LAB_ADDR[tld]}"
     printf '%s\n' "${DS[sig]}"
   } >"$z/root.zone"
   ksk=$(keygen "$d" . RSASHA256 ksk)
@@ -297,52 +288,9 @@ splice_rrsig() {
   mv "$f.tmp" "$f"
 }
 
-gen_nsd_conf() { # DIR instance
-  local d=$1 inst=$2 idir=$1/nsd/$2 zone
-  {
-    cat <<EOF
-# generated by tests/lab/signed.sh — instance $inst
-server:
-    ip-address: ${ADDR[$inst]}
-    port: 53
-    do-ip4: yes
-    do-ip6: no
-    reuseport: no
-    server-count: 1
-    verbosity: 1
-    username: ""
-    chroot: ""
-    zonesdir: "$d/zones"
-    database: ""
-    zonefiles-check: yes
-    zonefiles-write: 0
-    zonelistfile: "$idir/zone.list"
-    xfrdfile: "$idir/xfrd.state"
-    xfrdir: "$idir"
-    pidfile: "$idir/nsd.pid"
-    logfile: "$idir/nsd.log"
-    cookie-secret-file: "$idir/nsd_cookiesecrets.txt"
-    identity: "signed-lab-$inst"
-    hide-version: yes
-    refuse-any: no
-    rrl-ratelimit: 0
-    rrl-whitelist-ratelimit: 0
-    rrl-size: 1
-remote-control:
-    control-enable: no
-EOF
-    for zone in ${ZONES[$inst]}; do
-      printf 'zone:\n    name: "%s"\n    zonefile: "%s.signed"\n' "$zone" "$(zonefile_of "$zone")"
-    done
-  } >"$idir/nsd.conf"
-}
-
-gen_root_hints() {
-  cat >"$1/root.hints" <<EOF
-; duet signed lab root hints (tests/lab/signed.sh)
-.                        3600000      NS    a.root-servers.lab.
-a.root-servers.lab.      3600000      A     ${ADDR[root]}
-EOF
+hook_generate() {
+  gen_zones "$1"
+  gen_root_hints "$1" "; duet signed lab root hints (tests/lab/signed.sh)"
 }
 
 # Expected results: ID NAME TYPE RCODE STATUS EDE ALSO ("-" = none).  EDE is the one Unbound
@@ -388,290 +336,53 @@ CASES=(
   "WILDCNAME_IN     x.wcin.nsec.sig.          A    NOERROR  secure   - -"
 )
 
-# DIR/lab.env (NAME='value', for sh) and DIR/lab.json (the same keys, plus "cases": a list of
-# {id, name, type, rcode, status, ede, ede_also})
-gen_env() {
-  local d=$1 inst json="{" cases="" c id name type rcode status ede also ids=""
-  v() {
-    local line
-    case $2 in *[\'\"\\]*) die "lab.env: unquotable value for $1" ;; esac
-    printf "%s='%s'\n" "$1" "$2"
-    printf -v line '\n  "%s": "%s",' "$1" "$2"
-    json+=$line
-  }
-  {
-    echo "# generated by tests/lab/signed.sh — source me (sh) or read lab.json (same keys)"
-    v LAB_DIR "$d"
-    v LAB_NET "$LAB_NET"
-    v LAB_ROOT_HINTS "$d/root.hints"
-    v LAB_ROOT_DS "$d/root.ds"                # trust-anchor-file for a validator
-    v LAB_ROOT_DNSKEY "$d/root.dnskey"        # the same anchor as the root KSK's DNSKEY
-    v LAB_ROOT_NS a.root-servers.lab.
-    local all=""
-    for inst in "${ALL_INSTANCES[@]}"; do all+="${ADDR[$inst]} "; done
-    v LAB_LIVE_ADDRS "${all% }"
-    for inst in "${ALL_INSTANCES[@]}"; do v "LAB_${inst^^}_ADDR" "${ADDR[$inst]}"; done
-    v SLAB_BULK_COUNT "$BULK_COUNT"
-    v SLAB_BULK_NAMES "$d/bulk.names"
-    v SLAB_BULK_DNSPERF "$d/bulk.dnsperf"
-    echo "# cases: name, type, expected rcode, validation status, EDE (- = none)"
-    for c in "${CASES[@]}"; do
-      read -r id name type rcode status ede also <<<"$c"
-      v "SLAB_CASE_${id}_NAME" "$name"
-      v "SLAB_CASE_${id}_TYPE" "$type"
-      v "SLAB_CASE_${id}_RCODE" "$rcode"
-      v "SLAB_CASE_${id}_STATUS" "$status"
-      v "SLAB_CASE_${id}_EDE" "$ede"
-      v "SLAB_CASE_${id}_EDE_ALSO" "$also"
-      ids+="$id "
-      [ "$ede" = - ] && ede=null
-      if [ "$also" = - ]; then also="[]"; else also="[$also]"; fi
-      cases+=$(printf '\n    {"id": "%s", "name": "%s", "type": "%s", "rcode": "%s", "status": "%s", "ede": %s, "ede_also": %s},' \
-        "$id" "$name" "$type" "$rcode" "$status" "$ede" "$also")
-    done
-    v SLAB_CASES "${ids% }"
-  } >"$d/lab.env.tmp"
-  printf '%s\n  "cases": [%s\n  ]\n}\n' "$json" "${cases%,}" >"$d/lab.json"
-  mv "$d/lab.env.tmp" "$d/lab.env"
+# lab.env and lab.json: after LAB_DIR, LAB_NET and LAB_ROOT_HINTS; lab.json also has
+# "cases": a list of {id, name, type, rcode, status, ede, ede_also}
+hook_env() {
+  local d=$1 inst cases="" c id name type rcode status ede also ids=""
+  env_var LAB_ROOT_DS "$d/root.ds"                # trust-anchor-file for a validator
+  env_var LAB_ROOT_DNSKEY "$d/root.dnskey"        # the same anchor as the root KSK's DNSKEY
+  env_var LAB_ROOT_NS a.root-servers.lab.
+  env_live_addrs
+  for inst in "${LAB_SERVERS[@]}"; do env_var "LAB_${inst^^}_ADDR" "${LAB_ADDR[$inst]}"; done
+  env_var SLAB_BULK_COUNT "$BULK_COUNT"
+  env_var SLAB_BULK_NAMES "$d/bulk.names"
+  env_var SLAB_BULK_DNSPERF "$d/bulk.dnsperf"
+  echo "# cases: name, type, expected rcode, validation status, EDE (- = none)"
+  for c in "${CASES[@]}"; do
+    read -r id name type rcode status ede also <<<"$c"
+    env_var "SLAB_CASE_${id}_NAME" "$name"
+    env_var "SLAB_CASE_${id}_TYPE" "$type"
+    env_var "SLAB_CASE_${id}_RCODE" "$rcode"
+    env_var "SLAB_CASE_${id}_STATUS" "$status"
+    env_var "SLAB_CASE_${id}_EDE" "$ede"
+    env_var "SLAB_CASE_${id}_EDE_ALSO" "$also"
+    ids+="$id "
+    [ "$ede" = - ] && ede=null
+    if [ "$also" = - ]; then also="[]"; else also="[$also]"; fi
+    cases+=$(printf '\n    {"id": "%s", "name": "%s", "type": "%s", "rcode": "%s", "status": "%s", "ede": %s, "ede_also": %s},' \
+      "$id" "$name" "$type" "$rcode" "$status" "$ede" "$also")
+  done
+  env_var SLAB_CASES "${ids% }"
+  ENV_JSON_TAIL=$(printf '\n  "cases": [%s\n  ]' "${cases%,}")
 }
 
 # ─── start / stop / status ──────────────────────────────────────────────────────────────
-instance_pid() { # DIR inst → pid of a live server of that instance, or nothing
-  local idir=$1/nsd/$2 pid f marker
-  [ "$2" = nonsec ] && idir=$1/nonsec
-  marker=$idir/nsd.conf
-  [ "$2" = nonsec ] && marker=$1/zones/nonsec.sig.signed
-  for f in "$idir/lab.pid" "$idir/nsd.pid"; do
-    [ -s "$f" ] || continue
-    read -r pid <"$f" || continue
-    [[ $pid =~ ^[0-9]+$ ]] || continue
-    if [ "$2" = nonsec ]; then
-      [ -n "$(pid_member "$pid" "$marker")" ] && { echo "$pid"; return 0; }
-    else
-      [ -n "$(group_members "$pid" "$marker")" ] && { echo "$pid"; return 0; }
-    fi
-  done
-  return 0
+# nonsec: tests/lab/signed_auth.py, which leaves the NSEC records out of NXDOMAIN answers
+hook_start_scripted() { # DIR SERVER
+  setsid /usr/bin/python3 "$HERE/signed_auth.py" --addr "${LAB_ADDR[$2]}" --zone "${LAB_ZONES[$2]}" \
+    --file "$1/zones/$(zonefile_of "${LAB_ZONES[$2]}").signed" --ready "$1/$2/ready" &
 }
 
-probe_soa() {
-  local out
-  if command -v drill >/dev/null; then
-    out=$(timeout 2 drill -o rd @"$1" "$2" SOA 2>/dev/null) || return 1
-    [[ $out == *"rcode: NOERROR"* && $out == *"flags: qr aa "* ]]
-  else
-    out=$(dig @"$1" +norec +time=1 +tries=1 +noall +comments "$2" SOA 2>/dev/null) || return 1
-    [[ $out == *"status: NOERROR"* && $out == *"flags: qr aa;"* ]]
-  fi
-}
-
-instance_answers() {
-  local zone
-  for zone in ${ZONES[$2]}; do probe_soa "${ADDR[$2]}" "$zone" || return 1; done
-}
-
-show_log() {
-  local idir=$1/nsd/$2 f
-  [ "$2" = nonsec ] && idir=$1/nonsec
-  for f in "$idir/nsd.stderr" "$idir/nsd.log" "$idir/stderr"; do
-    [ -s "$f" ] && { echo "----- $f" >&2; tail -n 30 "$f" >&2; }
-  done
-  return 0
-}
-
-cmd_stop() {
-  local d=$1 inst pid deadline i m pids=() marks=() kinds=()
-  [ -d "$d" ] || return 0
-  ps_snap
-  for inst in "${ALL_INSTANCES[@]}"; do
-    pid=$(instance_pid "$d" "$inst")
-    [ -n "$pid" ] || continue
-    kill -TERM "$pid" 2>/dev/null || true
-    pids+=("$pid")
-    if [ "$inst" = nonsec ]; then
-      marks+=("$d/zones/nonsec.sig.signed"); kinds+=(pid)
-    else
-      marks+=("$d/nsd/$inst/nsd.conf"); kinds+=(group)
-    fi
-  done
-  deadline=$(($(now_us) + STOP_TIMEOUT * 1000000))
-  for i in "${!pids[@]}"; do
-    while :; do
-      ps_snap
-      if [ "${kinds[$i]}" = pid ]; then m=$(pid_member "${pids[$i]}" "${marks[$i]}")
-      else m=$(group_members "${pids[$i]}" "${marks[$i]}"); fi
-      [ -z "$m" ] && break
-      if [ "$(now_us)" -ge "$deadline" ]; then
-        # shellcheck disable=SC2086
-        echo "$PROG: server ${pids[$i]} did not stop in ${STOP_TIMEOUT}s; KILL" $m >&2
-        # shellcheck disable=SC2086
-        kill -KILL $m 2>/dev/null || true
-        sleep 0.1
-        break
-      fi
-      sleep 0.05
-    done
-  done
-  rm -f "$d"/nsd/*/lab.pid "$d"/nsd/*/nsd.pid "$d/nonsec/lab.pid"
-  [ ${#pids[@]} -eq 0 ] || echo "signed lab: stopped ${#pids[@]} server(s) in $d"
-}
-
-net_free() {
-  local used a
-  used=$(ss -Hlnu 'sport = :53' 2>/dev/null | awk '{ print $4 }')
-  for a in "${ADDR[@]}" 0.0.0.0 '*'; do
-    [[ $'\n'$used$'\n' == *$'\n'"$a:53"$'\n'* ]] && return 1
-  done
-  return 0
-}
-
-# start on the current net; 0 = up, 2 = an address is in use, 1 = failed
-start_on_net() {
-  local d=$1 inst idir zone deadline pid failed=""
-  rm -rf "$d/zones" "$d/nsd" "$d/keys" "$d/nonsec"
-  mkdir -p "$d/zones" "$d/keys" "$d/nonsec" "${NSD_INSTANCES[@]/#/$d/nsd/}"
-  gen_zones "$d"
-  gen_root_hints "$d"
-  gen_env "$d"
-  for inst in "${NSD_INSTANCES[@]}"; do gen_nsd_conf "$d" "$inst"; done
-
-  local -A launcher=()
-  for inst in "${NSD_INSTANCES[@]}"; do
-    idir=$d/nsd/$inst
-    nsd -c "$idir/nsd.conf" </dev/null >"$idir/nsd.stderr" 2>&1 &
-    launcher[$inst]=$!
-  done
-  # the scripted server: a child of this shell in its own session (setsid), so it outlives
-  # us; its pid is recorded at once, and it writes a ready file once its socket is bound
-  rm -f "$d/nonsec/ready"
-  setsid /usr/bin/python3 "$HERE/signed_auth.py" --addr "${ADDR[nonsec]}" --zone nonsec.sig. \
-    --file "$d/zones/nonsec.sig.signed" --ready "$d/nonsec/ready" \
-    </dev/null >"$d/nonsec/stderr" 2>&1 &
-  echo $! >"$d/nonsec/lab.pid"
-  for inst in "${NSD_INSTANCES[@]}"; do
-    wait "${launcher[$inst]}" || failed+="$inst "
-  done
-
-  deadline=$(($(now_us) + START_TIMEOUT * 1000000))
-  for inst in "${NSD_INSTANCES[@]}"; do
-    [[ " $failed " == *" $inst "* ]] && continue
-    idir=$d/nsd/$inst
-    until [ -s "$idir/nsd.pid" ]; do
-      if [ "$(now_us)" -ge "$deadline" ]; then
-        echo "$PROG: NSD instance $inst wrote no pidfile in ${START_TIMEOUT}s" >&2
-        failed+="$inst "
-        break
-      fi
-      sleep 0.01
-    done
-    [ -s "$idir/nsd.pid" ] && read -r pid <"$idir/nsd.pid" && echo "$pid" >"$idir/lab.pid"
-  done
-  until [ -e "$d/nonsec/ready" ]; do
-    ps_snap
-    if [ -z "$(instance_pid "$d" nonsec)" ] || [ "$(now_us)" -ge "$deadline" ]; then
-      failed+="nonsec "
-      break
-    fi
-    sleep 0.02
-  done
-  if [ -n "$failed" ]; then
-    cmd_stop "$d" >/dev/null
-    if [ -z "${LAB_NET_EXPLICIT:-}" ] &&
-      grep -qs 'Address already in use' "$d"/nsd/*/nsd.log "$d/nonsec/stderr"; then
-      echo "$PROG: $LAB_NET.0.0/16 is in use (another lab?); trying the next net" >&2
-      return 2
-    fi
-    for inst in $failed; do
-      echo "$PROG: server $inst (${ADDR[$inst]}) failed to start:" >&2
-      show_log "$d" "$inst"
-    done
-    return 1
-  fi
-
-  for inst in "${ALL_INSTANCES[@]}"; do
-    until instance_answers "$d" "$inst"; do
-      if [ "$(now_us)" -ge "$deadline" ]; then
-        echo "$PROG: server $inst (${ADDR[$inst]}) not answering after ${START_TIMEOUT}s:" >&2
-        show_log "$d" "$inst"
-        for zone in ${ZONES[$inst]}; do
-          nsd-checkzone "$zone" "$d/zones/$(zonefile_of "$zone").signed" >&2 || true
-        done
-        cmd_stop "$d" >/dev/null
-        return 1
-      fi
-      sleep 0.02
-    done
-  done
-  return 0
-}
-
-cmd_start() {
-  local d=$1 net nets rc inst t0
-  if ! [[ $BULK_COUNT =~ ^[1-9][0-9]{0,5}$ ]] || [ "$BULK_COUNT" -gt 100000 ]; then
-    die "SLAB_BULK_COUNT must be 1..100000 (got '$BULK_COUNT')"
-  fi
-  [ "$(id -u)" -eq 0 ] || skip "must run as root (NSD binds port 53 on 127.63.x.y)"
-  command -v nsd >/dev/null || skip "nsd not installed (Debian package nsd)"
-  command -v ldns-signzone >/dev/null || skip "ldns-signzone not installed (Debian package ldnsutils)"
-  command -v dig >/dev/null || skip "dig not installed (Debian package bind9-dnsutils)"
-  /usr/bin/python3 -c 'import dns.message' 2>/dev/null ||
-    skip "python3-dnspython not installed (Debian package python3-dnspython)"
-  t0=$(now_us)
-  cmd_stop "$d" >/dev/null
-  if [ -n "${LAB_NET_EXPLICIT:-}" ]; then nets=$LAB_NET; else nets=$(seq -f '127.%g' 63 72); fi
-  rc=2
-  for net in $nets; do
-    set_net "$net"
-    if [ -z "${LAB_NET_EXPLICIT:-}" ] && ! net_free; then continue; fi
-    rc=0; start_on_net "$d" || rc=$?
-    [ "$rc" -eq 2 ] || break
-  done
-  if [ "$rc" -eq 2 ]; then
-    echo "$PROG: every net is in use (${nets//$'\n'/ }): stale labs? see \`ss -lunp 'sport = :53'\`" >&2
-  fi
-  [ "$rc" -eq 0 ] || exit 1
-
-  echo "signed lab: up in $d on $LAB_NET.0.0/16 ($(( ($(now_us) - t0) / 1000 )) ms)"
+hook_report_up() { # DIR MS
+  local d=$1 inst
+  echo "signed lab: up in $d on $LAB_NET.0.0/16 ($2 ms)"
   printf '  %-8s %-12s %-7s %s\n' server address pid zones
-  for inst in "${ALL_INSTANCES[@]}"; do
-    local pf=$d/nsd/$inst/lab.pid
-    [ "$inst" = nonsec ] && pf=$d/nonsec/lab.pid
-    printf '  %-8s %-12s %-7s %s\n' "$inst" "${ADDR[$inst]}" "$(<"$pf")" "${ZONES[$inst]}"
+  for inst in "${LAB_SERVERS[@]}"; do
+    printf '  %-8s %-12s %-7s %s\n' "$inst" "${LAB_ADDR[$inst]}" \
+      "$(<"$(server_dir "$d" "$inst")/lab.pid")" "${LAB_ZONES[$inst]}"
   done
   echo "  root hints: $d/root.hints   trust anchor: $d/root.ds   env: $d/lab.env"
-}
-
-cmd_status() {
-  local d=$1 inst pid up=0 down=0 state
-  ps_snap
-  for inst in "${ALL_INSTANCES[@]}"; do
-    pid=$(instance_pid "$d" "$inst")
-    if [ -z "$pid" ]; then
-      state="stopped"; down=$((down + 1)); pid=-
-    elif instance_answers "$d" "$inst"; then
-      state="answering"; up=$((up + 1))
-    else
-      state="RUNNING BUT NOT ANSWERING"; down=$((down + 1))
-    fi
-    printf '%-8s %-12s %-7s %-26s %s\n' "$inst" "${ADDR[$inst]}" "$pid" "$state" "${ZONES[$inst]}"
-  done
-  [ $up -eq 0 ] && return 3
-  [ $down -eq 0 ] || return 1
-}
-
-main() {
-  [ $# -eq 2 ] || { echo "usage: $0 start|stop|status DIR" >&2; exit 2; }
-  local cmd=$1 d=$2
-  case $cmd in
-    start) mkdir -p "$d" ;;
-    stop|status) [ -d "$d" ] || { [ "$cmd" = stop ] && exit 0; echo "no lab in $d" >&2; exit 3; } ;;
-    *) echo "usage: $0 start|stop|status DIR" >&2; exit 2 ;;
-  esac
-  d=$(cd "$d" && pwd)
-  case $d in *[[:space:]\"\']*) die "DIR must not contain spaces or quotes: $d" ;; esac
-  [ -n "${LAB_NET:-}" ] && LAB_NET_EXPLICIT=1
-  set_net "$(net_of_dir "$d")"
-  "cmd_$cmd" "$d"
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then main "$@"; fi
