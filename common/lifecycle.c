@@ -292,6 +292,26 @@ daemon_new(const struct dc_daemon_opts *opts, const struct dc_daemon_ops *ops, v
 }
 
 /*
+ * The stop is decided: a further SIGTERM, SIGINT or SIGHUP asks for nothing more. Once
+ * main_close() closes the loop's signal handles their default actions are back, and one
+ * arriving then (systemd or an operator repeating itself) would kill the process on its
+ * way out, after cleanup and with exit code 0 logged, through the sanitizers' exit checks.
+ * Blocked in this thread (the workers block every signal), they stay pending until exit;
+ * dc_daemon_run ignores them once the handles are gone, for any thread (libuv's pool) that
+ * does not block them.
+ */
+static void
+block_stop_signals(void)
+{
+    sigset_t stopping;
+    sigemptyset(&stopping);
+    sigaddset(&stopping, SIGTERM);
+    sigaddset(&stopping, SIGINT);
+    sigaddset(&stopping, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &stopping, NULL);
+}
+
+/*
  * Signal handlers go in before prepare() so that a SIGTERM during a slow start-up is not
  * lost: it waits in the loop's signal pipe and stops the daemon as soon as the loop runs.
  * READY=1 goes out only after every worker_start() returned 0, which is what lets systemd
@@ -361,20 +381,7 @@ dc_daemon_run(const struct dc_daemon_opts *opts, const struct dc_daemon_ops *ops
         dc_worker_join(&d->workers[i]);
 
 out:
-    /*
-     * The stop is decided: a further SIGTERM, SIGINT or SIGHUP asks for nothing more. Once
-     * main_close() closes the loop's signal handles their default actions are back, and one
-     * arriving then (systemd or an operator repeating itself) would kill the process on its
-     * way out, after cleanup and with exit code 0 logged, through the sanitizers' exit checks.
-     * Blocked in this thread (the workers block every signal), they stay pending until exit;
-     * ignored once the handles are gone, for any thread (libuv's pool) that does not block them.
-     */
-    sigset_t stopping;
-    sigemptyset(&stopping);
-    sigaddset(&stopping, SIGTERM);
-    sigaddset(&stopping, SIGINT);
-    sigaddset(&stopping, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &stopping, NULL);
+    block_stop_signals();
     if (ops->cleanup != NULL)
         ops->cleanup(d);
     main_close(d);

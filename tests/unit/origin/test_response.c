@@ -85,6 +85,8 @@ teardown(void)
 static uint8_t reqbuf[2048];
 static struct dw_http http;
 
+static const struct dw_req *parse(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 static const struct dw_req *
 parse(const char *fmt, ...)
 {
