@@ -15,9 +15,15 @@ A test skips (exit 77, reason printed) only before its tests start, when somethi
 is missing; scripts/test.sh fails the suite on a skip it does not allow (see there). A
 skip() from inside a test function is a failure of that test (run() below), so a missing
 tool can never turn failures already seen into "Skipped".
+
+Every temp dir a test makes with tempfile goes under one directory per test process
+(TMP_BASE), removed when the process exits after a run without failures and kept, with its
+path printed, after a failure: runs used to leave thousands of directories in /tmp.
 """
+import atexit
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -33,6 +39,36 @@ TSAN = os.environ.get("DUET_TSAN", "0") in ("1", "ON", "TRUE", "true")
 SLOW = 6 if TSAN else 4 if SANITIZE else 1
 
 SKIP = 77
+
+# Short: control and notify sockets live below it, and a socket path has 107 bytes.
+TMP_BASE = tempfile.mkdtemp(prefix="dt-%s-" % os.path.splitext(
+    os.path.basename(sys.argv[0] or "py"))[0].replace("test_", "")[:24])
+os.chmod(TMP_BASE, 0o755)  # as /tmp: a daemon that drops privileges still reaches its dir
+tempfile.tempdir = TMP_BASE
+_keep_tmp = False
+
+
+def keep_tmp(keep=True):
+    """Keeps TMP_BASE at exit (a failure: its files are what to look at); keep=False takes
+    that back after a failure provoked on purpose (test_harness.py)."""
+    global _keep_tmp
+    _keep_tmp = keep
+
+
+def _excepthook(kind, value, tb):
+    keep_tmp()
+    sys.__excepthook__(kind, value, tb)
+
+
+sys.excepthook = _excepthook
+
+
+@atexit.register
+def _clean_tmp():
+    if _keep_tmp:
+        print("info temp files kept in " + TMP_BASE)
+    else:
+        shutil.rmtree(TMP_BASE, ignore_errors=True)
 
 
 def binary(name):
@@ -256,6 +292,7 @@ def stop_clean(*daemons):
         except Exception as e:  # noqa: BLE001 - reported as a failure
             print("FAIL %-40s %s" % ("clean_stop " + d.name, e))
             failed += 1
+            keep_tmp()
         finally:
             d.close()
     return failed
@@ -285,6 +322,8 @@ def run(*tests, exit=True):
                 print("     while handling %s: %s" % (type(e.__context__).__name__,
                                                        e.__context__))
     print("%d passed, %d failed" % (len(tests) - failed, failed))
+    if failed:
+        keep_tmp()
     if not exit:
         return failed
     sys.exit(1 if failed else 0)

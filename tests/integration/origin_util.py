@@ -237,7 +237,7 @@ key = %s
 
 def main(origin, *tests):
     """Runs the tests against a started origin, then requires a clean stop."""
-    from harness import run
+    from harness import keep_tmp, run
     failed = 1
     try:
         origin.start()
@@ -251,6 +251,7 @@ def main(origin, *tests):
             failed += 1
     if failed:
         print("kept for inspection: " + origin.dir)
+        keep_tmp()
     else:
         shutil.rmtree(origin.dir, ignore_errors=True)  # site trees hold megabytes
     raise SystemExit(1 if failed else 0)

@@ -2,10 +2,12 @@
 did not declare, on a crash or a non-zero exit, on a sanitizer report and on a handle left
 open at shutdown; a skip() inside a test function is that test's failure, not a skip of
 the whole file. Uses duet-resolver with local data only (dead root hints)."""
+import os
 import signal
+import tempfile
 
-from harness import (Daemon, Failure, check, dead_root_hints, free_port, log_problems, run,
-                     skip, stop_clean)
+from harness import (TMP_BASE, Daemon, Failure, check, dead_root_hints, free_port, keep_tmp,
+                     log_problems, run, skip, stop_clean)
 
 
 def resolver(**kw):
@@ -88,10 +90,17 @@ def test_skip_inside_a_test_is_a_failure():
     def test_that_skips():
         skip("a tool went missing halfway")
     check(run(test_that_skips, exit=False) == 1, "a skip inside a test did not count as failed")
+    keep_tmp(False)  # that failure was the point
+
+
+def test_temp_files_go_under_one_base():
+    d = tempfile.mkdtemp()
+    check(os.path.dirname(d) == TMP_BASE, "%s is not under %s" % (d, TMP_BASE))
+    check(os.stat(TMP_BASE).st_mode & 0o777 == 0o755, "TMP_BASE is not 0755")
 
 
 if __name__ == "__main__":
     run(test_undeclared_error_fails_the_stop, test_declared_error_passes,
         test_crash_fails_the_stop, test_sanitizer_report_fails_the_stop,
         test_handle_left_fails_the_stop, test_log_problems_reads_journal_prefixes,
-        test_skip_inside_a_test_is_a_failure)
+        test_skip_inside_a_test_is_a_failure, test_temp_files_go_under_one_base)
