@@ -193,15 +193,6 @@ def scenario(net):
 auth = None
 
 
-def with_resolver(extra, body):
-    res = ha.Resolver(extra).start()
-    try:
-        body(res)
-        res.finish()
-    finally:
-        res.close()
-
-
 def rows(out, rdtype=None):
     return [r for r in dig_answers(out) if rdtype is None or r[2] == rdtype]
 
@@ -226,7 +217,7 @@ def test_dname_in_answer():
         check(("www.old.dn.", "CNAME") in types and
               any(r[3].lower() == "www.tgt." for r in rows(out, "CNAME")),
               "no synthesized CNAME www.old.dn. -> www.tgt.: %s\n%s" % (types, out))
-    with_resolver("", body)
+    ha.with_resolver("", body)
 
 
 def test_dname_cached():
@@ -242,7 +233,7 @@ def test_dname_cached():
         types = [(r[0].lower(), r[2]) for r in rows(out)]
         check(("old.dn.", "DNAME") in types and ("foo.old.dn.", "CNAME") in types,
               "second name under the DNAME: answer %s\n%s" % (types, out))
-    with_resolver("", body)
+    ha.with_resolver("", body)
 
 
 def test_dname_without_cname():
@@ -251,7 +242,7 @@ def test_dname_without_cname():
         out = expect(res, "www.only.dn2.", "NOERROR", rdata=["192.0.2.20"])
         cn = [(r[0].lower(), r[3].lower()) for r in rows(out, "CNAME")]
         check(("www.only.dn2.", "www.tgt.") in cn, "no synthesized CNAME: %s\n%s" % (cn, out))
-    with_resolver("", body)
+    ha.with_resolver("", body)
 
 
 def test_dname_with_wrong_cname():
@@ -261,7 +252,7 @@ def test_dname_with_wrong_cname():
         out = expect(res, "www.wrong.dn2.", "NOERROR", rdata=["192.0.2.20"])
         check("www.pc." not in out.lower(), "the CNAME that contradicts the DNAME was used:\n"
               + out)
-    with_resolver("", body)
+    ha.with_resolver("", body)
 
 
 def test_dname_loop_and_overflow():
@@ -276,7 +267,7 @@ def test_dname_loop_and_overflow():
         out = res.ask("%s.long.dn." % ("q" * 63), "A")
         check(dig_status(out) == "YXDOMAIN", "DNAME past 255 octets: want YXDOMAIN\n" + out)
         expect(res, "www.old.dn.", "NOERROR", rdata=["192.0.2.20"])
-    with_resolver("", body)
+    ha.with_resolver("", body)
 
 
 # ---- NS sets -----------------------------------------------------------------------------------
@@ -287,7 +278,7 @@ def test_parent_child_ns_differ():
     def body(res):
         for i in range(6):
             expect(res, "h%d.pc." % i, "NOERROR", rdata=["192.0.2.22"])
-    with_resolver("upstream-timeout = 500ms\n", body)
+    ha.with_resolver("upstream-timeout = 500ms\n", body)
 
 
 def test_ns_loop_with_way_out():
@@ -296,7 +287,7 @@ def test_ns_loop_with_way_out():
     def body(res):
         expect(res, "www.lb.", "NOERROR", rdata=["192.0.2.24"])
         expect(res, "www.la.", "NOERROR", rdata=["192.0.2.23"])
-    with_resolver("", body)
+    ha.with_resolver("", body)
 
 
 def test_ns_pure_loop_fails_fast():
@@ -306,7 +297,7 @@ def test_ns_pure_loop_fails_fast():
         expect(res, "www.ca.", "SERVFAIL")
         took = time.monotonic() - t0
         check(took < 3, "pure NS loop took %.1fs to SERVFAIL" % took)
-    with_resolver("", body)
+    ha.with_resolver("", body)
 
 
 def test_lame_for_one_type():
@@ -321,7 +312,7 @@ def test_lame_for_one_type():
         check(auth.count(server=LQ1, qtype="AAAA") >= 1 and auth.count(server=LQ1, qtype="MX") >= 1,
               "ns1.lq. was never asked AAAA or MX (the test proves nothing): %s" %
               [(e["qname"], e["qtype"]) for e in auth.queries(server=LQ1)])
-    with_resolver("upstream-timeout = 500ms\n", body)
+    ha.with_resolver("upstream-timeout = 500ms\n", body)
 
 
 # ---- TTLs and what is in an answer -------------------------------------------------------------
@@ -337,7 +328,7 @@ def test_ttl_zero_not_cached():
         second = auth.count(server=T0, qname="zero.t0.", qtype="A", since=m)
         check(first >= 1 and second > first, "TTL 0 answer served from cache: the server was "
               "asked %d then %d times" % (first, second))
-    with_resolver("", body)
+    ha.with_resolver("", body)
 
 
 def test_unrelated_answer_records_ignored():
@@ -347,7 +338,7 @@ def test_unrelated_answer_records_ignored():
         out = expect(res, "mix.t0.", "NOERROR", rdata=["192.0.2.27"])
         extra = [r for r in rows(out) if r[2] in ("TXT", "MX")]
         check(not extra, "unasked records passed to the client: %s\n%s" % (extra, out))
-    with_resolver("", body)
+    ha.with_resolver("", body)
 
 
 def test_truncated_retried_over_tcp():
@@ -357,7 +348,7 @@ def test_truncated_retried_over_tcp():
         expect(res, "www.tc.", "NOERROR", rdata=["192.0.2.28"])
         tcp = [e for e in auth.queries(server=TC, since=m) if e["tcp"]]
         check(tcp, "tc.'s server was never asked over TCP")
-    with_resolver("", body)
+    ha.with_resolver("", body)
 
 
 if __name__ == "__main__":

@@ -64,15 +64,6 @@ def scenario(net):
 auth = None
 
 
-def with_resolver(extra, body):
-    res = ha.Resolver(extra).start()
-    try:
-        body(res)
-        res.finish()
-    finally:
-        res.close()
-
-
 def expect(res, qname, status, a=None, timeout=8):
     out = res.ask(qname, "A", timeout=timeout)
     check(dig_status(out) == status, "%s: want %s\n%s" % (qname, status, out))
@@ -94,7 +85,7 @@ def test_forward_zone():
         got = auth.queries(server=FWD, since=m)
         check(got and all(e["rd"] for e in got), "forwarder queries (want RD=1): %s" % got)
         check(root_asked("fwd.", m) == 0, "root asked about fwd. names")
-    with_resolver("[forward-zone fwd.]\nforward-addr = %s\n" % FWD, body)
+    ha.with_resolver("[forward-zone fwd.]\nforward-addr = %s\n" % FWD, body)
 
 
 def test_forward_everything_with_port():
@@ -103,7 +94,7 @@ def test_forward_everything_with_port():
         expect(res, "www.anything.example.", "NOERROR", "192.0.2.31")
         check(auth.count(server=FWD_P, rd=True, since=m) >= 1, "forwarder on :5353 not asked")
         check(root_asked("example.", m) == 0, "root asked under [forward-zone .]")
-    with_resolver("[forward-zone .]\nforward-addr = %s:5353\n" % FWD_P, body)
+    ha.with_resolver("[forward-zone .]\nforward-addr = %s:5353\n" % FWD_P, body)
 
 
 def test_stub_zone():
@@ -117,8 +108,8 @@ def test_stub_zone():
         check(root_asked("stub.", m) == 0 and root_asked("stub2.", m) == 0,
               "root asked about stub-zone names: %s" %
               [e["qname"] for e in auth.queries(server=ROOT_A, since=m)])
-    with_resolver("[stub-zone stub.]\nstub-addr = %s\n[stub-zone stub2.]\nstub-addr = %s:5300\n"
-                  % (STUB, STUB_P), body)
+    ha.with_resolver("[stub-zone stub.]\nstub-addr = %s\n[stub-zone stub2.]\nstub-addr = %s:5300\n"
+                     % (STUB, STUB_P), body)
 
 
 FF_YES = "[forward-zone ff.]\nforward-addr = %s\nforward-first = yes\n" % DEAD
@@ -132,7 +123,7 @@ def test_forward_first_yes_falls_back():
         expect(res, "www.ff.", "NOERROR", "192.0.2.33", timeout=20)
         check(time.monotonic() - t0 < 5, "fallback took %.1fs" % (time.monotonic() - t0))
         check(auth.count(server=AUTH, under="ff.", since=m) >= 1, "ff.'s server not asked")
-    with_resolver("upstream-timeout = 500ms\n" + FF_YES, body)
+    ha.with_resolver("upstream-timeout = 500ms\n" + FF_YES, body)
 
 
 def test_forward_first_no_servfails():
@@ -141,7 +132,7 @@ def test_forward_first_no_servfails():
         expect(res, "www.fn.", "SERVFAIL", timeout=20)
         check(auth.count(server=AUTH, under="fn.", since=m) == 0,
               "forward-first = no, yet fn. was iterated")
-    with_resolver("upstream-timeout = 500ms\n" + FN_NO, body)
+    ha.with_resolver("upstream-timeout = 500ms\n" + FN_NO, body)
 
 
 def reload(res, extra):
@@ -163,7 +154,7 @@ def test_forward_reload():
         reload(res, FN_NO + "[stub-zone stub.]\nstub-addr = %s\n" % STUB)
         expect(res, "www.stub.", "NOERROR", "192.0.2.32")
         check(root_asked("stub.", m) == 0, "root asked about a stub zone added by reload")
-    with_resolver("upstream-timeout = 500ms\n" + FN_NO, body)
+    ha.with_resolver("upstream-timeout = 500ms\n" + FN_NO, body)
 
 
 if __name__ == "__main__":

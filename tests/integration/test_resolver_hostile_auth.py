@@ -222,10 +222,6 @@ def scenario(net):
 auth = None
 
 
-def resolver(extra=""):
-    return ha.Resolver(extra).start()
-
-
 def a_records(out):
     return sorted(r[3] for r in dig_answers(out) if r[2] == "A")
 
@@ -243,15 +239,6 @@ def servers_asked(res):
     """Every address the resolver logged sending an upstream query to (debug log)."""
     return set(m.group(1) for m in re.finditer(r"event=upstream_query .*?server=(\S+)",
                                                res.stderr()))
-
-
-def with_resolver(extra, body):
-    res = resolver(extra)
-    try:
-        body(res)
-        res.finish()
-    finally:
-        res.close()
 
 
 # ---- defect 1: a sub-resolution outliving its parent ---------------------------------------
@@ -274,7 +261,7 @@ def test_sub_outlives_parent():
         time.sleep(max(0.0, 13.5 - (time.monotonic() - t0)))
         check(res.alive(), "resolver died after the late referral:\n" + res.stderr()[-4000:])
         expect(res, "www.victim.", "NOERROR", [TRUE_WWW])
-    with_resolver("upstream-timeout = 9s\n", body)
+    ha.with_resolver("upstream-timeout = 9s\n", body)
 
 
 # ---- defect 3: NXNSAttack (CVE-2020-12662) and qname-minimisation cost ----------------------
@@ -315,7 +302,7 @@ def test_nxns_fanout_bounded():
               "victim (bounds %d and %d)" % (victim, len(names), VICTIM_BOUND, NAMES_BOUND))
         check(total <= TREE_BUDGET, "one query caused %d upstream queries in all "
               "(max-upstream-queries = %d)" % (total, TREE_BUDGET))
-    with_resolver(NXNS_CONF, body)
+    ha.with_resolver(NXNS_CONF, body)
 
 
 def test_nxns_nested_bounded():
@@ -328,7 +315,7 @@ def test_nxns_nested_bounded():
               "(bound %d)" % (victim, VICTIM_BOUND))
         check(total <= TREE_BUDGET, "nested: %d upstream queries in all (max-upstream-queries "
               "= %d)" % (total, TREE_BUDGET))
-    with_resolver(NXNS_CONF, body)
+    ha.with_resolver(NXNS_CONF, body)
 
 
 def test_nxns_negative_cache_used():
@@ -351,7 +338,7 @@ def test_nxns_negative_cache_used():
         check(second == 0 and third == 0, "second and third queries under the cached cut "
               "asked the victim %d and %d times (first %d)" % (second, third, first))
         check(first <= VICTIM_BOUND, "first query: %d victim queries" % first)
-    with_resolver(NXNS_CONF, body)
+    ha.with_resolver(NXNS_CONF, body)
 
 
 def test_qmin_long_name_bounded():
@@ -370,7 +357,7 @@ def test_qmin_long_name_bounded():
               "100-label name: want NOERROR 192.0.2.5 (after %d queries to wild.)\n%s" %
               (n, out[:1500]))
         check(n <= 12, "100-label name cost %d queries to wild. (bound 12)" % n)
-    with_resolver("qname-minimisation = yes\n", body)
+    ha.with_resolver("qname-minimisation = yes\n", body)
 
 
 # ---- defect 6: addresses never to query ------------------------------------------------------
@@ -396,7 +383,7 @@ def test_bogus_glue_never_queried():
         check(dig_status(out) == "SERVFAIL", "www.bogus: want SERVFAIL, got %s after %.1fs\n%s"
               % (dig_status(out), took, out))
         check(took < 3, "www.bogus: SERVFAIL took %.1fs (no server to ask: want it at once)" % took)
-    with_resolver("", body)
+    ha.with_resolver("", body)
 
 
 MIXED_SEEN = set()
@@ -423,7 +410,7 @@ def test_bogus_glue_skipped_for_good_server():
             bogus_check(res, m)
             check(dig_status(out) == "NOERROR" and a_records(out) == ["192.0.2.7"],
                   "www%d.mixed: want NOERROR 192.0.2.7\n%s" % (i, out))
-    with_resolver("upstream-timeout = 400ms\n", body)
+    ha.with_resolver("upstream-timeout = 400ms\n", body)
 
 
 def test_do_not_query_address():
@@ -436,8 +423,8 @@ def test_do_not_query_address():
         check(auth.count(server=DNQ_BAD) == 0, "%d queries to 127.70.9.5 despite "
               "do-not-query-address" % auth.count(server=DNQ_BAD))
         check(auth.count(server=DNQ_GOOD) >= 1, "ns2.dnq never asked")
-    with_resolver("do-not-query-address = 127.70.9.0/24\ndo-not-query-address = 10.99.0.0/16\n",
-                  body)
+    ha.with_resolver("do-not-query-address = 127.70.9.0/24\ndo-not-query-address = 10.99.0.0/16\n",
+                     body)
 
 
 # ---- cache poisoning attempts ----------------------------------------------------------------
@@ -463,7 +450,7 @@ def poison(first, check_first=None):
             if check_first:
                 check_first(qn, out)
         victim_intact(res, m)
-    with_resolver("", body)
+    ha.with_resolver("", body)
 
 
 def test_poison_out_of_bailiwick_glue():
@@ -503,7 +490,7 @@ def test_poison_sideways_and_upward_referral():
         out = expect(res, "other.victim.", "NXDOMAIN")
         check(FAKE not in out, out)
         victim_intact(res, m)
-    with_resolver("", body)
+    ha.with_resolver("", body)
 
 
 def test_poison_foreign_negative_soa():
@@ -514,7 +501,7 @@ def test_poison_foreign_negative_soa():
         victim_intact(res, m)
         out = expect(res, "nothere.victim.", "NXDOMAIN")
         check("ns.impostor.evil" not in out, "victim's NXDOMAIN carries the foreign SOA:\n" + out)
-    with_resolver("", body)
+    ha.with_resolver("", body)
 
 
 def test_poison_additional_in_answer():
@@ -543,7 +530,7 @@ def test_mismatched_replies_ignored():
             check(dig_status(out) == "SERVFAIL", "%s: want SERVFAIL\n%s" % (qn, out))
         check(auth.count(server=SPOOF, since=m) >= 3, "spoof. was not asked")
         victim_intact(res, m)
-    with_resolver("upstream-timeout = 300ms\n", body)
+    ha.with_resolver("upstream-timeout = 300ms\n", body)
 
 
 if __name__ == "__main__":

@@ -77,12 +77,7 @@ def test_prefetch_refreshes_before_expiry():
         check(ttl_after > TTL // 2, "the refreshed answer's TTL is %d" % ttl_after)
         stats = res.stats() if hasattr(res, "stats") else ""
         check(not stats or re.search(r"prefetches=[1-9]", stats), "prefetches not counted")
-    r = ha.Resolver("prefetch = yes\n").start()
-    try:
-        body(r)
-        r.finish()
-    finally:
-        r.close()
+    ha.with_resolver("prefetch = yes\n", body)
 
 
 def test_without_prefetch_the_answer_expires():
@@ -90,12 +85,7 @@ def test_without_prefetch_the_answer_expires():
         first, ttl_cached, before, at, ttl_after = run_timeline(res)
         check(before == 0, "no prefetch: a query went out before the expiry (%d)" % before)
         check(at == 1, "no prefetch: want 1 query at the expiry, got %d" % at)
-    r = ha.Resolver("").start()
-    try:
-        body(r)
-        r.finish()
-    finally:
-        r.close()
+    ha.with_resolver("", body)
 
 
 if __name__ == "__main__":

@@ -600,6 +600,19 @@ def Resolver(extra="", root_addr="127.70.0.1", workers=1):
     return DuetResolver(extra, root_addr, workers)
 
 
+def with_resolver(extra, body):
+    """Runs body(res) against a fresh resolver under test (Resolver(extra), so an empty
+    cache), then finish()es it: the test fails unless the daemon exits 0 with no sanitizer
+    report. If body fails, the daemon is only close()d (stopped by PID) and body's failure
+    is what the test reports."""
+    res = Resolver(extra).start()
+    try:
+        body(res)
+        res.finish()
+    finally:
+        res.close()
+
+
 class DuetResolver:
     """duet-resolver (harness.Daemon) configured for a scripted internet: root hints naming
     the scripted root, query-loopback = yes, debug log, one worker; `extra` is appended to
