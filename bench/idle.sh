@@ -77,53 +77,25 @@ ulimit -n "$NOFILE" || die "cannot raise the open-file limit to $NOFILE"
 
 # ─── temp dir, cleanup ──────────────────────────────────────────────────────────────────
 D=$(mktemp -d /tmp/duet-bench-idle.XXXXXX)
-declare -A PID=() # PID[server]: the process we started (nginx master, h2o, duet)
+declare -A PID=() PORT=() # [server]: the process we started (nginx master, h2o, duet), its port
 CLIENT_PID=""
 
 cleanup() {
-  local rc=$? s strays
+  local rc=$?
   trap - EXIT INT TERM
   stop_pid "$CLIENT_PID" idleconn
-  for s in "${!PID[@]}"; do
-    strays=$(descendants "${PID[$s]}")
-    stop_pid "${PID[$s]}" "$s" 10
-    if [ -n "$strays" ]; then
-      # shellcheck disable=SC2086
-      kill -KILL $strays 2>/dev/null || true
-    fi
-  done
-  if [ "${BENCH_KEEP:-0}" = 1 ] || [ "$rc" -ne 0 ]; then
-    echo "bench: files kept in $D" >&2
-  else
-    rm -rf "$D"
-  fi
-  exit "$rc"
+  origin_cleanup "$rc" 10
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # ─── cert, site, client ─────────────────────────────────────────────────────────────────
-SITE=$D/site
-mkdir -p "$SITE" "$D/nginx" "$D/h2o"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-  -subj "/CN=bench.test" -addext "subjectAltName=DNS:bench.test,IP:127.0.0.1" \
-  -keyout "$D/key.pem" -out "$D/cert.pem" >/dev/null 2>&1 || die "openssl could not make a cert"
-awk 'BEGIN { s = "<!doctype html>\n<html><head><title>duet bench</title></head><body>\n<p>"
-  t = "</p>\n</body></html>\n"; b = ""
-  for (n = 1024 - length(s) - length(t); n > 0; n--) b = b ((n % 64 == 1) ? "\n" : "x")
-  printf "%s%s%s", s, b, t }' >"$SITE/index.html"
-[ "$(stat -c %s "$SITE/index.html")" = 1024 ] || die "index.html is not 1024 bytes"
-openssl rand -out "$SITE/100k.bin" 102400
+origin_files # cert, site/index.html (1 KB), site/100k.bin (bench/lib.sh)
 cc -O2 -Wall -Wextra -o "$D/idleconn" "$HERE/idleconn.c" -lssl -lcrypto \
   >"$D/idleconn-build.out" 2>&1 || { cat "$D/idleconn-build.out" >&2; die "bench/idleconn.c does not build"; }
 
-declare -A PORT=()
-taken=()
-for s in "${SERVERS[@]}"; do
-  PORT[$s]=$(pick_port 18443 ${taken[@]+"${taken[@]}"})
-  taken+=("${PORT[$s]}")
-done
+origin_pick_ports
 bench_pin "$PIN" yes
 if [ -n "$SERVER_CPU" ]; then
   PIN_TXT="servers (1 worker each) pinned to CPU $SERVER_CPU, client to CPU $CLIENT_CPU"
@@ -131,82 +103,13 @@ else
   PIN_TXT="no pinning"
 fi
 
-# ─── configurations (bench/origin.sh's, one worker, long keep-alive, room for CONNS) ───
-cat >"$D/duet-origin.conf" <<EOF
-# bench/idle.sh
-workers = 1
-user = ""
-log-level = warn
-access-log = off
-keepalive-timeout = ${KEEPALIVE_S}s
-header-timeout = ${KEEPALIVE_S}s
-keepalive-requests = 100000
-max-connections = $((CONNS + 64))
-
-[listen 127.0.0.1:${PORT[duet]}]
-tls = yes
-
-[site bench]
-server-name = bench.test
-root = $SITE
-cert = $D/cert.pem
-key = $D/key.pem
-default = yes
-EOF
-"$DUET_ORIGIN" --check -c "$D/duet-origin.conf" >"$D/duet-check.out" 2>&1 ||
-  { cat "$D/duet-check.out" >&2; die "duet-origin rejects its config"; }
-
-N=$D/nginx
-cat >"$N/nginx.conf" <<EOF
-# bench/idle.sh
-worker_processes 1;
-user root;
-error_log $N/error.log warn;
-worker_rlimit_nofile $NOFILE;
-events {
-    # nginx starts closing idle keep-alive connections (32 at a time) once fewer than
-    # 1/16 of worker_connections are free: leave it more than that
-    worker_connections $((CONNS + CONNS / 8 + 128));
-}
-http {
-    include /etc/nginx/mime.types;
-    default_type application/octet-stream;
-    access_log off;
-    server_tokens off;
-    sendfile on;
-    tcp_nopush on;
-    tcp_nodelay on;
-    keepalive_timeout ${KEEPALIVE_S}s;
-    client_header_timeout ${KEEPALIVE_S}s;
-    keepalive_requests 100000;
-    open_file_cache max=1000 inactive=60s;
-    open_file_cache_valid 60s;
-    open_file_cache_errors on;
-    client_body_temp_path $N/body;
-    proxy_temp_path $N/proxy;
-    fastcgi_temp_path $N/fastcgi;
-    scgi_temp_path $N/scgi;
-    uwsgi_temp_path $N/uwsgi;
-    ssl_protocols TLSv1.2 TLSv1.3;
-    ssl_prefer_server_ciphers off;
-    ssl_session_cache shared:SSL:10m;
-    ssl_session_timeout 1h;
-    ssl_session_tickets on;
-    server {
-        listen 127.0.0.1:${PORT[nginx]} ssl reuseport;
-        server_name bench.test;
-        ssl_certificate $D/cert.pem;
-        ssl_certificate_key $D/key.pem;
-        root $SITE;
-        index index.html;
-    }
-}
-EOF
-NGINX_G="daemon off; pid $N/nginx.pid;"
-nginx -t -q -p "$N" -e "$N/error.log" -c "$N/nginx.conf" -g "$NGINX_G" >"$N/check.out" 2>&1 ||
-  { cat "$N/check.out" "$N/error.log" >&2 2>/dev/null; die "nginx rejects its config"; }
-
-H=$D/h2o
+# ─── configurations (lib.sh, as origin.sh's): one worker, long keep-alive, room for CONNS
+origin_duet_conf bench/idle.sh 1 "$KEEPALIVE_S" "header-timeout = ${KEEPALIVE_S}s
+max-connections = $((CONNS + 64))"
+# nginx starts closing idle keep-alive connections (32 at a time) once fewer than 1/16 of
+# worker_connections are free: leave it more than that
+origin_nginx_conf bench/idle.sh 1 "$NOFILE" "$((CONNS + CONNS / 8 + 128))" "$KEEPALIVE_S" off \
+  "    client_header_timeout ${KEEPALIVE_S}s;"
 origin_h2o_conf bench/idle.sh 1 "$((CONNS + 64))" "$KEEPALIVE_S"
 
 # ─── start all three ────────────────────────────────────────────────────────────────────
@@ -257,9 +160,7 @@ wait_ready() {
   done
 }
 
-log "duet-origin: $DUET_ORIGIN  port ${PORT[duet]} (pid ${PID[duet]})"
-log "nginx:       $(nginx -v 2>&1 | sed 's/.*: //')  port ${PORT[nginx]} (pid ${PID[nginx]})"
-log "h2o:         $(h2o --version 2>&1 | head -1)  port ${PORT[h2o]} (pid ${PID[h2o]})"
+origin_log_servers
 log "cpu: $PIN_TXT; $CONNS idle connections per server; open-file limit $(ulimit -n)"
 declare -A RES=()
 for s in "${SERVERS[@]}"; do
@@ -298,7 +199,7 @@ read -r _ _ np0 np1 _ _ _ <<<"${RES[nginx]}"
 read -r nidle _ _ _ _ _ _ <<<"${RES[nginx]}"
 NGINX_KIB=$(per_conn "$np0" "$np1" "$nidle")
 {
-  echo "idle TLS keep-alive connections: duet-origin vs nginx $(nginx -v 2>&1 | sed 's/.*nginx\///') and h2o $(h2o --version 2>&1 | head -1 | sed 's/.*version //') — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs"
+  echo "idle TLS keep-alive connections: duet-origin vs $(origin_peer_versions) — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs"
   if [ "$IPATH" = - ]; then what="no request"; else what="one keep-alive GET $IPATH"; fi
   echo "$CONNS connections per server, each a full TLS 1.3 handshake (ECDSA P-256, X25519) + $what, then idle; $PIN_TXT; measured ${SETTLE}s after the last went idle"
   echo "KiB/conn = (Pss after - Pss before) / idle connections, Pss summed over every process of the server (/proc/PID/smaps_rollup); rss_KiB/conn the same from Rss; x_nginx = this server's KiB/conn / nginx's (< 1 = less memory per idle connection than nginx)"

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# bench/lib.sh — shell pieces shared by bench/resolver.sh, bench/origin.sh, bench/profile.sh.
+# bench/lib.sh — shell pieces shared by the bench/*.sh scripts.
 # Source it after setting BENCH_NAME (used in messages):
 #
 #   BENCH_NAME=resolver.sh; . "$HERE/lib.sh"
@@ -8,7 +8,10 @@
 # stop_pid (TERM, KILL after a deadline, reap); descendants; cpu_ns (schedstat CPU of PIDs);
 # cpu_ticks (their user/system split);
 # bench_pin (CPU pinning choice); median / ratio (numbers); check_range (knob validation);
-# dnsperf_measure (one dnsperf run: QPS, latency, server CPU per query); kresd_ctl_sock.
+# dnsperf_measure (one dnsperf run: QPS, latency, server CPU per query); kresd_ctl_sock;
+# for origin.sh and idle.sh, duet-origin, nginx and h2o side by side: origin_files,
+# origin_pick_ports, origin_{duet,nginx,h2o}_conf, origin_start_servers, origin_log_servers,
+# origin_peer_versions, origin_cleanup.
 # Nothing here starts a process that outlives the call.
 
 : "${BENCH_NAME:=bench}" "${BENCH_LOG_TAG:=bench}"
@@ -220,6 +223,130 @@ PYEOF
 }
 
 # ─── the origin benchmarks' peers (origin.sh, idle.sh) ──────────────────────────────────
+# Both scripts run duet-origin, nginx and h2o side by side with the same certificate, site
+# and settings; what differs (workers, timeouts, connection limits) is a parameter. The
+# functions use the caller's D (its temp dir), SITE, N (nginx's dir), H (h2o's dir) and the
+# assoc arrays PORT[duet|nginx|h2o] and PID[duet|nginx|h2o] (declare -A them first).
+
+# origin_html SIZE: exactly SIZE bytes of HTML
+origin_html() {
+  awk -v size="$1" 'BEGIN {
+    head = "<!doctype html>\n<html><head><title>duet bench</title></head><body>\n<p>"
+    tail = "</p>\n</body></html>\n"
+    body = ""
+    for (n = size - length(head) - length(tail); n > 0; n--) body = body ((n % 64 == 1) ? "\n" : "x")
+    printf "%s%s%s", head, body, tail
+  }'
+}
+
+# origin_files: SITE=$D/site, N=$D/nginx, H=$D/h2o (made); a self-signed ECDSA P-256
+# certificate for bench.test and 127.0.0.1 ($D/cert.pem, $D/key.pem); in SITE index.html
+# (1 KB of HTML) and 100k.bin (random). The caller adds what else it serves.
+# shellcheck disable=SC2034
+origin_files() {
+  SITE=$D/site N=$D/nginx H=$D/h2o
+  mkdir -p "$SITE" "$N" "$H"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+    -subj "/CN=bench.test" -addext "subjectAltName=DNS:bench.test,IP:127.0.0.1" \
+    -keyout "$D/key.pem" -out "$D/cert.pem" >/dev/null 2>&1 || die "openssl could not make a cert"
+  origin_html 1024 >"$SITE/index.html"
+  [ "$(stat -c %s "$SITE/index.html")" = 1024 ] || die "index.html is not 1024 bytes"
+  openssl rand -out "$SITE/100k.bin" 102400
+}
+
+# origin_pick_ports: PORT[duet], PORT[nginx], PORT[h2o]: three free ports from 18443 on
+# shellcheck disable=SC2004 # PORT is the caller's assoc array, not indexed
+origin_pick_ports() {
+  local s taken=()
+  for s in duet nginx h2o; do
+    PORT[$s]=$(pick_port 18443 ${taken[@]+"${taken[@]}"})
+    taken+=("${PORT[$s]}")
+  done
+}
+
+# duet-origin's configuration ($D/duet-origin.conf), checked with --check: WORKERS workers,
+# keep-alive KEEPALIVE_S seconds and 100000 requests, no access log, TLS on PORT[duet] with
+# the certificate for bench.test serving SITE; EXTRA: more lines for the global section.
+origin_duet_conf() { # TAG WORKERS KEEPALIVE_S [EXTRA]
+  cat >"$D/duet-origin.conf" <<EOF
+# $1
+workers = $2
+user = ""
+log-level = warn
+access-log = off
+keepalive-timeout = ${3}s
+keepalive-requests = 100000
+${4:+$4
+}
+[listen 127.0.0.1:${PORT[duet]}]
+tls = yes
+
+[site bench]
+server-name = bench.test
+root = $SITE
+cert = $D/cert.pem
+key = $D/key.pem
+default = yes
+EOF
+  "$DUET_ORIGIN" --check -c "$D/duet-origin.conf" >"$D/duet-check.out" 2>&1 ||
+    { cat "$D/duet-check.out" >&2; die "duet-origin rejects its config"; }
+}
+
+# nginx's configuration ($N/nginx.conf), as for production static HTTPS, checked with
+# nginx -t; sets NGINX_G (the -g directives origin_start_servers passes). WORKERS
+# worker_processes, worker_rlimit_nofile NOFILE, worker_connections CONNECTIONS, keep-alive
+# KEEPALIVE_S seconds and 100000 requests, sendfile, open_file_cache, TLS 1.2 and 1.3 with a
+# shared session cache and tickets, ssl_prefer_server_ciphers PREFER (on|off); HTTP_EXTRA:
+# more lines (indented, ';'-terminated) for the http block.
+origin_nginx_conf() { # TAG WORKERS NOFILE CONNECTIONS KEEPALIVE_S PREFER [HTTP_EXTRA]
+  cat >"$N/nginx.conf" <<EOF
+# $1
+worker_processes $2;
+user root;
+error_log $N/error.log warn;
+worker_rlimit_nofile $3;
+events {
+    worker_connections $4;
+}
+http {
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    access_log off;
+    server_tokens off;
+    sendfile on;
+    tcp_nopush on;
+    tcp_nodelay on;
+    keepalive_timeout ${5}s;
+    keepalive_requests 100000;
+    open_file_cache max=1000 inactive=60s;
+    open_file_cache_valid 60s;
+    open_file_cache_errors on;
+    client_body_temp_path $N/body;
+    proxy_temp_path $N/proxy;
+    fastcgi_temp_path $N/fastcgi;
+    scgi_temp_path $N/scgi;
+    uwsgi_temp_path $N/uwsgi;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_prefer_server_ciphers $6;
+${7:+$7
+}    ssl_session_cache shared:SSL:10m;
+    ssl_session_timeout 1h;
+    ssl_session_tickets on;
+    server {
+        listen 127.0.0.1:${PORT[nginx]} ssl reuseport;
+        server_name bench.test;
+        ssl_certificate $D/cert.pem;
+        ssl_certificate_key $D/key.pem;
+        root $SITE;
+        index index.html;
+    }
+}
+EOF
+  NGINX_G="daemon off; pid $N/nginx.pid;"
+  nginx -t -q -p "$N" -e "$N/error.log" -c "$N/nginx.conf" -g "$NGINX_G" >"$N/check.out" 2>&1 ||
+    { cat "$N/check.out" "$N/error.log" >&2 2>/dev/null; die "nginx rejects its config"; }
+}
+
 # h2o's configuration, the same for every origin benchmark: one process, THREADS workers;
 # session cache + tickets (ssl-session-resumption mode all, internal stores: what nginx's
 # shared cache + tickets are); HTTP/1.1 only (no upgrade); no access log; OCSP stapling off
@@ -281,5 +408,39 @@ origin_start_servers() { # NGINX_WORKERS
     [ "$(now_us)" -lt "$deadline" ] || die "nginx started fewer than $1 workers"
     sleep 0.02
   done
+  # shellcheck disable=SC2317 # the callers call it
   server_pids() { echo "${PID[$1]}"; descendants "${PID[$1]}"; } # every process of SERVER
+}
+
+# origin_log_servers: the three servers' versions, ports and pids on stderr
+origin_log_servers() {
+  log "duet-origin: $DUET_ORIGIN  port ${PORT[duet]} (pid ${PID[duet]})"
+  log "nginx:       $(nginx -v 2>&1 | sed 's/.*: //')  port ${PORT[nginx]} (pid ${PID[nginx]})"
+  log "h2o:         $(h2o --version 2>&1 | head -1)  port ${PORT[h2o]} (pid ${PID[h2o]})"
+}
+# origin_peer_versions: "nginx 1.22.1 and h2o 2.2.5", for a result table's title
+origin_peer_versions() {
+  echo "nginx $(nginx -v 2>&1 | sed 's/.*nginx\///') and h2o $(h2o --version 2>&1 | head -1 | sed 's/.*version //')"
+}
+
+# origin_cleanup RC STOP_TIMEOUT_S: the end of an EXIT trap. Stops every server in PID (TERM,
+# KILL after STOP_TIMEOUT_S), then KILLs whichever of its children (nginx workers, h2o's
+# neverbleed and backtrace helpers: they exit with their parent, noted first) outlived it;
+# removes D unless BENCH_KEEP=1 or RC is not 0; exits RC.
+origin_cleanup() {
+  local s strays
+  for s in "${!PID[@]}"; do
+    strays=$(descendants "${PID[$s]}")
+    stop_pid "${PID[$s]}" "$s" "$2"
+    if [ -n "$strays" ]; then
+      # shellcheck disable=SC2086
+      kill -KILL $strays 2>/dev/null || true
+    fi
+  done
+  if [ "${BENCH_KEEP:-0}" = 1 ] || [ "$1" -ne 0 ]; then
+    echo "bench: files kept in $D" >&2
+  else
+    rm -rf "$D"
+  fi
+  exit "$1"
 }

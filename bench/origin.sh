@@ -61,7 +61,6 @@ PIN=${BENCH_PIN:-auto}
 SECS=${BENCH_SECONDS:-5}
 ROUNDS=${BENCH_ROUNDS:-3}
 SCENARIOS=${BENCH_SCENARIOS:-5k-ka tls-full tls-resumed 100k-ka 10m-ka}
-KA_REQUESTS=100000
 SERVERS=(duet nginx h2o)
 
 [ "$(id -u)" -eq 0 ] || skip "must run as root (nginx and h2o run as root in the foreground)"
@@ -87,63 +86,27 @@ SCENARIOS=${sc_list% }
 
 # ─── temp dir, cleanup ──────────────────────────────────────────────────────────────────
 D=$(mktemp -d /tmp/duet-bench-origin.XXXXXX)
-declare -A PID=()   # PID[server]: the process we started (nginx master, h2o, duet)
+declare -A PID=() PORT=() # [server]: the process we started (nginx master, h2o, duet), its port
 
 cleanup() {
-  local rc=$? s strays
+  local rc=$?
   trap - EXIT INT TERM
-  for s in "${!PID[@]}"; do
-    # children (nginx workers, h2o's neverbleed and backtrace helpers) exit with their
-    # parent; note them first and KILL whichever outlives it
-    strays=$(descendants "${PID[$s]}")
-    stop_pid "${PID[$s]}" "$s"
-    if [ -n "$strays" ]; then
-      # shellcheck disable=SC2086
-      kill -KILL $strays 2>/dev/null || true
-    fi
-  done
-  if [ "${BENCH_KEEP:-0}" = 1 ] || [ "$rc" -ne 0 ]; then
-    echo "bench: files kept in $D" >&2
-  else
-    rm -rf "$D"
-  fi
-  exit "$rc"
+  origin_cleanup "$rc" 5
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # ─── cert + site + the wrk TLS shim ─────────────────────────────────────────────────────
-SITE=$D/site
-mkdir -p "$SITE" "$D/nginx" "$D/h2o"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-  -subj "/CN=bench.test" -addext "subjectAltName=DNS:bench.test,IP:127.0.0.1" \
-  -keyout "$D/key.pem" -out "$D/cert.pem" >/dev/null 2>&1 || die "openssl could not make a cert"
-html() { # SIZE: exactly SIZE bytes of HTML
-  awk -v size="$1" 'BEGIN {
-    head = "<!doctype html>\n<html><head><title>duet bench</title></head><body>\n<p>"
-    tail = "</p>\n</body></html>\n"
-    body = ""
-    for (n = size - length(head) - length(tail); n > 0; n--) body = body ((n % 64 == 1) ? "\n" : "x")
-    printf "%s%s%s", head, body, tail
-  }'
-}
-html 1024 >"$SITE/index.html"
-html 5120 >"$SITE/5k.html"
-openssl rand -out "$SITE/100k.bin" 102400
+origin_files # cert, site/index.html (1 KB), site/100k.bin (bench/lib.sh)
+origin_html 5120 >"$SITE/5k.html"
 openssl rand -out "$SITE/10m.bin" 10485760
-[ "$(stat -c %s "$SITE/index.html")" = 1024 ] || die "index.html is not 1024 bytes"
 [ "$(stat -c %s "$SITE/5k.html")" = 5120 ] || die "5k.html is not 5120 bytes"
 FILES=(index.html 5k.html 100k.bin 10m.bin)
 cc -shared -fPIC -O2 -Wall -Wextra -o "$D/tlsshim.so" "$HERE/tlsshim.c" -lssl -ldl \
   >"$D/tlsshim-build.out" 2>&1 || { cat "$D/tlsshim-build.out" >&2; die "bench/tlsshim.c does not build"; }
 
-declare -A PORT=()
-taken=()
-for s in "${SERVERS[@]}"; do
-  PORT[$s]=$(pick_port 18443 ${taken[@]+"${taken[@]}"})
-  taken+=("${PORT[$s]}")
-done
+origin_pick_ports
 
 bench_pin "$PIN" yes
 if [ -n "$SERVER_CPU" ]; then
@@ -155,33 +118,12 @@ else
 fi
 
 # ─── duet-origin ────────────────────────────────────────────────────────────────────────
-cat >"$D/duet-origin.conf" <<EOF
-# bench/origin.sh
-workers = $WORKERS
-user = ""
-log-level = warn
-access-log = off
-keepalive-timeout = 75s
-keepalive-requests = $KA_REQUESTS
-
-[listen 127.0.0.1:${PORT[duet]}]
-tls = yes
-
-[site bench]
-server-name = bench.test
-root = $SITE
-cert = $D/cert.pem
-key = $D/key.pem
-default = yes
-EOF
-"$DUET_ORIGIN" --check -c "$D/duet-origin.conf" >"$D/duet-check.out" 2>&1 ||
-  { cat "$D/duet-check.out" >&2; die "duet-origin rejects its config"; }
+origin_duet_conf bench/origin.sh "$WORKERS" 75
 
 # ─── nginx, configured as for production static HTTPS ───────────────────────────────────
 # Each server picks its TLS 1.3 suite as it does out of the box: nginx and h2o take the
 # client's first (wrk's OpenSSL lists AES256-GCM first), duet its own order (AES128-GCM).
 # BENCH_SUITES=same gives nginx duet's order and server preference, to compare at one suite.
-N=$D/nginx
 NGINX_PREFER=off NGINX_SUITES=""
 case ${BENCH_SUITES:-own} in
   own) ;;
@@ -191,55 +133,9 @@ case ${BENCH_SUITES:-own} in
     ;;
   *) die "BENCH_SUITES must be own or same" ;;
 esac
-cat >"$N/nginx.conf" <<EOF
-# bench/origin.sh
-worker_processes $WORKERS;
-user root;
-error_log $N/error.log warn;
-worker_rlimit_nofile 16384;
-events {
-    worker_connections 4096;
-}
-http {
-    include /etc/nginx/mime.types;
-    default_type application/octet-stream;
-    access_log off;
-    server_tokens off;
-    sendfile on;
-    tcp_nopush on;
-    tcp_nodelay on;
-    keepalive_timeout 75s;
-    keepalive_requests $KA_REQUESTS;
-    open_file_cache max=1000 inactive=60s;
-    open_file_cache_valid 60s;
-    open_file_cache_errors on;
-    client_body_temp_path $N/body;
-    proxy_temp_path $N/proxy;
-    fastcgi_temp_path $N/fastcgi;
-    scgi_temp_path $N/scgi;
-    uwsgi_temp_path $N/uwsgi;
-    ssl_protocols TLSv1.2 TLSv1.3;
-    ssl_prefer_server_ciphers $NGINX_PREFER;
-$NGINX_SUITES
-    ssl_session_cache shared:SSL:10m;
-    ssl_session_timeout 1h;
-    ssl_session_tickets on;
-    server {
-        listen 127.0.0.1:${PORT[nginx]} ssl reuseport;
-        server_name bench.test;
-        ssl_certificate $D/cert.pem;
-        ssl_certificate_key $D/key.pem;
-        root $SITE;
-        index index.html;
-    }
-}
-EOF
-NGINX_G="daemon off; pid $N/nginx.pid;"
-nginx -t -q -p "$N" -e "$N/error.log" -c "$N/nginx.conf" -g "$NGINX_G" >"$N/check.out" 2>&1 ||
-  { cat "$N/check.out" "$N/error.log" >&2 2>/dev/null; die "nginx rejects its config"; }
+origin_nginx_conf bench/origin.sh "$WORKERS" 16384 4096 75 "$NGINX_PREFER" "$NGINX_SUITES"
 
-# ─── h2o (bench/lib.sh) ─────────────────────────────────────────────────────────────────
-H=$D/h2o
+# ─── h2o ────────────────────────────────────────────────────────────────────────────────
 origin_h2o_conf bench/origin.sh "$WORKERS" 8192 75
 
 # ─── start all three ────────────────────────────────────────────────────────────────────
@@ -271,9 +167,7 @@ for s in "${SERVERS[@]}"; do
     -sess_in "$D/sess-$s.pem" </dev/null 2>/dev/null | grep -q '^Reused'; then RESUMES[$s]=yes; fi
   [ "${RESUMES[$s]}" = yes ] || die "$s does not resume a TLS 1.3 session from its ticket"
 done
-log "duet-origin: $DUET_ORIGIN  port ${PORT[duet]} (pid ${PID[duet]})"
-log "nginx:       $(nginx -v 2>&1 | sed 's/.*: //')  port ${PORT[nginx]} (pid ${PID[nginx]})"
-log "h2o:         $(h2o --version 2>&1 | head -1)  port ${PORT[h2o]} (pid ${PID[h2o]})"
+origin_log_servers
 log "cpu: $PIN_TXT"
 for s in "${SERVERS[@]}"; do
   log "$s TLS: $(tr '\n' ';' <"$D/tls-$s.txt") session resumed by openssl s_client: ${RESUMES[$s]}"
@@ -374,7 +268,7 @@ per_round() {
 }
 fmt() { awk -v v="$1" -v p="$2" 'BEGIN { if (v == "-") print "-"; else printf "%." p "f\n", v }'; }
 {
-  echo "duet-origin vs nginx $(nginx -v 2>&1 | sed 's/.*nginx\///') and h2o $(h2o --version 2>&1 | head -1 | sed 's/.*version //') — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "duet-origin vs $(origin_peer_versions) — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "TLS: $(for s in "${SERVERS[@]}"; do printf '%s %s; ' "$s" "$(grep -h '^New' "$D/tls-$s.txt" | head -1 | sed 's/^New, //')"; done)ECDSA P-256 cert; $PIN_TXT; wrk -d${SECS}s; every figure the median of $ROUNDS rounds (order alternating)"
   echo "cpu_us/req = server CPU (user+sys, all its processes and threads) per request; RATIOS ARE nginx/x FOR CPU (cpu_vs_nginx = nginx cpu_us/req / this server's: > 1 = less CPU per request than nginx, better) and x/nginx FOR req/s (> 1 = faster)"
   echo "sys% = the kernel's share of that CPU (utime/stime); bound = nginx cpu_us/req / this server's kernel time per request: the cpu_vs_nginx it would reach if its own user-space code (and OpenSSL's) cost nothing"
