@@ -15,7 +15,7 @@
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=unbound.sh
+# shellcheck source=SCRIPTDIR/unbound.sh
 . "$HERE/unbound.sh"
 
 [ $# -ge 1 ] || { echo "usage: $0 DIR [PORT]" >&2; exit 2; }
