@@ -182,6 +182,27 @@ dc_listen_systemd_find(const union dc_sockaddr *addr, int type)
 }
 
 int
+dc_listen_probe(const union dc_sockaddr *addr, int type)
+{
+    if (dc_addr_len(addr) == 0 || dc_addr_port(addr) == 0 ||
+        dc_listen_systemd_find(addr, type) >= 0)
+        return 0;
+    int fd = socket(addr->sa.sa_family, type | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    int one = 1;
+    /* TCP: SO_REUSEADDR, so connections of an earlier run in TIME_WAIT are no conflict (a
+     * listener still is). UDP: nothing, so any socket bound there is one. */
+    if ((type == SOCK_STREAM && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) ||
+        (addr->sa.sa_family == AF_INET6 &&
+         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0))
+        return fail_close(fd, errno);
+    int rc = bind(fd, &addr->sa, dc_addr_len(addr)) < 0 ? -errno : 0;
+    close(fd);
+    return rc;
+}
+
+int
 dc_listen_worker_fd(const union dc_sockaddr *addr, int type, const struct dc_sock_opts *o,
                     bool *from_systemd)
 {

@@ -45,6 +45,15 @@ int dc_listen_adopt_tcp(uv_loop_t *loop, uv_tcp_t *h, int fd);
  */
 int dc_listen_systemd_find(const union dc_sockaddr *addr, int type);
 
+/* Whether addr is free for a listener of type before any of ours is bound there: 0, or
+ * -EADDRINUSE when another process holds it (or -errno). Our listeners set SO_REUSEPORT, and
+ * the kernel lets any process of the same user that also sets it bind the same address and
+ * then splits the traffic between the two, silently: a second daemon started on a port in
+ * use would answer half the queries, and half would go to the first. Checked once per
+ * address at start-up, before the first worker's bind; 0 for a socket systemd passed and for
+ * port 0. */
+int dc_listen_probe(const union dc_sockaddr *addr, int type);
+
 /* A listening fd for one worker: a duplicate of systemd's socket for addr and type when
  * socket activation passed one (workers then share it), else a fresh SO_REUSEPORT socket as
  * dc_listen_udp_fd / dc_listen_tcp_fd make. *from_systemd tells which. fd or -errno. */

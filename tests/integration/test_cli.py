@@ -144,6 +144,35 @@ def test_sigterm_storm():
             d.close()
 
 
+def test_port_held_by_another_process():
+    """Both daemons' listeners set SO_REUSEPORT, with which the kernel lets a second process
+    of the same user bind the same address and then splits the traffic between the two. A
+    daemon started on a port another one serves must refuse to start, with a clear line,
+    and leave the first one alone: before, it started and took half of the first one's
+    clients (a likely cause of a rare resolver_diff failure, when two tests' free ports met)."""
+    for name in STARTABLE:
+        conf = run_config(name)
+        first = Daemon(name, conf)
+        second = Daemon(name, conf, expect_exit=1,
+                        expect_errors=["listen_failed", "daemon_start_failed"])
+        try:
+            first.start()
+            second.start(wait_ready=False)
+            try:
+                second.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                pass
+            check(second.proc.poll() == 1, "%s: the second one did not refuse to start (%s)" %
+                  (name, second.proc.poll()))
+            check("event=listen_failed" in second.stderr() and
+                  "another process holds it" in second.stderr(), second.stderr())
+            check(first.proc.poll() is None, "%s: the first one stopped" % name)
+        finally:
+            second.close()
+            first.close()
+
+
 if __name__ == "__main__":
     run(test_version_and_help, test_check_reports_three_mistakes, test_check_ok_and_missing_file,
-        test_shipped_configs_parse, test_start_reload_stop, test_sigterm_storm)
+        test_shipped_configs_parse, test_start_reload_stop, test_sigterm_storm,
+        test_port_held_by_another_process)
