@@ -84,22 +84,32 @@ def skip(reason):
     sys.exit(SKIP)
 
 
+_given_ports = set()
+
+
 def free_port(kind=socket.SOCK_STREAM, host="127.0.0.1"):
-    """A port free for both TCP and UDP on host right now."""
-    for _ in range(50):
-        s = socket.socket(socket.AF_INET, kind)
-        s.bind((host, 0))
-        port = s.getsockname()[1]
-        s.close()
-        other = socket.socket(socket.AF_INET,
-                              socket.SOCK_DGRAM if kind == socket.SOCK_STREAM else socket.SOCK_STREAM)
-        try:
-            other.bind((host, port))
-            return port
-        except OSError:
+    """A port free for both TCP and UDP on host right now, never one this process gave out
+    before. Drawn from 10000-32767, below the kernel's ephemeral range (32768-60999 here):
+    a port the kernel handed to bind(0) goes back to that pool when the probe closes, and
+    any outgoing socket of a test running beside this one (dig, curl, a resolver's upstream
+    query) could take it before the daemon binds it. (kind: both are checked anyway.)"""
+    import random
+    for _ in range(200):
+        port = random.randint(10000, 32767)
+        if port in _given_ports:
             continue
-        finally:
-            other.close()
+        free = True
+        for k in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+            s = socket.socket(socket.AF_INET, k)
+            try:
+                s.bind((host, port))
+            except OSError:
+                free = False
+            finally:
+                s.close()
+        if free:
+            _given_ports.add(port)
+            return port
     raise RuntimeError("no free port")
 
 
