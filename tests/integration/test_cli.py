@@ -168,8 +168,10 @@ def test_port_held_by_another_process():
                   "another process holds it" in second.stderr(), second.stderr())
             check(first.proc.poll() is None, "%s: the first one stopped" % name)
         finally:
-            second.close()
-            first.close()
+            try:
+                second.close()
+            finally:
+                first.close()  # also when the second one's stop check fails
 
 
 if __name__ == "__main__":
