@@ -10,6 +10,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/log.h"
+
 /* Closes fd without letting close() overwrite the errno being reported. */
 static int
 fail_close(int fd, int err)
@@ -199,6 +201,20 @@ dc_listen_probe(const union dc_sockaddr *addr, int type)
         return fail_close(fd, errno);
     int rc = bind(fd, &addr->sa, dc_addr_len(addr)) < 0 ? -errno : 0;
     close(fd);
+    return rc;
+}
+
+int
+dc_listen_check_free(const union dc_sockaddr *addr, int type)
+{
+    int rc = dc_listen_probe(addr, type);
+    if (rc < 0) {
+        char as[DC_ADDR_STRLEN];
+        dc_addr_format(addr, true, as, sizeof(as));
+        dc_log(DC_LOG_ERROR, "listen_failed", "addr=%s transport=%s error=\"%s%s\"", as,
+               type == SOCK_DGRAM ? "udp" : "tcp", strerror(-rc),
+               rc == -EADDRINUSE ? ": another process holds it" : "");
+    }
     return rc;
 }
 

@@ -53,6 +53,8 @@ int dc_listen_systemd_find(const union dc_sockaddr *addr, int type);
  * address at start-up, before the first worker's bind; 0 for a socket systemd passed and for
  * port 0. */
 int dc_listen_probe(const union dc_sockaddr *addr, int type);
+/* dc_listen_probe, and a listen_failed line saying why when addr is not free. */
+int dc_listen_check_free(const union dc_sockaddr *addr, int type);
 
 /* A listening fd for one worker: a duplicate of systemd's socket for addr and type when
  * socket activation passed one (workers then share it), else a fresh SO_REUSEPORT socket as

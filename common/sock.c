@@ -239,6 +239,21 @@ dc_sock_unsent(int fd)
 }
 
 int
+dc_sock_unacked(int fd)
+{
+    int n;
+    if (ioctl(fd, SIOCOUTQ, &n) < 0)
+        return -errno;
+    return n;
+}
+
+bool
+dc_sock_resets(const struct dc_sock_opts *o)
+{
+    return o->linger_mode == DC_LINGER_ON && o->linger_s == 0;
+}
+
+int
 dc_sock_apply_listener(int fd, const struct dc_sock_opts *o)
 {
     int rc;

@@ -30,10 +30,10 @@ enum dc_linger_mode {
 };
 
 struct dc_sock_opts {
-    int64_t fin_timeout_ms;  /* 0 = kernel default (net.ipv4.tcp_fin_timeout) */
-    int linger_mode;         /* enum dc_linger_mode */
-    int64_t linger_s;        /* with DC_LINGER_ON */
-    bool keepalive;          /* set when keepalive-probes is given */
+    int64_t fin_timeout_ms; /* 0 = kernel default (net.ipv4.tcp_fin_timeout) */
+    int linger_mode;        /* enum dc_linger_mode */
+    int64_t linger_s;       /* with DC_LINGER_ON */
+    bool keepalive;         /* set when keepalive-probes is given */
     int64_t keepidle_s, keepintvl_s, keepcnt;
     int64_t defer_accept_ms; /* 0 = off */
     int64_t fastopen;        /* TFO queue length; 0 = off */
@@ -68,6 +68,11 @@ int dc_sock_reset_on_close(int fd);
  * congestion control holds them; a pending FIN counts one), from SIOCOUTQNSD; a negative
  * errno when the kernel cannot tell. */
 int dc_sock_unsent(int fd);
+/* Bytes written to fd that the peer has not acknowledged yet, sent or not (SIOCOUTQ); a
+ * negative errno when the kernel cannot tell. */
+int dc_sock_unacked(int fd);
+/* Whether o makes close() a reset (linger = 0). */
+bool dc_sock_resets(const struct dc_sock_opts *o);
 /* Applies per-connection options (TCP_LINGER2, SO_LINGER, keepalive) to an accepted socket.
  * Returns 0 or a negative errno. */
 int dc_sock_apply_conn(int fd, const struct dc_sock_opts *o);

@@ -234,21 +234,24 @@ dw_conn_progress(struct dw_conn *c)
  * reading, and timed out like one that stops during the response.
  */
 static int
-unsent(struct dw_conn *c)
+unsent(struct dw_conn *c, bool or_unacked)
 {
     uv_os_fd_t fd;
     if (uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0)
         return 0;
-    int n = dc_sock_unsent(fd);
+    int n = or_unacked ? dc_sock_unacked(fd) : dc_sock_unsent(fd);
     return n > 0 ? n : 0;
 }
 
 static bool
 linger_more(struct dw_conn *c, bool *stalled)
 {
-    int left = unsent(c);
+    int left = unsent(c, false);
     *stalled = left > 1;
-    if (left == 0 || left >= c->linger_unsent)
+    if (left == 0) /* linger = 0: the reset drops what is unacknowledged: wait for the ACK */
+        return dc_sock_resets(&c->lis->sock) && unsent(c, true) > 0 &&
+               uv_now(c->wk->loop) - c->linger_since_ms <= LINGER_TIME_MS;
+    if (left >= c->linger_unsent)
         return false;
     if (uv_now(c->wk->loop) - c->linger_since_ms > LINGER_TIME_MS)
         return false;
@@ -261,7 +264,7 @@ linger_more(struct dw_conn *c, bool *stalled)
 static void
 start_linger(struct dw_conn *c)
 {
-    c->linger_unsent = unsent(c);
+    c->linger_unsent = unsent(c, false);
     c->linger_since_ms = uv_now(c->wk->loop);
     arm(c, DW_PH_LINGER, LINGER_MS);
 }
@@ -404,8 +407,7 @@ dw_conn_end(struct dw_conn *c)
         dw_conn_close(c); /* the client closed first: ours is the second FIN */
         return;
     }
-    if ((c->peer_done && c->lis->close_first == DW_CLOSE_CLIENT) ||
-        (c->lis->sock.linger_mode == DC_LINGER_ON && c->lis->sock.linger_s == 0)) {
+    if ((c->peer_done && c->lis->close_first == DW_CLOSE_CLIENT) || dc_sock_resets(&c->lis->sock)) {
         /* The client began the close (close_notify): let its FIN come first, so the
          * TIME_WAIT stays on its side; the linger timer bounds the wait. With linger = 0
          * no FIN of ours goes at all (it would leave us the TIME_WAIT linger = 0 is set to

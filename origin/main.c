@@ -53,14 +53,9 @@ prepare(struct dc_daemon *d)
     for (size_t i = 0; i < n * sh->workers; i++)
         sh->fds[i] = -1;
     for (size_t i = 0; i < n; i++) {
-        int e = -dc_listen_probe(&c->listens[i].addr, SOCK_STREAM);
-        if (e != 0) {
-            char as[DC_ADDR_STRLEN];
-            dc_addr_format(&c->listens[i].addr, true, as, sizeof(as));
-            dc_log(DC_LOG_ERROR, "listen_failed", "addr=%s error=\"%s%s\"", as, strerror(e),
-                   e == EADDRINUSE ? ": another process holds it" : "");
-            return -e;
-        }
+        int rc = dc_listen_check_free(&c->listens[i].addr, SOCK_STREAM);
+        if (rc < 0)
+            return rc;
     }
     for (unsigned w = 0; w < sh->workers; w++) {
         for (size_t i = 0; i < n; i++) {

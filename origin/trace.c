@@ -174,7 +174,7 @@ dw_trace_close(struct dw_conn *c)
     struct tcp_info ti;
     bool have = tcp_info(conn_fd(c), &ti);
     const struct dc_sock_opts *o = &c->lis->sock;
-    bool rst = c->reset || (o->linger_mode == DC_LINGER_ON && o->linger_s == 0);
+    bool rst = c->reset || dc_sock_resets(o);
     /* Who sent the first FIN: as the connection saw it, else as the kernel's state says
      * (CLOSE_WAIT / LAST_ACK: the client's came; otherwise ours goes now or went). The side
      * whose FIN went first keeps TIME_WAIT; a reset leaves none. */

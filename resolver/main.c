@@ -115,17 +115,9 @@ prepare(struct dc_daemon *d)
     for (size_t i = 0; i < 2 * n * sh->workers; i++)
         sh->fds[i] = -1;
     for (size_t i = 0; i < n; i++) {
-        int pu = dc_listen_probe(&c->listen.v[i], SOCK_DGRAM);
-        int pt = pu < 0 ? pu : dc_listen_probe(&c->listen.v[i], SOCK_STREAM);
-        if (pu < 0 || pt < 0) {
-            char as[DC_ADDR_STRLEN];
-            dc_addr_format(&c->listen.v[i], true, as, sizeof(as));
-            int e = -(pu < 0 ? pu : pt);
-            dc_log(DC_LOG_ERROR, "listen_failed", "addr=%s transport=%s error=\"%s%s\"", as,
-                   pu < 0 ? "udp" : "tcp", strerror(e),
-                   e == EADDRINUSE ? ": another process holds it" : "");
-            return -e;
-        }
+        int rc = dc_listen_check_free(&c->listen.v[i], SOCK_DGRAM);
+        if (rc < 0 || (rc = dc_listen_check_free(&c->listen.v[i], SOCK_STREAM)) < 0)
+            return rc;
     }
     for (unsigned w = 0; w < sh->workers; w++) {
         for (size_t i = 0; i < n; i++) {
