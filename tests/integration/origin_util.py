@@ -379,14 +379,49 @@ class Conn:
             self.sock.settimeout(self.timeout)
             # wrap_socket detached raw: the TLS socket is the one with the fd now.
             self.raw = self.sock
+        self.backlog = b""
 
     def send(self, data):
         self.sock.sendall(data if isinstance(data, bytes) else data.encode())
+
+    def queue(self, data):
+        """Bytes that go out while the reads that follow wait for answers: a pipelining
+        client that writes and reads at once, on one thread. A second thread writing on the
+        same TLS socket would share one OpenSSL object between two threads, which OpenSSL
+        does not allow (a read then saw a false EOF now and then)."""
+        self.backlog += data
+
+    def _push(self):
+        """Writes what the socket takes now of the backlog. A TLS write that must wait is
+        retried with the same bytes, as OpenSSL requires."""
+        self.sock.settimeout(0.0)
+        try:
+            n = self.sock.send(self.backlog[:16384])
+        except (ssl.SSLWantWriteError, ssl.SSLWantReadError, BlockingIOError):
+            return
+        except CLOSED_ERRORS as e:
+            raise Closed(type(e).__name__ + " while sending")
+        self.backlog = self.backlog[n:]
+
+    def _readable(self, left):
+        """Waits until there is something to read, writing the backlog meanwhile."""
+        while self.backlog:
+            if isinstance(self.sock, ssl.SSLSocket) and self.sock.pending() > 0:
+                return
+            r, w, _ = select.select([self.sock], [self.sock], [], left)
+            if w:
+                self._push()
+            if r:
+                return
+            if not w:
+                return  # the deadline: recv below times out
 
     def _fill(self, deadline):
         left = deadline - time.monotonic()
         if left <= 0:
             raise socket.timeout("no data within %.1fs" % self.timeout)
+        self._readable(left)
+        left = max(0.001, deadline - time.monotonic())
         self.sock.settimeout(left)
         try:
             data = self.sock.recv(65536)
