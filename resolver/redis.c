@@ -505,6 +505,13 @@ arm(struct dr_redis *r, uint64_t ms)
         uv_timer_start(&r->timer, on_timer, ms, 0);
 }
 
+/* The key prefix; a configuration built without the parser (the unit tests) has none set. */
+static const char *
+prefix_of(const struct dr_conf *c)
+{
+    return c->redis_prefix ? c->redis_prefix : "duet:";
+}
+
 int
 dr_redis_open(struct dr_worker *wk, struct dr_redis **out)
 {
@@ -516,7 +523,7 @@ dr_redis_open(struct dr_worker *wk, struct dr_redis **out)
     if (r == NULL)
         return -ENOMEM;
     r->wk = wk;
-    r->prefix = strdup(c->redis_prefix ? c->redis_prefix : "duet:");
+    r->prefix = strdup(prefix_of(c));
     r->unix_path = c->redis_unix ? strdup(c->redis_unix) : NULL;
     r->password = c->redis_password ? strdup(c->redis_password) : NULL;
     if (r->prefix == NULL || (c->redis_unix && r->unix_path == NULL) ||
@@ -578,9 +585,8 @@ same_options(const struct dr_conf *a, const struct dr_conf *b)
         return true; /* off in both: the rest does not matter */
     const char *pa = a->redis_password ? a->redis_password : "";
     const char *pb = b->redis_password ? b->redis_password : "";
-    const char *xa = a->redis_prefix ? a->redis_prefix : "duet:";
-    const char *xb = b->redis_prefix ? b->redis_prefix : "duet:";
-    return strcmp(pa, pb) == 0 && strcmp(xa, xb) == 0 && a->redis_timeout_ms == b->redis_timeout_ms;
+    return strcmp(pa, pb) == 0 && strcmp(prefix_of(a), prefix_of(b)) == 0 &&
+           a->redis_timeout_ms == b->redis_timeout_ms;
 }
 
 int
