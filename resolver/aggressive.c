@@ -406,3 +406,30 @@ dr_aggr_prove(struct dc_lru *t, const uint8_t *qname, uint16_t qtype, int64_t no
         ldns_rr_list_deep_free(l);
     return rc;
 }
+
+struct flush_arg {
+    const uint8_t *name;
+    bool subtree;
+};
+
+static bool
+flush_match(void *arg, const void *key, size_t klen, const void *val, size_t vlen, int64_t expire)
+{
+    const struct flush_arg *f = arg;
+    const uint8_t *zone = key;
+    (void)val;
+    (void)vlen;
+    (void)expire;
+    if (klen == 0 || klen > DR_NAME_MAX || zone[klen - 1] != 0 || dr_dname_len(zone) != klen)
+        return true; /* not a name this module stored: gone too */
+    return dr_dname_is_sub(f->name, zone) || (f->subtree && dr_dname_is_sub(zone, f->name));
+}
+
+size_t
+dr_aggr_flush(struct dc_lru *t, const uint8_t *name, bool subtree)
+{
+    if (t == NULL)
+        return 0;
+    struct flush_arg f = {name, subtree};
+    return dc_lru_remove_if(t, name ? flush_match : NULL, &f);
+}

@@ -20,6 +20,8 @@
 #define DUET_RESOLVER_AGGRESSIVE_H
 
 #include <ldns/ldns.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "common/lru.h"
@@ -43,5 +45,12 @@ int dr_aggr_store(struct dc_lru *t, const uint8_t *zone, const ldns_rr_list *aut
  */
 int dr_aggr_prove(struct dc_lru *t, const uint8_t *qname, uint16_t qtype, int64_t now, int *rcode,
                   ldns_rr_list **authority);
+
+/*
+ * duet-control flush: forgets the zones whose records could prove something about name (the
+ * zones at or above it) and, with subtree, every zone below it as well; name NULL forgets all.
+ * Returns how many zones' sets went.
+ */
+size_t dr_aggr_flush(struct dc_lru *t, const uint8_t *name, bool subtree);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "common/lifecycle.h"
 #include "common/trace.h"
+#include "resolver/aggressive.h"
 #include "resolver/cache.h"
 #include "resolver/cachefile.h"
 #include "resolver/deleg.h"
@@ -91,7 +92,11 @@ cmd_flush(struct dr_shared *sh, int argc, char **argv, struct dc_control_reply *
     }
     size_t answers = dr_cache_flush(sh->cache, f.name, f.subtree);
     size_t cuts = dc_lru_remove_if(sh->deleg, f.name ? deleg_match : NULL, &f);
-    dc_control_printf(r, "ok: removed %zu answers and %zu zone cuts\n", answers, cuts);
+    /* What aggressive NSEC would answer from goes too: a flushed name is asked again. */
+    size_t nsec = dr_aggr_flush(sh->aggr, f.name, f.subtree);
+    dc_control_printf(r,
+                      "ok: removed %zu answers, %zu zone cuts and the NSEC records of %zu zones\n",
+                      answers, cuts, nsec);
 }
 
 static void
@@ -330,9 +335,8 @@ dr_control_metrics(void *arg, int argc, char **argv, struct dc_control_reply *r)
                        "Resolutions validated (dnssec = yes), by validation status.", "status",
                        statuses, val, 4);
     static const char *const redis_ev[] = {"hit", "miss", "error", "timeout", "store"};
-    static const unsigned redis[] = {DR_STAT_REDIS_HITS, DR_STAT_REDIS_MISSES,
-                                     DR_STAT_REDIS_ERRORS, DR_STAT_REDIS_TIMEOUTS,
-                                     DR_STAT_REDIS_STORES};
+    static const unsigned redis[] = {DR_STAT_REDIS_HITS, DR_STAT_REDIS_MISSES, DR_STAT_REDIS_ERRORS,
+                                     DR_STAT_REDIS_TIMEOUTS, DR_STAT_REDIS_STORES};
     dc_control_counter(r, &sh->stats, "duet_resolver_redis_total",
                        "The shared Redis cache: lookups by outcome, and answers written back.",
                        "event", redis_ev, redis, 5);

@@ -187,6 +187,27 @@ def test_aggressive_nsec():
     check(rcode == "NXDOMAIN" and upstream_queries() > before, "NSEC3 zone: upstream as usual")
 
 
+def test_flush_forgets_the_nsec_records():
+    """duet-control flush removes what aggressive NSEC would answer from: after `flush NAME
+    subtree` (and after `flush NAME` of the name itself) a name the cached NSEC records cover
+    goes upstream again, as it would after Unbound's flush_zone."""
+    for args in (("nsec.sig.", "subtree"), ("ccc2.nsec.sig.",), ()):
+        kdig(PORT, "ccc1.nsec.sig.", "A", "+dnssec")
+        before = upstream_queries()
+        kdig(PORT, "ccc2.nsec.sig.", "A", "+dnssec")
+        check(upstream_queries() == before, "ccc2 not answered from the NSEC records")
+        rc, out = control(duet.control_path, "flush", *args)
+        check(rc == 0 and "NSEC" in out, "flush %s: %s" % (" ".join(args), out))
+        # The zone's keys and cut are fetched again first, so that what is counted below is
+        # the question itself.
+        kdig(PORT, "www.nsec.sig.", "A", "+dnssec")
+        before = upstream_queries()
+        rcode, flags, _, _ = kdig(PORT, "ccc2.nsec.sig.", "A", "+dnssec")
+        check(rcode == "NXDOMAIN" and "ad" in flags and upstream_queries() > before,
+              "after flush %s: %s %s, upstream %d -> %d" % (" ".join(args), rcode, flags, before,
+                                                          upstream_queries()))
+
+
 def test_aggressive_nsec_off():
     """The control: with aggressive-nsec = no the second name goes upstream."""
     port = free_port()
@@ -264,7 +285,7 @@ def main():
                          test_rrsig_and_any_questions_are_answered,
                          test_start_line_names_the_trust_points,
                          test_lookup_shows_status_and_what_decided, test_aggressive_nsec,
-                         test_aggressive_nsec_off,
+                         test_flush_forgets_the_nsec_records, test_aggressive_nsec_off,
                          test_dnskey_anchor, test_dnssec_no_validates_nothing, exit=False)
         finally:
             duet.close()

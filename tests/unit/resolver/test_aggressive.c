@@ -172,6 +172,44 @@ test_second_store_merges(void)
     dc_lru_free(t);
 }
 
+/* Whether the stored records still answer for a name of alg13.test. */
+static bool
+proves(struct dc_lru *t)
+{
+    int rcode;
+    ldns_rr_list *au = NULL;
+    int r = dr_aggr_prove(t, N("nope.alg13.test."), DR_TYPE_A, NOW, &rcode, &au);
+    ldns_rr_list_deep_free(au);
+    return r == 1;
+}
+
+/* duet-control flush: a name in the zone (subtree or not) and a subtree above it remove the
+ * zone's records; a name elsewhere, or above the zone without subtree, leaves them. */
+static void
+test_flush(void)
+{
+    struct dc_lru *t = filled();
+    /* names elsewhere, or below the zone without subtree... */
+    ASSERT_EQ(dr_aggr_flush(t, N("other.test."), true), 0);
+    ASSERT_EQ(dr_aggr_flush(t, N("test."), false), 0);
+    ASSERT(proves(t));
+    /* ...leave it; a name in the zone takes the zone's records with it */
+    ASSERT_EQ(dr_aggr_flush(t, N("nope.alg13.test."), false), 1);
+    ASSERT(!proves(t));
+    dc_lru_free(t);
+    /* a subtree above the zone */
+    t = filled();
+    ASSERT_EQ(dr_aggr_flush(t, N("test."), true), 1);
+    ASSERT(!proves(t));
+    dc_lru_free(t);
+    /* everything */
+    t = filled();
+    ASSERT_EQ(dr_aggr_flush(t, NULL, false), 1);
+    ASSERT(!proves(t));
+    ASSERT_EQ(dr_aggr_flush(NULL, NULL, false), 0);
+    dc_lru_free(t);
+}
+
 int
 main(void)
 {
@@ -183,6 +221,7 @@ main(void)
     TEST_RUN(test_wildcard_nodata);
     TEST_RUN(test_store_needs_soa_and_signatures);
     TEST_RUN(test_second_store_merges);
+    TEST_RUN(test_flush);
     ldns_rr_list_free(authority);
     ldns_rr_list_deep_free(zone);
     return 0;
