@@ -420,7 +420,7 @@ flush_match(void *arg, const void *key, size_t klen, const void *val, size_t vle
     (void)val;
     (void)vlen;
     (void)expire;
-    if (klen == 0 || klen > DR_NAME_MAX || zone[klen - 1] != 0 || dr_dname_len(zone) != klen)
+    if (!dr_dname_is_key(zone, klen))
         return true; /* not a name this module stored: gone too */
     return dr_dname_is_sub(f->name, zone) || (f->subtree && dr_dname_is_sub(zone, f->name));
 }

@@ -1,6 +1,7 @@
 #include "resolver/conf.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,14 +18,15 @@
 #endif
 
 static int
-parse_addr(struct dc_conf_ctx *ctx, const char *value, uint16_t port, void *field,
-           const char *what)
+parse_addr(struct dc_conf_ctx *ctx, const char *value, uint16_t port, void *field, const char *what)
 {
     struct dr_addrs *a = field;
     union dc_sockaddr sa;
     if (dc_addr_parse(value, port, &sa) < 0) {
-        dc_conf_error(ctx, "%s: '%s' is not an address (use 127.0.0.1, 127.0.0.1:53, ::1 or "
-                      "[::1]:53)", what, value);
+        dc_conf_error(ctx,
+                      "%s: '%s' is not an address (use 127.0.0.1, 127.0.0.1:53, ::1 or "
+                      "[::1]:53)",
+                      what, value);
         return -1;
     }
     union dc_sockaddr *slot = dc_arena_push(ctx->arena, (void **)&a->v, &a->n, sizeof(sa));
@@ -49,8 +51,10 @@ parse_outgoing(struct dc_conf_ctx *ctx, const char *value, void *field)
         return -1;
     struct dr_addrs *a = field;
     if (dc_addr_port(&a->v[a->n - 1]) != 0) {
-        dc_conf_error(ctx, "outgoing-address: '%s' must not name a port (each upstream query "
-                      "gets a random one)", value);
+        dc_conf_error(ctx,
+                      "outgoing-address: '%s' must not name a port (each upstream query "
+                      "gets a random one)",
+                      value);
         return -1;
     }
     return 0;
@@ -64,8 +68,10 @@ parse_prefix(struct dc_conf_ctx *ctx, const char *value, void *field, const char
     struct dc_acl *acl = field;
     struct dc_cidr c;
     if (dc_cidr_parse(value, &c) < 0) {
-        dc_conf_error(ctx, "%s: '%s' is not an address or prefix (use e.g. %s; host bits must "
-                      "be zero)", what, value, example);
+        dc_conf_error(ctx,
+                      "%s: '%s' is not an address or prefix (use e.g. %s; host bits must "
+                      "be zero)",
+                      what, value, example);
         return -1;
     }
     struct dc_cidr *slot = dc_arena_push(ctx->arena, (void **)&acl->v, &acl->n, sizeof(c));
@@ -265,8 +271,10 @@ parse_redis(struct dc_conf_ctx *ctx, const char *value, void *field)
         return 0;
     }
     if (dc_addr_parse(value, 6379, &c->redis_addr) < 0) {
-        dc_conf_error(ctx, "redis: '%s' is not HOST:PORT with an IP address (127.0.0.1:6379, "
-                      "[::1]:6379) or unix:/path", value);
+        dc_conf_error(ctx,
+                      "redis: '%s' is not HOST:PORT with an IP address (127.0.0.1:6379, "
+                      "[::1]:6379) or unix:/path",
+                      value);
         return -1;
     }
     return 0;
@@ -367,14 +375,14 @@ static const struct dc_conf_option top[] = {
                      "last 10% of its TTL (Unbound's rule), so popular names never expire"),
     DC_CONF_OPT_INT("edns-buffer-size", struct dr_conf, edns_buffer_size, "1232", 512, 4096,
                     "EDNS0 UDP size advertised to clients and upstream servers"),
-    DC_CONF_OPT_SIZE("cache-size", struct dr_conf, cache_size, "64M", 64 * 1024,
-                     (int64_t)1 << 40, "memory of the whole cache, answers and zone cuts (cuts get an eighth)"),
+    DC_CONF_OPT_SIZE("cache-size", struct dr_conf, cache_size, "64M", 64 * 1024, (int64_t)1 << 40,
+                     "memory of the whole cache, answers and zone cuts (cuts get an eighth)"),
     DC_CONF_OPT_DURATION("cache-min-ttl", struct dr_conf, cache_min_ttl_ms, "0", 0, 86400000,
                          "raise smaller TTLs to this"),
     DC_CONF_OPT_DURATION("cache-max-ttl", struct dr_conf, cache_max_ttl_ms, "1d", 1000,
                          (int64_t)7 * 86400000, "lower larger TTLs to this"),
-    DC_CONF_OPT_DURATION("cache-max-negative-ttl", struct dr_conf, cache_max_negative_ttl_ms,
-                         "1h", 0, 86400000, "cap for NXDOMAIN/NODATA lifetimes"),
+    DC_CONF_OPT_DURATION("cache-max-negative-ttl", struct dr_conf, cache_max_negative_ttl_ms, "1h",
+                         0, 86400000, "cap for NXDOMAIN/NODATA lifetimes"),
     DC_CONF_OPT_BOOL("serve-expired", struct dr_conf, serve_expired, "no",
                      "answer from expired cache data when a refresh cannot be had in time, with "
                      "TTL 30 and EDE 3 (RFC 8767)"),
@@ -446,8 +454,8 @@ static const struct dc_conf_option top[] = {
     DC_CONF_OPT_CUSTOM("redis-password-file", struct dr_conf, redis_password_file, "",
                        parse_redis_password_file, 0,
                        "file whose first line is the Redis password (AUTH); \"\" = none"),
-    DC_CONF_OPT_CUSTOM("redis-prefix", struct dr_conf, redis_prefix, "duet:", parse_redis_prefix,
-                       0, "put before every Redis key (at most 64 bytes)"),
+    DC_CONF_OPT_CUSTOM("redis-prefix", struct dr_conf, redis_prefix, "duet:", parse_redis_prefix, 0,
+                       "put before every Redis key (at most 64 bytes)"),
     DC_CONF_OPT_DURATION("redis-timeout", struct dr_conf, redis_timeout_ms, "100ms", 1, 10000,
                          "longest wait for Redis on a local cache miss before resolving as if "
                          "it were absent"),
@@ -475,7 +483,8 @@ static const struct dc_conf_option local_zone_opts[] = {
 
 static const struct dc_conf_option forward_zone_opts[] = {
     DC_CONF_OPT_CUSTOM("forward-addr", struct dr_conf_fwd_zone, addrs, NULL, parse_forward_addr,
-                       DC_CONF_MULTI, "a recursive server to send the zone's queries to: "
+                       DC_CONF_MULTI,
+                       "a recursive server to send the zone's queries to: "
                        "ADDR or ADDR:PORT ([V6]:PORT); repeat"),
     DC_CONF_OPT_BOOL("forward-first", struct dr_conf_fwd_zone, first, "no",
                      "yes: resolve from the root when every forwarder failed"),
@@ -484,7 +493,8 @@ static const struct dc_conf_option forward_zone_opts[] = {
 
 static const struct dc_conf_option stub_zone_opts[] = {
     DC_CONF_OPT_CUSTOM("stub-addr", struct dr_conf_fwd_zone, addrs, NULL, parse_stub_addr,
-                       DC_CONF_MULTI, "an authoritative server of the zone: ADDR or "
+                       DC_CONF_MULTI,
+                       "an authoritative server of the zone: ADDR or "
                        "ADDR:PORT; repeat"),
     DC_CONF_OPT_END,
 };
@@ -563,9 +573,12 @@ const struct dc_conf_schema dr_conf_schema = {
 struct dr_conf *
 dr_conf_new(void)
 {
+    static atomic_uint_fast64_t made;
     struct dr_conf *c = calloc(1, sizeof(*c));
-    if (c)
+    if (c) {
         dc_arena_init(&c->arena, 0);
+        c->serial = (uint64_t)atomic_fetch_add(&made, 1) + 1;
+    }
     return c;
 }
 

@@ -31,10 +31,10 @@ enum dr_local_type {
 };
 
 struct dr_conf_local_zone {
-    char *name;                /* as written in the header */
-    int type;                  /* enum dr_local_type */
-    struct dc_conf_strv data;  /* RRs in zone-file syntax */
-    int *data_lines;           /* line of each data entry, for errors found later */
+    char *name;               /* as written in the header */
+    int type;                 /* enum dr_local_type */
+    struct dc_conf_strv data; /* RRs in zone-file syntax */
+    int *data_lines;          /* line of each data entry, for errors found later */
     size_t ndata_lines;
 };
 
@@ -43,10 +43,10 @@ struct dr_conf_local_zone {
  * recursive (asked with RD=1, their answers taken whole); a stub zone's are authoritative
  * for NAME (iteration starts there, referrals below it are followed). */
 struct dr_conf_fwd_zone {
-    char *name;                 /* as written in the header */
-    uint8_t wire[256];          /* the name in wire form, lower case (filled by the check) */
-    struct dr_addrs addrs;      /* forward-addr / stub-addr, port 53 unless given */
-    bool first;                 /* forward-first: iterate when every forwarder failed */
+    char *name;            /* as written in the header */
+    uint8_t wire[256];     /* the name in wire form, lower case (filled by the check) */
+    struct dr_addrs addrs; /* forward-addr / stub-addr, port 53 unless given */
+    bool first;            /* forward-first: iterate when every forwarder failed */
 };
 
 struct dr_conf {
@@ -58,25 +58,25 @@ struct dr_conf {
     struct dr_addrs outgoing;
     bool query_loopback;
     bool qname_minimisation;
-    bool prefetch;                   /* refresh answers asked for in their last 10% */
-    bool aggressive_nsec;            /* RFC 8198: NXDOMAIN/NODATA from cached NSEC records */
+    bool prefetch;        /* refresh answers asked for in their last 10% */
+    bool aggressive_nsec; /* RFC 8198: NXDOMAIN/NODATA from cached NSEC records */
     int64_t edns_buffer_size;
     uint64_t cache_size;
     int64_t cache_min_ttl_ms, cache_max_ttl_ms, cache_max_negative_ttl_ms;
-    bool serve_expired;                      /* RFC 8767 */
+    bool serve_expired; /* RFC 8767 */
     int64_t serve_expired_ttl_ms, serve_expired_client_timeout_ms;
     int64_t tcp_idle_timeout_ms;
     int64_t upstream_timeout_ms;
     int64_t max_upstream_queries;
     int64_t max_cname_chain;
     int64_t tcp_clients_per_worker;
-    int64_t queries_per_thread;      /* resolutions in flight per worker (subs included) */
-    int64_t outgoing_range;          /* upstream sockets open per worker */
-    struct dc_acl do_not_query;      /* never sent a query (besides the built-in ranges) */
-    char *control_socket;            /* "" = off */
-    char *trace_file;                /* where `trace on` writes events (common/trace.h) */
-    char *cache_file;                /* loaded at start, written at a clean stop; "" = off */
-    char *metrics;                   /* "addr:port" of the Prometheus endpoint, "" = off */
+    int64_t queries_per_thread; /* resolutions in flight per worker (subs included) */
+    int64_t outgoing_range;     /* upstream sockets open per worker */
+    struct dc_acl do_not_query; /* never sent a query (besides the built-in ranges) */
+    char *control_socket;       /* "" = off */
+    char *trace_file;           /* where `trace on` writes events (common/trace.h) */
+    char *cache_file;           /* loaded at start, written at a clean stop; "" = off */
+    char *metrics;              /* "addr:port" of the Prometheus endpoint, "" = off */
     struct dr_conf_fwd_zone *forward_zones;
     size_t nforward_zones;
     struct dr_conf_fwd_zone *stub_zones;
@@ -115,6 +115,9 @@ struct dr_conf {
      * points (auto-trust-anchor-file) carry their file's path in dr_anchor_zone.file.
      */
     struct dr_anchors *anchors;
+    /* Different for every configuration made in the process: the key cache
+     * (resolver/keycache.h) uses keys only under the trust anchors they were accepted with. */
+    uint64_t serial;
 };
 
 extern const struct dc_conf_schema dr_conf_schema;

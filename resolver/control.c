@@ -13,6 +13,7 @@
 #include "resolver/cachefile.h"
 #include "resolver/deleg.h"
 #include "resolver/dname.h"
+#include "resolver/keycache.h"
 #include "resolver/localzone.h"
 #include "resolver/rrsig.h"
 #include "resolver/val.h"
@@ -94,9 +95,11 @@ cmd_flush(struct dr_shared *sh, int argc, char **argv, struct dc_control_reply *
     size_t cuts = dc_lru_remove_if(sh->deleg, f.name ? deleg_match : NULL, &f);
     /* What aggressive NSEC would answer from goes too: a flushed name is asked again. */
     size_t nsec = dr_aggr_flush(sh->aggr, f.name, f.subtree);
+    size_t keys = dr_keycache_flush(sh->keys, f.name, f.subtree);
     dc_control_printf(r,
-                      "ok: removed %zu answers, %zu zone cuts and the NSEC records of %zu zones\n",
-                      answers, cuts, nsec);
+                      "ok: removed %zu answers, %zu zone cuts, the NSEC records of %zu zones and "
+                      "the keys of %zu\n",
+                      answers, cuts, nsec, keys);
 }
 
 static void
@@ -334,6 +337,10 @@ dr_control_metrics(void *arg, int argc, char **argv, struct dc_control_reply *r)
     dc_control_counter(r, &sh->stats, "duet_resolver_dnssec_answers_total",
                        "Resolutions validated (dnssec = yes), by validation status.", "status",
                        statuses, val, 4);
+    static const unsigned key_hits[] = {DR_STAT_DNSSEC_KEY_CACHE_HITS};
+    dc_control_counter(r, &sh->stats, "duet_resolver_dnssec_key_cache_hits_total",
+                       "Validations whose chain of trust started from cached keys.", NULL, NULL,
+                       key_hits, 1);
     static const char *const redis_ev[] = {"hit", "miss", "error", "timeout", "store"};
     static const unsigned redis[] = {DR_STAT_REDIS_HITS, DR_STAT_REDIS_MISSES, DR_STAT_REDIS_ERRORS,
                                      DR_STAT_REDIS_TIMEOUTS, DR_STAT_REDIS_STORES};

@@ -102,6 +102,21 @@ dr_dname_len(const uint8_t *name)
     return n + 1;
 }
 
+bool
+dr_dname_is_key(const void *key, size_t len)
+{
+    const uint8_t *p = key;
+    if (len > DR_NAME_MAX)
+        return false;
+    for (size_t off = 0; off < len; off += 1 + (size_t)p[off]) {
+        if (p[off] > 63)
+            return false;
+        if (p[off] == 0)
+            return off + 1 == len;
+    }
+    return false;
+}
+
 void
 dr_dname_lower(uint8_t *name)
 {

@@ -34,6 +34,10 @@ int dr_dname_skip(const uint8_t *pkt, size_t len, size_t *off);
 /* Length of a valid uncompressed name (up to and including the root label). */
 size_t dr_dname_len(const uint8_t *name);
 
+/* Whether key[0..len) is exactly one uncompressed name: a table key made of a name (and
+ * dr_dname_len) is checked with this before it is read as one. */
+bool dr_dname_is_key(const void *key, size_t len);
+
 /* ASCII lower-casing of the label bytes (not the length bytes) of name, in place. */
 void dr_dname_lower(uint8_t *name);
 /* Copies name into out lower-cased; returns the length. */

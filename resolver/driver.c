@@ -137,6 +137,8 @@ io_env(void *arg, struct dr_iter_env *env)
     /* Only validated records go in and only validation lets them out: both need anchors. */
     env->validating = wk->conf->dnssec && wk->conf->anchors && wk->conf->anchors->nzones > 0;
     env->aggr = env->validating && wk->conf->aggressive_nsec ? wk->sh->aggr : NULL;
+    env->keys = env->validating ? wk->sh->keys : NULL;
+    env->trust = wk->conf->serial;
 }
 
 static void
@@ -151,6 +153,7 @@ io_count(void *arg, enum dr_mesh_event ev)
         [DR_MESH_INSECURE] = DR_STAT_DNSSEC_INSECURE,
         [DR_MESH_BOGUS] = DR_STAT_DNSSEC_BOGUS,
         [DR_MESH_INDETERMINATE] = DR_STAT_DNSSEC_INDETERMINATE,
+        [DR_MESH_KEY_CACHE_HIT] = DR_STAT_DNSSEC_KEY_CACHE_HITS,
     };
     dc_stats_inc(wk->stats, stat[ev]);
 }

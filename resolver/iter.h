@@ -63,13 +63,15 @@ struct dr_iter_env {
     uint32_t (*random)(void *arg); /* 32 random bits (IDs, 0x20, server choice) */
     void *random_arg;
     /* DNSSEC (resolver/mesh.c validates finished answers; the iterator does not read these) */
-    bool dnssec;                       /* dnssec = yes */
-    const struct dr_anchors *anchors;  /* trust anchors and domain-insecure names */
-    uint32_t val_bogus_ttl;            /* seconds a BOGUS answer is cached */
-    uint32_t stale_life;               /* serve-expired: seconds answers are kept past expiry */
-    struct dc_lru *aggr;               /* aggressive NSEC (resolver/aggressive.h); NULL: off */
-    bool validating;                   /* dnssec = yes with a trust anchor: answers are checked
-                                          (the DNAME shortcut, which keeps no RRSIG, is off) */
+    bool dnssec;                      /* dnssec = yes */
+    const struct dr_anchors *anchors; /* trust anchors and domain-insecure names */
+    uint32_t val_bogus_ttl;           /* seconds a BOGUS answer is cached */
+    uint32_t stale_life;              /* serve-expired: seconds answers are kept past expiry */
+    struct dc_lru *aggr;              /* aggressive NSEC (resolver/aggressive.h); NULL: off */
+    struct dc_lru *keys;              /* the key cache (resolver/keycache.h); NULL: none */
+    uint64_t trust;                   /* the configuration's serial (dr_conf.serial) */
+    bool validating;                  /* dnssec = yes with a trust anchor: answers are checked
+                                         (the DNAME shortcut, which keeps no RRSIG, is off) */
 };
 
 enum dr_iter_act {
@@ -99,27 +101,27 @@ enum dr_iter_outcome {
 };
 
 struct dr_iter {
-    uint64_t id;                       /* for logs */
-    uint8_t qname[DR_NAME_MAX];        /* the question, lower case */
+    uint64_t id;                /* for logs */
+    uint8_t qname[DR_NAME_MAX]; /* the question, lower case */
     uint16_t qtype, qclass;
-    int depth;                         /* 0 for a client's question, +1 per NS lookup */
+    int depth; /* 0 for a client's question, +1 per NS lookup */
     struct dr_budget *budget;
-    uint8_t cur[DR_NAME_MAX];          /* the name resolved now (after CNAME/DNAME links) */
-    int links;                         /* CNAME/DNAME links followed */
+    uint8_t cur[DR_NAME_MAX]; /* the name resolved now (after CNAME/DNAME links) */
+    int links;                /* CNAME/DNAME links followed */
 
     bool have_deleg;
-    bool forwarding;                   /* deleg holds forwarders (RD=1, answers whole) */
-    bool forward_failed;               /* forward-first: the forwarders failed, iterate */
+    bool forwarding;                          /* deleg holds forwarders (RD=1, answers whole) */
+    bool forward_failed;                      /* forward-first: the forwarders failed, iterate */
     uint8_t forward_failed_zone[DR_NAME_MAX]; /* ... of this forward zone (lower case) */
     bool forward_first;
-    bool want_prime;                   /* the root's cut came from the hints: prime */
-    bool conf_cut;                     /* deleg lists configured servers (stub, forward) */
-    struct dr_deleg deleg;             /* the zone cut (or forwarders) being asked */
+    bool want_prime;       /* the root's cut came from the hints: prime */
+    bool conf_cut;         /* deleg lists configured servers (stub, forward) */
+    struct dr_deleg deleg; /* the zone cut (or forwarders) being asked */
     uint8_t tries[DR_DELEG_MAX_NS][DR_DELEG_MAX_ADDRS];
     uint8_t ns_looked[DR_DELEG_MAX_NS]; /* the NS name's address lookup was done */
-    int glueless;                      /* NS names without glue considered for this cut */
-    int qmin_labels;                   /* labels of the next minimised name; 0: off */
-    int qmin_steps;                    /* minimised queries sent */
+    int glueless;                       /* NS names without glue considered for this cut */
+    int qmin_labels;                    /* labels of the next minimised name; 0: off */
+    int qmin_steps;                     /* minimised queries sent */
 
     /* the query out */
     int up_ns, up_addr;
@@ -128,17 +130,17 @@ struct dr_iter {
     uint16_t sent_type;
     uint8_t query[DR_NAME_MAX + 64];
     size_t qlen;
-    int sub_ns;                        /* the NS whose address a SUB looks up */
+    int sub_ns; /* the NS whose address a SUB looks up */
 
     /* the result (DONE) */
     int rcode;
-    const char *why;                   /* SERVFAIL: why, for logs */
-    bool from_aggr;                    /* proven from cached NSEC records (RFC 8198) */
-    bool traced;                       /* a traced client waits on it (common/trace.h) */
-    ldns_rr_list *chain;               /* CNAME/DNAME records followed, in order */
+    const char *why;     /* SERVFAIL: why, for logs */
+    bool from_aggr;      /* proven from cached NSEC records (RFC 8198) */
+    bool traced;         /* a traced client waits on it (common/trace.h) */
+    ldns_rr_list *chain; /* CNAME/DNAME records followed, in order */
     ldns_rr_list *answer;
     ldns_rr_list *authority;
-    ldns_rr_list *proofs;              /* wildcard proofs of chain links, until DONE */
+    ldns_rr_list *proofs; /* wildcard proofs of chain links, until DONE */
 };
 
 /* Prepares it for (qname, qtype, qclass) at depth, sharing budget (the caller holds a
@@ -149,8 +151,7 @@ int dr_iter_init(struct dr_iter *it, const uint8_t *qname, uint16_t qtype, uint1
 void dr_iter_deinit(struct dr_iter *it);
 
 /* The first action. */
-void dr_iter_start(struct dr_iter *it, const struct dr_iter_env *env,
-                   struct dr_iter_action *act);
+void dr_iter_start(struct dr_iter *it, const struct dr_iter_env *env, struct dr_iter_action *act);
 /* The outcome of the last SEND: a reply (reply/len, valid during the call) that the
  * transport matched to the query, or a timeout or network error; rtt_ms from send. */
 void dr_iter_on_reply(struct dr_iter *it, const struct dr_iter_env *env,

@@ -86,10 +86,12 @@ prepare(struct dc_daemon *d)
     dr_cache_split(c->cache_size, &answer_bytes, &deleg_bytes);
     sh->cache = dr_cache_new(answer_bytes, 16, &pol);
     /* The NSEC records kept for aggressive use (RFC 8198) take a quarter of the cuts'
-     * share: a few hundred bytes each, at most DR_AGGR_MAX_NSEC per zone. */
-    sh->deleg = dc_lru_new(deleg_bytes - deleg_bytes / 4, 16);
+     * share (a few hundred bytes each, at most DR_AGGR_MAX_NSEC per zone), the key cache an
+     * eighth (a zone's DNSKEY set: a few hundred bytes). */
+    sh->deleg = dc_lru_new(deleg_bytes - deleg_bytes / 4 - deleg_bytes / 8, 16);
     sh->aggr = dc_lru_new(deleg_bytes / 4, 16);
-    if (sh->cache == NULL || sh->deleg == NULL || sh->aggr == NULL ||
+    sh->keys = dc_lru_new(deleg_bytes / 8, 16);
+    if (sh->cache == NULL || sh->deleg == NULL || sh->aggr == NULL || sh->keys == NULL ||
         dc_stats_init(&sh->stats, sh->workers, DR_STAT_COUNT, dr_stat_names) < 0)
         return -ENOMEM;
     sh->daemon = d;
@@ -415,6 +417,7 @@ cleanup(struct dc_daemon *d)
     dr_cache_free(sh->cache);
     dc_lru_free(sh->deleg);
     dc_lru_free(sh->aggr);
+    dc_lru_free(sh->keys);
     free_retired(true);
     dc_stats_deinit(&sh->stats);
 }

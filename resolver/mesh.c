@@ -500,6 +500,8 @@ val_env(const struct dr_iter_env *env, struct dr_val_env *ve)
     ve->now = env->now;
     ve->skew = DR_RRSIG_SKEW;
     ve->nsec3_max_iter = DR_NSEC3_MAX_ITERATIONS;
+    ve->keys = env->keys;
+    ve->trust = env->trust;
 }
 
 static void
@@ -617,6 +619,8 @@ val_act_on(struct dr_mesh *m, struct dr_res *r, struct dr_iter_env *env, struct 
     val_env(env, &ve);
     for (int guard = 0; guard < GUARD_ACTIONS && !m->aborting; guard++) {
         if (va->kind == DR_VAL_DONE) {
+            for (unsigned i = 0; i < r->val.key_hits; i++)
+                m->io->count(m->arg, DR_MESH_KEY_CACHE_HIT);
             r->sec = (uint8_t)r->val.status;
             r->why = (uint8_t)r->val.why;
             r->sec_ttl = r->val.ttl;

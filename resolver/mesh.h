@@ -47,21 +47,21 @@ typedef void (*dr_waiter_cb)(struct dr_waiter *w, const uint8_t *reply, size_t l
 
 struct dr_waiter {
     dr_waiter_cb done;
-    bool dnssec_ok;         /* wants the reply for DO=1 (with RRSIG, NSEC, NSEC3 records) */
-    bool cd;                /* checking disabled: a BOGUS answer's data rather than SERVFAIL */
-    bool stale_ok;          /* serve-expired: an expired answer is cached; after stale_wait_ms
-                               without the resolution's reply, done is called with reply
-                               NULL, len 0, and the resolution goes on for the cache */
-    bool stale;             /* the caller's: the answer given was the stale one */
-    bool traced;            /* the client is traced: so are the resolution and its subs */
+    bool dnssec_ok; /* wants the reply for DO=1 (with RRSIG, NSEC, NSEC3 records) */
+    bool cd;        /* checking disabled: a BOGUS answer's data rather than SERVFAIL */
+    bool stale_ok;  /* serve-expired: an expired answer is cached; after stale_wait_ms
+                       without the resolution's reply, done is called with reply
+                       NULL, len 0, and the resolution goes on for the cache */
+    bool stale;     /* the caller's: the answer given was the stale one */
+    bool traced;    /* the client is traced: so are the resolution and its subs */
     uint32_t stale_wait_ms;
-    uint8_t sec, why;       /* set by the mesh before done: the answer's validation status
-                               (enum dr_val_status) and its reason (enum dr_why) */
+    uint8_t sec, why; /* set by the mesh before done: the answer's validation status
+                         (enum dr_val_status) and its reason (enum dr_why) */
     /* managed by the mesh */
-    bool counted;           /* one of the clients waiting */
+    bool counted; /* one of the clients waiting */
     bool stale_queued;
     uint64_t stale_at_ms;
-    struct dr_res *res;     /* the resolution waited on */
+    struct dr_res *res; /* the resolution waited on */
     struct dr_waiter *next, *stale_prev, *stale_next;
 };
 
@@ -74,6 +74,7 @@ enum dr_mesh_event {
     DR_MESH_INSECURE,
     DR_MESH_BOGUS,
     DR_MESH_INDETERMINATE,
+    DR_MESH_KEY_CACHE_HIT, /* a validation's walk started from cached keys */
 };
 
 struct dr_mesh_io {

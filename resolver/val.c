@@ -6,6 +6,7 @@
 
 #include "resolver/cache.h"
 #include "resolver/dnskey.h"
+#include "resolver/keycache.h"
 #include "resolver/msg.h"
 #include "resolver/nsec.h"
 #include "resolver/nsec3.h"
@@ -400,6 +401,9 @@ got_keys(struct dr_val *v, const struct dr_val_env *env, enum dr_val_status st, 
         } else {
             ldns_rr_list_deep_free(v->keys);
             v->keys = keys;
+            /* the next walk down here starts from these (a failure only leaves it longer) */
+            dr_keycache_put(env->keys, env->trust, v->fetch_name, keys, ldns_pkt_answer(p),
+                            env->now);
         }
     } else if (st != DR_VS_INSECURE) {
         st = DR_VS_BOGUS; /* bogus, or could not be had at all (EDE 9, DNSKEY Missing) */
@@ -492,6 +496,35 @@ got_ds(struct dr_val *v, const struct dr_val_env *env, enum dr_val_status st, en
     v->phase = PH_WALK;
 }
 
+/*
+ * Starts the walk at the deepest zone between anchor and target whose keys the key cache
+ * holds, when that is deeper than what is already trusted (have: kzone's keys lead on).
+ * Not for a DNSKEY question: its answer is checked against its DS set as fetched now, so a
+ * zone whose keys changed is not judged by the ones it had.
+ */
+static bool
+cached_keys(struct dr_val *v, const struct dr_val_env *env, const uint8_t *anchor, bool have)
+{
+    uint8_t zone[DR_NAME_MAX];
+    if (env->keys == NULL || v->qtype == DR_TYPE_DNSKEY)
+        return false;
+    ldns_rr_list *keys = dr_keycache_find(env->keys, env->trust, v->target, anchor, env->now, zone);
+    if (keys == NULL)
+        return false;
+    if (have && dr_dname_is_sub(v->kzone, zone)) {
+        ldns_rr_list_deep_free(keys); /* what is trusted already is as deep */
+        return false;
+    }
+    ldns_rr_list_deep_free(v->keys);
+    v->keys = keys;
+    v->have_keys = true;
+    dr_dname_copy_lower(v->kzone, zone);
+    dr_dname_copy_lower(v->pos, zone);
+    v->key_hits++;
+    v->phase = PH_WALK;
+    return true;
+}
+
 /* What the current item needs: target is the zone of its signer, or (unsigned) its owner's. */
 static void
 start_item(struct dr_val *v, const struct dr_val_env *env, struct dr_val_action *act)
@@ -540,7 +573,11 @@ start_item(struct dr_val *v, const struct dr_val_env *env, struct dr_val_action 
         return;
     }
     const uint8_t *anchor = ldns_rdf_data(az->owner);
-    if (v->have_keys && dr_dname_is_sub(v->target, v->kzone) && dr_dname_is_sub(v->kzone, anchor)) {
+    bool lead_on =
+        v->have_keys && dr_dname_is_sub(v->target, v->kzone) && dr_dname_is_sub(v->kzone, anchor);
+    if (!(lead_on && dr_dname_equal(v->kzone, v->target)) && cached_keys(v, env, anchor, lead_on))
+        return;
+    if (lead_on) {
         v->phase = PH_WALK; /* keys from the last item lead on */
         return;
     }
@@ -671,8 +708,7 @@ dr_val_start(struct dr_val *v, const struct dr_val_env *env, const uint8_t *qnam
      * question for RRSIG or ANY gets records that are not RRsets with their own
      * signatures (RFC 4035 §3.2.1 has them answered as they are): indeterminate. */
     if (env->anchors == NULL || env->anchors->nzones == 0 || qtype == DR_TYPE_RRSIG ||
-        qtype == DR_TYPE_ANY ||
-        (rcode != DR_RCODE_NOERROR && rcode != DR_RCODE_NXDOMAIN)) {
+        qtype == DR_TYPE_ANY || (rcode != DR_RCODE_NOERROR && rcode != DR_RCODE_NXDOMAIN)) {
         v->status = rcode == DR_RCODE_NOERROR || rcode == DR_RCODE_NXDOMAIN ? DR_VS_INDETERMINATE
                                                                             : DR_VS_NONE;
         return 0;

@@ -8,7 +8,9 @@
  * the trust anchor), then for each label below it towards the zone wanted, its DS set
  * (signed by the zone above) and, where there is one, its DNSKEY set (self-signed by a key
  * the DS names). A DS NODATA whose NSEC/NSEC3 proof shows an unsigned delegation ends the
- * chain: everything below is INSECURE. Unbound's validator walks the same way.
+ * chain: everything below is INSECURE. Unbound's validator walks the same way. Key sets
+ * fetched on the way are kept in the key cache (resolver/keycache.h), and a later walk
+ * starts at the deepest zone whose keys it holds.
  *
  * What is checked: every RRset of the answer (the CNAME/DNAME chain link by link, each in
  * its own zone) with the keys of its signer; unsigned RRsets are INSECURE only when the
@@ -29,6 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/lru.h"
 #include "resolver/anchor.h"
 #include "resolver/dname.h"
 #include "resolver/dnssec.h"
@@ -57,6 +60,8 @@ struct dr_val_env {
     int64_t now;                      /* wall clock, Unix seconds (signature validity) */
     uint32_t skew;                    /* seconds allowed at both ends of a validity window */
     uint16_t nsec3_max_iter;
+    struct dc_lru *keys; /* the key cache (resolver/keycache.h); NULL: every walk from the top */
+    uint64_t trust;      /* the serial of the configuration the anchors belong to */
 };
 
 enum dr_val_act {
@@ -95,6 +100,7 @@ struct dr_val {
     uint16_t fetch_type;
     ldns_rr_list *ds; /* fetch_name's DS set, while its DNSKEYs are fetched (owned) */
     int fetches;
+    unsigned key_hits; /* walks the key cache shortened */
 
     /* wildcard expansion seen in the answer: its proof is due */
     bool wildcard;

@@ -37,6 +37,7 @@ const char *const dr_stat_names[DR_STAT_COUNT] = {
     "dnssec_insecure",
     "dnssec_bogus",
     "dnssec_indeterminate",
+    "dnssec_key_cache_hits",
     "rtt_le_1ms",
     "rtt_le_5ms",
     "rtt_le_10ms",

@@ -51,6 +51,7 @@ enum dr_stat {
     DR_STAT_DNSSEC_INSECURE,
     DR_STAT_DNSSEC_BOGUS,
     DR_STAT_DNSSEC_INDETERMINATE,
+    DR_STAT_DNSSEC_KEY_CACHE_HITS, /* chain-of-trust walks started from cached keys */
     /* Upstream RTT histogram: replies within each bound (not cumulative), and the sum. */
     DR_STAT_RTT_1MS,
     DR_STAT_RTT_5MS,
@@ -83,20 +84,21 @@ struct dr_local;
 
 struct dr_shared {
     struct dc_daemon *daemon;
-    struct dr_conf *conf;      /* the configuration in force (replaced by reloads) */
+    struct dr_conf *conf; /* the configuration in force (replaced by reloads) */
     const char *conf_path;
-    size_t nlisten;            /* listening addresses bound at start (fds layout) */
-    int64_t started;           /* wall clock */
+    size_t nlisten;  /* listening addresses bound at start (fds layout) */
+    int64_t started; /* wall clock */
     struct dc_control *control, *metrics;
-    struct dr_cache *cache;    /* finished answers, the fast path */
-    struct dc_lru *deleg;      /* zone cuts (resolver/deleg.h) */
-    struct dc_lru *aggr;       /* validated NSEC records per zone (resolver/aggressive.h) */
-    struct dr_deleg hints;     /* the root's cut from the root hints */
-    struct dr_local *local;    /* local zones from the configuration */
+    struct dr_cache *cache; /* finished answers, the fast path */
+    struct dc_lru *deleg;   /* zone cuts (resolver/deleg.h) */
+    struct dc_lru *aggr;    /* validated NSEC records per zone (resolver/aggressive.h) */
+    struct dc_lru *keys;    /* trusted DNSKEY sets per zone (resolver/keycache.h) */
+    struct dr_deleg hints;  /* the root's cut from the root hints */
+    struct dr_local *local; /* local zones from the configuration */
     struct dc_stats stats;
     unsigned workers;
-    int *fds;                  /* per worker: listen.n UDP fds then listen.n TCP fds */
-    uint64_t primed_until;     /* wall clock: the root NS set is fresh until then */
+    int *fds;              /* per worker: listen.n UDP fds then listen.n TCP fds */
+    uint64_t primed_until; /* wall clock: the root NS set is fresh until then */
 };
 
 struct dr_tcp_conn;
@@ -111,23 +113,23 @@ struct dr_worker {
     uv_loop_t *loop;
     unsigned id;
     uint64_t *stats;
-    uv_udp_t *udp;          /* listen.n handles */
+    uv_udp_t *udp; /* listen.n handles */
     uv_tcp_t *tcp;
     size_t nlisten;
     bool stopping;
     size_t tcp_clients;
     struct dr_tcp_conn *conns; /* every open client connection, for stop/abort */
     struct dr_infra infra;
-    struct dr_mesh *mesh;    /* resolutions in flight (resolver/mesh.c) */
-    uv_timer_t tick;         /* their deadlines (resolver/driver.c) */
-    size_t upstreams;        /* upstream exchanges open */
+    struct dr_mesh *mesh;           /* resolutions in flight (resolver/mesh.c) */
+    uv_timer_t tick;                /* their deadlines (resolver/driver.c) */
+    size_t upstreams;               /* upstream exchanges open */
     struct dr_upstream_pool *upool; /* their UDP sockets (resolver/upstream.c) */
-    struct dr_redis *redis;  /* the shared cache's client; NULL when off (resolver/redis.c) */
-    uint32_t rnd_pool[16];   /* arc4random refills, for IDs and 0x20 */
+    struct dr_redis *redis; /* the shared cache's client; NULL when off (resolver/redis.c) */
+    uint32_t rnd_pool[16];  /* arc4random refills, for IDs and 0x20 */
     unsigned rnd_left;
     struct dr_udp_batch *udp_batch; /* receive buffer and replies of a batch (udp.c) */
-    uint8_t out[65536 + 2];  /* reply scratch: one reply at a time */
-    uint8_t stale_buf[65536]; /* a stale answer read for a client (serve-expired) */
+    uint8_t out[65536 + 2];         /* reply scratch: one reply at a time */
+    uint8_t stale_buf[65536];       /* a stale answer read for a client (serve-expired) */
 };
 
 static inline int64_t

@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 import urllib.request
 
-from harness import SLOW, Daemon, check, control, free_port, run, stats
+from harness import SLOW, Daemon, check, control, free_port, run, stat, stats
 
 import test_signed_lab as lab_mod
 
@@ -142,6 +142,26 @@ def test_counters():
     body = urllib.request.urlopen("http://%s/metrics" % duet.metrics, timeout=10).read().decode()
     check(re.search(r'duet_resolver_dnssec_answers_total\{status="bogus"\} [1-9]', body),
           "metrics: " + body[:2000])
+
+
+def test_key_cache():
+    """A validation after the zone's keys were fetched once starts from them (the key cache:
+    dnssec_key_cache_hits, and its Prometheus counter), with the same verdict; flush forgets
+    them. (Every case above ran with the key cache on, each twice.)"""
+    kdig(PORT, "www.nsec.sig.", "A", "+dnssec")
+    rc, out = control(duet.control_path, "flush", "www.nsec.sig.")
+    check(rc == 0, out)
+    before = stat(duet.control_path, "dnssec_key_cache_hits")
+    rcode, flags, _, _ = kdig(PORT, "www.nsec.sig.", "A", "+dnssec")
+    check(rcode == "NOERROR" and "ad" in flags, "www.nsec.sig. A again: %s %s" % (rcode, flags))
+    after = stat(duet.control_path, "dnssec_key_cache_hits")
+    check(after > before, "no key cache hit: %d -> %d" % (before, after))
+    body = urllib.request.urlopen("http://%s/metrics" % duet.metrics, timeout=10).read().decode()
+    check(re.search(r"duet_resolver_dnssec_key_cache_hits_total [1-9]", body),
+          "metrics: " + body[:2000])
+    rc, out = control(duet.control_path, "flush")
+    m = re.search(r"the keys of (\d+)", out)
+    check(rc == 0 and m and int(m.group(1)) > 0, "flush: " + out)
 
 
 def test_lookup_shows_status_and_what_decided():
@@ -284,8 +304,9 @@ def main():
                          test_cd_gets_the_bogus_data, test_ad_only_when_asked_for, test_counters,
                          test_rrsig_and_any_questions_are_answered,
                          test_start_line_names_the_trust_points,
-                         test_lookup_shows_status_and_what_decided, test_aggressive_nsec,
-                         test_flush_forgets_the_nsec_records, test_aggressive_nsec_off,
+                         test_key_cache, test_lookup_shows_status_and_what_decided,
+                         test_aggressive_nsec, test_flush_forgets_the_nsec_records,
+                         test_aggressive_nsec_off,
                          test_dnskey_anchor, test_dnssec_no_validates_nothing, exit=False)
         finally:
             duet.close()

@@ -434,6 +434,25 @@ test_randomize_case(void)
     }
 }
 
+static void
+test_is_key(void)
+{
+    static const uint8_t www[] = "\3www\7example\0";
+    ASSERT(dr_dname_is_key(www, sizeof(www) - 1));
+    ASSERT(dr_dname_is_key((const uint8_t *)"", 1)); /* the root */
+    ASSERT(!dr_dname_is_key(www, sizeof(www) - 2));  /* cut before the root label */
+    ASSERT(!dr_dname_is_key(www, sizeof(www)));      /* a byte after it */
+    ASSERT(!dr_dname_is_key(www, 0));
+    static const uint8_t past[] = {5, 'a', 0}; /* a label running past the key */
+    ASSERT(!dr_dname_is_key(past, sizeof(past)));
+    static const uint8_t ptr[] = {0xc0, 0x00, 0}; /* a compression pointer */
+    ASSERT(!dr_dname_is_key(ptr, sizeof(ptr)));
+    uint8_t big[DR_NAME_MAX + 2];
+    memset(big, 1, sizeof(big));
+    big[sizeof(big) - 1] = 0;
+    ASSERT(!dr_dname_is_key(big, sizeof(big)));
+}
+
 int
 main(void)
 {
@@ -450,5 +469,6 @@ main(void)
     TEST_RUN(test_text_limits_and_errors);
     TEST_RUN(test_to_str_buffer_sizes);
     TEST_RUN(test_randomize_case);
+    TEST_RUN(test_is_key);
     return 0;
 }

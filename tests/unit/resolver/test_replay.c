@@ -141,6 +141,7 @@ struct scn {
     struct dr_deleg hints;
     struct dr_cache *cache;
     struct dc_lru *deleg;
+    struct dc_lru *keys; /* the key cache, as the daemon has it when validating */
     struct dr_infra infra;
     struct dr_mesh *mesh;
     uint64_t now, next_tick, rng, seq;
@@ -656,6 +657,8 @@ io_env(void *arg, struct dr_iter_env *env)
     env->val_bogus_ttl = 60;
     env->stale_life = 0;
     env->aggr = NULL;
+    env->keys = s->keys;
+    env->trust = s->conf->serial;
     env->validating = false;
 }
 
@@ -994,7 +997,8 @@ setup(struct scn *s)
     };
     s->cache = dr_cache_new(1u << 20, 4, &pol);
     s->deleg = dc_lru_new(1u << 20, 4);
-    if (s->cache == NULL || s->deleg == NULL || dr_infra_init(&s->infra) < 0)
+    s->keys = dc_lru_new(1u << 20, 4);
+    if (s->cache == NULL || s->deleg == NULL || s->keys == NULL || dr_infra_init(&s->infra) < 0)
         abort();
     s->mesh = dr_mesh_new(&replay_io, s, 0);
     if (s->mesh == NULL)
@@ -1021,6 +1025,8 @@ teardown(struct scn *s)
         dr_cache_free(s->cache);
     if (s->deleg)
         dc_lru_free(s->deleg);
+    if (s->keys)
+        dc_lru_free(s->keys);
     if (s->ready && s->conf)
         dr_infra_deinit(&s->infra);
     dr_conf_free(s->conf);

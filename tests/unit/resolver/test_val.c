@@ -23,6 +23,7 @@
 #include <stdbool.h>
 
 #include "resolver/classify.h"
+#include "resolver/keycache.h"
 #include "resolver/msg.h"
 #include "resolver/nsec3.h"
 #include "resolver/rrsig.h"
@@ -1448,6 +1449,47 @@ test_too_many_rrsets(void)
     ldns_rr_list_deep_free(answer);
 }
 
+/*
+ * The key cache (resolver/keycache.h): a second validation under the same anchors starts at
+ * the deepest zone whose keys an earlier walk fetched; a sibling zone starts at their common
+ * parent; a stripped signature is still bogus; another configuration's anchors (trust serial)
+ * and a flush send the walk back up.
+ */
+static void
+test_key_cache(void)
+{
+    struct dc_lru *kc = dc_lru_new(1 << 20, 1);
+    ASSERT_NOT_NULL(kc);
+    struct dr_val_env e = env_at(T_NOW);
+    e.keys = kc;
+    e.trust = 7;
+    struct result r = run_case("keycache_first", &e, "www.sec.tld.", DR_TYPE_A, NULL);
+    ASSERT_VERDICT(r, DR_VS_SECURE, DR_WHY_NONE);
+    ASSERT_STR_EQ(r.seq, SEQ_SEC);
+    r = run_case("keycache_again", &e, "www.sec.tld.", DR_TYPE_A, NULL);
+    ASSERT_VERDICT(r, DR_VS_SECURE, DR_WHY_NONE);
+    ASSERT_EQ(r.fetches, 0);
+    r = run_case("keycache_nxdomain", &e, "nope.sec.tld.", DR_TYPE_A, NULL);
+    ASSERT_VERDICT(r, DR_VS_SECURE, DR_WHY_NONE);
+    ASSERT_EQ(r.fetches, 0);
+    r = run_case("keycache_sibling", &e, "alias.sec.tld.", DR_TYPE_A, NULL);
+    ASSERT_VERDICT(r, DR_VS_SECURE, DR_WHY_NONE);
+    ASSERT_STR_EQ(r.seq, "DS n3.tld. DNSKEY n3.tld.");
+    r = run_case("keycache_stripped", &e, "www.sec.tld.", DR_TYPE_A, stripped("www.sec.tld."));
+    ASSERT_VERDICT(r, DR_VS_BOGUS, DR_WHY_NO_RRSIG);
+    ASSERT_STR_EQ(r.seq, "DS www.sec.tld.");
+    r = run_case("keycache_insecure", &e, "www.insec.tld.", DR_TYPE_A, NULL);
+    ASSERT_VERDICT(r, DR_VS_INSECURE, DR_WHY_UNSIGNED_CUT);
+    ASSERT_STR_EQ(r.seq, "DS insec.tld.");
+    e.trust = 8;
+    r = run_case("keycache_other_anchors", &e, "www.sec.tld.", DR_TYPE_A, NULL);
+    ASSERT_STR_EQ(r.seq, SEQ_SEC);
+    ASSERT_EQ(dr_keycache_flush(kc, N("tld."), true), 3); /* tld., sec.tld., n3.tld. */
+    r = run_case("keycache_flushed", &e, "www.sec.tld.", DR_TYPE_A, NULL);
+    ASSERT_STR_EQ(r.seq, "DS tld. DNSKEY tld. DS sec.tld. DNSKEY sec.tld.");
+    dc_lru_free(kc);
+}
+
 int
 main(void)
 {
@@ -1476,6 +1518,7 @@ main(void)
     TEST_RUN(test_dnskey_questions_verify_themselves);
     TEST_RUN(test_fetch_bound_on_a_deep_name);
     TEST_RUN(test_too_many_rrsets);
+    TEST_RUN(test_key_cache);
     teardown();
     return 0;
 }
