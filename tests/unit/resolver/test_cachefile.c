@@ -2,6 +2,7 @@
  * refused whole, with the record, offset and reason, and leaves the caches empty. */
 #include "resolver/cachefile.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -160,7 +161,7 @@ static char tmpdir[64];
 static const char *
 path_of(const char *name)
 {
-    static char p[128];
+    static char p[sizeof(tmpdir) + 256 + 2];
     snprintf(p, sizeof(p), "%s/%s", tmpdir, name);
     return p;
 }
@@ -777,6 +778,20 @@ test_bad_record_after_good_ones(void)
     free(im);
 }
 
+/* The files the tests wrote, then the directory: nothing is left in /tmp. */
+static void
+remove_tmpdir(void)
+{
+    DIR *d = opendir(tmpdir);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.')
+            ASSERT_EQ(unlink(path_of(e->d_name)), 0);
+    if (d)
+        closedir(d);
+    ASSERT_EQ(rmdir(tmpdir), 0);
+}
+
 int
 main(void)
 {
@@ -790,6 +805,6 @@ main(void)
     TEST_RUN(test_bad_cut_values);
     TEST_RUN(test_bad_dname_values);
     TEST_RUN(test_bad_record_after_good_ones);
-    rmdir(tmpdir);
+    remove_tmpdir();
     return 0;
 }
