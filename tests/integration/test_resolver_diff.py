@@ -27,7 +27,8 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from harness import SLOW, SRC, Daemon, Lab, check, dig, free_port, run, skip, stop_clean
+from harness import (SLOW, SRC, Daemon, Lab, check, dig, free_port, keep_tmp, run, skip, stats,
+                     stop_clean)
 
 lab = None
 res = None
@@ -227,6 +228,15 @@ def dig_batch(server, port, opts, questions):
     return [parse(b) for b in blocks]
 
 
+# Questions a server left unanswered for QTIME seconds on the first ask. About one run in
+# several of the whole suite on a loaded 2-core machine, one root-zone question on a cold
+# duet-resolver (". NS", "a.root-servers.lab. A") has gone unanswered for 10 s; it could not
+# be reproduced alone (hundreds of cold starts, with CPU burners, with the root NSD paused).
+# Such a question is asked again and the run is kept (debug log, counters) for a look; more
+# than one in a run fails the test, as does any difference in the answers.
+UNANSWERED = []
+
+
 def ask_round(cases_, rnd, servers, chunk=8):
     """Asks every case of cases_ of every server; results go to case.results[(who, rnd)].
     Batches run concurrently (questions within one batch in order)."""
@@ -243,6 +253,10 @@ def ask_round(cases_, rnd, servers, chunk=8):
         who, port, opts, batch = job
         answers = dig_batch("127.0.0.1", port, opts, [(c.name, c.qtype) for c in batch])
         for c, a in zip(batch, answers):
+            if a["status"] is None:
+                # No answer within QTIME: asked once more, and noted (see UNANSWERED).
+                UNANSWERED.append("%s, round %d: %s" % (who, rnd, c))
+                a = dig_batch("127.0.0.1", port, opts, [(c.name, c.qtype)])[0]
             c.results[(who, rnd)] = a
 
     with ThreadPoolExecutor(max_workers=8) as pool:
@@ -411,6 +425,16 @@ def test_answer_diff():
             problems.append(str(exc))
     print("info %d questions: %d match, %d known differences, %d problems" %
           (len(todo), matched, known, len(problems)))
+    if UNANSWERED:
+        keep_tmp()
+        counters = stats(CTL)
+        print("info unanswered on the first ask, then asked again: %s; duet's counters: %s; "
+              "its debug log is kept: %s" % ("; ".join(UNANSWERED),
+                                           {k: v for k, v in counters.items()
+                                            if "timeout" in k or "deadline" in k or "inflight" in k},
+                                           res.dir))
+    check(len(UNANSWERED) <= 1, "questions left unanswered for %ds: %s" %
+          (QTIME * SLOW, "; ".join(UNANSWERED)))
     check(not problems, "\n\n".join(problems))
 
 
@@ -625,20 +649,22 @@ def unbound_sh(cmd):
 
 
 def setup():
-    global lab, res, PORT, UB_PORT, unbound_started
+    global lab, res, PORT, UB_PORT, CTL, unbound_started
     for tool in ("unbound", "dig"):
         if subprocess.run(["sh", "-c", "command -v " + tool], capture_output=True).returncode:
             skip(tool + " is not installed")
     lab = Lab().start()
     PORT = free_port()
+    CTL = os.path.join(lab.dir, "duet.control")
     conf = """
 listen = 127.0.0.1:%d
 workers = 2
-log-level = info
+log-level = debug
 root-hints = %s
 query-loopback = yes
 allow = 127.0.0.1/32
-""" % (PORT, lab.env["LAB_ROOT_HINTS"])
+control-socket = %s
+""" % (PORT, lab.env["LAB_ROOT_HINTS"], CTL)
     res = Daemon("duet-resolver", conf)
     res.start()
     UB_PORT = free_port()
