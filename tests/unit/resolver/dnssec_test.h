@@ -49,6 +49,16 @@ name_of(const char *text, uint8_t out[DR_NAME_MAX])
     return out;
 }
 
+/* name_of into one of 64 rotating buffers: a test can hold that many names at once. */
+static inline const uint8_t *
+N(const char *s)
+{
+    static uint8_t buf[64][DR_NAME_MAX];
+    static int i;
+    i = (i + 1) % 64;
+    return name_of(s, buf[i]);
+}
+
 /* Copies (deep) of the records of zone owned by owner with type; for type RRSIG, those
  * covering `covered` (0: any). Never empty unless want_empty. */
 static inline ldns_rr_list *

@@ -9,15 +9,6 @@
 static ldns_rr_list *zone, *authority;
 static const int64_t NOW = T_VALID;
 
-static const uint8_t *
-N(const char *s)
-{
-    static uint8_t buf[8][DR_NAME_MAX];
-    static int i;
-    i = (i + 1) % 8;
-    return name_of(s, buf[i]);
-}
-
 /* A negative answer's authority section: the SOA, every NSEC, and all their RRSIGs. */
 static ldns_rr_list *
 negative_authority(void)

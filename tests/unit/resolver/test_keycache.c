@@ -8,15 +8,6 @@
 static ldns_rr_list *zone, *keys, *sigs;
 static const int64_t NOW = T_VALID;
 
-static const uint8_t *
-N(const char *s)
-{
-    static uint8_t buf[8][DR_NAME_MAX];
-    static int i;
-    i = (i + 1) % 8;
-    return name_of(s, buf[i]);
-}
-
 /* The RRSIGs over the DNSKEY set as if owner owned them (only their owner and expiration
  * matter here: the key cache keeps what the validator already checked). */
 static ldns_rr_list *

@@ -7,15 +7,6 @@
 
 static ldns_rr_list *nsecs;
 
-static const uint8_t *
-N(const char *s)
-{
-    static uint8_t buf[8][DR_NAME_MAX];
-    static int i;
-    i = (i + 1) % 8;
-    return name_of(s, buf[i]);
-}
-
 /* The zone's NSEC records without the one owned by owner. */
 static ldns_rr_list *
 without(const char *owner)

@@ -11,15 +11,6 @@
 
 static ldns_rr_list *n3, *opt, *iter;
 
-static const uint8_t *
-N(const char *s)
-{
-    static uint8_t buf[64][DR_NAME_MAX];
-    static int i;
-    i = (i + 1) % 64;
-    return name_of(s, buf[i]);
-}
-
 /* The records of l without the one matching name's hash (there must be one). */
 static ldns_rr_list *
 without_match(const ldns_rr_list *l, const char *name)

@@ -352,15 +352,6 @@ teardown(void)
 /* ---- serve(): the authoritative side ---- */
 
 static const uint8_t *
-N(const char *s)
-{
-    static uint8_t buf[32][DR_NAME_MAX];
-    static int i;
-    i = (i + 1) % 32;
-    return name_of(s, buf[i]);
-}
-
-static const uint8_t *
 owner_of(const ldns_rr *rr)
 {
     return ldns_rdf_data(ldns_rr_owner(rr));
