@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "common/lru.h"
+
 /*
  * Compression pointers followed in one name at most. Every pointer must point strictly
  * before itself, so a chain always ends, but a hostile packet could still chain thousands of
@@ -115,6 +117,34 @@ dr_dname_is_key(const void *key, size_t len)
             return off + 1 == len;
     }
     return false;
+}
+
+struct table_flush {
+    const uint8_t *name;
+    bool subtree, above;
+};
+
+static bool
+table_match(void *arg, const void *key, size_t klen, const void *val, size_t vlen, int64_t expire)
+{
+    const struct table_flush *f = arg;
+    const uint8_t *zone = key;
+    (void)val;
+    (void)vlen;
+    (void)expire;
+    if (!dr_dname_is_key(zone, klen))
+        return true; /* not a key made of a name: gone too */
+    return dr_dname_equal(zone, f->name) || (f->subtree && dr_dname_is_sub(zone, f->name)) ||
+           (f->above && dr_dname_is_sub(f->name, zone));
+}
+
+size_t
+dr_dname_table_flush(struct dc_lru *t, const uint8_t *name, bool subtree, bool above)
+{
+    if (t == NULL)
+        return 0;
+    struct table_flush f = {name, subtree, above};
+    return dc_lru_remove_if(t, name ? table_match : NULL, &f);
 }
 
 void

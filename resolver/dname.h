@@ -38,6 +38,12 @@ size_t dr_dname_len(const uint8_t *name);
  * dr_dname_len) is checked with this before it is read as one. */
 bool dr_dname_is_key(const void *key, size_t len);
 
+/* duet-control flush on a table keyed by zone names (the aggressive-NSEC sets, the key cache):
+ * removes the entry of name itself, with subtree every zone below it, with above every zone
+ * name lies in; name NULL removes everything, t NULL nothing. Returns how many went. */
+struct dc_lru;
+size_t dr_dname_table_flush(struct dc_lru *t, const uint8_t *name, bool subtree, bool above);
+
 /* ASCII lower-casing of the label bytes (not the length bytes) of name, in place. */
 void dr_dname_lower(uint8_t *name);
 /* Copies name into out lower-cased; returns the length. */

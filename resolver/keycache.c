@@ -158,29 +158,8 @@ dr_keycache_find(struct dc_lru *t, uint64_t trust, const uint8_t *target, const 
     return keys;
 }
 
-struct flush_arg {
-    const uint8_t *name;
-    bool subtree;
-};
-
-static bool
-flush_match(void *arg, const void *key, size_t klen, const void *val, size_t vlen, int64_t expire)
-{
-    const struct flush_arg *f = arg;
-    const uint8_t *zone = key;
-    (void)val;
-    (void)vlen;
-    (void)expire;
-    if (!dr_dname_is_key(zone, klen))
-        return true; /* not a name this module stored: gone too */
-    return f->subtree ? dr_dname_is_sub(zone, f->name) : dr_dname_equal(zone, f->name);
-}
-
 size_t
 dr_keycache_flush(struct dc_lru *t, const uint8_t *name, bool subtree)
 {
-    if (t == NULL)
-        return 0;
-    struct flush_arg f = {name, subtree};
-    return dc_lru_remove_if(t, name ? flush_match : NULL, &f);
+    return dr_dname_table_flush(t, name, subtree, false);
 }
